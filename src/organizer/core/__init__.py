@@ -1,0 +1,1 @@
+"""The engine: scanning, decoding, embedding and search. Imports no Qt."""

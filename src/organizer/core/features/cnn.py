@@ -1,0 +1,141 @@
+"""CNN descriptors: run a backbone up to its deepest tap and pool the tapped feature maps.
+
+``content`` mode global-average-pools each tap. ``texture`` mode keeps per-channel mean
+and standard deviation (the style statistics of Huang & Belongie's AdaIN), and with
+``gram`` also the Gram matrix (Gatys et al.), which ignore where things are and keep what
+they look like. Each part is L2-normalised before the parts are joined, so every layer
+weighs the same in a cosine similarity, whatever its channel count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backbones
+from .registry import ExtractorSpec
+from .runtime import Runtime, autocast
+
+
+class _ReachedLastTap(Exception):
+    """Raised by the deepest tap's hook so layers past it are never computed."""
+
+
+class TapNet:
+    """Collect the outputs of named modules during one forward pass."""
+
+    def __init__(self, model, taps: tuple[str, ...], input_size: int):
+        import torch
+
+        self.model = model
+        self.taps = taps
+        modules = dict(model.named_modules())
+        unknown = [t for t in taps if t not in modules]
+        if unknown:
+            sample = ", ".join(n for n in list(modules)[1:12] if n)
+            raise ValueError(f"no layer named {', '.join(unknown)} in this model (layers look like: {sample}, ...)")
+        self._outputs: dict[str, object] = {}
+        fired: list[str] = []
+        probes = [modules[t].register_forward_hook(lambda *_, t=t: fired.append(t)) for t in taps]
+        with torch.no_grad():
+            model(torch.zeros(1, 3, input_size, input_size))
+        for handle in probes:
+            handle.remove()
+        repeated = sorted({t for t in fired if fired.count(t) > 1})
+        if repeated:
+            raise ValueError(f"layer {', '.join(repeated)} runs several times per image; choose a block instead")
+        self._last = fired[-1]
+        for tap in taps:
+            modules[tap].register_forward_hook(self._keeper(tap))
+
+    def _keeper(self, tap: str):
+        def hook(_module, _inputs, output):
+            self._outputs[tap] = output
+            if tap == self._last:
+                raise _ReachedLastTap
+
+        return hook
+
+    def __call__(self, batch) -> list:
+        self._outputs = {}
+        try:
+            self.model(batch)
+        except _ReachedLastTap:
+            pass
+        return [self._outputs[t] for t in self.taps]
+
+
+def _l2(x):
+    import torch
+
+    return torch.nn.functional.normalize(x, dim=1, eps=1e-12)
+
+
+def pool_maps(maps: list, mode: str, gram: bool = False):
+    """Pool a list of (N, C, H, W) maps into one (N, D) float32 descriptor, unit-norm per part."""
+    import torch
+
+    parts = []
+    for fmap in maps:
+        if fmap.ndim != 4:
+            raise ValueError(f"a tapped layer gives shape {tuple(fmap.shape)}, not a feature map; tap a convolutional block")
+        fmap = fmap.float()
+        flat = fmap.flatten(2)
+        parts.append(_l2(flat.mean(2)))
+        if mode == "texture":
+            parts.append(_l2(flat.std(2)))
+            if gram:
+                gram_matrix = torch.bmm(flat, flat.transpose(1, 2)) / flat.shape[2]
+                upper = torch.triu_indices(flat.shape[1], flat.shape[1], device=flat.device)
+                values = gram_matrix[:, upper[0], upper[1]]
+                parts.append(_l2(values.sign() * values.abs().sqrt()))
+    return torch.cat(parts, dim=1) / len(parts) ** 0.5
+
+
+class CnnEmbedder:
+    """Turn batches of uint8 views into one descriptor per image."""
+
+    def __init__(self, spec: ExtractorSpec, runtime: Runtime):
+        import torch
+
+        self.spec = spec
+        self.runtime = runtime
+        self.backbone = backbones.get(spec.model)
+        model = backbones.build(self.backbone, _weights_arg(spec))
+        self.tapnet = TapNet(model, spec.taps, spec.size)
+        memory_format = torch.channels_last if runtime.channels_last else torch.contiguous_format
+        model.to(device=runtime.device, memory_format=memory_format)
+        self._memory_format = memory_format
+        self._mean = torch.tensor(self.backbone.mean, device=runtime.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(self.backbone.std, device=runtime.device).view(1, 3, 1, 1)
+
+    def embed(self, views: np.ndarray, owners: np.ndarray, n_images: int) -> np.ndarray:
+        """Embed ``views`` (uint8, N×S×S×3); ``owners[i]`` is the image view i belongs to.
+
+        Returns an (n_images, D) float32 array of unit vectors; an image with several views
+        (tiles) gets the mean of their descriptors.
+        """
+        import torch
+
+        with torch.inference_mode():
+            batch = torch.from_numpy(views).to(self.runtime.device).permute(0, 3, 1, 2).float()
+            batch = ((batch - self._mean) / self._std).contiguous(memory_format=self._memory_format)
+            descriptors = self._describe(batch)
+            if self.spec.flip:
+                descriptors = descriptors + self._describe(batch.flip(3))
+            owner_index = torch.from_numpy(owners).to(descriptors.device)
+            summed = torch.zeros(n_images, descriptors.shape[1], device=descriptors.device)
+            summed.index_add_(0, owner_index, descriptors)
+            return _l2(summed).cpu().numpy().astype(np.float32)
+
+    def _describe(self, batch):
+        with autocast(self.runtime):
+            maps = self.tapnet(batch)
+        return pool_maps(maps, self.spec.mode, self.spec.gram)
+
+
+def _weights_arg(spec: ExtractorSpec):
+    if spec.weights == "random":
+        return None
+    if spec.weights == "pretrained":
+        return "pretrained"
+    return spec.weights_file

@@ -1,0 +1,94 @@
+"""Extractor specs and their stable ids, the cache key for every stored vector.
+
+An id spells out everything that changes the numbers: model, weights, layer taps, pooling,
+mode, input size and resize policy. Two runs with the same id may share vectors; changing
+any of these gives a new id and so a fresh embedding. ``VERSION`` is bumped when the
+descriptor code changes in a way that alters vectors for an unchanged spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import backbones
+from ..preprocess import POLICIES
+
+VERSION = 1
+MODES = ("content", "texture", "colour", "mean-colour")
+CNN_MODES = ("content", "texture")
+
+#: Chosen from measurements on dtd10 and on object-style composites; see docs/benchmarks.md.
+DEFAULT_LAYERS = {"lite0": "_blocks.14,_blocks.15"}
+DEFAULT_POLICY = "auto"
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """What to compute for every image. Build one with :func:`make_spec`."""
+
+    model: str
+    taps: tuple[str, ...]
+    mode: str
+    size: int
+    policy: str
+    flip: bool = False
+    gram: bool = False
+    weights: str = "pretrained"
+    #: The state_dict file behind a ``file-…`` weights tag; not part of the id.
+    weights_file: str = field(default="", compare=False)
+
+    @property
+    def id(self) -> str:
+        if self.mode not in CNN_MODES:
+            return f"v{VERSION}/{self.mode}/{self.size}/{self.policy}"
+        extras = "".join(flag for flag, on in (("+flip", self.flip), ("+gram", self.gram)) if on)
+        return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
+                f"{self.mode}{extras}/{self.size}/{self.policy}")
+
+    @property
+    def uses_cnn(self) -> bool:
+        return self.mode in CNN_MODES
+
+
+def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
+              mode: str = "content", size: int | None = None, policy: str = DEFAULT_POLICY,
+              flip: bool = False, gram: bool = False,
+              weights: str | Path | None = "pretrained") -> ExtractorSpec:
+    """Validate user choices and return the spec they describe.
+
+    ``layers`` is a preset (early, mid, late), module names, or both, comma-separated;
+    ``None`` takes the measured default for the model (or its ``mid`` preset).
+    ``weights`` is ``"pretrained"``, ``None`` (random, for tests) or a state_dict file,
+    which enters the id by content hash so two different files never share a cache entry.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if policy not in POLICIES:
+        raise ValueError(f"unknown resize policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    backbone = backbones.get(model)
+    if layers is None:
+        layers = DEFAULT_LAYERS.get(model, "mid")
+    taps = backbones.resolve_taps(backbone, layers)
+    size = size or backbone.input_size
+    if not 32 <= size <= 1024:
+        raise ValueError(f"input size {size} is outside 32..1024")
+    weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
+    spec = ExtractorSpec(model, taps, mode, size, policy, flip, gram, _weights_tag(weights), weights_file)
+    if not spec.uses_cnn:
+        spec = replace(spec, model="", taps=(), flip=False, gram=False, weights="", weights_file="")
+    return spec
+
+
+def _weights_tag(weights: str | Path | None) -> str:
+    if weights is None:
+        return "random"
+    if weights == "pretrained":
+        return "pretrained"
+    import hashlib
+
+    path = Path(weights)
+    if not path.is_file():
+        raise ValueError(f"weights file not found: {path}")
+    digest = hashlib.blake2b(path.read_bytes(), digest_size=6).hexdigest()
+    return f"file-{digest}"

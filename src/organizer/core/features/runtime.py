@@ -1,0 +1,85 @@
+"""Where and how inference runs: the device, the precision and the memory layout."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: str
+    #: The autocast dtype name, or "fp32" for none.
+    precision: str
+    channels_last: bool
+
+    def describe(self) -> str:
+        return f"{self.device}, {self.precision}{', channels_last' if self.channels_last else ''}"
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX512_BF16 or AMX).
+
+    Without these instructions bf16 autocast is emulated and slower than fp32, so it is
+    only switched on where the hardware has them.
+    """
+    if platform.system() != "Linux":
+        return False
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return False
+
+
+def choose(device: str = "auto", precision: str = "auto") -> Runtime:
+    """Pick CUDA, then MPS, then the CPU, and the fastest safe precision for it.
+
+    ``ORGANIZER_PRECISION`` overrides ``precision="auto"`` (handy for benchmarks).
+    """
+    import torch
+
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            device = "cuda"
+        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            device = "mps"
+        else:
+            device = "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was asked for, but torch sees no CUDA device")
+    elif device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise RuntimeError("MPS was asked for, but this torch build or machine has none")
+    if precision == "auto":
+        precision = os.environ.get("ORGANIZER_PRECISION", "auto")
+    if precision == "auto":
+        if device == "cuda":
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        elif device == "mps":
+            precision = "fp16"
+        else:
+            precision = "bf16" if cpu_has_native_bf16() else "fp32"
+    return Runtime(device, precision, channels_last=device in ("cpu", "cuda"))
+
+
+def autocast(runtime: Runtime):
+    """The autocast context for a runtime (a no-op context for fp32)."""
+    import torch
+
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(runtime.precision)
+    return torch.autocast(runtime.device, dtype=dtype, enabled=dtype is not None)

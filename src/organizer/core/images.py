@@ -1,0 +1,153 @@
+"""Safe image decoding: every file becomes an upright RGB image or an :class:`ImageError`.
+
+One place decides how odd files are read, so the scan, the query path and the thumbnails
+all agree. Nothing here writes to the file.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+
+#: Larger images are refused. 200 MP (e.g. 14,000 × 14,000) covers scanned textiles and
+#: print-resolution tiles while keeping one decode under about 600 MB of RGB.
+MAX_PIXELS = 200_000_000
+
+# PIL's own bomb check raises at open() with a message meant for developers, and it would
+# refuse a huge JPEG that draft mode decodes cheaply at 1/8 scale. decode() enforces
+# MAX_PIXELS itself, on the size it will really allocate.
+Image.MAX_IMAGE_PIXELS = None
+
+_WHITE = (255, 255, 255)
+
+
+class ImageError(Exception):
+    """A file that cannot be used, with a reason written for a person."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read a whole file, turning OS errors into :class:`ImageError` reasons."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ImageError("the file disappeared before it could be read") from None
+    except PermissionError:
+        raise ImageError("permission denied: the file is not readable") from None
+    except IsADirectoryError:
+        raise ImageError("this is a folder, not an image file") from None
+    except OSError as exc:
+        raise ImageError(f"the file could not be read ({exc.strerror or exc})") from None
+
+
+def decode(data: bytes, min_side: int = 0) -> Image.Image:
+    """Decode image bytes to an upright RGB image.
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    min_side
+        The smallest side the caller needs. JPEGs are decoded in draft mode at the largest
+        DCT scale that keeps both sides at least this long, which is many times faster for
+        photos; 0 decodes at full size.
+
+    Raises
+    ------
+    ImageError
+        For empty, unrecognised, truncated, corrupt or oversized images.
+    """
+    if not data:
+        raise ImageError("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            # Corrupt EXIF and odd chunks warn; the image is still usable, so stay quiet.
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(data))
+            if image.format == "JPEG" and min_side > 0:
+                image.draft("RGB", (min_side, min_side))
+            _check_size(image)
+            image.load()
+            image = _upright(image)
+            return to_rgb(image)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError("not an image: the content is not a format this app can read") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise ImageError(f"damaged image data ({_short(exc)})") from None
+    except MemoryError:
+        raise ImageError("not enough memory to decode this image") from None
+
+
+def load(path: Path, min_side: int = 0) -> Image.Image:
+    """Read and decode one file; see :func:`decode`."""
+    return decode(read_bytes(path), min_side)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _check_size(image: Image.Image) -> None:
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise ImageError(f"invalid image size {width}×{height}")
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"image too large: {width}×{height} is {width * height / 1e6:.0f} megapixels, "
+            f"over the {MAX_PIXELS / 1e6:.0f} MP limit (a decompression bomb guard)"
+        )
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; a corrupt EXIF block leaves the image as stored."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001 - any EXIF parser failure means "no usable orientation"
+        return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB.
+
+    Transparency is composited on white, because pattern charts are drawn on white and a
+    transparent background should read as paper, not as black. 16- and 32-bit greyscale is
+    scaled to 8 bits rather than clipped, which would turn it white.
+    """
+    if image.mode == "RGB":
+        return image
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _wide_grey_to_rgb(image)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, _WHITE)
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _wide_grey_to_rgb(image: Image.Image) -> Image.Image:
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        scale = 255.0 / (high - low) if high > low else 0.0
+        values = (np.nan_to_num(values, nan=low) - low) * scale
+    else:
+        top = 65535.0 if values.max(initial=0) > 255 or image.mode.startswith("I;16") else 255.0
+        values = values * (255.0 / top)
+    grey = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return Image.fromarray(grey, "L").convert("RGB")

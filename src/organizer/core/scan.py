@@ -1,0 +1,104 @@
+"""Find the image files in a folder tree with nothing but directory reads and stats.
+
+Hashing and decoding happen later and only for files the cache does not know, so a
+rescan of an unchanged folder costs one stat per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .images import IMAGE_SUFFIXES
+from .tasks import Cancelled, StopFn, never_stop
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One image file found by the scan.
+
+    ``path`` is absolute and is the first path the walk reached the file by; other
+    symlinked paths to the same file are dropped, so it is embedded once.
+    """
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanResult:
+    files: list[FileEntry]
+    #: (path, reason) for folders or entries that could not be read.
+    problems: list[tuple[Path, str]]
+
+
+def is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
+    """Walk ``folder`` recursively and list its image files.
+
+    Hidden files and folders are skipped. Symlinked folders are followed, but each real
+    folder is entered once, so symlink loops end. Files are sorted by path, so the order is
+    the same on every run and every OS.
+
+    Raises
+    ------
+    NotADirectoryError
+        If ``folder`` is not a readable folder.
+    Cancelled
+        If ``should_stop()`` turns true; checked once per folder.
+    """
+    root = Path(folder).absolute()
+    if not root.is_dir():
+        raise NotADirectoryError(f"not a folder: {root}")
+    files: dict[tuple[int, int], FileEntry] = {}
+    problems: list[tuple[Path, str]] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    pending = [root]
+    while pending:
+        if should_stop():
+            raise Cancelled()
+        directory = pending.pop()
+        try:
+            dir_stat = directory.stat()
+        except OSError as exc:
+            problems.append((directory, f"folder cannot be opened ({exc.strerror})"))
+            continue
+        dir_key = (dir_stat.st_dev, dir_stat.st_ino)
+        if dir_key in seen_dirs:
+            continue
+        seen_dirs.add(dir_key)
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            problems.append((directory, f"folder cannot be listed ({exc.strerror})"))
+            continue
+        for entry in entries:
+            if is_hidden(entry.name):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    pending.append(Path(entry.path))
+                    continue
+                if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+                    continue
+                stat = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                reason = "broken symbolic link" if entry.is_symlink() else f"cannot be read ({exc.strerror})"
+                problems.append((Path(entry.path), reason))
+                continue
+            key = (stat.st_dev, stat.st_ino)
+            candidate = FileEntry(Path(entry.path), stat.st_size, stat.st_mtime_ns)
+            if key not in files or str(candidate.path) < str(files[key].path):
+                files[key] = candidate
+    return ScanResult(sorted(files.values(), key=lambda f: str(f.path)), problems)
+
+
+def hash_bytes(data: bytes) -> str:
+    """The content hash used as the embedding cache key."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest()

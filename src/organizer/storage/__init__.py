@@ -1,0 +1,1 @@
+"""Persistence: the SQLite cache and the per-user folders."""

@@ -1,0 +1,200 @@
+"""The SQLite cache: the source of truth for work already done on a folder.
+
+Tables
+------
+files
+    One row per image path: size, mtime and content hash. An unchanged size and mtime
+    means the stored hash still holds, so a rescan reads no file.
+embeddings
+    Vectors keyed by (content hash, extractor id). Copies of a file share one row, and a
+    renamed file keeps its vector.
+failures
+    Files that could not be used, with the reason, keyed by path, size and mtime so an
+    unchanged bad file is not decoded again on every scan.
+
+WAL mode lets a reader (the GUI) and a writer (a scan) work at once, and every batch is
+one transaction, so a killed scan loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS embeddings (
+    hash TEXT NOT NULL, extractor TEXT NOT NULL, dtype TEXT NOT NULL, dim INTEGER NOT NULL,
+    vector BLOB NOT NULL, PRIMARY KEY (hash, extractor)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    size: int
+    mtime_ns: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    path: str
+    size: int
+    mtime_ns: int
+    reason: str
+
+
+class CacheError(RuntimeError):
+    """The cache cannot be opened or written (locked for too long, disk full, read-only)."""
+
+
+class Cache:
+    """One folder's cache database. Use as a context manager, from one thread."""
+
+    def __init__(self, path: Path, vector_dtype: str = "float16"):
+        if vector_dtype not in ("float16", "float32"):
+            raise ValueError("vector_dtype must be float16 or float32")
+        self.path = Path(path)
+        self.vector_dtype = vector_dtype
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        #: Set when a damaged database was moved aside at open; the GUI shows it.
+        self.recovered_from: Path | None = None
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise CacheError(f"the cache {self.path} is locked by another program") from exc
+            self.recovered_from = self._move_aside(exc)
+            self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {result}")
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"schema version {row[0]} is not {SCHEMA_VERSION}")
+        except Exception:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self, exc: Exception) -> Path:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(str(self.path) + suffix)
+            if part.exists():
+                part.replace(Path(str(aside) + suffix))
+        log.warning("The cache %s was unreadable (%s); moved it to %s and started a new one.",
+                    self.path, exc, aside)
+        return aside
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Cache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def transaction(self):
+        """A context manager for one atomic batch of writes."""
+        return _Transaction(self._conn)
+
+    # files -----------------------------------------------------------------------------
+    def known_files(self) -> dict[str, FileRecord]:
+        rows = self._conn.execute("SELECT path, size, mtime_ns, hash FROM files")
+        return {path: FileRecord(size, mtime, digest) for path, size, mtime, digest in rows}
+
+    def put_files(self, rows: Iterable[tuple[str, int, int, str]]) -> None:
+        self._conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", rows)
+
+    def forget_files(self, paths: Iterable[str]) -> None:
+        self._conn.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in paths))
+
+    # embeddings ------------------------------------------------------------------------
+    def embedded_hashes(self, extractor: str) -> set[str]:
+        rows = self._conn.execute("SELECT hash FROM embeddings WHERE extractor = ?", (extractor,))
+        return {digest for (digest,) in rows}
+
+    def put_embeddings(self, extractor: str, hashes: list[str], vectors: np.ndarray) -> None:
+        data = np.ascontiguousarray(vectors, dtype=self.vector_dtype)
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?)",
+            ((h, extractor, self.vector_dtype, data.shape[1], row.tobytes()) for h, row in zip(hashes, data)),
+        )
+
+    def vectors(self, extractor: str, hashes: list[str]) -> np.ndarray:
+        """The float32 vectors for ``hashes``, in that order.
+
+        Raises
+        ------
+        KeyError
+            If a hash has no vector for this extractor.
+        """
+        found: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(hashes))
+        for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
+            chunk = wanted[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT hash, dtype, vector FROM embeddings WHERE extractor = ? AND hash IN ({marks})",
+                (extractor, *chunk),
+            )
+            for digest, dtype, blob in rows:
+                found[digest] = np.frombuffer(blob, dtype=dtype)
+        missing = [h for h in wanted if h not in found]
+        if missing:
+            raise KeyError(f"{len(missing)} vectors missing for {extractor}")
+        if not hashes:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([found[h] for h in hashes]).astype(np.float32)
+
+    def count_embeddings(self, extractor: str) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM embeddings WHERE extractor = ?", (extractor,)).fetchone()[0]
+
+    # failures --------------------------------------------------------------------------
+    def failures(self) -> list[Failure]:
+        rows = self._conn.execute("SELECT path, size, mtime_ns, reason FROM failures ORDER BY path")
+        return [Failure(*row) for row in rows]
+
+    def put_failures(self, rows: Iterable[tuple[str, int, int, str]]) -> None:
+        self._conn.executemany("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)", rows)
+
+    def forget_failures(self, paths: Iterable[str]) -> None:
+        self._conn.executemany("DELETE FROM failures WHERE path = ?", ((p,) for p in paths))
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        # IMMEDIATE takes the write lock up front, so a second writer waits at BEGIN (with
+        # the busy timeout) instead of failing half-way through the batch.
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
