@@ -117,6 +117,8 @@ class CnnEmbedder:
         import torch
 
         with torch.inference_mode():
+            # Views sliced from a decoded image are read-only; torch wants writable memory.
+            views = np.require(views, requirements=["C", "W"])
             batch = torch.from_numpy(views).to(self.runtime.device).permute(0, 3, 1, 2).float()
             batch = ((batch - self._mean) / self._std).contiguous(memory_format=self._memory_format)
             descriptors = self._describe(batch)

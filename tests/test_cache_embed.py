@@ -1,0 +1,194 @@
+"""The cache and the embedding pipeline: resume, rescan without decoding, recovery."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from organizer.core import embed as embed_mod
+from organizer.core import images
+from organizer.core.embed import embed_folder
+from organizer.core.features import make_spec
+from organizer.core.features.colour import ColourEmbedder
+from organizer.core.tasks import Cancelled
+from organizer.storage.cache import Cache
+
+SPEC = make_spec(mode="colour")
+
+
+class CountingEmbedder(ColourEmbedder):
+    """The real colour embedder, counting the images it is asked to embed."""
+
+    def __init__(self):
+        super().__init__("colour")
+        self.images = 0
+
+    def embed(self, views, owners, n_images):
+        self.images += n_images
+        return super().embed(views, owners, n_images)
+
+
+def _library(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        pixels = rng.integers(0, 255, (40 + i % 7, 48, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"img_{i:03d}.png")
+    return folder
+
+
+def _run(folder, cache, embedder=None, **kwargs):
+    embedder = embedder or CountingEmbedder()
+    report = embed_folder(folder, SPEC, cache, make_embedder=lambda: embedder, workers=2, **kwargs)
+    return report, embedder
+
+
+def test_first_scan_embeds_everything_and_vectors_round_trip(tmp_path):
+    folder = _library(tmp_path / "lib", 12)
+    with Cache(tmp_path / "c.sqlite") as cache:
+        report, embedder = _run(folder, cache, batch_size=5)
+        assert embedder.images == 12
+        assert [p.name for p in report.paths] == sorted(f"img_{i:03d}.png" for i in range(12))
+        vectors = cache.vectors(SPEC.id, report.hashes)
+        expected = ColourEmbedder("colour")
+        from organizer.core import preprocess
+
+        first = preprocess.make_views(images.load(report.paths[0], SPEC.size), SPEC.size, SPEC.policy)
+        direct = expected.embed(first, np.zeros(len(first), dtype=np.int64), 1)[0]
+        assert np.allclose(vectors[0], direct, atol=2e-3)  # float16 storage
+
+
+def test_rescan_of_unchanged_folder_reads_and_decodes_nothing(tmp_path, monkeypatch):
+    folder = _library(tmp_path / "lib", 10)
+    with Cache(tmp_path / "c.sqlite") as cache:
+        _run(folder, cache)
+
+        def forbidden(*_args, **_kwargs):
+            raise AssertionError("an unchanged file was read again")
+
+        monkeypatch.setattr(images, "read_bytes", forbidden)
+        monkeypatch.setattr(images, "decode", forbidden)
+        report, embedder = _run(folder, cache)
+    assert embedder.images == 0
+    assert report.reused == 10 and len(report.paths) == 10 and not report.failures
+
+
+def test_cancel_keeps_finished_batches_and_resume_embeds_only_the_rest(tmp_path):
+    folder = _library(tmp_path / "lib", 20)
+    first = CountingEmbedder()
+
+    def stop_once_embedding_started():
+        return first.images > 0
+
+    with Cache(tmp_path / "c.sqlite") as cache:
+        with pytest.raises(Cancelled):
+            _run(folder, cache, first, batch_size=4, should_stop=stop_once_embedding_started)
+        saved = cache.count_embeddings(SPEC.id)
+        assert 0 < saved < 20
+        assert saved == first.images
+        report, second = _run(folder, cache, batch_size=4)
+        assert second.images == 20 - saved
+        assert cache.count_embeddings(SPEC.id) == 20
+        assert len(report.paths) == 20 and len(set(report.hashes)) == 20
+
+
+def test_changed_deleted_and_copied_files(tmp_path):
+    folder = _library(tmp_path / "lib", 6)
+    with Cache(tmp_path / "c.sqlite") as cache:
+        _run(folder, cache)
+        (folder / "img_000.png").unlink()
+        Image.new("RGB", (30, 30), (10, 200, 30)).save(folder / "img_001.png")
+        os.utime(folder / "img_001.png", ns=(1, 1))  # a changed mtime, as an editor would leave
+        shutil.copy(folder / "img_002.png", folder / "copy_of_2.png")
+        report, embedder = _run(folder, cache)
+        names = [p.name for p in report.paths]
+        assert "img_000.png" not in names and "copy_of_2.png" in names
+        # Only the changed file needs a new vector; the copy shares its original's.
+        assert embedder.images == 1
+        assert report.hashes[names.index("copy_of_2.png")] == report.hashes[names.index("img_002.png")]
+        assert str(folder / "img_000.png") not in cache.known_files()
+
+
+def test_identical_new_files_are_embedded_once(tmp_path):
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    Image.new("RGB", (50, 50), (200, 10, 10)).save(folder / "a.png")
+    shutil.copy(folder / "a.png", folder / "b.png")
+    with Cache(tmp_path / "c.sqlite") as cache:
+        report, embedder = _run(folder, cache)
+    assert embedder.images == 1 and len(report.paths) == 2
+
+
+def test_bad_files_are_listed_not_fatal_and_not_decoded_again(tmp_path, monkeypatch):
+    folder = _library(tmp_path / "lib", 3)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (folder / "empty.png").write_bytes(b"")
+    with Cache(tmp_path / "c.sqlite") as cache:
+        report, _ = _run(folder, cache)
+        reasons = dict((p.name, r) for p, r in report.failures)
+        assert set(reasons) == {"broken.jpg", "empty.png"}
+        assert "empty" in reasons["empty.png"]
+        assert len(report.paths) == 3
+        assert {Path(f.path).name for f in cache.failures()} == {"broken.jpg", "empty.png"}
+
+        decoded = []
+        real_decode = images.decode
+        monkeypatch.setattr(images, "decode", lambda data, min_side=0: decoded.append(1) or real_decode(data, min_side))
+        again, _ = _run(folder, cache)
+        assert not decoded and len(again.failures) == 2
+
+        Image.new("RGB", (20, 20), (0, 0, 255)).save(folder / "empty.png")
+        fixed, _ = _run(folder, cache)
+        assert [p.name for p, _ in fixed.failures] == ["broken.jpg"]
+        assert "empty.png" in [p.name for p in fixed.paths]
+
+
+def test_one_unexpected_exception_becomes_a_failure_record(tmp_path, monkeypatch):
+    folder = _library(tmp_path / "lib", 3)
+    real_make_views = embed_mod.preprocess.make_views
+
+    def explode_on_second(image, size, policy="auto", max_tiles=4):
+        if image.size[1] == 41:  # img_001 is the one image 41 px tall
+            raise ZeroDivisionError("boom")
+        return real_make_views(image, size, policy, max_tiles)
+
+    monkeypatch.setattr(embed_mod.preprocess, "make_views", explode_on_second)
+    with Cache(tmp_path / "c.sqlite") as cache:
+        report, _ = _run(folder, cache)
+    assert [p.name for p, _ in report.failures] == ["img_001.png"]
+    assert "ZeroDivisionError" in report.failures[0][1]
+    assert len(report.paths) == 2
+
+
+def test_corrupt_database_is_moved_aside_and_rebuilt(tmp_path, caplog):
+    db = tmp_path / "c.sqlite"
+    db.write_bytes(b"this is not a database at all" * 100)
+    with Cache(db) as cache:
+        assert cache.recovered_from is not None and cache.recovered_from.exists()
+        assert cache.known_files() == {}
+    assert "moved it to" in caplog.text
+    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_damaged_pages_inside_a_database_are_detected(tmp_path):
+    folder = _library(tmp_path / "lib", 30)
+    db = tmp_path / "c.sqlite"
+    with Cache(db) as cache:
+        _run(folder, cache)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(db.read_bytes())
+    page = 4096
+    data[2 * page : 2 * page + 600] = os.urandom(600)  # clobber a b-tree page, keep the header
+    db.write_bytes(bytes(data))
+    with Cache(db) as cache:
+        assert cache.recovered_from is not None
+        report, embedder = _run(folder, cache)
+    assert embedder.images == 30 and len(report.paths) == 30
