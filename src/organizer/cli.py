@@ -59,6 +59,8 @@ def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--policy", default="auto", choices=POLICIES, help="how images are fitted to the input square")
     group.add_argument("--flip", action="store_true", help="average with the mirrored image")
     group.add_argument("--gram", action="store_true", help="texture mode: add Gram matrices")
+    group.add_argument("--multiscale", action="store_true",
+                       help="also look at a 2x detail view (better for photos of objects, 5x slower)")
     group.add_argument("--weights", help="a state_dict file instead of the pretrained weights")
     group.add_argument("--device", default="auto", choices=DEVICES)
     group.add_argument("--precision", default="auto", choices=PRECISIONS)
@@ -69,7 +71,7 @@ def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
 
 def _spec(args):
     return make_spec(args.model, args.layers, args.mode, args.size, args.policy, args.flip, args.gram,
-                     args.weights or "pretrained")
+                     args.multiscale, args.weights or "pretrained")
 
 
 def _run_scan(args):

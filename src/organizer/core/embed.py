@@ -20,7 +20,7 @@ import numpy as np
 
 from ..storage.cache import Cache
 from . import images, preprocess
-from .features import Embedder, ExtractorSpec, create_embedder
+from .features import Embedder, ExtractorSpec, create_embedder, embed_inputs
 from .scan import FileEntry, hash_bytes, scan_folder
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
@@ -47,7 +47,7 @@ class EmbedReport:
 class _Prepared:
     entry: FileEntry
     digest: str = ""
-    views: np.ndarray | None = None
+    inputs: dict[int, np.ndarray] | None = None
     error: str = ""
 
 
@@ -131,8 +131,8 @@ class _Pipeline:
             digest = hash_bytes(data)
             if digest in self.embedded:
                 return _Prepared(entry, digest)
-            image = images.decode(data, min_side=self.spec.size)
-            return _Prepared(entry, digest, preprocess.make_views(image, self.spec.size, self.spec.policy))
+            image = images.decode(data, min_side=self.spec.largest_input)
+            return _Prepared(entry, digest, _inputs(image, self.spec))
         except images.ImageError as exc:
             return _Prepared(entry, error=exc.reason)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the scan
@@ -157,7 +157,9 @@ class _Pipeline:
                         break
                     item = pending.popleft().result()
                     batch.append(item)
-                    batch_views += 0 if item.views is None else len(item.views)
+                    # Counted in views of the base size, so multiscale detail views weigh 4×.
+                    batch_views += sum(len(v) * (size / self.spec.size) ** 2
+                                       for size, v in (item.inputs or {}).items())
                     if batch_views >= self.batch_size or len(batch) >= 4 * self.batch_size or not pending:
                         self._flush(batch, ready, report)
                         done += len(batch)
@@ -170,22 +172,21 @@ class _Pipeline:
                 for future in pending:
                     future.cancel()
 
-    def _embed(self, views: list[np.ndarray]) -> np.ndarray:
-        owners = np.repeat(np.arange(len(views)), [len(v) for v in views])
+    def _embed(self, inputs: list[dict[int, np.ndarray]]) -> np.ndarray:
         try:
-            return self.embedder.embed(np.concatenate(views), owners, len(views))
+            return embed_inputs(self.embedder, inputs)
         except RuntimeError as exc:
-            if "out of memory" not in str(exc).lower() or len(views) == 1:
+            if "out of memory" not in str(exc).lower() or len(inputs) == 1:
                 raise
             self.batch_size = max(1, self.batch_size // 2)
-            half = len(views) // 2
-            return np.concatenate([self._embed(views[:half]), self._embed(views[half:])])
+            half = len(inputs) // 2
+            return np.concatenate([self._embed(inputs[:half]), self._embed(inputs[half:])])
 
     def _flush(self, batch: list[_Prepared], ready: dict[Path, str], report: EmbedReport) -> None:
         to_embed = {}
         for item in batch:
-            if item.views is not None and item.digest not in self.embedded:
-                to_embed.setdefault(item.digest, item.views)
+            if item.inputs is not None and item.digest not in self.embedded:
+                to_embed.setdefault(item.digest, item.inputs)
         vectors = self._embed(list(to_embed.values())) if to_embed else None
         with self.cache.transaction():
             if vectors is not None:
@@ -213,6 +214,9 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder) -> np.ndarra
     images.ImageError
         If the file cannot be used, with the same reasons a scan would give.
     """
-    image = images.load(Path(path), min_side=spec.size)
-    views = preprocess.make_views(image, spec.size, spec.policy)
-    return embedder.embed(views, np.zeros(len(views), dtype=np.int64), 1)[0]
+    image = images.load(Path(path), min_side=spec.largest_input)
+    return embed_inputs(embedder, [_inputs(image, spec)])[0]
+
+
+def _inputs(image, spec: ExtractorSpec) -> dict[int, np.ndarray]:
+    return preprocess.network_inputs(image, spec.size, spec.policy, spec.multiscale)

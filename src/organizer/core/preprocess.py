@@ -17,6 +17,10 @@ Pattern libraries mix squares, long bracelet strips and photos, so the policy is
     ``crop`` when the long side is at most 1.5 × the short one (the crop keeps at least
     two thirds of the image), else ``tiles``. Near-square swatches and photos get one cheap
     view; strips are covered end to end without being shrunk.
+
+With ``multiscale`` the image is seen twice: whole, padded at the input size (the context:
+a photo's object and its surroundings), and through the policy at twice the input size
+(the detail: the pattern's fine structure). Their descriptors are averaged.
 """
 
 from __future__ import annotations
@@ -51,6 +55,14 @@ def make_views(image: Image.Image, size: int, policy: str = "auto", max_tiles: i
     if policy == "crop":
         return _crop_centre(scaled, size)[None]
     return _tiles(scaled, size, max_tiles)
+
+
+def network_inputs(image: Image.Image, size: int, policy: str = "auto",
+                   multiscale: bool = False) -> dict[int, np.ndarray]:
+    """The views to embed for one image, keyed by input size; see :func:`make_views`."""
+    if not multiscale:
+        return {size: make_views(image, size, policy)}
+    return {size: make_views(image, size, "pad"), 2 * size: make_views(image, 2 * size, policy)}
 
 
 def _resize(image: Image.Image, width: int, height: int) -> Image.Image:

@@ -9,7 +9,7 @@ import numpy as np
 from .registry import ExtractorSpec, make_spec
 from .runtime import Runtime
 
-__all__ = ["Embedder", "ExtractorSpec", "create_embedder", "make_spec"]
+__all__ = ["Embedder", "ExtractorSpec", "create_embedder", "embed_inputs", "make_spec"]
 
 
 class Embedder(Protocol):
@@ -26,3 +26,21 @@ def create_embedder(spec: ExtractorSpec, runtime: Runtime | None = None) -> Embe
     from .cnn import CnnEmbedder
 
     return CnnEmbedder(spec, runtime or runtime_mod.choose())
+
+
+def embed_inputs(embedder: Embedder, inputs: list[dict[int, np.ndarray]]) -> np.ndarray:
+    """Embed several images, each given as views keyed by input size.
+
+    Views of one size are batched together; an image seen at several sizes gets the
+    normalised sum of its per-size descriptors.
+    """
+    total = None
+    sizes = sorted({size for views in inputs for size in views})
+    for size in sizes:
+        views = [image_views[size] for image_views in inputs]
+        owners = np.repeat(np.arange(len(views)), [len(v) for v in views])
+        vectors = embedder.embed(np.concatenate(views), owners, len(views))
+        total = vectors if total is None else total + vectors
+    if len(sizes) > 1:
+        total = total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-12)
+    return total.astype(np.float32)

@@ -34,6 +34,7 @@ class ExtractorSpec:
     policy: str
     flip: bool = False
     gram: bool = False
+    multiscale: bool = False
     weights: str = "pretrained"
     #: The state_dict file behind a ``file-…`` weights tag; not part of the id.
     weights_file: str = field(default="", compare=False)
@@ -42,7 +43,8 @@ class ExtractorSpec:
     def id(self) -> str:
         if self.mode not in CNN_MODES:
             return f"v{VERSION}/{self.mode}/{self.size}/{self.policy}"
-        extras = "".join(flag for flag, on in (("+flip", self.flip), ("+gram", self.gram)) if on)
+        flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale))
+        extras = "".join(flag for flag, on in flags if on)
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
                 f"{self.mode}{extras}/{self.size}/{self.policy}")
 
@@ -50,10 +52,15 @@ class ExtractorSpec:
     def uses_cnn(self) -> bool:
         return self.mode in CNN_MODES
 
+    @property
+    def largest_input(self) -> int:
+        """The largest view side any input needs; images are decoded at least this big."""
+        return 2 * self.size if self.multiscale else self.size
+
 
 def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
               mode: str = "content", size: int | None = None, policy: str = DEFAULT_POLICY,
-              flip: bool = False, gram: bool = False,
+              flip: bool = False, gram: bool = False, multiscale: bool = False,
               weights: str | Path | None = "pretrained") -> ExtractorSpec:
     """Validate user choices and return the spec they describe.
 
@@ -74,9 +81,11 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
     if not 32 <= size <= 1024:
         raise ValueError(f"input size {size} is outside 32..1024")
     weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
-    spec = ExtractorSpec(model, taps, mode, size, policy, flip, gram, _weights_tag(weights), weights_file)
+    spec = ExtractorSpec(model, taps, mode, size, policy, flip, gram, multiscale, _weights_tag(weights),
+                         weights_file)
     if not spec.uses_cnn:
-        spec = replace(spec, model="", taps=(), flip=False, gram=False, weights="", weights_file="")
+        spec = replace(spec, model="", taps=(), flip=False, gram=False, multiscale=False, weights="",
+                       weights_file="")
     return spec
 
 
