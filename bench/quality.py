@@ -1,0 +1,117 @@
+"""Retrieval quality of every extractor and mode, as P@10 and mAP@R with cosine similarity.
+
+Two labelled sets:
+  dtd10    real texture photos, one class per folder (../shared/data/dtd10 by default);
+  objects  composed photos of patterned objects (sample patterns on shapes over
+           backgrounds) beside flat swatches; the photos are the queries and a hit is an
+           image of the same pattern family, so it measures "find the pattern in the photo".
+
+Vectors go through the real pipeline (scan, decode, embed, SQLite cache) into
+bench/out/cache, so a re-run only computes new configurations.
+
+    .venv/bin/python bench/quality.py [--data DIR] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from organizer.core.embed import embed_folder
+from organizer.core.evaluate import retrieval_metrics
+from organizer.core.features import make_spec
+from organizer.core.features.weights import WeightsUnavailable
+from organizer.samples import FAMILIES, SampleSpec, family_of, render
+from organizer.samples.objects import render_object
+from organizer.storage.cache import Cache
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+CONFIGS: dict[str, dict] = {
+    "lite0 default (blocks 14+15)": {},
+    "lite0 last layer only (head)": {"layers": "_bn1"},
+    "lite0 early": {"layers": "early"},
+    "lite0 mid": {"layers": "mid"},
+    "lite0 late": {"layers": "late"},
+    "lite0 default + flip": {"flip": True},
+    "lite0 default, policy pad": {"policy": "pad"},
+    "lite0 default + multiscale": {"multiscale": True},
+    "lite0 texture (blocks 14+15)": {"mode": "texture"},
+    "lite0 texture mid": {"mode": "texture", "layers": "mid"},
+    "lite0 texture mid + gram": {"mode": "texture", "layers": "mid", "gram": True},
+    "resnet50 mid": {"model": "resnet50", "layers": "mid"},
+    "vgg19 block4_conv1": {"model": "vgg19", "layers": "late"},
+    "efficientnet_b0 mid": {"model": "efficientnet_b0", "layers": "mid"},
+    "densenet121 mid": {"model": "densenet121", "layers": "mid"},
+    "colour histogram": {"mode": "colour"},
+    "mean colour (baseline)": {"mode": "mean-colour"},
+}
+
+
+def build_objects_set(folder: Path) -> Path:
+    """Flat swatches and object photos: 9 families × 4 colourways × 3 variants of each."""
+    if folder.is_dir() and any(folder.iterdir()):
+        return folder
+    folder.mkdir(parents=True)
+    for family in FAMILIES:
+        for colourway in range(4):
+            for variant in range(3):
+                spec = SampleSpec(family, colourway, variant)
+                render(spec).save(folder / spec.filename("jpg"), quality=92)
+                photo = render_object(SampleSpec(family, colourway, variant + 10), seed=variant)
+                photo.save(folder / f"{family}__photo__c{colourway:02d}__v{variant:03d}.jpg", quality=92)
+    return folder
+
+
+def evaluate(folder: Path, spec, label_of, query_filter=None) -> dict:
+    with Cache(OUT / "cache" / f"{folder.name}.sqlite") as cache:
+        started = time.perf_counter()
+        report = embed_folder(folder, spec, cache)
+        seconds = time.perf_counter() - started
+        vectors = cache.vectors(spec.id, report.hashes)
+    labels = [label_of(p) for p in report.paths]
+    queries = None
+    if query_filter is not None:
+        queries = np.array([i for i, p in enumerate(report.paths) if query_filter(p)])
+    metrics = retrieval_metrics(vectors, labels, k=10, queries=queries)
+    metrics.update(images=len(report.paths), embedded_now=report.embedded, seconds=round(seconds, 1))
+    return metrics
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "dtd10")
+    parser.add_argument("--only", nargs="*", help="configuration names to run (default: all)")
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        print(f"no evaluation data at {args.data}", file=sys.stderr)
+        return 2
+    objects = build_objects_set(OUT / "objects")
+    results = {}
+    print("| extractor | dtd10 P@10 | dtd10 mAP@R | objects P@10 | objects mAP@R | dtd10 s |")
+    print("|---|---|---|---|---|---|")
+    for name, options in CONFIGS.items():
+        if args.only and name not in args.only:
+            continue
+        try:
+            spec = make_spec(**options)
+            dtd = evaluate(args.data, spec, lambda p: p.parent.name)
+            obj = evaluate(objects, spec, family_of, query_filter=lambda p: "__photo__" in p.name)
+        except WeightsUnavailable as exc:
+            print(f"| {name} | skipped: {str(exc).split('.')[0]} | | | | |")
+            continue
+        results[name] = {"id": spec.id, "dtd10": dtd, "objects": obj}
+        print(f"| {name} | {dtd['p_at_k']:.3f} | {dtd['map_at_r']:.3f} | {obj['p_at_k']:.3f} | "
+              f"{obj['map_at_r']:.3f} | {dtd['seconds']:.0f} |", flush=True)
+    (OUT / "quality.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
