@@ -83,6 +83,13 @@ def decode(data: bytes, min_side: int = 0) -> Image.Image:
     except ImageError:
         raise
     except UnidentifiedImageError:
+        kind = _signature_kind(data)
+        if kind:
+            # PIL reports a file whose header is cut off or fails its checksum as
+            # "unidentified"; a file that starts like an image is a damaged image.
+            raise ImageError(
+                f"damaged image data (the file starts like a {kind} but its header is unreadable)"
+            ) from None
         raise ImageError("not an image: the content is not a format this app can read") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(f"damaged image data ({_short(exc)})") from None
@@ -93,6 +100,23 @@ def decode(data: bytes, min_side: int = 0) -> Image.Image:
 def load(path: Path, min_side: int = 0) -> Image.Image:
     """Read and decode one file; see :func:`decode`."""
     return decode(read_bytes(path), min_side)
+
+
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _signature_kind(data: bytes) -> str:
+    """The format whose magic bytes ``data`` starts with, or "" (BMP's 2-byte "BM" is too weak)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), "")
 
 
 def _short(exc: BaseException) -> str:
@@ -126,6 +150,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     transparent background should read as paper, not as black. 16- and 32-bit greyscale is
     scaled to 8 bits rather than clipped, which would turn it white.
     """
+    if image.mode in ("L", "RGB") and "transparency" in image.info:
+        image = image.convert("RGBA")  # a PNG/GIF colour key marks the transparent pixels
     if image.mode == "RGB":
         return image
     if image.mode == "P":

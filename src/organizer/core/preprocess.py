@@ -51,10 +51,9 @@ def make_views(image: Image.Image, size: int, policy: str = "auto", max_tiles: i
         policy = "crop" if long_side <= AUTO_CROP_MAX_ASPECT * short_side else "tiles"
     if policy == "pad":
         return _pad(image, size)[None]
-    scaled = _scale_short_side(image, size)
     if policy == "crop":
-        return _crop_centre(scaled, size)[None]
-    return _tiles(scaled, size, max_tiles)
+        return _crop_centre(image, size)[None]
+    return _tiles(image, size, max_tiles)
 
 
 def network_inputs(image: Image.Image, size: int, policy: str = "auto",
@@ -71,16 +70,29 @@ def _resize(image: Image.Image, width: int, height: int) -> Image.Image:
     return image.resize((max(1, width), max(1, height)), Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
-def _scale_short_side(image: Image.Image, size: int) -> Image.Image:
+def _scaled_size(image: Image.Image, size: int) -> tuple[int, int]:
+    """The size ``image`` has once its short side is scaled to ``size``."""
     width, height = image.size
     scale = size / min(width, height)
-    return _resize(image, max(size, round(width * scale)), max(size, round(height * scale)))
+    return max(size, round(width * scale)), max(size, round(height * scale))
+
+
+def _window(image: Image.Image, scaled: tuple[int, int], left: int, top: int, size: int) -> np.ndarray:
+    """The ``size`` square at (left, top) of ``image`` resized to ``scaled``.
+
+    Only that square is resampled (PIL's ``box``), with the same pixel grid as resizing the
+    whole image and cropping: scaling a thin strip (say 20000 × 2) whole to a short side of
+    ``size`` would take gigabytes before a few views were cut out of it.
+    """
+    sx, sy = image.width / scaled[0], image.height / scaled[1]
+    box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0))
 
 
 def _crop_centre(image: Image.Image, size: int) -> np.ndarray:
-    width, height = image.size
-    left, top = (width - size) // 2, (height - size) // 2
-    return np.asarray(image.crop((left, top, left + size, top + size)))
+    scaled = _scaled_size(image, size)
+    left, top = (scaled[0] - size) // 2, (scaled[1] - size) // 2
+    return _window(image, scaled, left, top, size)
 
 
 def _pad(image: Image.Image, size: int) -> np.ndarray:
@@ -93,15 +105,15 @@ def _pad(image: Image.Image, size: int) -> np.ndarray:
 
 
 def _tiles(image: Image.Image, size: int, max_tiles: int) -> np.ndarray:
-    array = np.asarray(image)
-    horizontal = array.shape[1] >= array.shape[0]
-    length = array.shape[1] if horizontal else array.shape[0]
+    scaled = _scaled_size(image, size)
+    horizontal = scaled[0] >= scaled[1]
+    length = scaled[0] if horizontal else scaled[1]
     count = min(max_tiles, max(1, math.ceil(length / size)))
     starts = np.linspace(0, length - size, count).round().astype(int) if count > 1 else [(length - size) // 2]
     if horizontal:
-        top = (array.shape[0] - size) // 2
-        views = [array[top : top + size, s : s + size] for s in starts]
+        top = (scaled[1] - size) // 2
+        views = [_window(image, scaled, s, top, size) for s in starts]
     else:
-        left = (array.shape[1] - size) // 2
-        views = [array[s : s + size, left : left + size] for s in starts]
+        left = (scaled[0] - size) // 2
+        views = [_window(image, scaled, left, s, size) for s in starts]
     return np.stack(views)

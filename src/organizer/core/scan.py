@@ -19,8 +19,9 @@ from .tasks import Cancelled, StopFn, never_stop
 class FileEntry:
     """One image file found by the scan.
 
-    ``path`` is absolute and is the first path the walk reached the file by; other
-    symlinked paths to the same file are dropped, so it is embedded once.
+    ``path`` is absolute. A file reachable by several paths (symlinks, hard links) is
+    listed once, so it is embedded once: by a path without symbolic links where there is
+    one, else by the first path in sorted order.
     """
 
     path: Path
@@ -57,13 +58,19 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
     if not root.is_dir():
         raise NotADirectoryError(f"not a folder: {root}")
     files: dict[tuple[int, int], FileEntry] = {}
+    via_link: dict[tuple[int, int], bool] = {}
     problems: list[tuple[Path, str]] = []
     seen_dirs: set[tuple[int, int]] = set()
-    pending = [root]
-    while pending:
+    # Folders reached through a symlink wait until every real folder has been entered, so
+    # a folder (and its files) is listed by its real path when it has one. Entries are
+    # sorted, so the file system's listing order never decides which path is kept.
+    pending: list[Path] = [root]
+    linked: list[Path] = []
+    while pending or linked:
         if should_stop():
             raise Cancelled()
-        directory = pending.pop()
+        in_link = not pending
+        directory = pending.pop() if pending else linked.pop()
         try:
             dir_stat = directory.stat()
         except OSError as exc:
@@ -74,7 +81,9 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
             continue
         seen_dirs.add(dir_key)
         try:
-            entries = list(os.scandir(directory))
+            with os.scandir(directory) as listing:
+                # Reversed, so the stacks hand subfolders back in name order.
+                entries = sorted(listing, key=lambda e: e.name, reverse=True)
         except OSError as exc:
             problems.append((directory, f"folder cannot be listed ({exc.strerror})"))
             continue
@@ -83,7 +92,7 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
-                    pending.append(Path(entry.path))
+                    (linked if in_link or entry.is_symlink() else pending).append(Path(entry.path))
                     continue
                 if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
                     continue
@@ -94,8 +103,10 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                 continue
             key = (stat.st_dev, stat.st_ino)
             candidate = FileEntry(Path(entry.path), stat.st_size, stat.st_mtime_ns)
-            if key not in files or str(candidate.path) < str(files[key].path):
+            linked_path = in_link or entry.is_symlink()
+            if key not in files or (linked_path, str(candidate.path)) < (via_link[key], str(files[key].path)):
                 files[key] = candidate
+                via_link[key] = linked_path
     return ScanResult(sorted(files.values(), key=lambda f: str(f.path)), problems)
 
 
