@@ -34,15 +34,18 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 CONFIGS: dict[str, dict] = {
-    "lite0 default (blocks 14+15)": {},
-    "lite0 last layer only (head)": {"layers": "_bn1"},
+    "lite0 default (blocks 14+15, centre prior)": {},
+    "lite0 blocks 14+15, plain average": {"pooling": "avg"},
+    "lite0 last layer only (head), plain average": {"layers": "_bn1", "pooling": "avg"},
     "lite0 early": {"layers": "early"},
     "lite0 mid": {"layers": "mid"},
     "lite0 late": {"layers": "late"},
     "lite0 default + flip": {"flip": True},
     "lite0 default, policy pad": {"policy": "pad"},
     "lite0 default + multiscale": {"multiscale": True},
+    "lite0 default + multiscale + flip": {"multiscale": True, "flip": True},
     "lite0 texture (blocks 14+15)": {"mode": "texture"},
+    "lite0 texture early": {"mode": "texture", "layers": "early"},
     "lite0 texture mid": {"mode": "texture", "layers": "mid"},
     "lite0 texture mid + gram": {"mode": "texture", "layers": "mid", "gram": True},
     "resnet50 mid": {"model": "resnet50", "layers": "mid"},

@@ -20,13 +20,13 @@ CPU32 = Runtime("cpu", "fp32", channels_last=False)
 # --- extractor ids -------------------------------------------------------------------------
 def test_default_id_is_stable_and_spells_out_the_settings():
     spec = make_spec()
-    assert spec.id == "v1/lite0@pretrained/_blocks.14+_blocks.15/content/224/auto"
+    assert spec.id == "v1/lite0@pretrained/_blocks.14+_blocks.15/content-centre/224/auto"
     assert make_spec().id == spec.id
 
 
 @pytest.mark.parametrize("change", [
     dict(model="resnet50"), dict(layers="early"), dict(mode="texture"), dict(size=256),
-    dict(policy="pad"), dict(flip=True), dict(mode="texture", gram=True), dict(weights=None),
+    dict(policy="pad"), dict(pooling="avg"), dict(flip=True), dict(multiscale=True), dict(mode="texture", gram=True), dict(weights=None),
 ])
 def test_every_setting_changes_the_id(change):
     assert make_spec(**change).id != make_spec().id
@@ -213,3 +213,24 @@ def test_runtime_choice_on_this_machine(monkeypatch):
     assert choose("cpu").precision == "fp32"
     with pytest.raises(ValueError):
         choose("tpu")
+
+
+def test_centre_pooling_favours_the_middle_of_the_map():
+    from organizer.core.features.cnn import pool_maps
+
+    fmap = torch.zeros(1, 2, 9, 9)
+    fmap[0, 0, 3:6, 3:6] = 1.0  # something in the middle (9 cells)
+    fmap[0, 1] = 1.0
+    fmap[0, 1, 1:8, 1:8] = 0.0  # something on the border (32 cells)
+    plain = pool_maps([fmap], "content", "avg")[0]
+    centred = pool_maps([fmap], "content", "centre")[0]
+    assert plain[1] > plain[0]
+    assert centred[0] > centred[1]  # the order flips: the middle now outweighs 3.5x more border
+
+
+def test_texture_std_is_zero_for_a_flat_map_and_weighted_like_the_mean():
+    from organizer.core.features.cnn import pool_maps
+
+    flat = torch.full((1, 3, 5, 5), 2.0)
+    descriptor = pool_maps([flat], "texture", "centre")[0]
+    assert torch.allclose(descriptor[3:], torch.zeros(3))

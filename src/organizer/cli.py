@@ -57,6 +57,8 @@ def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mode", default="content", choices=MODES)
     group.add_argument("--size", type=int, help="network input size in pixels (default: the model's)")
     group.add_argument("--policy", default="auto", choices=POLICIES, help="how images are fitted to the input square")
+    group.add_argument("--pooling", default="centre", choices=("avg", "centre"),
+                       help="centre (default) weights the middle of each view more, for photos of objects; avg weighs all equally")
     group.add_argument("--flip", action="store_true", help="average with the mirrored image")
     group.add_argument("--gram", action="store_true", help="texture mode: add Gram matrices")
     group.add_argument("--multiscale", action="store_true",
@@ -70,8 +72,8 @@ def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _spec(args):
-    return make_spec(args.model, args.layers, args.mode, args.size, args.policy, args.flip, args.gram,
-                     args.multiscale, args.weights or "pretrained")
+    return make_spec(args.model, args.layers, args.mode, args.size, args.policy, args.pooling, args.flip,
+                     args.gram, args.multiscale, args.weights or "pretrained")
 
 
 def _run_scan(args):

@@ -1,6 +1,8 @@
 """CNN descriptors: run a backbone up to its deepest tap and pool the tapped feature maps.
 
-``content`` mode global-average-pools each tap. ``texture`` mode keeps per-channel mean
+``content`` mode average-pools each tap, over the whole map (``avg``) or with a Gaussian
+centre prior (``centre``, as in Babenko & Lempitsky's SPoC), which lets the middle of a
+photo, where the patterned object usually is, outweigh the background around it. ``texture`` mode keeps per-channel mean
 and standard deviation (the style statistics of Huang & Belongie's AdaIN), and with
 ``gram`` also the Gram matrix (Gatys et al.), which ignore where things are and keep what
 they look like. Each part is L2-normalised before the parts are joined, so every layer
@@ -70,7 +72,26 @@ def _l2(x):
     return torch.nn.functional.normalize(x, dim=1, eps=1e-12)
 
 
-def pool_maps(maps: list, mode: str, gram: bool = False):
+#: The centre prior's standard deviation, as a fraction of the map's side. Measured on
+#: dtd10 (flat textures) against composed object photos: 0.25 keeps the flat-texture score
+#: within a point of plain averaging while finding patterns in photos far more often.
+CENTRE_SIGMA = 0.25
+
+
+def spatial_weights(height: int, width: int, pooling: str, device=None):
+    """Pooling weights over an H×W map that sum to one."""
+    import torch
+
+    if pooling == "avg":
+        weights = torch.ones(height, width, device=device)
+    else:
+        y = (torch.arange(height, device=device) + 0.5) / height - 0.5
+        x = (torch.arange(width, device=device) + 0.5) / width - 0.5
+        weights = torch.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / (2 * CENTRE_SIGMA**2))
+    return (weights / weights.sum()).flatten()
+
+
+def pool_maps(maps: list, mode: str, pooling: str = "avg", gram: bool = False):
     """Pool a list of (N, C, H, W) maps into one (N, D) float32 descriptor, unit-norm per part."""
     import torch
 
@@ -80,9 +101,12 @@ def pool_maps(maps: list, mode: str, gram: bool = False):
             raise ValueError(f"a tapped layer gives shape {tuple(fmap.shape)}, not a feature map; tap a convolutional block")
         fmap = fmap.float()
         flat = fmap.flatten(2)
-        parts.append(_l2(flat.mean(2)))
+        weights = spatial_weights(fmap.shape[2], fmap.shape[3], pooling, fmap.device)
+        mean = flat @ weights
+        parts.append(_l2(mean))
         if mode == "texture":
-            parts.append(_l2(flat.std(2)))
+            variance = ((flat - mean[..., None]) ** 2) @ weights
+            parts.append(_l2(variance.clamp_min(0).sqrt()))
             if gram:
                 gram_matrix = torch.bmm(flat, flat.transpose(1, 2)) / flat.shape[2]
                 upper = torch.triu_indices(flat.shape[1], flat.shape[1], device=flat.device)
@@ -132,7 +156,7 @@ class CnnEmbedder:
     def _describe(self, batch):
         with autocast(self.runtime):
             maps = self.tapnet(batch)
-        return pool_maps(maps, self.spec.mode, self.spec.gram)
+        return pool_maps(maps, self.spec.mode, self.spec.pooling, self.spec.gram)
 
 
 def _weights_arg(spec: ExtractorSpec):

@@ -16,11 +16,13 @@ from ..preprocess import POLICIES
 
 VERSION = 1
 MODES = ("content", "texture", "colour", "mean-colour")
+POOLINGS = ("avg", "centre")
 CNN_MODES = ("content", "texture")
 
 #: Chosen from measurements on dtd10 and on object-style composites; see docs/benchmarks.md.
 DEFAULT_LAYERS = {"lite0": "_blocks.14,_blocks.15"}
 DEFAULT_POLICY = "auto"
+DEFAULT_POOLING = "centre"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class ExtractorSpec:
     mode: str
     size: int
     policy: str
+    pooling: str = "avg"
     flip: bool = False
     gram: bool = False
     multiscale: bool = False
@@ -46,7 +49,7 @@ class ExtractorSpec:
         flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale))
         extras = "".join(flag for flag, on in flags if on)
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
-                f"{self.mode}{extras}/{self.size}/{self.policy}")
+                f"{self.mode}-{self.pooling}{extras}/{self.size}/{self.policy}")
 
     @property
     def uses_cnn(self) -> bool:
@@ -60,6 +63,7 @@ class ExtractorSpec:
 
 def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
               mode: str = "content", size: int | None = None, policy: str = DEFAULT_POLICY,
+              pooling: str = DEFAULT_POOLING,
               flip: bool = False, gram: bool = False, multiscale: bool = False,
               weights: str | Path | None = "pretrained") -> ExtractorSpec:
     """Validate user choices and return the spec they describe.
@@ -71,6 +75,8 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
     if policy not in POLICIES:
         raise ValueError(f"unknown resize policy {policy!r}; choose one of {', '.join(POLICIES)}")
     backbone = backbones.get(model)
@@ -81,11 +87,11 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
     if not 32 <= size <= 1024:
         raise ValueError(f"input size {size} is outside 32..1024")
     weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
-    spec = ExtractorSpec(model, taps, mode, size, policy, flip, gram, multiscale, _weights_tag(weights),
-                         weights_file)
+    spec = ExtractorSpec(model, taps, mode, size, policy, pooling, flip, gram, multiscale,
+                         _weights_tag(weights), weights_file)
     if not spec.uses_cnn:
-        spec = replace(spec, model="", taps=(), flip=False, gram=False, multiscale=False, weights="",
-                       weights_file="")
+        spec = replace(spec, model="", taps=(), pooling="", flip=False, gram=False, multiscale=False,
+                       weights="", weights_file="")
     return spec
 
 
