@@ -107,6 +107,26 @@ def test_cache_beside_keeps_the_database_in_a_hidden_folder(capsys, library):
     assert (library / ".pattern-organizer" / "cache.sqlite").is_file()
 
 
+def test_broken_links_are_listed_by_the_failures_command(capsys, library):
+    (library / "gone.png").symlink_to(library / "never-existed.png")
+    main(["scan", str(library), *FAST])
+    capsys.readouterr()
+    failures = {Path(f["path"]).name: f["reason"] for f in _json(capsys, ["failures", str(library), "--json"])}
+    assert failures["gone.png"] == "broken symbolic link"
+    (library / "gone.png").unlink()
+    main(["scan", str(library), *FAST])
+    capsys.readouterr()
+    assert "gone.png" not in [Path(f["path"]).name for f in _json(capsys, ["failures", str(library), "--json"])]
+
+
+def test_similar_in_a_folder_without_images_is_a_clear_error(capsys, tmp_path):
+    query = tmp_path / "q.png"
+    Image.new("RGB", (32, 32)).save(query)
+    (tmp_path / "empty").mkdir()
+    assert main(["similar", str(tmp_path / "empty"), str(query), *FAST]) == 2
+    assert "no usable images" in capsys.readouterr().err
+
+
 def test_a_missing_folder_is_a_clear_error(capsys, tmp_path):
     assert main(["scan", str(tmp_path / "nowhere"), *FAST]) == 2
     assert "not a folder" in capsys.readouterr().err

@@ -139,6 +139,8 @@ def cmd_embed(args) -> int:
 
 def cmd_similar(args) -> int:
     report, vectors, spec, embedder = _run_scan(args)
+    if not report.paths:
+        raise ValueError(f"no usable images in {report.folder}")
     query_path = Path(args.image).absolute()
     if query_path in report.paths:
         query = vectors[report.paths.index(query_path)]

@@ -99,9 +99,13 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
             todo.append(entry)
     report.reused = len(ready)
 
+    present = {str(e.path) for e in scanned.files}
     with cache.transaction():
-        cache.forget_files(set(known) - {str(e.path) for e in scanned.files})
-        cache.forget_failures(set(known_failures) - {str(e.path) for e in scanned.files})
+        cache.forget_files(set(known) - present)
+        cache.forget_failures(set(known_failures) - present)
+        # Broken links and unlistable folders have no size or mtime; -1 marks them, and the
+        # next scan finds them afresh.
+        cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
     if todo:
         embedder = make_embedder() if make_embedder else create_embedder(spec)
         pipeline = _Pipeline(spec, cache, embedder, batch_size, workers, frozenset(embedded))
