@@ -146,7 +146,8 @@ def cmd_similar(args) -> int:
         query = vectors[report.paths.index(query_path)]
     else:
         query = embed_file(query_path, spec, embedder())
-    matches = find_similar(report.paths, vectors, query, args.k, args.metric, exclude=query_path)
+    matches = find_similar(report.paths, vectors, query, args.k, args.metric, exclude=query_path,
+                           rerank=args.rerank)
     if args.json:
         print(json.dumps([{"path": str(m.path), "score": round(m.score, 6)} for m in matches], indent=2,
                          ensure_ascii=False))
@@ -204,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     similar.add_argument("--metric", default="cosine", choices=METRICS,
                          help="cosine scores are similarities; euclidean and manhattan scores are distances")
     similar.add_argument("--json", action="store_true")
+    similar.add_argument("--no-rerank", dest="rerank", action="store_false",
+                         help="rank by the plain vectors, without neighbourhood re-ranking (DBA + query expansion)")
     _add_extractor_options(similar)
     similar.set_defaults(func=cmd_similar)
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from .similarity import expand_query, smooth_neighbourhoods
+
 _ROWS = 1024  # queries per block, so memory stays at ROWS × N whatever the collection size
 
 
 def retrieval_metrics(vectors: np.ndarray, labels: list[str] | np.ndarray, k: int = 10,
-                      queries: np.ndarray | None = None) -> dict[str, float]:
+                      queries: np.ndarray | None = None, rerank: bool = False) -> dict[str, float]:
     """P@k and mAP@R with cosine similarity, each query against all other images.
 
     Parameters
     ----------
     queries
         Indices of the images to use as queries (default: all of them).
+    rerank
+        Rank as find-similar does with re-ranking on: smoothed vectors, expanded queries.
 
     Returns
     -------
@@ -24,13 +28,18 @@ def retrieval_metrics(vectors: np.ndarray, labels: list[str] | np.ndarray, k: in
         number of other images with the query's label (Musgrave et al., 2020).
     """
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    if rerank:
+        unit = smooth_neighbourhoods(unit)
     codes = np.unique(np.asarray(labels), return_inverse=True)[1]
     relevant_counts = np.bincount(codes)[codes] - 1
     queries = np.arange(len(unit)) if queries is None else np.asarray(queries)
     precision, average_precision = [], []
     for start in range(0, len(queries), _ROWS):
         rows = queries[start : start + _ROWS]
-        similarity = unit[rows] @ unit.T
+        query_vectors = unit[rows]
+        if rerank:
+            query_vectors = np.stack([expand_query(unit[q], unit, exclude={int(q)}) for q in rows])
+        similarity = query_vectors @ unit.T
         similarity[np.arange(len(rows)), rows] = -np.inf
         order = np.argsort(-similarity, axis=1, kind="stable")
         hits = codes[order] == codes[rows][:, None]

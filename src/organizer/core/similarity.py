@@ -1,4 +1,12 @@
-"""Find-similar over a folder's vectors, for a query from inside or outside the folder."""
+"""Find-similar over a folder's vectors, for a query from inside or outside the folder.
+
+With cosine similarity the search can use the folder's own structure: each image's vector
+is smoothed with its nearest neighbours' (database-side augmentation, DBA), and the query
+is expanded with its best matches (alpha query expansion, αQE), both as in Radenović,
+Tolias & Chum, "Fine-tuning CNN image retrieval with no human annotation" (TPAMI 2018).
+Images that sit in a consistent neighbourhood then rank above lone look-alikes; the
+stored vectors stay as they were.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,16 @@ import numpy as np
 
 from .index import ExactIndex
 
+#: Neighbours folded into each vector, and the power that sharpens their weights. These are
+#: the usual values from the retrieval literature, not tuned on our evaluation data.
+DBA_NEIGHBOURS = 8
+QE_NEIGHBOURS = 3
+ALPHA = 3.0
+#: The neighbourhood graph is exact, costing N² dot products; above this size the search
+#: stays plain.
+RERANK_MAX_IMAGES = 20_000
+_ROWS = 2048
+
 
 @dataclass(frozen=True)
 class Match:
@@ -17,9 +35,48 @@ class Match:
     score: float
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def smooth_neighbourhoods(vectors: np.ndarray, k: int = DBA_NEIGHBOURS, alpha: float = ALPHA) -> np.ndarray:
+    """DBA: replace each unit vector by the similarity-weighted mean of itself and its k nearest."""
+    unit = _unit(np.asarray(vectors, dtype=np.float32))
+    k = min(k, len(unit) - 1)
+    if k < 1:
+        return unit
+    smoothed = np.empty_like(unit)
+    for start in range(0, len(unit), _ROWS):
+        block = unit[start : start + _ROWS] @ unit.T
+        nearest = np.argpartition(-block, k, axis=1)[:, : k + 1]  # the image itself is among them
+        weights = np.take_along_axis(block, nearest, axis=1).clip(min=0) ** alpha
+        smoothed[start : start + _ROWS] = np.einsum("bk,bkd->bd", weights, unit[nearest])
+    return _unit(smoothed)
+
+
+def expand_query(query: np.ndarray, vectors: np.ndarray, k: int = QE_NEIGHBOURS, alpha: float = ALPHA,
+                 exclude: set[int] | None = None) -> np.ndarray:
+    """αQE: add the query's k best matches, weighted by similarity to the power alpha."""
+    query = _unit(np.asarray(query, dtype=np.float32))
+    scores = vectors @ query
+    if exclude:
+        scores[list(exclude)] = -np.inf
+    top = np.argsort(-scores)[:k]
+    weights = scores[top].clip(min=0) ** alpha
+    return _unit(query + weights @ vectors[top])
+
+
 def find_similar(paths: list[Path], vectors: np.ndarray, query: np.ndarray, k: int = 10,
-                 metric: str = "cosine", exclude: Path | None = None) -> list[Match]:
-    """The ``k`` images most like ``query``, best first, never listing ``exclude`` itself."""
+                 metric: str = "cosine", exclude: Path | None = None, rerank: bool = True) -> list[Match]:
+    """The ``k`` images most like ``query``, best first, never listing ``exclude`` itself.
+
+    ``rerank`` applies DBA and αQE (cosine only, up to ``RERANK_MAX_IMAGES`` images).
+    """
     skip = {i for i, p in enumerate(paths) if exclude is not None and p == exclude}
+    if rerank and metric == "cosine" and len(vectors) <= RERANK_MAX_IMAGES:
+        vectors = smooth_neighbourhoods(vectors)
+        if skip:  # the query is one of the folder's images: start from its smoothed vector
+            query = vectors[min(skip)]
+        query = expand_query(query, vectors, exclude=skip)
     found = ExactIndex(metric).fit(vectors).query(query, k, exclude=skip)
     return [Match(paths[i], float(s)) for i, s in zip(found.indices, found.scores)]

@@ -1,0 +1,87 @@
+"""Find-similar: exact search, metrics, and neighbourhood re-ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from organizer.core.evaluate import retrieval_metrics
+from organizer.core.index import ExactIndex
+from organizer.core.similarity import expand_query, find_similar, smooth_neighbourhoods
+
+
+def _blobs(seed=0, classes=6, per_class=40, dim=32, noise=1.5):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, dim))
+    vectors = np.repeat(centres, per_class, axis=0) + noise * rng.normal(size=(classes * per_class, dim))
+    labels = np.repeat(np.arange(classes), per_class)
+    return vectors.astype(np.float32), labels
+
+
+def test_exact_index_matches_brute_force_for_every_metric():
+    rng = np.random.default_rng(1)
+    data, query = rng.normal(size=(50, 8)).astype(np.float32), rng.normal(size=8).astype(np.float32)
+    for metric, key in [
+        ("cosine", lambda: -(data / np.linalg.norm(data, axis=1, keepdims=True)) @ (query / np.linalg.norm(query))),
+        ("euclidean", lambda: np.linalg.norm(data - query, axis=1)),
+        ("manhattan", lambda: np.abs(data - query).sum(axis=1)),
+    ]:
+        found = ExactIndex(metric).fit(data).query(query, k=5, exclude={int(np.argmin(key()))})
+        expected = [i for i in np.argsort(key(), kind="stable") if i != np.argmin(key())][:5]
+        assert list(found.indices) == expected
+
+
+def test_k_larger_than_the_collection_returns_everything_else():
+    data = np.eye(3, dtype=np.float32)
+    found = ExactIndex().fit(data).query(data[0], k=10, exclude={0})
+    assert sorted(found.indices) == [1, 2]
+
+
+def test_unknown_metric_is_refused():
+    with pytest.raises(ValueError):
+        ExactIndex("hamming")
+
+
+def test_smoothing_keeps_unit_vectors_and_pulls_clusters_together():
+    vectors, labels = _blobs()
+    smoothed = smooth_neighbourhoods(vectors)
+    assert smoothed.shape == vectors.shape
+    assert np.allclose(np.linalg.norm(smoothed, axis=1), 1, atol=1e-5)
+
+    def within_class_similarity(x):
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        sims = unit @ unit.T
+        same = labels[:, None] == labels[None, :]
+        return sims[same].mean() - sims[~same].mean()
+
+    assert within_class_similarity(smoothed) > within_class_similarity(vectors)
+
+
+def test_reranking_improves_retrieval_on_noisy_clusters():
+    vectors, labels = _blobs()
+    plain = retrieval_metrics(vectors, labels)
+    reranked = retrieval_metrics(vectors, labels, rerank=True)
+    assert plain["p_at_k"] < 0.9
+    assert reranked["p_at_k"] > plain["p_at_k"] + 0.02
+    assert reranked["map_at_r"] > plain["map_at_r"]
+
+
+def test_query_expansion_never_uses_the_excluded_image():
+    vectors = np.array([[1, 0, 0], [0.7071, 0.7071, 0], [0, 0, 1]], dtype=np.float32)
+    query = np.array([1, 0, 0], dtype=np.float32)
+    assert expand_query(query, vectors, k=1)[1] == 0  # its best match is image 0, the same direction
+    expanded = expand_query(query, vectors, k=1, exclude={0})
+    assert expanded[1] > 0.1 and np.isclose(np.linalg.norm(expanded), 1)
+
+
+@pytest.mark.parametrize("rerank", [False, True])
+def test_find_similar_excludes_the_query_and_sorts(rerank):
+    vectors, labels = _blobs(per_class=10)
+    paths = [Path(f"/lib/{i:03d}.png") for i in range(len(vectors))]
+    matches = find_similar(paths, vectors, vectors[0], k=5, exclude=paths[0], rerank=rerank)
+    assert len(matches) == 5 and paths[0] not in [m.path for m in matches]
+    scores = [m.score for m in matches]
+    assert scores == sorted(scores, reverse=True)
+    assert sum(labels[paths.index(m.path)] == labels[0] for m in matches) >= 4
