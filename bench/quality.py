@@ -100,7 +100,7 @@ def main() -> int:
         return 2
     objects = build_objects_set(OUT / "objects")
     results = {}
-    print("Plain cosine ranking, then (after /) find-similar's default re-ranking (DBA + αQE).")
+    print("Plain cosine ranking, then (after /) with find-similar's --rerank (DBA + αQE).")
     print("| extractor | dtd10 P@10 | dtd10 mAP@R | objects P@10 | objects mAP@R | dtd10 embed s |")
     print("|---|---|---|---|---|---|")
     for name, options in CONFIGS.items():

@@ -205,8 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     similar.add_argument("--metric", default="cosine", choices=METRICS,
                          help="cosine scores are similarities; euclidean and manhattan scores are distances")
     similar.add_argument("--json", action="store_true")
-    similar.add_argument("--no-rerank", dest="rerank", action="store_false",
-                         help="rank by the plain vectors, without neighbourhood re-ranking (DBA + query expansion)")
+    similar.add_argument("--rerank", action="store_true",
+                         help="re-rank with the folder's neighbourhoods (DBA + query expansion): better on large "
+                              "libraries with many images per kind of pattern, worse on small ones")
     _add_extractor_options(similar)
     similar.set_defaults(func=cmd_similar)
 

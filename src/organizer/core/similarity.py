@@ -5,7 +5,8 @@ is smoothed with its nearest neighbours' (database-side augmentation, DBA), and 
 is expanded with its best matches (alpha query expansion, αQE), both as in Radenović,
 Tolias & Chum, "Fine-tuning CNN image retrieval with no human annotation" (TPAMI 2018).
 Images that sit in a consistent neighbourhood then rank above lone look-alikes; the
-stored vectors stay as they were.
+stored vectors stay as they were. It needs neighbourhoods to smooth over: with fewer
+images of a kind than ``DBA_NEIGHBOURS`` it blends kinds together, so it is opt-in.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def expand_query(query: np.ndarray, vectors: np.ndarray, k: int = QE_NEIGHBOURS,
 
 
 def find_similar(paths: list[Path], vectors: np.ndarray, query: np.ndarray, k: int = 10,
-                 metric: str = "cosine", exclude: Path | None = None, rerank: bool = True) -> list[Match]:
+                 metric: str = "cosine", exclude: Path | None = None, rerank: bool = False) -> list[Match]:
     """The ``k`` images most like ``query``, best first, never listing ``exclude`` itself.
 
     ``rerank`` applies DBA and αQE (cosine only, up to ``RERANK_MAX_IMAGES`` images).
