@@ -79,6 +79,14 @@ def test_similar_with_a_query_from_outside_the_folder(capsys, library, tmp_path)
     assert families.count("alpha-hearts") >= 3
 
 
+def test_similar_with_rerank_returns_a_sorted_list(capsys, library):
+    query = library / SampleSpec("normal-knotgrid", 1, 1).filename()
+    matches = _json(capsys, ["similar", str(library), str(query), "-k", "5", "--rerank", "--json", *FAST])
+    scores = [m["score"] for m in matches]
+    assert len(matches) == 5 and scores == sorted(scores, reverse=True)
+    assert str(query) not in [m["path"] for m in matches]
+
+
 @pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
 def test_distance_metrics_sort_ascending(capsys, library, metric):
     query = library / SampleSpec("normal-stripes", 0, 0).filename()
