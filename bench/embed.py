@@ -46,7 +46,8 @@ def render_folder(count: int) -> Path:
 
 
 def inference_only(embedder, spec, folder: Path, sample: int, batch: int) -> float:
-    files = scan_folder(folder).files[:sample]
+    files = scan_folder(folder).files
+    files = files[:: max(1, len(files) // sample)][:sample]  # spread over the folder, like the scan
     inputs = [preprocess.network_inputs(images.load(f.path, spec.largest_input), spec.size, spec.policy,
                                         spec.multiscale) for f in files]
     embed_inputs(embedder, inputs[:batch])  # warm-up: first-call allocations and kernel choice

@@ -26,6 +26,7 @@ MAX_PIXELS = 200_000_000
 Image.MAX_IMAGE_PIXELS = None
 
 _WHITE = (255, 255, 255)
+_ORIENTATION = 0x0112
 
 
 class ImageError(Exception):
@@ -138,6 +139,8 @@ def _check_size(image: Image.Image) -> None:
 def _upright(image: Image.Image) -> Image.Image:
     """Apply the EXIF orientation; a corrupt EXIF block leaves the image as stored."""
     try:
+        if image.getexif().get(_ORIENTATION, 1) == 1:
+            return image  # exif_transpose would copy the pixels even when nothing turns
         return ImageOps.exif_transpose(image)
     except Exception:  # noqa: BLE001 - any EXIF parser failure means "no usable orientation"
         return image
