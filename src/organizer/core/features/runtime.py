@@ -8,12 +8,6 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-# Decoding threads share the CPU with torch's OpenMP threads. Spinning OpenMP workers then
-# burn the time slices the decoders need; sleeping ones hand them over. Measured on 2
-# cores: the whole scan 3-9% faster, inference alone 4% slower. It must be set before
-# torch loads its OpenMP runtime, and a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
