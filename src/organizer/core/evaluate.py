@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .similarity import expand_query, smooth_neighbourhoods
@@ -51,3 +53,17 @@ def retrieval_metrics(vectors: np.ndarray, labels: list[str] | np.ndarray, k: in
             top = row[:r]
             average_precision.append(float((top * np.cumsum(top) / np.arange(1, r + 1)).sum() / r))
     return {"p_at_k": float(np.mean(precision)), "map_at_r": float(np.mean(average_precision))}
+
+
+def clustering_metrics(labels_true, labels_pred) -> dict[str, float]:
+    """NMI and ARI against known labels; noise (-1) counts as its own group."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    return {"nmi": float(normalized_mutual_info_score(labels_true, labels_pred)),
+            "ari": float(adjusted_rand_score(labels_true, labels_pred))}
+
+
+def folder_labels(folder: Path, paths: list[Path]) -> list[str]:
+    """The first-level subfolder of each path: the label in ``organizer evaluate``."""
+    root = Path(folder).absolute()
+    return [p.relative_to(root).parts[0] if len(p.relative_to(root).parts) > 1 else "" for p in paths]

@@ -1,7 +1,10 @@
 """Nearest-neighbour search over a folder's vectors.
 
-Exact search is a single matrix product (or a blocked distance computation), which for
-the folder sizes of this app answers in milliseconds.
+Exact search is a blocked matrix product, which answers in milliseconds for the folder
+sizes most users have. From ``APPROXIMATE_FROM`` vectors on, :func:`build_index` switches
+to a faiss HNSW graph, whose queries cost well under a millisecond at any size; the
+threshold is where exact search passes a few milliseconds per query (bench/analysis.py).
+Both answer single queries and batches (for kNN graphs: duplicates, DBSCAN's eps, DBA).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 METRICS = ("cosine", "euclidean", "manhattan")
-_BLOCK = 4096  # rows per block for manhattan, to bound the N×D×block temporary
+APPROXIMATE_FROM = 50_000
+HNSW_NEIGHBOURS = 32
+_ROWS = 1024  # query rows per block: memory stays at ROWS × N scores
 
 
 @dataclass(frozen=True)
@@ -26,45 +31,103 @@ class Neighbours:
     scores: np.ndarray
 
 
-class ExactIndex:
+def _check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class _Index:
+    metric: str
+
+    def query(self, vector: np.ndarray, k: int = 10, exclude: set[int] | None = None) -> Neighbours:
+        """The ``k`` nearest rows to one query vector, skipping the rows in ``exclude``."""
+        exclude = exclude or set()
+        indices, scores = self.knn(np.asarray(vector, dtype=np.float32).reshape(1, -1), k + len(exclude))
+        keep = [j for j, i in enumerate(indices[0]) if i >= 0 and i not in exclude][:k]
+        return Neighbours(indices[0][keep], scores[0][keep])
+
+    def knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class ExactIndex(_Index):
     """Brute-force kNN, fit on an (N, D) float32 matrix."""
 
     def __init__(self, metric: str = "cosine"):
-        if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+        _check_metric(metric)
         self.metric = metric
 
     def fit(self, vectors: np.ndarray) -> "ExactIndex":
         vectors = np.asarray(vectors, dtype=np.float32)
-        if self.metric == "cosine":
-            vectors = _unit(vectors)
-        self.vectors_ = vectors
+        self.vectors_ = _unit(vectors) if self.metric == "cosine" else vectors
+        self.squared_norms_ = (self.vectors_**2).sum(axis=1)
         return self
 
-    def query(self, vector: np.ndarray, k: int = 10, exclude: set[int] | None = None) -> Neighbours:
-        """The ``k`` nearest rows to one query vector, skipping the rows in ``exclude``."""
-        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    def _distances(self, queries: np.ndarray) -> np.ndarray:
+        """Block scores where lower is closer (negated similarity for cosine)."""
         if self.metric == "cosine":
-            scores = self.vectors_ @ _unit(query[None])[0]
-            order_key = -scores
-        elif self.metric == "euclidean":
-            scores = np.sqrt(np.maximum(((self.vectors_ - query) ** 2).sum(axis=1), 0.0))
-            order_key = scores
-        else:
-            scores = np.concatenate([np.abs(self.vectors_[i : i + _BLOCK] - query).sum(axis=1)
-                                     for i in range(0, len(self.vectors_), _BLOCK)]) if len(self.vectors_) else np.zeros(0)
-            order_key = scores
-        order_key = order_key.astype(np.float64)
-        if exclude:
-            order_key[list(exclude)] = np.inf
-        k = min(k, len(order_key) - len(exclude or ()))
-        if k <= 0:
-            return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        top = np.argpartition(order_key, k - 1)[:k]
-        top = top[np.argsort(order_key[top], kind="stable")]
-        return Neighbours(top, scores[top].astype(np.float32))
+            return -(_unit(queries) @ self.vectors_.T)
+        if self.metric == "euclidean":
+            squared = (queries**2).sum(axis=1)[:, None] - 2 * queries @ self.vectors_.T + self.squared_norms_
+            return np.sqrt(np.maximum(squared, 0.0))
+        return np.stack([np.abs(self.vectors_ - q).sum(axis=1) for q in queries])
+
+    def knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest rows for each query row: (indices, scores), each (Q, k)."""
+        queries = np.asarray(queries, dtype=np.float32)
+        k = min(k, len(self.vectors_))
+        all_indices, all_scores = [], []
+        for start in range(0, len(queries), _ROWS):
+            distances = self._distances(queries[start : start + _ROWS])
+            top = np.argpartition(distances, k - 1, axis=1)[:, :k] if k < distances.shape[1] else \
+                np.tile(np.arange(distances.shape[1]), (len(distances), 1))
+            order = np.argsort(np.take_along_axis(distances, top, axis=1), axis=1, kind="stable")
+            top = np.take_along_axis(top, order, axis=1)
+            chosen = np.take_along_axis(distances, top, axis=1)
+            all_indices.append(top)
+            all_scores.append(-chosen if self.metric == "cosine" else chosen)
+        return np.concatenate(all_indices), np.concatenate(all_scores).astype(np.float32)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+class HnswIndex(_Index):
+    """Approximate kNN through a faiss HNSW graph (Malkov & Yashunin)."""
+
+    def __init__(self, metric: str = "cosine", ef_search: int = 128):
+        _check_metric(metric)
+        self.metric = metric
+        self.ef_search = ef_search
+
+    def fit(self, vectors: np.ndarray) -> "HnswIndex":
+        import faiss
+
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.metric == "cosine":
+            vectors = _unit(vectors)
+        faiss_metric = {"cosine": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2,
+                        "manhattan": faiss.METRIC_L1}[self.metric]
+        self.index_ = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_NEIGHBOURS, faiss_metric)
+        self.index_.hnsw.efConstruction = 80
+        self.index_.add(np.ascontiguousarray(vectors))
+        return self
+
+    def knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.asarray(queries, dtype=np.float32)
+        if self.metric == "cosine":
+            queries = _unit(queries)
+        self.index_.hnsw.efSearch = max(self.ef_search, k)
+        scores, indices = self.index_.search(np.ascontiguousarray(queries), k)
+        if self.metric == "euclidean":  # faiss reports squared L2
+            scores = np.sqrt(np.maximum(scores, 0.0))
+        return indices.astype(np.int64), scores.astype(np.float32)
+
+
+def build_index(vectors: np.ndarray, metric: str = "cosine", approximate: bool | None = None) -> _Index:
+    """An index over ``vectors``: exact below ``APPROXIMATE_FROM`` rows, HNSW above (or as asked)."""
+    if approximate is None:
+        approximate = len(vectors) >= APPROXIMATE_FROM
+    return (HnswIndex(metric) if approximate else ExactIndex(metric)).fit(vectors)

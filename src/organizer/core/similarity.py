@@ -16,17 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import ExactIndex
+from .index import build_index
 
 #: Neighbours folded into each vector, and the power that sharpens their weights. These are
 #: the usual values from the retrieval literature, not tuned on our evaluation data.
 DBA_NEIGHBOURS = 8
 QE_NEIGHBOURS = 3
 ALPHA = 3.0
-#: The neighbourhood graph is exact, costing N² dot products; above this size the search
-#: stays plain.
-RERANK_MAX_IMAGES = 20_000
-_ROWS = 2048
 
 
 @dataclass(frozen=True)
@@ -46,13 +42,9 @@ def smooth_neighbourhoods(vectors: np.ndarray, k: int = DBA_NEIGHBOURS, alpha: f
     k = min(k, len(unit) - 1)
     if k < 1:
         return unit
-    smoothed = np.empty_like(unit)
-    for start in range(0, len(unit), _ROWS):
-        block = unit[start : start + _ROWS] @ unit.T
-        nearest = np.argpartition(-block, k, axis=1)[:, : k + 1]  # the image itself is among them
-        weights = np.take_along_axis(block, nearest, axis=1).clip(min=0) ** alpha
-        smoothed[start : start + _ROWS] = np.einsum("bk,bkd->bd", weights, unit[nearest])
-    return _unit(smoothed)
+    nearest, similarity = build_index(unit).knn(unit, k + 1)  # each image is among its own nearest
+    weights = similarity.clip(min=0) ** alpha
+    return _unit(np.einsum("nk,nkd->nd", weights, unit[nearest]))
 
 
 def expand_query(query: np.ndarray, vectors: np.ndarray, k: int = QE_NEIGHBOURS, alpha: float = ALPHA,
@@ -71,13 +63,13 @@ def find_similar(paths: list[Path], vectors: np.ndarray, query: np.ndarray, k: i
                  metric: str = "cosine", exclude: Path | None = None, rerank: bool = False) -> list[Match]:
     """The ``k`` images most like ``query``, best first, never listing ``exclude`` itself.
 
-    ``rerank`` applies DBA and αQE (cosine only, up to ``RERANK_MAX_IMAGES`` images).
+    ``rerank`` applies DBA and αQE (cosine only).
     """
     skip = {i for i, p in enumerate(paths) if exclude is not None and p == exclude}
-    if rerank and metric == "cosine" and len(vectors) <= RERANK_MAX_IMAGES:
+    if rerank and metric == "cosine":
         vectors = smooth_neighbourhoods(vectors)
         if skip:  # the query is one of the folder's images: start from its smoothed vector
             query = vectors[min(skip)]
         query = expand_query(query, vectors, exclude=skip)
-    found = ExactIndex(metric).fit(vectors).query(query, k, exclude=skip)
+    found = build_index(vectors, metric).query(query, k, exclude=skip)
     return [Match(paths[i], float(s)) for i, s in zip(found.indices, found.scores)]

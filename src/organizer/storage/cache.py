@@ -11,6 +11,9 @@ embeddings
 failures
     Files that could not be used, with the reason, keyed by path, size and mtime so an
     unchanged bad file is not decoded again on every scan.
+layouts
+    The latest t-SNE map per (extractor, map parameters), with the hashes it covers, so a
+    reopened folder shows its map at once and a few new images are placed into it.
 
 WAL mode lets a reader (the GUI) and a writer (a scan) work at once, and every batch is
 one transaction, so a killed scan loses at most the batch in flight.
@@ -38,6 +41,9 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS embeddings (
     hash TEXT NOT NULL, extractor TEXT NOT NULL, dtype TEXT NOT NULL, dim INTEGER NOT NULL,
     vector BLOB NOT NULL, PRIMARY KEY (hash, extractor)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS layouts (
+    extractor TEXT NOT NULL, params TEXT NOT NULL, hashes TEXT NOT NULL, model BLOB NOT NULL,
+    PRIMARY KEY (extractor, params)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
 """
@@ -174,6 +180,18 @@ class Cache:
 
     def count_embeddings(self, extractor: str) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM embeddings WHERE extractor = ?", (extractor,)).fetchone()[0]
+
+    # layouts ---------------------------------------------------------------------------
+    def get_layout(self, extractor: str, params: str) -> tuple[list[str], bytes] | None:
+        """The latest map for this extractor and parameters: its image hashes and model bytes."""
+        row = self._conn.execute("SELECT hashes, model FROM layouts WHERE extractor = ? AND params = ?",
+                                 (extractor, params)).fetchone()
+        return (row[0].split(","), row[1]) if row else None
+
+    def put_layout(self, extractor: str, params: str, hashes: list[str], model: bytes) -> None:
+        with self.transaction():
+            self._conn.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?, ?)",
+                               (extractor, params, ",".join(hashes), model))
 
     # failures --------------------------------------------------------------------------
     def failures(self) -> list[Failure]:

@@ -1,0 +1,48 @@
+"""The command-line face of the engine: progress on stderr, results on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import __version__
+from ..core import images
+from ..core.features.weights import WeightsUnavailable
+from ..core.tasks import Cancelled
+from ..storage.cache import CacheError
+from . import analysis, engine
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="organizer", description="Sort pattern images by visual similarity.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    engine.register(sub)
+    analysis.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except Cancelled:
+        print("cancelled; finished work is saved in the cache", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted; finished work is saved in the cache", file=sys.stderr)
+        return 130
+    except (WeightsUnavailable, CacheError, NotADirectoryError, ValueError, images.ImageError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

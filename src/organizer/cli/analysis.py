@@ -1,0 +1,169 @@
+"""The analysis commands: map, cluster, duplicates, evaluate."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..core.cluster import LINKAGES, METHODS, ClusterSpec, cluster
+from ..core.dedup import DEFAULT_THRESHOLD, find_duplicates
+from ..core.embed import embed_folder
+from ..core.evaluate import clustering_metrics, folder_labels, retrieval_metrics
+from ..core.features import make_spec
+from ..core.features.weights import WeightsUnavailable, checkpoint_dir
+from ..core.features.backbones import BACKBONES
+from ..core.reduce import MapSpec, cached_map
+from ..storage.cache import Cache
+from ..storage.paths import cache_db_path
+from .common import StderrProgress, add_extractor_options, run_scan
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _dump(data) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def cmd_map(args) -> int:
+    report, vectors, spec, _ = run_scan(args)
+    map_spec = MapSpec(perplexity=args.perplexity, seed=args.seed)
+    with Cache(cache_db_path(Path(args.folder), args.cache_beside)) as cache:
+        layout, source = cached_map(cache, spec.id, report.hashes, vectors, map_spec,
+                                    progress=StderrProgress("map"))
+    out = Path(args.out)
+    tmp = out.with_name(out.name + ".part")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "x", "y"])
+        writer.writerows((str(p), f"{x:.4f}", f"{y:.4f}") for p, (x, y) in zip(report.paths, layout))
+    tmp.replace(out)
+    print(f"map of {len(report.paths)} images ({source}) written to {out}", file=sys.stderr)
+    return 0
+
+
+def _cluster_spec(args) -> ClusterSpec:
+    return ClusterSpec(method=args.method, k=args.k, linkage=args.linkage, eps=args.eps,
+                       min_cluster_size=args.min_cluster_size, k_max=args.k_max,
+                       reassign_noise=args.reassign_noise)
+
+
+def cmd_cluster(args) -> int:
+    report, vectors, _, _ = run_scan(args)
+    result = cluster(vectors, _cluster_spec(args), progress=StderrProgress("clustering"))
+    if args.json:
+        _dump({"labels": {str(p): int(label) for p, label in zip(report.paths, result.labels)},
+               "method": result.method, "params": result.params, "scores": result.scores,
+               "sizes": {str(k): v for k, v in result.sizes.items()},
+               "medoids": {str(k): str(report.paths[i]) for k, i in result.medoids.items()},
+               "noise_fraction": result.noise_fraction})
+        return 0
+    print(f"{len(result.sizes)} clusters by {result.method} {result.params}, noise {result.noise_fraction:.0%}")
+    for label, size in sorted(result.sizes.items(), key=lambda item: -item[1]):
+        print(f"  cluster {label:3d}: {size:5d} images, medoid {report.paths[result.medoids[label]].name}")
+    return 0
+
+
+def cmd_duplicates(args) -> int:
+    report, vectors, _, _ = run_scan(args)
+    groups = find_duplicates(report.paths, report.hashes, vectors, args.threshold)
+    if args.json:
+        _dump([{"kind": g.kind, "similarity": round(g.similarity, 6), "paths": [str(p) for p in g.paths]}
+               for g in groups])
+        return 0
+    for group in groups:
+        print(f"{group.kind} ({len(group.paths)} images, similarity >= {group.similarity:.3f}):")
+        for path in group.paths:
+            print(f"  {path}")
+    if not groups:
+        print("no duplicates found", file=sys.stderr)
+    return 0
+
+
+def evaluation_specs() -> dict[str, dict]:
+    """Every extractor this machine can run: lite0 settings, colour, and cached torchvision models."""
+    options = {"lite0 default": {}, "lite0 texture": {"mode": "texture"}}
+    for layers in ("early", "mid", "late"):
+        options[f"lite0 {layers}"] = {"layers": layers}
+        options[f"lite0 texture {layers}"] = {"mode": "texture", "layers": layers}
+    for name, backbone in BACKBONES.items():
+        if backbone.weights_url and (checkpoint_dir() / Path(backbone.weights_url).name).is_file():
+            options[f"{name} mid"] = {"model": name, "layers": "mid"}
+    options["colour histogram"] = {"mode": "colour"}
+    options["mean colour"] = {"mode": "mean-colour"}
+    return options
+
+
+def cmd_evaluate(args) -> int:
+    folder = Path(args.folder)
+    rows = []
+    with Cache(cache_db_path(folder, args.cache_beside)) as cache:
+        for name, options in evaluation_specs().items():
+            try:
+                spec = make_spec(**options)
+                report = embed_folder(folder, spec, cache, progress=StderrProgress(name))
+            except WeightsUnavailable as exc:
+                print(f"skipped {name}: {exc}", file=sys.stderr)
+                continue
+            labels = folder_labels(folder, report.paths)
+            if len(set(labels)) < 2:
+                raise ValueError(f"{folder} needs at least two first-level subfolders with images (the labels)")
+            vectors = cache.vectors(spec.id, report.hashes)
+            clustering = cluster(vectors, ClusterSpec())
+            rows.append({"extractor": name, "id": spec.id, **retrieval_metrics(vectors, labels),
+                         **clustering_metrics(labels, clustering.labels), "clusters": len(clustering.sizes)})
+    rows.sort(key=lambda row: (-row["p_at_k"], -row["map_at_r"]))
+    if args.json:
+        _dump(rows)
+        return 0
+    print(f"{'extractor':24s} {'P@10':>6s} {'mAP@R':>6s} {'NMI':>6s} {'ARI':>6s}")
+    for row in rows:
+        print(f"{row['extractor']:24s} {row['p_at_k']:6.3f} {row['map_at_r']:6.3f} {row['nmi']:6.3f} {row['ari']:6.3f}")
+    return 0
+
+
+def register(sub) -> None:
+    map_parser = sub.add_parser("map", help="lay the folder out in 2-D (t-SNE) and write path,x,y as CSV")
+    map_parser.add_argument("folder")
+    map_parser.add_argument("--out", required=True)
+    map_parser.add_argument("--perplexity", type=float, default=MapSpec.perplexity)
+    map_parser.add_argument("--seed", type=int, default=0)
+    add_extractor_options(map_parser)
+    map_parser.set_defaults(func=cmd_map)
+
+    clusters = sub.add_parser("cluster", help="group the folder's images")
+    clusters.add_argument("folder")
+    clusters.add_argument("--method", default="auto", choices=METHODS)
+    chosen = clusters.add_mutually_exclusive_group()
+    chosen.add_argument("--k", type=int, help="the number of clusters, for methods that take one")
+    chosen.add_argument("--auto", action="store_true", help="choose k automatically (the default)")
+    clusters.add_argument("--linkage", default="ward", choices=LINKAGES)
+    clusters.add_argument("--eps", type=float, help="DBSCAN radius (default: from the k-distance elbow)")
+    clusters.add_argument("--min-cluster-size", type=int)
+    clusters.add_argument("--k-max", type=int, default=ClusterSpec.k_max)
+    clusters.add_argument("--reassign-noise", action="store_true", help="HDBSCAN/DBSCAN: noise joins its neighbours")
+    clusters.add_argument("--json", action="store_true")
+    add_extractor_options(clusters)
+    clusters.set_defaults(func=cmd_cluster)
+
+    duplicates = sub.add_parser("duplicates", help="list exact and near-duplicate groups")
+    duplicates.add_argument("folder")
+    duplicates.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                            help="cosine similarity from which two images count as near duplicates")
+    duplicates.add_argument("--json", action="store_true")
+    add_extractor_options(duplicates)
+    duplicates.set_defaults(func=cmd_duplicates)
+
+    evaluate = sub.add_parser("evaluate", help="score every extractor on a folder whose subfolders are labels")
+    evaluate.add_argument("folder")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--cache-beside", action="store_true")
+    evaluate.set_defaults(func=cmd_evaluate)

@@ -1,0 +1,101 @@
+"""What the CLI's commands share: progress on stderr, extractor options, the scan."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from pathlib import Path
+
+from ..core.embed import EmbedReport, embed_folder
+from ..core.features import create_embedder, make_spec
+from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
+from ..core.features.registry import MODES
+from ..core.features.runtime import DEVICES, PRECISIONS, choose
+from ..core.preprocess import POLICIES
+from ..storage.cache import Cache
+from ..storage.paths import cache_db_path
+
+
+class StderrProgress:
+    """One self-updating line on a terminal, a line every few seconds in a log."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int, note: str = "") -> None:
+        now = time.monotonic()
+        final = done >= total
+        if not final and now - self._last < (0.2 if self.tty else 5.0):
+            return
+        self._last = now
+        line = f"{self.label}: {done}/{total} {note}".rstrip()
+        if self.tty:
+            sys.stderr.write("\r" + line + ("\n" if final else ""))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def add_extractor_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("extractor")
+    group.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(BACKBONES))
+    group.add_argument("--layers", help="early, mid, late, or module names, comma-separated (default: measured per model)")
+    group.add_argument("--mode", default="content", choices=MODES)
+    group.add_argument("--size", type=int, help="network input size in pixels (default: the model's)")
+    group.add_argument("--policy", default="auto", choices=POLICIES, help="how images are fitted to the input square")
+    group.add_argument("--pooling", default="centre", choices=("avg", "centre"),
+                       help="centre (default) weights the middle of each view more, for photos of objects; avg weighs all equally")
+    group.add_argument("--flip", action="store_true", help="average with the mirrored image")
+    group.add_argument("--gram", action="store_true", help="texture mode: add Gram matrices")
+    group.add_argument("--multiscale", action="store_true",
+                       help="also look at a 2x detail view (better for photos of objects, 5x slower)")
+    group.add_argument("--weights", help="a state_dict file instead of the pretrained weights")
+    group.add_argument("--device", default="auto", choices=DEVICES)
+    group.add_argument("--precision", default="auto", choices=PRECISIONS)
+    group.add_argument("--batch-size", type=int)
+    parser.add_argument("--cache-beside", action="store_true",
+                        help="keep the cache in FOLDER/.pattern-organizer instead of the user cache dir")
+
+
+def spec_from_args(args):
+    return make_spec(args.model, args.layers, args.mode, args.size, args.policy, args.pooling, args.flip,
+                     args.gram, args.multiscale, args.weights or "pretrained")
+
+
+def run_scan(args):
+    """Scan and embed the folder; return the report, its vectors, the spec and the embedder factory."""
+    spec = spec_from_args(args)
+    folder = Path(args.folder)
+
+    @functools.cache
+    def embedder():
+        return create_embedder(spec, choose(args.device, args.precision))
+
+    cache = Cache(cache_db_path(folder, args.cache_beside))
+    if cache.recovered_from:
+        print(f"warning: the cache was damaged; moved aside to {cache.recovered_from}", file=sys.stderr)
+    with cache:
+        report = embed_folder(folder, spec, cache, make_embedder=embedder, batch_size=args.batch_size,
+                              progress=StderrProgress("embedding"))
+        vectors = cache.vectors(spec.id, report.hashes)
+    return report, vectors, spec, embedder
+
+
+def scan_summary(report: EmbedReport) -> dict:
+    return {
+        "folder": str(report.folder),
+        "extractor": report.extractor,
+        "images": len(report.paths),
+        "embedded": report.embedded,
+        "from_cache": report.reused,
+        "failed": len(report.failures),
+        "seconds": round(report.seconds, 3),
+        "images_per_second": round(report.images_per_second, 2),
+        "failures": [{"path": str(p), "reason": r} for p, r in report.failures],
+    }
+
+

@@ -1,0 +1,127 @@
+"""The engine's commands: scan, embed, similar, failures, samples."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..core.embed import embed_file
+from ..core.index import METRICS
+from ..core.similarity import find_similar
+from ..storage.cache import Cache
+from ..storage.paths import cache_db_path, user_data_dir
+from .common import add_extractor_options, run_scan, scan_summary
+
+
+def cmd_scan(args) -> int:
+    report, *_ = run_scan(args)
+    summary = scan_summary(report)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{summary['images']} images ready ({summary['embedded']} embedded now, "
+          f"{summary['from_cache']} from the cache), {summary['failed']} failed, "
+          f"{summary['seconds']:.2f} s, {summary['images_per_second']:.1f} img/s")
+    print(f"extractor: {report.extractor}")
+    for path, reason in report.failures:
+        print(f"  failed: {path}: {reason}")
+    return 0
+
+
+def cmd_embed(args) -> int:
+    report, vectors, *_ = run_scan(args)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part.npz")
+    np.savez(tmp, paths=np.array([str(p) for p in report.paths], dtype=str), vectors=vectors.astype(np.float32),
+             extractor=np.array(report.extractor))
+    tmp.replace(out)
+    print(f"wrote {len(report.paths)} vectors of dimension {vectors.shape[1] if len(vectors) else 0} to {out}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_similar(args) -> int:
+    report, vectors, spec, embedder = run_scan(args)
+    if not report.paths:
+        raise ValueError(f"no usable images in {report.folder}")
+    query_path = Path(args.image).absolute()
+    if query_path in report.paths:
+        query = vectors[report.paths.index(query_path)]
+    else:
+        query = embed_file(query_path, spec, embedder())
+    matches = find_similar(report.paths, vectors, query, args.k, args.metric, exclude=query_path,
+                           rerank=args.rerank)
+    if args.json:
+        print(json.dumps([{"path": str(m.path), "score": round(m.score, 6)} for m in matches], indent=2,
+                         ensure_ascii=False))
+    else:
+        for match in matches:
+            print(f"{match.score:9.4f}  {match.path}")
+    return 0
+
+
+def cmd_failures(args) -> int:
+    with Cache(cache_db_path(Path(args.folder), args.cache_beside)) as cache:
+        failures = cache.failures()
+    if args.json:
+        print(json.dumps([{"path": f.path, "reason": f.reason} for f in failures], indent=2, ensure_ascii=False))
+    else:
+        for failure in failures:
+            print(f"{failure.path}: {failure.reason}")
+        if not failures:
+            print("no failures recorded (run `organizer scan FOLDER` first)", file=sys.stderr)
+    return 0
+
+
+def cmd_samples(args) -> int:
+    from ..samples import write_sample_folder
+
+    folder = Path(args.folder) if args.folder else user_data_dir() / "samples"
+    paths = write_sample_folder(folder, per_family=args.per_family, colourways=args.colourways, fmt=args.format)
+    print(folder)
+    print(f"wrote {len(paths)} sample images", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    scan = sub.add_parser("scan", help="scan and embed a folder, then print a summary")
+    scan.add_argument("folder")
+    scan.add_argument("--json", action="store_true")
+    add_extractor_options(scan)
+    scan.set_defaults(func=cmd_scan)
+
+    embed = sub.add_parser("embed", help="scan a folder and write its vectors to an .npz file")
+    embed.add_argument("folder")
+    embed.add_argument("--out", required=True, help="the .npz file (arrays: paths, vectors)")
+    add_extractor_options(embed)
+    embed.set_defaults(func=cmd_embed)
+
+    similar = sub.add_parser("similar", help="list the images most like IMAGE (which may lie outside FOLDER)")
+    similar.add_argument("folder")
+    similar.add_argument("image")
+    similar.add_argument("-k", type=int, default=10)
+    similar.add_argument("--metric", default="cosine", choices=METRICS,
+                         help="cosine scores are similarities; euclidean and manhattan scores are distances")
+    similar.add_argument("--json", action="store_true")
+    similar.add_argument("--rerank", action="store_true",
+                         help="re-rank with the folder's neighbourhoods (DBA + query expansion): better on large "
+                              "libraries with many images per kind of pattern, worse on small ones")
+    add_extractor_options(similar)
+    similar.set_defaults(func=cmd_similar)
+
+    failures = sub.add_parser("failures", help="list the files the last scan could not use, with reasons")
+    failures.add_argument("folder")
+    failures.add_argument("--json", action="store_true")
+    failures.add_argument("--cache-beside", action="store_true")
+    failures.set_defaults(func=cmd_failures)
+
+    samples = sub.add_parser("samples", help="render the bracelet-pattern sample folder")
+    samples.add_argument("folder", nargs="?", help="where to write (default: the user data dir)")
+    samples.add_argument("--per-family", type=int, default=6)
+    samples.add_argument("--colourways", type=int, default=3)
+    samples.add_argument("--format", default="png", choices=("png", "jpg"))
+    samples.set_defaults(func=cmd_samples)
