@@ -112,7 +112,11 @@ def _affinity(space, spec, progress, should_stop) -> Clustering:
     fitted = _sample(space, AFFINITY_SAMPLE_LIMIT, spec.seed)
     unit = space[fitted] / np.maximum(np.linalg.norm(space[fitted], axis=1, keepdims=True), 1e-12)
     similarity = unit @ unit.T
-    model = AffinityPropagation(affinity="precomputed", random_state=spec.seed, max_iter=400)
+    # The lowest similarity as every point's preference asks for few exemplars; the median
+    # (sklearn's default) splits a folder into dozens of tiny clusters. Heavy damping
+    # keeps the messages from oscillating on near-identical patterns.
+    model = AffinityPropagation(affinity="precomputed", preference=float(similarity.min()), damping=0.9,
+                                random_state=spec.seed, max_iter=400)
     fitted_labels = model.fit_predict(similarity)
     progress(1, 1, "affinity propagation")
     labels = _assign_to_centres(space, fitted, fitted_labels)

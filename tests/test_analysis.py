@@ -1,0 +1,150 @@
+"""The map (progressive t-SNE, layout cache, placing new images), duplicates and the HNSW index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from organizer.core.dedup import find_duplicates
+from organizer.core.index import ExactIndex, HnswIndex, build_index
+from organizer.core.reduce import MapModel, MapSpec, cached_map, compute_map
+from organizer.core.tasks import Cancelled
+from organizer.storage.cache import Cache
+
+FAST_MAP = MapSpec(early_iterations=50, iterations=100, snapshot_every=25)
+
+
+def _blobs(k=3, per=40, dim=32, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dim)) * 4
+    points = np.repeat(centres, per, axis=0) + rng.normal(size=(k * per, dim))
+    return points.astype(np.float32), np.repeat(np.arange(k), per)
+
+
+def _separated(layout, labels) -> bool:
+    """Every point is nearer its own cluster's centre than any other's."""
+    centres = np.stack([layout[labels == c].mean(axis=0) for c in np.unique(labels)])
+    nearest = np.argmin(((layout[:, None] - centres[None]) ** 2).sum(axis=2), axis=1)
+    return bool(np.all(nearest == labels))
+
+
+def test_map_is_progressive_and_separates_clusters():
+    points, labels = _blobs()
+    partials = []
+    model = compute_map(points, FAST_MAP, on_partial=partials.append)
+    assert model.layout.shape == (len(points), 2) and model.layout.dtype == np.float32
+    # the PCA start first, then one snapshot per 25 iterations of both phases
+    assert len(partials) == 1 + (50 + 100) // 25
+    assert all(p.shape == (len(points), 2) for p in partials)
+    assert not np.allclose(partials[0], partials[-1])
+    assert _separated(model.layout, labels)
+
+
+def test_map_is_deterministic_for_a_seed():
+    points, _ = _blobs()
+    assert np.allclose(compute_map(points, FAST_MAP).layout, compute_map(points, FAST_MAP).layout)
+
+
+def test_cancelling_the_map():
+    points, _ = _blobs()
+    seen = []
+
+    def stop():
+        return len(seen) >= 2
+
+    with pytest.raises(Cancelled):
+        compute_map(points, FAST_MAP, on_partial=seen.append, should_stop=stop)
+    assert len(seen) == 2
+
+
+def test_map_model_round_trips_through_bytes():
+    points, _ = _blobs()
+    model = compute_map(points, FAST_MAP)
+    again = MapModel.from_bytes(model.to_bytes())
+    assert np.array_equal(again.layout, model.layout) and again.perplexity == model.perplexity
+
+
+def test_layout_is_cached_and_new_images_are_placed_not_recomputed(tmp_path, monkeypatch):
+    from organizer.core import reduce
+
+    points, labels = _blobs(per=40)
+    hashes = [f"h{i:03d}" for i in range(len(points))]
+    newcomers = [0, 45, 90]  # one from each cluster, held back from the first map
+    first = [i for i in range(len(points)) if i not in newcomers]
+    with Cache(tmp_path / "c.sqlite") as cache:
+        layout, source = cached_map(cache, "x", [hashes[i] for i in first], points[first], FAST_MAP)
+        assert source == "computed"
+
+        def no_recompute(*_args, **_kwargs):
+            raise AssertionError("the cached map was recomputed")
+
+        monkeypatch.setattr(reduce, "compute_map", no_recompute)
+        again, source = cached_map(cache, "x", [hashes[i] for i in first], points[first], FAST_MAP)
+        assert source == "cached" and np.array_equal(again, layout)
+
+        grown, source = cached_map(cache, "x", hashes, points, FAST_MAP)
+        assert source == "placed"
+        kept_rows = [hashes.index(hashes[i]) for i in first]
+        assert np.allclose(grown[kept_rows], layout)
+        assert _separated(grown, labels)
+
+        shrunk, source = cached_map(cache, "x", hashes[3:], points[3:], FAST_MAP)
+        assert source == "cached" and np.allclose(shrunk, grown[3:])
+
+
+def test_a_different_map_spec_is_a_different_cache_entry(tmp_path):
+    points, _ = _blobs()
+    hashes = [str(i) for i in range(len(points))]
+    with Cache(tmp_path / "c.sqlite") as cache:
+        cached_map(cache, "x", hashes, points, FAST_MAP)
+        _, source = cached_map(cache, "x", hashes, points, MapSpec(perplexity=10, early_iterations=50,
+                                                                     iterations=100))
+    assert source == "computed"
+
+
+def test_exact_and_near_duplicates_are_grouped():
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(8, 16)).astype(np.float32)
+    vectors[5] = vectors[4] + 0.001  # a near copy
+    vectors[6] = vectors[4] + 0.002  # and another: one group of three
+    paths = [Path(f"/lib/{i}.png") for i in range(8)]
+    hashes = ["a", "b", "c", "a", "d", "e", "f", "g"]  # 0 and 3 are byte-identical
+    groups = find_duplicates(paths, hashes, vectors, threshold=0.99)
+    kinds = {g.kind: g for g in groups}
+    assert set(kinds) == {"exact", "near"}
+    assert kinds["exact"].paths == (paths[0], paths[3]) and kinds["exact"].similarity == 1.0
+    assert kinds["near"].paths == (paths[4], paths[5], paths[6]) and kinds["near"].similarity >= 0.99
+    assert groups[0].kind == "near"  # the larger group first
+
+
+def test_no_duplicates_in_distinct_images():
+    vectors = np.eye(5, dtype=np.float32)
+    paths = [Path(f"/{i}") for i in range(5)]
+    assert find_duplicates(paths, list("abcde"), vectors) == []
+    with pytest.raises(ValueError):
+        find_duplicates(paths, list("abcde"), vectors, threshold=0)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean", "manhattan"])
+def test_hnsw_agrees_with_exact_search(metric):
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(3000, 24)).astype(np.float32)
+    queries = rng.normal(size=(50, 24)).astype(np.float32)
+    exact_idx, exact_scores = ExactIndex(metric).fit(data).knn(queries, 10)
+    approx_idx, approx_scores = HnswIndex(metric).fit(data).knn(queries, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact_idx, approx_idx)])
+    assert recall > 0.95
+    assert np.allclose(exact_scores[:, 0], approx_scores[:, 0], rtol=1e-3, atol=1e-3)
+
+
+def test_build_index_switches_to_hnsw_for_large_collections(monkeypatch):
+    from organizer.core import index
+
+    monkeypatch.setattr(index, "APPROXIMATE_FROM", 100)
+    small = build_index(np.eye(10, dtype=np.float32))
+    large = build_index(np.random.default_rng(0).normal(size=(200, 8)).astype(np.float32))
+    assert isinstance(small, ExactIndex) and isinstance(large, HnswIndex)
+    found = large.query(np.ones(8, dtype=np.float32), k=5, exclude={0})
+    assert len(found.indices) == 5 and 0 not in found.indices

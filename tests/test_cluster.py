@@ -1,0 +1,138 @@
+"""Clustering: every method and linkage, automatic k, automatic eps, noise reassignment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from organizer.core.cluster import LINKAGES, ClusterSpec, Clustering, cluster, elbow, reassign_noise
+from organizer.core.cluster_methods import dbscan_eps
+from organizer.core.tasks import Cancelled
+
+
+def _blobs(k=4, per=30, dim=24, spread=0.15, seed=0):
+    """k well-separated directions (the app clusters by cosine), each with a noisy cloud."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    points = np.repeat(centres, per, axis=0) + spread * rng.normal(size=(k * per, dim)) / np.sqrt(dim)
+    return points.astype(np.float32), np.repeat(np.arange(k), per)
+
+
+def _check_summary(result: Clustering, n: int) -> None:
+    assert len(result.labels) == n
+    assert sum(result.sizes.values()) == int(np.sum(result.labels >= 0))
+    for label, medoid in result.medoids.items():
+        assert result.labels[medoid] == label
+
+
+@pytest.mark.parametrize("method", ["kmeans", "agglomerative", "spectral"])
+def test_methods_with_k_given_recover_the_blobs(method):
+    points, truth = _blobs()
+    result = cluster(points, ClusterSpec(method, k=4))
+    assert adjusted_rand_score(truth, result.labels) > 0.95
+    assert result.params["k"] == 4 and len(result.sizes) == 4
+    _check_summary(result, len(points))
+
+
+@pytest.mark.parametrize("method", ["auto", "kmeans", "agglomerative", "spectral"])
+@pytest.mark.parametrize("true_k", [3, 6])
+def test_automatic_k_finds_the_known_k(method, true_k):
+    points, truth = _blobs(k=true_k, seed=true_k)
+    result = cluster(points, ClusterSpec(method, k_max=10))
+    assert result.params["k"] == true_k
+    assert adjusted_rand_score(truth, result.labels) > 0.95
+    scores = result.scores
+    assert scores["k"] == list(range(2, 11))
+    assert len(scores["silhouette"]) == len(scores["davies_bouldin"]) == len(scores["criterion"]) == 9
+    assert scores["best_k"]["silhouette"] == true_k
+    assert scores["best_k"]["davies_bouldin"] == true_k
+    assert set(scores["best_k"]) == {"silhouette", "davies_bouldin", "elbow"}
+
+
+@pytest.mark.parametrize("linkage", LINKAGES)
+def test_every_linkage_runs_and_returns_its_tree(linkage):
+    points, truth = _blobs(k=3)
+    result = cluster(points, ClusterSpec("agglomerative", k=3, linkage=linkage))
+    assert result.linkage is not None and result.linkage.shape == (len(points) - 1, 4)
+    assert adjusted_rand_score(truth, result.labels) > 0.9
+    _check_summary(result, len(points))
+
+
+def test_agglomerative_on_a_large_folder_fits_a_sample_and_assigns_the_rest(monkeypatch):
+    from organizer.core import cluster_methods
+
+    monkeypatch.setattr(cluster_methods, "SAMPLE_LIMIT", 50)
+    points, truth = _blobs(k=3, per=60)
+    result = cluster(points, ClusterSpec("agglomerative", k=3))
+    assert result.params["fitted"] == 50 and result.linkage.shape == (49, 4)
+    assert adjusted_rand_score(truth, result.labels) > 0.95
+
+
+def test_affinity_propagation_finds_its_own_number_of_clusters():
+    points, truth = _blobs(k=3)
+    result = cluster(points, ClusterSpec("affinity"))
+    assert adjusted_rand_score(truth, result.labels) > 0.9
+    _check_summary(result, len(points))
+
+
+def test_hdbscan_marks_outliers_as_noise_and_reassignment_absorbs_them():
+    points, truth = _blobs(k=3, per=40)
+    outliers = np.random.default_rng(9).normal(size=(6, points.shape[1])).astype(np.float32) * 3
+    data = np.vstack([points, outliers])
+    plain = cluster(data, ClusterSpec("hdbscan", min_cluster_size=10))
+    assert plain.noise_fraction > 0
+    assert adjusted_rand_score(truth, plain.labels[: len(points)]) > 0.9
+    absorbed = cluster(data, ClusterSpec("hdbscan", min_cluster_size=10, reassign_noise=True))
+    assert absorbed.noise_fraction == 0
+    assert absorbed.params["noise_before_reassignment"] == pytest.approx(plain.noise_fraction)
+
+
+def test_dbscan_eps_comes_from_the_knee_of_the_distance_curve():
+    points, truth = _blobs(k=3, per=40)
+    from organizer.core.cluster import clustering_space
+
+    space = clustering_space(points)
+    eps = dbscan_eps(space)
+    _, distances = __import__("organizer.core.index", fromlist=["build_index"]).build_index(space, "euclidean").knn(space, 6)
+    curve = np.sort(distances[:, -1])
+    assert curve[0] <= eps <= curve[-1]
+    result = cluster(points, ClusterSpec("dbscan"))
+    assert result.params["eps_auto"] and result.params["eps"] == pytest.approx(eps)
+    assert adjusted_rand_score(truth[result.labels >= 0], result.labels[result.labels >= 0]) > 0.95
+    assert result.noise_fraction < 0.2
+    given = cluster(points, ClusterSpec("dbscan", eps=1e-6))
+    assert given.noise_fraction == 1.0 and not given.params["eps_auto"]
+
+
+def test_elbow_of_a_bent_curve():
+    xs = list(range(1, 11))
+    ys = [100, 50, 20, 10, 8, 7, 6, 5, 4, 3]
+    assert elbow(xs, ys) in (3, 4)
+
+
+def test_noise_reassignment_uses_the_nearest_clustered_points():
+    space = np.array([[0, 0], [0.1, 0], [5, 5], [5.1, 5], [0.05, 0.02], [5.05, 4.9]], dtype=np.float32)
+    labels = np.array([0, 0, 1, 1, -1, -1])
+    assert list(reassign_noise(space, labels, k=2)) == [0, 0, 1, 1, 0, 1]
+
+
+def test_cancelling_the_search_for_k():
+    points, _ = _blobs()
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    with pytest.raises(Cancelled):
+        cluster(points, ClusterSpec("kmeans"), should_stop=stop)
+
+
+@pytest.mark.parametrize("bad", [dict(method="magic"), dict(linkage="fuzzy"), dict(k=0), dict(eps=-1.0),
+                                 dict(k_min=5, k_max=3)])
+def test_invalid_specs_are_refused(bad):
+    points, _ = _blobs()
+    with pytest.raises(ValueError):
+        cluster(points, ClusterSpec(**bad))
