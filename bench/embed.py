@@ -27,22 +27,11 @@ from organizer.core.embed import auto_batch_size, embed_folder
 from organizer.core.features import create_embedder, embed_inputs, make_spec
 from organizer.core.features.runtime import choose
 from organizer.core.scan import scan_folder
-from organizer.samples import write_sample_folder
 from organizer.storage.cache import Cache
 
+from common import render_folder
+
 HERE = Path(__file__).resolve().parent
-
-
-def render_folder(count: int) -> Path:
-    """``count`` bracelet samples as 512 px JPEGs, rendered once into bench/out."""
-    folder = HERE / "out" / f"samples{count}"
-    per_family = -(-count // (9 * 10))  # 9 families × 10 colourways
-    started = time.perf_counter()
-    paths = write_sample_folder(folder, per_family=per_family, colourways=10, size=(512, 512), fmt="jpg")
-    for extra in paths[count:]:
-        extra.unlink(missing_ok=True)
-    print(f"# sample folder: {count} images at {folder} ({time.perf_counter() - started:.0f} s to render)")
-    return folder
 
 
 def inference_only(embedder, spec, folder: Path, sample: int, batch: int) -> float:

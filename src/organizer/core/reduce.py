@@ -1,4 +1,4 @@
-"""The map: PCA, then FFT-accelerated t-SNE (openTSNE), shown while it is computed.
+"""The map: PCA, then t-SNE (openTSNE, FFT-accelerated for large folders), shown while it is computed.
 
 :func:`compute_map` reports partial layouts through ``on_partial``: the PCA initialisation
 at once, then the layout every ``snapshot_every`` iterations, so a view can animate from
@@ -90,6 +90,16 @@ class MapModel:
                    int(arrays["seed"]))
 
 
+#: Below this many points Barnes-Hut gradients beat the FFT interpolation: on 10,000 real
+#: vectors here BH took 14 s and FFT 37 s for the same 750 iterations, while on 20,000 and
+#: 40,000 points FFT was 2.7× and 3.8× faster per iteration.
+FFT_FROM = 20_000
+
+
+def gradient_method(n_points: int) -> str:
+    return "fft" if n_points >= FFT_FROM else "bh"
+
+
 def _pca(vectors: np.ndarray, dims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.decomposition import PCA
 
@@ -134,7 +144,8 @@ def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: Pro
             on_partial(np.array(embedding, dtype=np.float32))
         return should_stop()
 
-    embedding = openTSNE.TSNEEmbedding(initial, affinities, negative_gradient_method="fft", n_jobs=jobs,
+    embedding = openTSNE.TSNEEmbedding(initial, affinities, negative_gradient_method=gradient_method(len(vectors)),
+                                       n_jobs=jobs,
                                        random_state=spec.seed, callbacks=snapshot,
                                        callbacks_every_iters=spec.snapshot_every)
     try:
