@@ -148,3 +148,12 @@ def test_build_index_switches_to_hnsw_for_large_collections(monkeypatch):
     assert isinstance(small, ExactIndex) and isinstance(large, HnswIndex)
     found = large.query(np.ones(8, dtype=np.float32), k=5, exclude={0})
     assert len(found.indices) == 5 and 0 not in found.indices
+
+
+def test_too_many_new_images_for_the_cached_map_mean_a_new_map(tmp_path):
+    points, _ = _blobs(per=10)
+    hashes = [str(i) for i in range(len(points))]
+    with Cache(tmp_path / "c.sqlite") as cache:
+        cached_map(cache, "x", hashes[:-5], points[:-5], FAST_MAP)
+        _, source = cached_map(cache, "x", hashes, points, FAST_MAP)  # 5 new onto 25: over a tenth
+    assert source == "computed"

@@ -192,3 +192,43 @@ def test_damaged_pages_inside_a_database_are_detected(tmp_path):
         assert cache.recovered_from is not None
         report, embedder = _run(folder, cache)
     assert embedder.images == 30 and len(report.paths) == 30
+
+
+def test_an_unopenable_database_is_an_error_not_a_rebuild(tmp_path):
+    from organizer.storage.cache import CacheError
+
+    blocked = tmp_path / "c.sqlite"
+    blocked.mkdir()  # a folder where the database file should be: SQLite cannot open it
+    with pytest.raises(CacheError, match="cannot be used"):
+        Cache(blocked)
+    assert blocked.is_dir() and not list(tmp_path.glob("*.corrupt-*"))
+
+
+def test_access_errors_are_retried_on_the_next_scan(tmp_path, monkeypatch):
+    folder = _library(tmp_path / "lib", 3)
+    real_read = images.read_bytes
+
+    def locked(path):
+        if path.name == "img_001.png":
+            raise images.ImageError("permission denied: the file is not readable", transient=True)
+        return real_read(path)
+
+    with Cache(tmp_path / "c.sqlite") as cache:
+        monkeypatch.setattr(images, "read_bytes", locked)
+        first, _ = _run(folder, cache)
+        assert [p.name for p, _ in first.failures] == ["img_001.png"]
+        monkeypatch.setattr(images, "read_bytes", real_read)  # the user fixed the permissions
+        second, embedder = _run(folder, cache)
+        assert not second.failures and embedder.images == 1 and len(second.paths) == 3
+        assert cache.failures() == []
+
+
+def test_a_folder_reached_through_a_symlink_shares_the_cache_rows(tmp_path, monkeypatch):
+    folder = _library(tmp_path / "lib", 4)
+    alias = tmp_path / "alias"
+    alias.symlink_to(folder)
+    with Cache(tmp_path / "c.sqlite") as cache:
+        first, _ = _run(folder, cache)
+        monkeypatch.setattr(images, "read_bytes", lambda *_: (_ for _ in ()).throw(AssertionError("re-read")))
+        second, embedder = _run(alias, cache)
+    assert embedder.images == 0 and second.paths == first.paths

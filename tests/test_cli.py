@@ -155,3 +155,24 @@ def test_python_dash_m_runs_the_cli(tmp_path):
     assert json.loads(result.stdout)["images"] == 1
     help_text = subprocess.run([sys.executable, "-m", "organizer"], capture_output=True, text=True, timeout=60)
     assert "scan" in help_text.stdout and "similar" in help_text.stdout
+
+
+def test_a_mistyped_folder_with_cache_beside_creates_nothing(capsys, tmp_path):
+    missing = tmp_path / "typo"
+    assert main(["scan", str(missing), "--cache-beside", *FAST]) == 2
+    assert not missing.exists()
+
+
+def test_a_query_given_through_a_symlink_is_not_its_own_match(capsys, library, tmp_path):
+    query = library / SampleSpec("normal-zigzag", 0, 0).filename()
+    link = tmp_path / "link.png"
+    link.symlink_to(query)
+    matches = _json(capsys, ["similar", str(library), str(link), "--json", *FAST])
+    assert str(query) not in [m["path"] for m in matches]
+
+
+def test_an_unwritable_output_is_a_clear_error(capsys, library, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    assert main(["embed", str(library), "--out", str(blocked / "v.npz"), *FAST]) == 2
+    assert "error:" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from .. import __version__
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished work is saved in the cache", file=sys.stderr)
         return 130
-    except (WeightsUnavailable, CacheError, NotADirectoryError, ValueError, images.ImageError, RuntimeError) as exc:
+    except (WeightsUnavailable, CacheError, ValueError, images.ImageError, RuntimeError, OSError,
+            sqlite3.Error) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -18,9 +18,7 @@ from ..core.features import make_spec
 from ..core.features.weights import WeightsUnavailable, checkpoint_dir
 from ..core.features.backbones import BACKBONES
 from ..core.reduce import MapSpec, cached_map
-from ..storage.cache import Cache
-from ..storage.paths import cache_db_path
-from .common import StderrProgress, add_extractor_options, run_scan
+from .common import StderrProgress, add_extractor_options, open_cache, run_scan
 
 
 def _json_default(value):
@@ -36,7 +34,7 @@ def _dump(data) -> None:
 def cmd_map(args) -> int:
     report, vectors, spec, _ = run_scan(args)
     map_spec = MapSpec(perplexity=args.perplexity, seed=args.seed)
-    with Cache(cache_db_path(Path(args.folder), args.cache_beside)) as cache:
+    with open_cache(Path(args.folder), args.cache_beside) as cache:
         layout, source = cached_map(cache, spec.id, report.hashes, vectors, map_spec,
                                     progress=StderrProgress("map"))
     out = Path(args.out)
@@ -105,7 +103,7 @@ def evaluation_specs() -> dict[str, dict]:
 def cmd_evaluate(args) -> int:
     folder = Path(args.folder)
     rows = []
-    with Cache(cache_db_path(folder, args.cache_beside)) as cache:
+    with open_cache(folder, args.cache_beside) as cache:
         for name, options in evaluation_specs().items():
             try:
                 spec = make_spec(**options)

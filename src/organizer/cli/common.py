@@ -66,6 +66,16 @@ def spec_from_args(args):
                      args.gram, args.multiscale, args.weights or "pretrained")
 
 
+def open_cache(folder: Path, beside: bool) -> Cache:
+    """The folder's cache, once the folder is known to exist (opening creates the file)."""
+    if not Path(folder).is_dir():
+        raise NotADirectoryError(f"not a folder: {folder}")
+    cache = Cache(cache_db_path(folder, beside))
+    if cache.recovered_from:
+        print(f"warning: the cache was damaged; moved aside to {cache.recovered_from}", file=sys.stderr)
+    return cache
+
+
 def run_scan(args):
     """Scan and embed the folder; return the report, its vectors, the spec and the embedder factory."""
     spec = spec_from_args(args)
@@ -75,10 +85,7 @@ def run_scan(args):
     def embedder():
         return create_embedder(spec, choose(args.device, args.precision))
 
-    cache = Cache(cache_db_path(folder, args.cache_beside))
-    if cache.recovered_from:
-        print(f"warning: the cache was damaged; moved aside to {cache.recovered_from}", file=sys.stderr)
-    with cache:
+    with open_cache(folder, args.cache_beside) as cache:
         report = embed_folder(folder, spec, cache, make_embedder=embedder, batch_size=args.batch_size,
                               progress=StderrProgress("embedding"))
         vectors = cache.vectors(spec.id, report.hashes)

@@ -11,9 +11,8 @@ import numpy as np
 from ..core.embed import embed_file
 from ..core.index import METRICS
 from ..core.similarity import find_similar
-from ..storage.cache import Cache
-from ..storage.paths import cache_db_path, user_data_dir
-from .common import add_extractor_options, run_scan, scan_summary
+from ..storage.paths import user_data_dir
+from .common import add_extractor_options, open_cache, run_scan, scan_summary
 
 
 def cmd_scan(args) -> int:
@@ -48,7 +47,7 @@ def cmd_similar(args) -> int:
     report, vectors, spec, embedder = run_scan(args)
     if not report.paths:
         raise ValueError(f"no usable images in {report.folder}")
-    query_path = Path(args.image).absolute()
+    query_path = Path(args.image).resolve()  # the scan's paths are resolved too
     if query_path in report.paths:
         query = vectors[report.paths.index(query_path)]
     else:
@@ -65,7 +64,7 @@ def cmd_similar(args) -> int:
 
 
 def cmd_failures(args) -> int:
-    with Cache(cache_db_path(Path(args.folder), args.cache_beside)) as cache:
+    with open_cache(Path(args.folder), args.cache_beside) as cache:
         failures = cache.failures()
     if args.json:
         print(json.dumps([{"path": f.path, "reason": f.reason} for f in failures], indent=2, ensure_ascii=False))

@@ -3,8 +3,9 @@
 Vectors are compared by cosine, so they are L2-normalised and reduced by PCA first: on
 unit vectors euclidean distance is a monotone function of cosine, and every method here
 can then use its usual euclidean form. Methods whose cost grows with N² (agglomerative,
-spectral, affinity propagation) fit on at most ``SAMPLE_LIMIT`` images and assign the
-rest to the nearest cluster centre, so no N×N matrix is built for large folders.
+spectral, affinity propagation) fit on a sample of at most ``SAMPLE_LIMIT`` images (2,000
+for affinity propagation) and assign the rest to the nearest cluster centre, so no N×N
+matrix is built for large folders.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .index import build_index
+from .index import build_index, unit_rows
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 METHODS = ("auto", "kmeans", "dbscan", "hdbscan", "agglomerative", "spectral", "affinity")
@@ -76,7 +77,7 @@ def clustering_space(vectors: np.ndarray, dims: int = 50, seed: int = 0) -> np.n
     """Unit vectors reduced by PCA: the space every method clusters in."""
     from sklearn.decomposition import PCA
 
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(vectors)
     dims = min(dims, unit.shape[1], len(unit))
     return PCA(dims, random_state=seed).fit_transform(unit).astype(np.float32)
 
@@ -160,8 +161,9 @@ def reassign_noise(space: np.ndarray, labels: np.ndarray, k: int = 10) -> np.nda
         return labels
     index = build_index(space[clustered], "euclidean")
     nearest, _ = index.knn(space[noise], min(k, len(clustered)))
-    votes = labels[clustered][nearest]
-    labels[noise] = [np.bincount(row[row >= 0]).argmax() for row in votes]
+    clustered_labels = labels[clustered]
+    # An approximate index pads missing neighbours with -1; those must not vote.
+    labels[noise] = [np.bincount(clustered_labels[row[row >= 0]]).argmax() for row in nearest]
     return labels
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .cluster import (SAMPLE_LIMIT, ClusterSpec, Clustering, choose_k, elbow, reassign_noise)
-from .index import build_index
+from .index import build_index, unit_rows
 from .tasks import ProgressFn, StopFn
 
 DBSCAN_MIN_SAMPLES = 5
@@ -80,7 +80,7 @@ def _similarity_graph(space: np.ndarray):
     """A sparse, symmetric cosine-similarity graph over each point's nearest neighbours."""
     from scipy.sparse import csr_matrix
 
-    unit = space / np.maximum(np.linalg.norm(space, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(space)
     k = min(SPECTRAL_NEIGHBOURS + 1, len(unit))
     nearest, similarity = build_index(unit, "cosine").knn(unit, k)
     rows = np.repeat(np.arange(len(unit)), k)
@@ -110,7 +110,7 @@ def _affinity(space, spec, progress, should_stop) -> Clustering:
     from sklearn.cluster import AffinityPropagation
 
     fitted = _sample(space, AFFINITY_SAMPLE_LIMIT, spec.seed)
-    unit = space[fitted] / np.maximum(np.linalg.norm(space[fitted], axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(space[fitted])
     similarity = unit @ unit.T
     # The lowest similarity as every point's preference asks for few exemplars; the median
     # (sklearn's default) splits a folder into dozens of tiny clusters. Heavy damping
@@ -130,7 +130,8 @@ def dbscan_eps(space: np.ndarray, min_samples: int = DBSCAN_MIN_SAMPLES) -> floa
     k = min(min_samples, len(space) - 1)
     _, distances = build_index(space, "euclidean").knn(space, k + 1)  # the first neighbour is the point
     curve = np.sort(distances[:, -1])
-    return float(curve[int(elbow(list(range(len(curve))), list(curve)))])
+    # A folder of exact copies puts the knee at distance 0, which DBSCAN refuses.
+    return max(float(curve[int(elbow(list(range(len(curve))), list(curve)))]), 1e-6)
 
 
 def _dbscan(space, spec, progress, should_stop) -> Clustering:

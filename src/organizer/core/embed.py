@@ -49,6 +49,8 @@ class _Prepared:
     digest: str = ""
     inputs: dict[int, np.ndarray] | None = None
     error: str = ""
+    #: An access problem rather than bad content: recorded, but retried on the next scan.
+    transient: bool = False
 
 
 def auto_batch_size(device: str, size: int) -> int:
@@ -79,7 +81,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
         When ``should_stop()`` turns true; finished batches are already in the cache.
     """
     started = time.perf_counter()
-    report = EmbedReport(Path(folder).absolute(), spec.id)
+    report = EmbedReport(Path(folder).resolve(), spec.id)
     scanned = scan_folder(folder, should_stop)
     report.failures.extend(scanned.problems)
     known = cache.known_files()
@@ -100,9 +102,10 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
     report.reused = len(ready)
 
     present = {str(e.path) for e in scanned.files}
+    healthy = {str(path) for path in ready}
     with cache.transaction():
         cache.forget_files(set(known) - present)
-        cache.forget_failures(set(known_failures) - present)
+        cache.forget_failures((set(known_failures) - present) | (set(known_failures) & healthy))
         # Broken links and unlistable folders have no size or mtime; -1 marks them, and the
         # next scan finds them afresh.
         cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
@@ -138,7 +141,7 @@ class _Pipeline:
             image = images.decode(data, min_side=self.spec.largest_input)
             return _Prepared(entry, digest, _inputs(image, self.spec))
         except images.ImageError as exc:
-            return _Prepared(entry, error=exc.reason)
+            return _Prepared(entry, error=exc.reason, transient=exc.transient)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the scan
             return _Prepared(entry, error=f"unexpected error while reading ({type(exc).__name__}: {exc})")
 
@@ -199,7 +202,9 @@ class _Pipeline:
             bad = [i for i in batch if i.error]
             self.cache.put_files((str(i.entry.path), i.entry.size, i.entry.mtime_ns, i.digest) for i in good)
             self.cache.forget_failures(str(i.entry.path) for i in good)
-            self.cache.put_failures((str(i.entry.path), i.entry.size, i.entry.mtime_ns, i.error) for i in bad)
+            # Size and mtime -1 never match a stat, so a transient failure is retried next time.
+            self.cache.put_failures((str(i.entry.path), -1 if i.transient else i.entry.size,
+                                     -1 if i.transient else i.entry.mtime_ns, i.error) for i in bad)
         # A new frozenset, swapped in whole, so decode threads never see a set being changed.
         self.embedded = self.embedded | set(to_embed)
         report.embedded += len(to_embed)
@@ -218,8 +223,14 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder) -> np.ndarra
     images.ImageError
         If the file cannot be used, with the same reasons a scan would give.
     """
-    image = images.load(Path(path), min_side=spec.largest_input)
-    return embed_inputs(embedder, [_inputs(image, spec)])[0]
+    try:
+        image = images.load(Path(path), min_side=spec.largest_input)
+        inputs = _inputs(image, spec)
+    except images.ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a plugin's odd failure is still just a bad file
+        raise images.ImageError(f"unexpected error while reading ({type(exc).__name__}: {exc})") from exc
+    return embed_inputs(embedder, [inputs])[0]
 
 
 def _inputs(image, spec: ExtractorSpec) -> dict[int, np.ndarray]:

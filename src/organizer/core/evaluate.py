@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .index import unit_rows
 from .similarity import expand_query, smooth_neighbourhoods
 
 _ROWS = 1024  # queries per block, so memory stays at ROWS × N whatever the collection size
@@ -29,7 +30,7 @@ def retrieval_metrics(vectors: np.ndarray, labels: list[str] | np.ndarray, k: in
         ``map_at_r``: mean average precision over the first R results, where R is the
         number of other images with the query's label (Musgrave et al., 2020).
     """
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(vectors)
     if rerank:
         unit = smooth_neighbourhoods(unit)
     codes = np.unique(np.asarray(labels), return_inverse=True)[1]

@@ -30,11 +30,17 @@ _ORIENTATION = 0x0112
 
 
 class ImageError(Exception):
-    """A file that cannot be used, with a reason written for a person."""
+    """A file that cannot be used, with a reason written for a person.
 
-    def __init__(self, reason: str):
+    ``transient`` marks problems of access rather than content (permissions, I/O errors,
+    a file that vanished): fixing them does not change the file's size or mtime, so they
+    must not be remembered as that file's verdict.
+    """
+
+    def __init__(self, reason: str, transient: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.transient = transient
 
 
 def read_bytes(path: Path) -> bytes:
@@ -42,13 +48,13 @@ def read_bytes(path: Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise ImageError("the file disappeared before it could be read") from None
+        raise ImageError("the file disappeared before it could be read", transient=True) from None
     except PermissionError:
-        raise ImageError("permission denied: the file is not readable") from None
+        raise ImageError("permission denied: the file is not readable", transient=True) from None
     except IsADirectoryError:
         raise ImageError("this is a folder, not an image file") from None
     except OSError as exc:
-        raise ImageError(f"the file could not be read ({exc.strerror or exc})") from None
+        raise ImageError(f"the file could not be read ({exc.strerror or exc})", transient=True) from None
 
 
 def decode(data: bytes, min_side: int = 0) -> Image.Image:

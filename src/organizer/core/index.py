@@ -36,9 +36,10 @@ def _check_metric(metric: str) -> None:
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32: cosine becomes a dot product."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
 class _Index:
@@ -64,14 +65,14 @@ class ExactIndex(_Index):
 
     def fit(self, vectors: np.ndarray) -> "ExactIndex":
         vectors = np.asarray(vectors, dtype=np.float32)
-        self.vectors_ = _unit(vectors) if self.metric == "cosine" else vectors
+        self.vectors_ = unit_rows(vectors) if self.metric == "cosine" else vectors
         self.squared_norms_ = (self.vectors_**2).sum(axis=1)
         return self
 
     def _distances(self, queries: np.ndarray) -> np.ndarray:
         """Block scores where lower is closer (negated similarity for cosine)."""
         if self.metric == "cosine":
-            return -(_unit(queries) @ self.vectors_.T)
+            return -(unit_rows(queries) @ self.vectors_.T)
         if self.metric == "euclidean":
             squared = (queries**2).sum(axis=1)[:, None] - 2 * queries @ self.vectors_.T + self.squared_norms_
             return np.sqrt(np.maximum(squared, 0.0))
@@ -107,7 +108,7 @@ class HnswIndex(_Index):
 
         vectors = np.asarray(vectors, dtype=np.float32)
         if self.metric == "cosine":
-            vectors = _unit(vectors)
+            vectors = unit_rows(vectors)
         faiss_metric = {"cosine": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2,
                         "manhattan": faiss.METRIC_L1}[self.metric]
         self.index_ = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_NEIGHBOURS, faiss_metric)
@@ -118,7 +119,7 @@ class HnswIndex(_Index):
     def knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.asarray(queries, dtype=np.float32)
         if self.metric == "cosine":
-            queries = _unit(queries)
+            queries = unit_rows(queries)
         self.index_.hnsw.efSearch = max(self.ef_search, k)
         scores, indices = self.index_.search(np.ascontiguousarray(queries), k)
         if self.metric == "euclidean":  # faiss reports squared L2

@@ -161,9 +161,9 @@ def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: Pro
     return MapModel(np.array(embedding, dtype=np.float32), mean, components, perplexity, spec.seed, embedding)
 
 
-#: Up to this many new images (or a tenth of the map, if more) are placed into a cached map
-#: instead of recomputing it; beyond that the old layout would no longer describe the folder.
-PLACE_AT_MOST = 200
+#: New images are placed into a cached map while they number at most this share of the
+#: images it already holds; beyond that the old layout no longer describes the folder.
+PLACE_SHARE = 0.1
 
 
 def cached_map(cache, extractor: str, hashes: list[str], vectors: np.ndarray, spec: MapSpec = MapSpec(), *,
@@ -185,7 +185,8 @@ def cached_map(cache, extractor: str, hashes: list[str], vectors: np.ndarray, sp
         old_row = {h: i for i, h in enumerate(old_hashes)}
         kept = [h for h in unique if h in old_row]
         new = [h for h in unique if h not in old_row]
-        if kept and len(new) <= max(PLACE_AT_MOST, len(unique) // 10):
+        # openTSNE's transform needs more reference points than 3 × perplexity neighbours.
+        if len(kept) > 3 * model.perplexity and len(new) <= PLACE_SHARE * len(kept):
             positions = {h: model.layout[old_row[h]] for h in kept}
             source = "cached"
             if new:

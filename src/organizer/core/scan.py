@@ -54,7 +54,9 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
     Cancelled
         If ``should_stop()`` turns true; checked once per folder.
     """
-    root = Path(folder).absolute()
+    # Resolved, so the folder reached through a symlink or by its real path gives the same
+    # file paths, and so the same cache rows.
+    root = Path(folder).resolve()
     if not root.is_dir():
         raise NotADirectoryError(f"not a folder: {root}")
     files: dict[tuple[int, int], FileEntry] = {}
@@ -97,6 +99,8 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                 if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
                     continue
                 stat = entry.stat(follow_symlinks=True)
+                if stat.st_ino == 0:  # Windows' DirEntry leaves the file index out; os.stat fills it
+                    stat = os.stat(entry.path)
             except OSError as exc:
                 reason = "broken symbolic link" if entry.is_symlink() else f"cannot be read ({exc.strerror})"
                 problems.append((Path(entry.path), reason))

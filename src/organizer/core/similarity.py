@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import ExactIndex, build_index
+from .index import ExactIndex, build_index, unit_rows
 
 #: Neighbours folded into each vector, and the power that sharpens their weights. These are
 #: the usual values from the retrieval literature, not tuned on our evaluation data.
@@ -32,31 +32,27 @@ class Match:
     score: float
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 def smooth_neighbourhoods(vectors: np.ndarray, k: int = DBA_NEIGHBOURS, alpha: float = ALPHA) -> np.ndarray:
     """DBA: replace each unit vector by the similarity-weighted mean of itself and its k nearest."""
-    unit = _unit(np.asarray(vectors, dtype=np.float32))
+    unit = unit_rows(vectors)
     k = min(k, len(unit) - 1)
     if k < 1:
         return unit
     nearest, similarity = build_index(unit).knn(unit, k + 1)  # each image is among its own nearest
     weights = similarity.clip(min=0) ** alpha
-    return _unit(np.einsum("nk,nkd->nd", weights, unit[nearest]))
+    return unit_rows(np.einsum("nk,nkd->nd", weights, unit[nearest]))
 
 
 def expand_query(query: np.ndarray, vectors: np.ndarray, k: int = QE_NEIGHBOURS, alpha: float = ALPHA,
                  exclude: set[int] | None = None) -> np.ndarray:
     """αQE: add the query's k best matches, weighted by similarity to the power alpha."""
-    query = _unit(np.asarray(query, dtype=np.float32))
+    query = unit_rows(query)
     scores = vectors @ query
     if exclude:
         scores[list(exclude)] = -np.inf
     top = np.argsort(-scores)[:k]
     weights = scores[top].clip(min=0) ** alpha
-    return _unit(query + weights @ vectors[top])
+    return unit_rows(query + weights @ vectors[top])
 
 
 def find_similar(paths: list[Path], vectors: np.ndarray, query: np.ndarray, k: int = 10,

@@ -68,6 +68,16 @@ class CacheError(RuntimeError):
     """The cache cannot be opened or written (locked for too long, disk full, read-only)."""
 
 
+class _Damaged(sqlite3.DatabaseError):
+    """The file opened, but its content fails our checks."""
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """Only a damaged or foreign file is moved aside; a locked, read-only or unreachable
+    database is the user's to fix, and renaming it would throw its vectors away."""
+    return isinstance(exc, _Damaged) or getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
 class Cache:
     """One folder's cache database. Use as a context manager, from one thread."""
 
@@ -80,12 +90,15 @@ class Cache:
         #: Set when a damaged database was moved aside at open; the GUI shows it.
         self.recovered_from: Path | None = None
         try:
-            self._conn = self._open()
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise CacheError(f"the cache {self.path} is locked by another program") from exc
-            self.recovered_from = self._move_aside(exc)
-            self._conn = self._open()
+            try:
+                self._conn = self._open()
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise
+                self.recovered_from = self._move_aside(exc)
+                self._conn = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheError(f"the cache {self.path} cannot be used: {exc}") from exc
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
@@ -94,13 +107,13 @@ class Cache:
             conn.execute("PRAGMA synchronous=NORMAL")
             result = conn.execute("PRAGMA quick_check").fetchone()[0]
             if result != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {result}")
+                raise _Damaged(f"integrity check failed: {result}")
             conn.executescript(_SCHEMA)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) != SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"schema version {row[0]} is not {SCHEMA_VERSION}")
+                raise _Damaged(f"schema version {row[0]} is not {SCHEMA_VERSION}")
         except Exception:
             conn.close()
             raise
@@ -212,7 +225,17 @@ class _Transaction:
     def __enter__(self) -> None:
         # IMMEDIATE takes the write lock up front, so a second writer waits at BEGIN (with
         # the busy timeout) instead of failing half-way through the batch.
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise CacheError(f"the cache is busy or not writable: {exc}") from exc
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is not None:
+            self._conn.execute("ROLLBACK")
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._conn.execute("ROLLBACK")
+            raise CacheError(f"the cache could not be written (disk full or read-only?): {exc}") from exc

@@ -32,7 +32,9 @@ def cache_db_path(folder: Path, beside: bool = False) -> Path:
 
     In the user cache dir by default, named by a hash of the folder's absolute path, so the
     user's folder is never written to; ``beside=True`` keeps it in a hidden folder inside the
-    image folder instead, which travels with the folder (the scan skips hidden folders).
+    image folder instead, for users who want it kept with their files (the scan skips
+    hidden folders). Rows hold absolute paths, so a moved folder is hashed again, though
+    its vectors are reused by content hash.
     """
     folder = Path(folder).resolve()
     if beside:

@@ -2,8 +2,10 @@
 
 An id spells out everything that changes the numbers: model, weights, layer taps, pooling,
 mode, input size and resize policy. Two runs with the same id may share vectors; changing
-any of these gives a new id and so a fresh embedding. ``VERSION`` is bumped when the
-descriptor code changes in a way that alters vectors for an unchanged spec.
+any of these gives a new id and so a fresh embedding. The device and precision are left
+out on purpose: bf16 and fp32 vectors agree to a cosine above 0.99, so a folder embedded
+on a GPU stays valid on a laptop. ``VERSION`` is bumped when the descriptor code changes
+in a way that alters vectors for an unchanged spec.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ the last step fails within seconds with a message that says how to supply the fi
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -16,6 +17,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Callable
+
+log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_S = 15.0
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
@@ -32,8 +35,7 @@ def checkpoint_dir() -> Path:
 
 
 def resolve(url: str, user_file: Path | None = None,
-            progress: Callable[[int, int], None] | None = None,
-            allow_download: bool = True) -> Path:
+            progress: Callable[[int, int], None] | None = None) -> Path:
     """Return a local file holding the weights behind ``url``.
 
     Raises
@@ -51,8 +53,7 @@ def resolve(url: str, user_file: Path | None = None,
         return cached
     hint = (f"Download {url} on a connected machine and either put it in {cached.parent} "
             f"or pass it with --weights FILE.")
-    if not allow_download:
-        raise WeightsUnavailable(f"pretrained weights are not in the cache. {hint}")
+    log.warning("Downloading pretrained weights from %s to %s", url, cached)
     try:
         _download(url, cached, progress)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
