@@ -1,0 +1,194 @@
+"""Export plans: what a sorted copy of a folder would contain, as data, before anything is written.
+
+A plan is a list of :class:`Operation` (one source file to one target path) plus the
+ordering table. Plans are pure: making one reads nothing but the target folder's listing,
+so the CLI can print it (``--dry-run``) and the GUI can show it for approval. Writing is
+:mod:`.apply`'s job.
+
+Rules every plan obeys, checked by a property test:
+- no two operations share a target, and no target already exists when the plan is made;
+- no target lies inside the source folder, whose files are never written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PLANS = ("sorted", "clusters", "grid")
+MODES = ("copy", "link", "move")
+MAX_NAME_BYTES = 240  # under the 255-byte limit of common file systems, leaving room for suffixes
+_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
+
+
+class PlanError(ValueError):
+    """The export cannot be planned as asked (for example, a target inside the source)."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    source: Path
+    target: Path
+    rank: int
+    cluster: int | None = None
+    #: Content hash of the source, when known, so applying and undoing can verify files.
+    hash: str = ""
+
+
+@dataclass
+class ExportPlan:
+    kind: str
+    source_folder: Path
+    out_dir: Path
+    operations: list[Operation]
+    #: Per operation: grid cell or map coordinates for the ordering table.
+    positions: list[tuple[float, float] | None] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """A dry-run listing a person can read: one line per file."""
+        lines = [f"{self.kind} export of {len(self.operations)} files from {self.source_folder} to {self.out_dir}"]
+        lines += [f"  {op.source} -> {op.target}" for op in self.operations]
+        return "\n".join(lines)
+
+    def table(self) -> list[dict]:
+        """The ordering: rank, original path, new path, cluster, x, y."""
+        rows = []
+        for i, op in enumerate(self.operations):
+            x, y = (self.positions[i] if i < len(self.positions) and self.positions[i] else (None, None))
+            rows.append({"rank": op.rank, "original_path": str(op.source), "new_path": str(op.target),
+                         "cluster": op.cluster, "x": x, "y": y})
+        return rows
+
+    def table_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, ["rank", "original_path", "new_path", "cluster", "x", "y"])
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in self.table())
+        return buffer.getvalue()
+
+    def table_json(self) -> str:
+        return json.dumps(self.table(), indent=2, ensure_ascii=False)
+
+
+def safe_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """A file name every common file system accepts, kept as close to ``name`` as possible.
+
+    Control characters (newlines included) and characters Windows forbids become ``_``;
+    the name is NFC-normalised (macOS stores NFD, and the two must not count as different
+    names) and shortened to ``limit`` UTF-8 bytes, keeping its extension.
+    """
+    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", name)).strip(" .") or "_"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 10:
+        stem, suffix = name, ""
+    suffix = f".{suffix}" if suffix else ""
+    budget = limit - len(suffix.encode("utf-8"))
+    encoded = stem.encode("utf-8")[:budget]
+    return encoded.decode("utf-8", errors="ignore") + suffix
+
+
+class _TargetNames:
+    """Hands out target paths that neither exist on disk nor were handed out before."""
+
+    def __init__(self):
+        self._taken: set[str] = set()
+
+    def claim(self, folder: Path, name: str) -> Path:
+        stem, suffix = os.path.splitext(name)
+        candidate, n = name, 1
+        while True:
+            key = unicodedata.normalize("NFC", str(folder / candidate)).casefold()
+            # casefold: two names differing only in case collide on macOS and Windows.
+            if key not in self._taken and not os.path.lexists(folder / candidate):
+                self._taken.add(key)
+                return folder / candidate
+            n += 1
+            candidate = safe_name(f"{stem} ({n}){suffix}")
+
+
+def _check_folders(source_folder: Path, out_dir: Path) -> tuple[Path, Path]:
+    source_folder, out_dir = Path(source_folder).resolve(), Path(out_dir).resolve()
+    if out_dir == source_folder or source_folder in out_dir.parents:
+        raise PlanError(f"the export folder {out_dir} lies inside the source folder {source_folder}; "
+                        "choose a folder outside it, so the originals stay untouched")
+    return source_folder, out_dir
+
+
+def _width(count: int) -> int:
+    return max(4, len(str(count)))
+
+
+def plan_sorted(paths: list[Path], order: list[int], source_folder: Path, out_dir: Path,
+                hashes: list[str] | None = None, labels: list[int] | None = None,
+                positions: list[tuple[float, float]] | None = None) -> ExportPlan:
+    """Copies renamed ``0001_name.jpg`` in ``order``, so every file browser keeps the order."""
+    source_folder, out_dir = _check_folders(source_folder, out_dir)
+    names, width = _TargetNames(), _width(len(order))
+    operations = []
+    for rank, i in enumerate(order, start=1):
+        target = names.claim(out_dir, safe_name(f"{rank:0{width}d}_{Path(paths[i]).name}"))
+        operations.append(Operation(Path(paths[i]), target, rank, _label(labels, i), _hash(hashes, i)))
+    return ExportPlan("sorted", source_folder, out_dir, operations, _positions(positions, order))
+
+
+def plan_clusters(paths: list[Path], order: list[int], labels: list[int], source_folder: Path, out_dir: Path,
+                  medoids: dict[int, int] | None = None, hashes: list[str] | None = None,
+                  positions: list[tuple[float, float]] | None = None) -> ExportPlan:
+    """One subfolder per cluster, ``cluster_03_<medoid name>``, numbered and filled in ``order``.
+
+    Clusters are numbered by where their first image falls in ``order``; noise (-1) goes
+    to ``unclustered``.
+    """
+    source_folder, out_dir = _check_folders(source_folder, out_dir)
+    medoids = medoids or {}
+    cluster_number: dict[int, int] = {}
+    for i in order:
+        if labels[i] >= 0 and labels[i] not in cluster_number:
+            cluster_number[labels[i]] = len(cluster_number) + 1
+    folder_width = max(2, len(str(len(cluster_number))))
+    folders = {}
+    names = _TargetNames()
+    for label, number in cluster_number.items():
+        medoid = Path(paths[medoids[label]]).stem if label in medoids else ""
+        folder_name = safe_name(f"cluster_{number:0{folder_width}d}" + (f"_{medoid}" if medoid else ""), 120)
+        folders[label] = names.claim(out_dir, folder_name)
+    folders[-1] = names.claim(out_dir, "unclustered")
+    ranks: dict[int, int] = {}
+    width = _width(len(order))
+    operations = []
+    for overall, i in enumerate(order, start=1):
+        label = labels[i] if labels[i] >= 0 else -1
+        ranks[label] = ranks.get(label, 0) + 1
+        target = names.claim(folders[label], safe_name(f"{ranks[label]:0{width}d}_{Path(paths[i]).name}"))
+        operations.append(Operation(Path(paths[i]), target, overall, int(labels[i]), _hash(hashes, i)))
+    return ExportPlan("clusters", source_folder, out_dir, operations, _positions(positions, order))
+
+
+def _label(labels, i):
+    return None if labels is None else int(labels[i])
+
+
+def _hash(hashes, i) -> str:
+    return "" if hashes is None else hashes[i]
+
+
+def _positions(positions, order):
+    return [] if positions is None else [tuple(map(float, positions[i])) for i in order]
+
+
+def plan_grid(paths: list[Path], grid: list[int], cols: int, source_folder: Path, out_dir: Path,
+              hashes: list[str] | None = None, labels: list[int] | None = None) -> ExportPlan:
+    """Copies in the grid's reading order; each row of the table carries its cell (x = column, y = row)."""
+    cells = [(cell, i) for cell, i in enumerate(grid) if i >= 0]
+    order = [i for _, i in cells]
+    cell_of = {i: (float(cell % cols), float(cell // cols)) for cell, i in cells}
+    plan = plan_sorted(paths, order, source_folder, out_dir, hashes, labels)
+    plan.kind = "grid"
+    plan.positions = [cell_of[i] for i in order]
+    return plan

@@ -1,0 +1,276 @@
+"""Export plans and their application: every plan and mode, collisions, failures, undo, kill -9."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from organizer.core import apply as apply_mod
+from organizer.core.apply import ExportError, apply_plan, hash_file, undo
+from organizer.core.export import PlanError, plan_clusters, plan_grid, plan_sorted, safe_name
+from organizer.core.sheet import render_sheet
+from organizer.core.tasks import Cancelled
+from organizer.samples import SampleSpec, render
+
+
+def _library(root: Path, count: int = 6) -> list[Path]:
+    """Real images, two of them with the same name in different subfolders."""
+    paths = []
+    for i in range(count):
+        folder = root / ("a" if i % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (f"same.png" if i < 2 else f"img_{i}.png")
+        render(SampleSpec("normal-stripes", i % 3, i), (64, 48)).save(path)
+        paths.append(path)
+    return paths
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hash_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _exported(out: Path) -> dict[str, str]:
+    return {k: v for k, v in _tree(out).items() if not k.startswith(".organizer") and not k.startswith("ordering.")}
+
+
+@pytest.mark.parametrize("mode", ["copy", "link", "move"])
+def test_sorted_export_in_every_mode(tmp_path, mode):
+    source = tmp_path / "src"
+    paths = _library(source)
+    before = _tree(source)
+    order = [3, 1, 0, 5, 2, 4]
+    plan = plan_sorted(paths, order, source, tmp_path / "out")
+    report = apply_plan(plan, mode)
+    assert report.done == 6 and not report.failed
+    names = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file() and p.suffix == ".png")
+    assert names == ["0001_img_3.png", "0002_same.png", "0003_same.png", "0004_img_5.png",
+                     "0005_img_2.png", "0006_img_4.png"]
+    assert sorted(_exported(tmp_path / "out").values()) == sorted(before.values())
+    if mode == "move":
+        assert not any(p.is_file() for p in source.rglob("*"))
+    else:
+        assert _tree(source) == before  # the originals are untouched
+    if mode == "link":
+        assert os.stat(plan.operations[0].target).st_ino == os.stat(paths[3]).st_ino
+    table = json.loads((tmp_path / "out" / "ordering.json").read_text())
+    assert [row["rank"] for row in table] == [1, 2, 3, 4, 5, 6]
+    assert table[0]["original_path"] == str(paths[3])
+    assert (tmp_path / "out" / "ordering.csv").read_text().startswith("rank,original_path,new_path,cluster,x,y")
+
+
+def test_same_names_from_different_folders_never_collide(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    plan = plan_sorted(paths, [0, 1], source, tmp_path / "out")
+    assert len({op.target for op in plan.operations}) == 2
+
+
+def test_cluster_export_makes_numbered_folders_named_by_medoid(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    labels = [1, 0, 1, 0, -1, 1]
+    plan = plan_clusters(paths, [1, 3, 0, 2, 5, 4], labels, source, tmp_path / "out", medoids={0: 3, 1: 2})
+    apply_plan(plan, "copy")
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert folders == ["cluster_01_img_3", "cluster_02_img_2", "unclustered"]
+    assert sorted(p.name for p in (tmp_path / "out" / "cluster_01_img_3").iterdir()) == \
+        ["0001_same.png", "0002_img_3.png"]
+    assert [p.name for p in (tmp_path / "out" / "unclustered").iterdir()] == ["0001_img_4.png"]
+
+
+def test_grid_export_records_cells_and_draws_a_sheet(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    grid = [2, 0, -1, 1, 5, 3, 4, -1]
+    plan = plan_grid(paths, grid, 4, source, tmp_path / "out")
+    apply_plan(plan, "copy")
+    rows = json.loads((tmp_path / "out" / "ordering.json").read_text())
+    assert [(r["x"], r["y"]) for r in rows] == [(0, 0), (1, 0), (3, 0), (0, 1), (1, 1), (2, 1)]
+    sheet = render_sheet(paths, grid, 4, tmp_path / "out" / "sheet.png", cell=32, names=True)
+    from PIL import Image
+
+    with Image.open(sheet) as image:
+        assert image.size == (4 * 36 + 4, 2 * (32 + 14 + 4) + 4)
+
+
+def test_existing_files_in_the_target_are_never_overwritten(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "0001_img_2.png").write_bytes(b"precious")
+    plan = plan_sorted(paths, [2], source, out)
+    assert plan.operations[0].target.name == "0001_img_2 (2).png"
+    (out / "0001_img_2 (2).png").write_bytes(b"appeared after planning")
+    report = apply_plan(plan, "copy")
+    assert (out / "0001_img_2.png").read_bytes() == b"precious"
+    assert (out / "0001_img_2 (2).png").read_bytes() == b"appeared after planning"
+    assert report.failed and "already exists" in report.failed[0][1]
+
+
+def test_an_export_inside_the_source_folder_is_refused(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    with pytest.raises(PlanError, match="inside the source"):
+        plan_sorted(paths, [0], source, source / "sorted")
+    with pytest.raises(PlanError):
+        plan_sorted(paths, [0], source, source)
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC])
+def test_a_read_only_or_full_target_stops_with_a_clear_error(tmp_path, monkeypatch, code):
+    source = tmp_path / "src"
+    paths = _library(source)
+    before = _tree(source)
+    plan = plan_sorted(paths, list(range(6)), source, tmp_path / "out")
+    real_copy, calls = shutil.copyfile, {"n": 0}
+
+    def failing_copy(src, dst, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third file meets the full or read-only disk
+            raise OSError(code, os.strerror(code), str(dst))
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(apply_mod.shutil, "copyfile", failing_copy)
+    with pytest.raises(ExportError, match="2 files were written") as caught:
+        apply_plan(plan, "copy")
+    assert os.strerror(code) in str(caught.value)
+    assert _tree(source) == before
+    assert len(_exported(tmp_path / "out")) == 2  # no half-written third file
+    monkeypatch.setattr(apply_mod.shutil, "copyfile", real_copy)
+    rerun = apply_plan(plan, "copy")
+    assert rerun.already_there == 2 and rerun.done == 4
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders; covered by the simulated EROFS test")
+def test_a_really_read_only_target(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    with pytest.raises(ExportError):
+        apply_plan(plan_sorted(paths, [0], source, out), "copy")
+
+
+@pytest.mark.parametrize("mode", ["copy", "link", "move"])
+def test_undo_restores_the_tree_hash_identically(tmp_path, mode):
+    source = tmp_path / "src"
+    paths = _library(source)
+    before = _tree(source)
+    plan = plan_clusters(paths, list(range(6)), [0, 0, 1, 1, 2, 2], source, tmp_path / "out")
+    report = apply_plan(plan, mode)
+    result = undo(report.journal)
+    assert _tree(source) == before
+    assert _exported(tmp_path / "out") == {}
+    assert result.restored + result.removed_copies == 6 and not result.problems
+
+
+def test_undo_leaves_a_changed_export_copy_alone(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    report = apply_plan(plan_sorted(paths, [0, 1], source, tmp_path / "out"), "move")
+    edited = next(p for p in (tmp_path / "out").glob("0001_*"))
+    edited.write_bytes(b"the user edited this")
+    result = undo(report.journal)
+    assert edited.exists() and result.problems and result.restored == 1
+
+
+_KILLED_EXPORT = """
+import sys, time
+from pathlib import Path
+from organizer.core.apply import apply_plan
+from organizer.core.export import plan_sorted
+source, out, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+paths = sorted(p for p in source.iterdir())
+plan = plan_sorted(paths, list(range(len(paths))), source, out)
+apply_plan(plan, mode, progress=lambda *_: time.sleep(0.02))
+"""
+
+
+@pytest.mark.parametrize("mode", ["copy", "move"])
+def test_a_killed_export_loses_nothing_and_can_be_finished_or_undone(tmp_path, mode):
+    source = tmp_path / "src"
+    source.mkdir()
+    for i in range(120):
+        render(SampleSpec("alpha-hearts", i % 4, i), (48, 48)).save(source / f"p{i:03d}.png")
+    before = _tree(source)
+    out = tmp_path / "out"
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_EXPORT, str(source), str(out), mode])
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("0*.png"))) < 20 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    exported = _exported(out)
+    assert 0 < len(exported) < 120, "the kill should land mid-export"
+    # Nothing lost: every original's content is still at its path or in the export.
+    survivors = set(_tree(source).values()) | set(exported.values())
+    assert set(before.values()) <= survivors
+    # Nothing half-written: every exported file is byte-identical to an original.
+    assert set(exported.values()) <= set(before.values())
+    journal = apply_mod.unfinished_journal(out)
+    assert journal is not None
+    if mode == "move":
+        undo(journal)
+        assert _tree(source) == before
+        assert apply_mod.unfinished_journal(out) is None
+    else:
+        report = apply_mod.resume(journal)
+        assert report.done + report.already_there + len(report.failed) == 120 and not report.failed
+        assert sorted(_exported(out).values()) == sorted(before.values())  # each exactly once
+        assert _tree(source) == before
+        assert apply_mod.unfinished_journal(out) is None
+
+
+def test_resume_of_a_killed_move_finishes_it(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    before = sorted(_tree(source).values())
+    plan = plan_sorted(paths, list(range(6)), source, tmp_path / "out")
+    stops = iter([False, False, True])
+    with pytest.raises(Cancelled):
+        apply_plan(plan, "move", should_stop=lambda: next(stops))
+    journal = apply_mod.unfinished_journal(tmp_path / "out")
+    report = apply_mod.resume(journal)
+    assert report.done == 4 and sorted(_exported(tmp_path / "out").values()) == before
+    assert not any(p.is_file() for p in source.rglob("*"))
+
+
+_names = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
+                  .map(lambda s: (s.replace("/", "_") or "x") + ".png"), min_size=1, max_size=25)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=_names, data=st.data())
+def test_no_plan_maps_two_sources_to_one_target_or_into_the_source(tmp_path_factory, names, data):
+    root = tmp_path_factory.mktemp("prop")
+    source = root / "src"
+    paths = [source / f"d{i % 3}" / name for i, name in enumerate(names)]
+    order = data.draw(st.permutations(range(len(paths))))
+    labels = data.draw(st.lists(st.integers(-1, 3), min_size=len(paths), max_size=len(paths)))
+    for plan in (plan_sorted(paths, order, source, root / "out"),
+                 plan_clusters(paths, order, labels, source, root / "out")):
+        keys = [str(op.target).casefold() for op in plan.operations]
+        assert len(keys) == len(set(keys))
+        assert all(source.resolve() not in op.target.parents for op in plan.operations)
+        assert all(len(op.target.name.encode("utf-8")) <= 255 and "\n" not in op.target.name
+                   for op in plan.operations)
+
+
+def test_safe_name_keeps_extensions_and_removes_hazards():
+    assert safe_name("a\nb?.JPG") == "a_b_.JPG"
+    assert len(safe_name("é" * 300 + ".png").encode("utf-8")) <= 240
+    assert safe_name("é" * 300 + ".png").endswith(".png")
+    assert safe_name("...") == "_"
