@@ -20,8 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from organizer.core import images, preprocess
 from organizer.core.embed import auto_batch_size, embed_folder
 from organizer.core.features import create_embedder, embed_inputs, make_spec

@@ -30,7 +30,7 @@ def _library(root: Path, count: int = 6) -> list[Path]:
     for i in range(count):
         folder = root / ("a" if i % 2 else "b")
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / (f"same.png" if i < 2 else f"img_{i}.png")
+        path = folder / ("same.png" if i < 2 else f"img_{i}.png")
         render(SampleSpec("normal-stripes", i % 3, i), (64, 48)).save(path)
         paths.append(path)
     return paths

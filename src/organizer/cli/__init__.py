@@ -12,7 +12,7 @@ from ..core import images
 from ..core.features.weights import WeightsUnavailable
 from ..core.tasks import Cancelled
 from ..storage.cache import CacheError
-from . import analysis, engine
+from . import analysis, engine, ordering
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     engine.register(sub)
     analysis.register(sub)
+    ordering.register(sub)
     return parser
 
 

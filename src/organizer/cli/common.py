@@ -40,11 +40,13 @@ class StderrProgress:
         sys.stderr.flush()
 
 
-def add_extractor_options(parser: argparse.ArgumentParser) -> None:
+def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--mode") -> None:
+    """The extractor choices; ``mode_flag`` renames ``--mode`` where a command has its own."""
     group = parser.add_argument_group("extractor")
     group.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(BACKBONES))
     group.add_argument("--layers", help="early, mid, late, or module names, comma-separated (default: measured per model)")
-    group.add_argument("--mode", default="content", choices=MODES)
+    group.add_argument(mode_flag, dest="feature_mode", default="content", choices=MODES,
+                       help="what to compare: content, texture (style statistics), colour or mean-colour")
     group.add_argument("--size", type=int, help="network input size in pixels (default: the model's)")
     group.add_argument("--policy", default="auto", choices=POLICIES, help="how images are fitted to the input square")
     group.add_argument("--pooling", default="centre", choices=("avg", "centre"),
@@ -62,7 +64,7 @@ def add_extractor_options(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args):
-    return make_spec(args.model, args.layers, args.mode, args.size, args.policy, args.pooling, args.flip,
+    return make_spec(args.model, args.layers, args.feature_mode, args.size, args.policy, args.pooling, args.flip,
                      args.gram, args.multiscale, args.weights or "pretrained")
 
 

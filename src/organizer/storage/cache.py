@@ -236,6 +236,6 @@ class _Transaction:
             return
         try:
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except sqlite3.Error as error:
             self._conn.execute("ROLLBACK")
-            raise CacheError(f"the cache could not be written (disk full or read-only?): {exc}") from exc
+            raise CacheError(f"the cache could not be written (disk full or read-only?): {error}") from error

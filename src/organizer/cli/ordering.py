@@ -1,0 +1,157 @@
+"""The ordering and export commands: order, grid, export, undo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..core import grid as grid_mod
+from ..core import order as order_mod
+from ..core.apply import apply_plan, resume, undo, unfinished_journal
+from ..core.cluster import ClusterSpec, cluster
+from ..core.embed import embed_folder
+from ..core.export import MODES, PLANS, plan_clusters, plan_grid, plan_sorted
+from ..core.features import make_spec
+from ..core.sheet import render_sheet
+from .common import StderrProgress, add_extractor_options, open_cache, run_scan
+
+
+def _mean_colours(args, hashes: list[str]) -> np.ndarray:
+    """Average colours in 0..1, from the cache's mean-colour vectors (computed once)."""
+    spec = make_spec(mode="mean-colour")
+    with open_cache(Path(args.folder), args.cache_beside) as cache:
+        embed_folder(Path(args.folder), spec, cache, progress=StderrProgress("colours"))
+        return cache.vectors(spec.id, hashes)
+
+
+def compute_order(args, report, vectors) -> tuple[list[int], np.ndarray | None, dict | None]:
+    """The order asked for by ``--by``, plus cluster labels and medoids where they were computed."""
+    by = args.by
+    if by == "similarity":
+        return list(order_mod.similarity_order(vectors, progress=StderrProgress("ordering"))), None, None
+    if by == "cluster":
+        result = cluster(vectors, ClusterSpec(), progress=StderrProgress("clustering"))
+        return list(order_mod.cluster_order(vectors, result.labels)), result.labels, result.medoids
+    if by == "pca":
+        return list(order_mod.axis_order(order_mod.pca_key(vectors))), None, None
+    colours = _mean_colours(args, report.hashes)
+    key = order_mod.hue_key(colours) if by == "hue" else order_mod.brightness_key(colours)
+    return list(order_mod.axis_order(key)), None, None
+
+
+def cmd_order(args) -> int:
+    report, vectors, _, _ = run_scan(args)
+    order, labels, _ = compute_order(args, report, vectors)
+    if args.json:
+        print(json.dumps([{"rank": rank, "path": str(report.paths[i]),
+                           "cluster": None if labels is None else int(labels[i])}
+                          for rank, i in enumerate(order, start=1)], indent=2, ensure_ascii=False))
+    else:
+        for i in order:
+            print(report.paths[i])
+    return 0
+
+
+def _grid(args, vectors) -> tuple[np.ndarray, int]:
+    rows, cols = grid_mod.grid_shape(len(vectors), args.cols)
+    return grid_mod.grid_sort(vectors, rows, cols, progress=StderrProgress("grid")), cols
+
+
+def cmd_grid(args) -> int:
+    report, vectors, _, _ = run_scan(args)
+    grid, cols = _grid(args, vectors)
+    render_sheet(report.paths, list(grid), cols, Path(args.out), cell=args.cell, names=args.names,
+                 progress=StderrProgress("sheet"))
+    print(f"contact sheet of {len(report.paths)} images written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    out = Path(args.out)
+    pending = unfinished_journal(out) if out.is_dir() else None
+    if pending and not args.dry_run:
+        print(f"resuming the interrupted export recorded in {pending}", file=sys.stderr)
+        report = resume(pending, progress=StderrProgress("export"))
+        return _print_apply(report)
+    scan, vectors, _, _ = run_scan(args)
+    folder = Path(args.folder)
+    if args.plan == "grid":
+        grid, cols = _grid(args, vectors)
+        plan = plan_grid(scan.paths, list(grid), cols, folder, out, scan.hashes)
+    else:
+        order, labels, medoids = compute_order(args, scan, vectors)
+        if args.plan == "sorted":
+            plan = plan_sorted(scan.paths, order, folder, out, scan.hashes, labels)
+        else:
+            if labels is None:
+                result = cluster(vectors, ClusterSpec(), progress=StderrProgress("clustering"))
+                labels, medoids = result.labels, result.medoids
+            plan = plan_clusters(scan.paths, order, list(labels), folder, out, medoids, scan.hashes)
+    if args.dry_run:
+        print(plan.describe())
+        return 0
+    report = apply_plan(plan, args.mode, progress=StderrProgress("export"))
+    if args.plan == "grid":
+        render_sheet(scan.paths, list(grid), cols, out / "contact_sheet.png", names=True)
+    return _print_apply(report)
+
+
+def _print_apply(report) -> int:
+    print(f"{report.done} files written, {report.already_there} already there, {len(report.failed)} failed; "
+          f"journal: {report.journal}")
+    for source, reason in report.failed:
+        print(f"  failed: {source}: {reason}")
+    for source in report.copied_instead:
+        print(f"  copied instead of linked (different file system): {source}")
+    return 1 if report.failed else 0
+
+
+def cmd_undo(args) -> int:
+    report = undo(Path(args.journal))
+    print(f"{report.restored} files moved back, {report.removed_copies} export copies removed, "
+          f"{len(report.problems)} left alone")
+    for path, reason in report.problems:
+        print(f"  {path}: {reason}")
+    return 1 if report.problems else 0
+
+
+def _order_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--by", default="similarity", choices=order_mod.ORDERS)
+
+
+def register(sub) -> None:
+    order = sub.add_parser("order", help="print the folder's images in a pleasing order")
+    order.add_argument("folder")
+    _order_options(order)
+    order.add_argument("--json", action="store_true")
+    add_extractor_options(order)
+    order.set_defaults(func=cmd_order)
+
+    grid = sub.add_parser("grid", help="sort the images on a 2-D grid and draw it as a contact sheet")
+    grid.add_argument("folder")
+    grid.add_argument("--out", required=True, help="the PNG to write")
+    grid.add_argument("--cols", type=int)
+    grid.add_argument("--cell", type=int, default=128, help="thumbnail size in pixels")
+    grid.add_argument("--names", action="store_true", help="write each file name under its thumbnail")
+    add_extractor_options(grid)
+    grid.set_defaults(func=cmd_grid)
+
+    export = sub.add_parser("export", help="write a sorted copy of the folder (never touching the originals)")
+    export.add_argument("folder")
+    export.add_argument("--out", required=True, help="the export folder (outside FOLDER)")
+    export.add_argument("--plan", default="sorted", choices=PLANS)
+    export.add_argument("--mode", default="copy", choices=MODES,
+                        help="copy (default), link (hard links where possible) or move (journalled, undoable)")
+    export.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")
+    export.add_argument("--cols", type=int, help="grid plan: columns")
+    _order_options(export)
+    add_extractor_options(export, mode_flag="--feature-mode")
+    export.set_defaults(func=cmd_export)
+
+    undo_parser = sub.add_parser("undo", help="reverse an export from its journal, checking every file by hash")
+    undo_parser.add_argument("journal")
+    undo_parser.set_defaults(func=cmd_undo)
