@@ -86,3 +86,20 @@ def test_move_then_undo_restores_the_folder(capsys, library, tmp_path):
 def test_export_into_the_source_folder_is_refused(capsys, library):
     assert main(["export", str(library), "--out", str(library / "sorted"), "--feature-mode", "colour"]) == 2
     assert "inside the source" in capsys.readouterr().err
+
+
+def test_running_an_interrupted_export_again_finishes_it(capsys, library, tmp_path):
+    from organizer.core.apply import apply_plan
+    from organizer.core.export import plan_sorted
+    from organizer.core.tasks import Cancelled
+
+    paths = sorted(library.iterdir())
+    out = tmp_path / "out"
+    stops = iter([False] * 10 + [True])
+    with pytest.raises(Cancelled):
+        apply_plan(plan_sorted(paths, list(range(36)), library, out), "copy", should_stop=lambda: next(stops))
+    assert main(["export", str(library), "--out", str(out), "--feature-mode", "colour"]) == 0
+    captured = capsys.readouterr()
+    assert "resuming" in captured.err and "26 files written, 10 already there" in captured.out
+    exported = {k: v for k, v in _tree(out).items() if k.endswith(".png")}
+    assert sorted(exported.values()) == sorted(_tree(library).values())
