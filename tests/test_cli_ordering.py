@@ -103,3 +103,19 @@ def test_running_an_interrupted_export_again_finishes_it(capsys, library, tmp_pa
     assert "resuming" in captured.err and "26 files written, 10 already there" in captured.out
     exported = {k: v for k, v in _tree(out).items() if k.endswith(".png")}
     assert sorted(exported.values()) == sorted(_tree(library).values())
+
+
+def test_a_different_export_into_a_folder_with_an_unfinished_one_is_refused(capsys, library, tmp_path):
+    from organizer.core.apply import apply_plan
+    from organizer.core.export import plan_sorted
+    from organizer.core.tasks import Cancelled
+
+    paths = sorted(library.iterdir())
+    out = tmp_path / "out"
+    stops = iter([False, True])
+    with pytest.raises(Cancelled):
+        apply_plan(plan_sorted(paths, list(range(36)), library, out), "move", should_stop=lambda: next(stops))
+    before = _tree(library)
+    assert main(["export", str(library), "--out", str(out), "--mode", "copy", "--feature-mode", "colour"]) == 2
+    assert "unfinished move export" in capsys.readouterr().err
+    assert _tree(library) == before

@@ -97,10 +97,12 @@ def test_grid_export_records_cells_and_draws_a_sheet(tmp_path):
     apply_plan(plan, "copy")
     rows = json.loads((tmp_path / "out" / "ordering.json").read_text())
     assert [(r["x"], r["y"]) for r in rows] == [(0, 0), (1, 0), (3, 0), (0, 1), (1, 1), (2, 1)]
-    sheet = render_sheet(paths, grid, 4, tmp_path / "out" / "sheet.png", cell=32, names=True)
+    sheet = render_sheet(paths, grid, 4, cell=32, names=True)
+    import io
+
     from PIL import Image
 
-    with Image.open(sheet) as image:
+    with Image.open(io.BytesIO(sheet)) as image:
         assert image.size == (4 * 36 + 4, 2 * (32 + 14 + 4) + 4)
 
 
@@ -134,22 +136,23 @@ def test_a_read_only_or_full_target_stops_with_a_clear_error(tmp_path, monkeypat
     paths = _library(source)
     before = _tree(source)
     plan = plan_sorted(paths, list(range(6)), source, tmp_path / "out")
-    real_copy, calls = shutil.copyfile, {"n": 0}
+    real_copy, calls = shutil.copyfileobj, {"n": 0}
 
-    def failing_copy(src, dst, **kwargs):
+    def failing_copy(reader, writer, *args):
         calls["n"] += 1
         if calls["n"] == 3:  # the third file meets the full or read-only disk
-            raise OSError(code, os.strerror(code), str(dst))
-        return real_copy(src, dst, **kwargs)
+            raise OSError(code, os.strerror(code), writer.name)
+        return real_copy(reader, writer, *args)
 
-    monkeypatch.setattr(apply_mod.shutil, "copyfile", failing_copy)
+    monkeypatch.setattr(apply_mod.shutil, "copyfileobj", failing_copy)
     with pytest.raises(ExportError, match="2 files were written") as caught:
         apply_plan(plan, "copy")
     assert os.strerror(code) in str(caught.value)
     assert _tree(source) == before
     assert len(_exported(tmp_path / "out")) == 2  # no half-written third file
-    monkeypatch.setattr(apply_mod.shutil, "copyfile", real_copy)
-    rerun = apply_plan(plan, "copy")
+    monkeypatch.setattr(apply_mod.shutil, "copyfileobj", real_copy)
+    journal, _ = apply_mod.unfinished_journal(tmp_path / "out")
+    rerun = apply_mod.resume(journal)
     assert rerun.already_there == 2 and rerun.done == 4
 
 
@@ -220,8 +223,7 @@ def test_a_killed_export_loses_nothing_and_can_be_finished_or_undone(tmp_path, m
     assert set(before.values()) <= survivors
     # Nothing half-written: every exported file is byte-identical to an original.
     assert set(exported.values()) <= set(before.values())
-    journal = apply_mod.unfinished_journal(out)
-    assert journal is not None
+    journal, _ = apply_mod.unfinished_journal(out)
     if mode == "move":
         undo(journal)
         assert _tree(source) == before
@@ -242,7 +244,8 @@ def test_resume_of_a_killed_move_finishes_it(tmp_path):
     stops = iter([False, False, True])
     with pytest.raises(Cancelled):
         apply_plan(plan, "move", should_stop=lambda: next(stops))
-    journal = apply_mod.unfinished_journal(tmp_path / "out")
+    journal, header = apply_mod.unfinished_journal(tmp_path / "out")
+    assert header["mode"] == "move"
     report = apply_mod.resume(journal)
     assert report.done == 4 and sorted(_exported(tmp_path / "out").values()) == before
     assert not any(p.is_file() for p in source.rglob("*"))
@@ -274,3 +277,85 @@ def test_safe_name_keeps_extensions_and_removes_hazards():
     assert len(safe_name("é" * 300 + ".png").encode("utf-8")) <= 240
     assert safe_name("é" * 300 + ".png").endswith(".png")
     assert safe_name("...") == "_"
+
+
+def test_undo_never_deletes_an_unverifiable_only_copy(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    plan = plan_sorted(paths, [2], source, tmp_path / "out")
+    report = apply_plan(plan, "move")
+    paths[2].write_bytes(b"a new, different file under the original name")
+    result = undo(report.journal)
+    assert plan.operations[0].target.exists() and result.problems
+    assert paths[2].read_bytes() == b"a new, different file under the original name"
+
+
+def test_undo_finds_an_export_folder_that_was_moved(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    before = _tree(source)
+    report = apply_plan(plan_sorted(paths, list(range(6)), source, tmp_path / "out"), "move")
+    (tmp_path / "out").rename(tmp_path / "renamed")
+    journal = tmp_path / "renamed" / apply_mod.JOURNAL_DIR / report.journal.name
+    result = undo(journal)
+    assert result.restored == 6 and _tree(source) == before
+
+
+def test_a_torn_journal_line_is_ignored_and_repaired(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    stops = iter([False, True])
+    with pytest.raises(Cancelled):
+        apply_plan(plan_sorted(paths, list(range(6)), source, tmp_path / "out"), "copy",
+                   should_stop=lambda: next(stops))
+    journal, _ = apply_mod.unfinished_journal(tmp_path / "out")
+    with open(journal, "ab") as handle:
+        handle.write(b'{"done": 1, "partial\xc3')  # a kill mid-line, mid-character
+    report = apply_mod.resume(journal)
+    assert report.done == 5 and report.already_there == 1
+    assert apply_mod.unfinished_journal(tmp_path / "out") is None
+
+
+def test_an_empty_journal_left_by_a_kill_does_not_block_exports(tmp_path):
+    out = tmp_path / "out" / apply_mod.JOURNAL_DIR
+    out.mkdir(parents=True)
+    (out / "20260101-000000-sorted-copy.jsonl").write_bytes(b"")
+    assert apply_mod.unfinished_journal(tmp_path / "out") is None
+
+
+def test_a_name_at_the_length_limit_still_gets_a_free_variant(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    long_name = "図" * 78 + ".png"  # 234 bytes of name, plus the rank prefix: at the limit
+    path = source / long_name
+    render(SampleSpec("alpha-stars", 0, 0), (32, 32)).save(path)
+    out = tmp_path / "out"
+    first = plan_sorted([path], [0], source, out)
+    out.mkdir()
+    first.operations[0].target.write_bytes(b"x")
+    second = plan_sorted([path], [0], source, out)
+    assert second.operations[0].target != first.operations[0].target
+    assert " (2)" in second.operations[0].target.name
+
+
+def test_failed_items_are_journalled_as_failed_and_retried(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    plan = plan_sorted(paths, [0, 1], source, tmp_path / "out")
+    plan.operations[1].target.parent.mkdir(parents=True)
+    plan.operations[1].target.write_bytes(b"in the way")
+    report = apply_plan(plan, "copy")
+    assert report.done == 1 and len(report.failed) == 1
+    records = [json.loads(line) for line in report.journal.read_text().splitlines()]
+    assert {"failed": 1} in records and {"done": 0} in records
+
+
+def test_ordering_tables_never_replace_a_users_file(tmp_path):
+    source = tmp_path / "src"
+    paths = _library(source)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ordering.csv").write_text("mine")
+    apply_plan(plan_sorted(paths, [0], source, out), "copy")
+    assert (out / "ordering.csv").read_text() == "mine"
+    assert (out / "ordering (2).csv").read_text().startswith("rank,")

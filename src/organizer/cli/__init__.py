@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Cancelled:
-        print("cancelled; finished work is saved in the cache", file=sys.stderr)
+        print("cancelled; what was finished is kept and the next run picks up from there", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
-        print("interrupted; finished work is saved in the cache", file=sys.stderr)
+        print("interrupted; what was finished is kept and the next run picks up from there", file=sys.stderr)
         return 130
     except (WeightsUnavailable, CacheError, ValueError, images.ImageError, RuntimeError, OSError,
             sqlite3.Error) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..core import grid as grid_mod
 from ..core import order as order_mod
-from ..core.apply import apply_plan, resume, undo, unfinished_journal
+from ..core.apply import apply_plan, resume, undo, unfinished_journal, write_new_file
 from ..core.cluster import ClusterSpec, cluster
 from ..core.embed import embed_folder
 from ..core.export import MODES, PLANS, plan_clusters, plan_grid, plan_sorted
@@ -64,8 +65,11 @@ def _grid(args, vectors) -> tuple[np.ndarray, int]:
 def cmd_grid(args) -> int:
     report, vectors, _, _ = run_scan(args)
     grid, cols = _grid(args, vectors)
-    render_sheet(report.paths, list(grid), cols, Path(args.out), cell=args.cell, names=args.names,
-                 progress=StderrProgress("sheet"))
+    out = Path(args.out)
+    temp = out.with_name(f".{out.name}.part-{os.getpid()}")
+    temp.write_bytes(render_sheet(report.paths, list(grid), cols, cell=args.cell, names=args.names,
+                                  progress=StderrProgress("sheet")))
+    os.replace(temp, out)  # the file the user named: replacing it is what they asked for
     print(f"contact sheet of {len(report.paths)} images written to {args.out}", file=sys.stderr)
     return 0
 
@@ -73,10 +77,18 @@ def cmd_grid(args) -> int:
 def cmd_export(args) -> int:
     out = Path(args.out)
     pending = unfinished_journal(out) if out.is_dir() else None
-    if pending and not args.dry_run:
-        print(f"resuming the interrupted export recorded in {pending}", file=sys.stderr)
-        report = resume(pending, progress=StderrProgress("export"))
-        return _print_apply(report)
+    if pending:
+        journal, header = pending
+        same = (Path(header["source_folder"]) == Path(args.folder).resolve() and header["mode"] == args.mode
+                and header["kind"] == args.plan)
+        if not same:
+            raise ValueError(f"{out} holds an unfinished {header['mode']} export of {header['source_folder']} "
+                             f"({journal}). Run that export again to finish it, or `organizer undo {journal}`.")
+        if args.dry_run:
+            print(f"would resume the interrupted export recorded in {journal}")
+            return 0
+        print(f"resuming the interrupted export recorded in {journal}", file=sys.stderr)
+        return _print_apply(resume(journal, progress=StderrProgress("export")))
     scan, vectors, _, _ = run_scan(args)
     folder = Path(args.folder)
     if args.plan == "grid":
@@ -96,7 +108,10 @@ def cmd_export(args) -> int:
         return 0
     report = apply_plan(plan, args.mode, progress=StderrProgress("export"))
     if args.plan == "grid":
-        render_sheet(scan.paths, list(grid), cols, out / "contact_sheet.png", names=True)
+        # Drawn from the exported files: after a move the originals are gone.
+        exported = {op.source: op.target for op in plan.operations}
+        sheet = render_sheet([exported.get(p, p) for p in scan.paths], list(grid), cols, names=True)
+        write_new_file(out, "contact_sheet.png", sheet)
     return _print_apply(report)
 
 

@@ -1,16 +1,19 @@
 """Carry out an export plan without ever losing or overwriting a file, and undo it.
 
-- Every write goes to a hidden temporary name in the target folder and is published with
-  ``os.link``, which fails instead of replacing an existing file, so a name collision can
-  never overwrite anything (even one created after the plan was made).
-- A journal (JSON lines) lists every operation, with the source's content hash, before
-  the first file is touched, and records each one as it completes. After a crash or
-  ``kill -9`` the same export can be re-run (finished files are recognised by hash and
-  skipped) or undone.
-- ``move`` is opt-in: a file is linked (or copied and verified) to its target before the
-  source name is removed, so at every instant at least one complete copy exists.
-- A full disk or a read-only target stops the export with :class:`ExportError`; what was
-  done stays journalled and consistent.
+- Nothing is ever replaced. Copies go to a hidden temporary name and are published with
+  ``os.link``, which fails rather than replacing an existing file; hard links and moves
+  use ``os.link`` directly. A name taken after the plan was made is reported, not
+  overwritten.
+- The journal (JSON lines) lists every operation with the source's content hash. It is
+  written whole to a temporary file, fsynced and renamed into place before the first
+  file is touched, and each completed operation is appended. After a crash or
+  ``kill -9`` the export can be resumed (finished files are recognised by hash) or
+  undone.
+- ``move`` is opt-in. The new name is created, verified against the journal's hash and
+  made durable (directory fsync) before the old name is removed, so a complete copy
+  exists at every moment, power cuts included.
+- A full disk or a read-only target stops the export with :class:`ExportError`. What was
+  done stays journalled.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .export import MODES, ExportPlan
+from .export import MODES, ExportPlan, Operation
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 JOURNAL_DIR = ".organizer-journal"
 _PART_PREFIX = ".organizer-part-"
+#: Errors that mean the target side cannot take more files: stop, don't skip.
+_TARGET_FULL = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
 
 
 class ExportError(RuntimeError):
@@ -40,9 +45,9 @@ class ApplyReport:
     journal: Path
     done: int = 0
     already_there: int = 0
-    #: (source, reason) for items that failed alone (for example, a vanished source).
+    #: (source, reason) for items that failed alone (a vanished or changed source, a name taken).
     failed: list[tuple[Path, str]] = field(default_factory=list)
-    #: (source, fallback) where a hardlink was impossible and a copy was made instead.
+    #: Sources copied because a hard link was impossible (another drive, FAT, exFAT).
     copied_instead: list[Path] = field(default_factory=list)
 
 
@@ -76,53 +81,124 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but not ours to signal
+    return True
+
+
+def _temp_name(folder: Path, tag: str = "") -> Path:
+    return folder / f"{_PART_PREFIX}{os.getpid()}-{time.monotonic_ns()}{tag}"
+
+
 def _publish(temp: Path, target: Path) -> None:
     """Give ``temp`` the name ``target`` unless that name exists; never replaces a file."""
     try:
         os.link(temp, target)
+    except FileExistsError:
+        raise
     except OSError as exc:
-        if exc.errno == errno.EEXIST:
-            raise FileExistsError(errno.EEXIST, "target exists", str(target)) from None
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+        if exc.errno in _TARGET_FULL:
             raise
-        # No hard links here (FAT, some network shares): claim the name exclusively, then
+        # No hard links here (FAT, exFAT, some shares): claim the name exclusively, then
         # replace our own empty placeholder.
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        os.close(fd)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
         os.replace(temp, target)
         return
     os.unlink(temp)
 
 
 def _copy_to(source: Path, target: Path) -> None:
-    temp = target.parent / f"{_PART_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
+    temp = _temp_name(target.parent)
     try:
-        shutil.copyfile(source, temp)
-        shutil.copystat(source, temp)
-        with open(temp, "rb") as handle:
-            os.fsync(handle.fileno())
+        with open(source, "rb") as reader, open(temp, "xb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+            writer.flush()
+            os.fsync(writer.fileno())  # on the write handle: Windows refuses it on a reader
         _publish(temp, target)
     finally:
-        if temp.exists():
-            temp.unlink()
+        temp.unlink(missing_ok=True)
+    shutil.copystat(source, target)  # after publishing: a read-only temp could not be unlinked
 
 
-class _Journal:
-    def __init__(self, path: Path):
-        self.path = path
-        self._handle = open(path, "a", encoding="utf-8")
+def write_new_file(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` under ``name`` in ``folder``, or ``name (2)`` etc. if taken; atomic, never replacing."""
+    stem, suffix = os.path.splitext(name)
+    temp = _temp_name(folder)
+    try:
+        with open(temp, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        n = 1
+        while True:
+            target = folder / (name if n == 1 else f"{stem} ({n}){suffix}")
+            try:
+                _publish(temp, target)
+                return target
+            except FileExistsError:
+                n += 1
+    finally:
+        temp.unlink(missing_ok=True)
 
-    def write(self, record: dict) -> None:
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    def sync(self) -> None:
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+# journal -------------------------------------------------------------------------------------
+def _create_journal(plan: ExportPlan, mode: str, hashes: list[str]) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    records = [{"journal": 1, "mode": mode, "kind": plan.kind, "source_folder": str(plan.source_folder),
+                "out_dir": str(plan.out_dir), "created": stamp, "operations": len(plan.operations)}]
+    for i, (op, digest) in enumerate(zip(plan.operations, hashes)):
+        records.append({"op": i, "source": str(op.source), "target": str(op.target), "hash": digest,
+                        "rank": op.rank, "cluster": op.cluster,
+                        "position": plan.positions[i] if i < len(plan.positions) else None})
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    return write_new_file(plan.out_dir / JOURNAL_DIR, f"{stamp}-{plan.kind}-{mode}.jsonl", text.encode("utf-8"))
 
-    def close(self) -> None:
-        self._handle.close()
+
+def _read_journal(journal_path: Path) -> list[dict]:
+    """The journal's complete lines; a last line cut short by a kill is ignored."""
+    data = Path(journal_path).read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    try:
+        records = [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ExportError(f"{journal_path} is damaged: {exc}") from None
+    if not records or records[0].get("journal") != 1:
+        raise ExportError(f"{journal_path} is not an export journal")
+    if sum("op" in r for r in records) != records[0].get("operations"):
+        raise ExportError(f"{journal_path} is incomplete")
+    return records
 
 
+def _append(journal_path: Path, record: dict) -> None:
+    """Append one record, first cutting off a line a kill left unfinished."""
+    with open(journal_path, "r+b") as handle:
+        data = handle.read()
+        handle.truncate(data.rfind(b"\n") + 1)
+        handle.seek(0, os.SEEK_END)
+        handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def unfinished_journal(out_dir: Path) -> tuple[Path, dict] | None:
+    """The newest journal in ``out_dir`` whose export neither finished nor was undone, with its header."""
+    folder = Path(out_dir) / JOURNAL_DIR
+    for journal in sorted(folder.glob("*.jsonl"), reverse=True) if folder.is_dir() else []:
+        try:
+            records = _read_journal(journal)
+        except (ExportError, OSError):
+            continue  # a journal that never got written whole describes nothing that happened
+        if not any(r.get("finished") or r.get("undone") for r in records):
+            return journal, records[0]
+    return None
+
+
+# apply ---------------------------------------------------------------------------------------
 def apply_plan(plan: ExportPlan, mode: str = "copy", *, progress: ProgressFn = no_progress,
                should_stop: StopFn = never_stop) -> ApplyReport:
     """Write ``plan`` to disk in ``mode`` (copy, link or move); see the module notes.
@@ -136,130 +212,20 @@ def apply_plan(plan: ExportPlan, mode: str = "copy", *, progress: ProgressFn = n
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    hashes = [op.hash or _hash_or_blank(op.source) for op in plan.operations]
     try:
         (plan.out_dir / JOURNAL_DIR).mkdir(parents=True, exist_ok=True)
+        journal = _create_journal(plan, mode, hashes)
     except OSError as exc:
-        raise ExportError(f"cannot create the export folder {plan.out_dir}: {exc.strerror}") from exc
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    journal = _Journal(plan.out_dir / JOURNAL_DIR / f"{stamp}-{plan.kind}-{mode}-{os.getpid()}.jsonl")
-    hashes = [op.hash or _hash_or_blank(op.source) for op in plan.operations]
-    journal.write({"journal": 1, "mode": mode, "kind": plan.kind, "source_folder": str(plan.source_folder),
-                   "out_dir": str(plan.out_dir), "created": stamp})
-    for i, (op, digest) in enumerate(zip(plan.operations, hashes)):
-        journal.write({"op": i, "source": str(op.source), "target": str(op.target), "hash": digest,
-                       "rank": op.rank, "cluster": op.cluster,
-                       "position": plan.positions[i] if i < len(plan.positions) else None})
-    journal.sync()
-    return _run(plan, hashes, mode, journal, set(), progress, should_stop)
-
-
-def _run(plan: ExportPlan, hashes: list[str], mode: str, journal: "_Journal", done_before: set[int],
-         progress: ProgressFn, should_stop: StopFn) -> ApplyReport:
-    _remove_leftover_parts(plan)
-    report = ApplyReport(journal.path, already_there=len(done_before))
-    try:
-        for i, (op, digest) in enumerate(zip(plan.operations, hashes)):
-            if i in done_before:
-                continue
-            if should_stop():
-                raise Cancelled()
-            _apply_one(op, digest, mode, report)
-            journal.write({"done": i})
-            if i % 64 == 63:
-                journal.sync()
-            progress(i + 1, len(plan.operations), op.target.name)
-        for folder in {op.target.parent for op in plan.operations}:
-            _fsync_dir(folder)
-        _write_tables(plan)
-        journal.write({"finished": True})
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT):
-            raise ExportError(f"the export stopped: {exc.strerror} ({exc.filename or plan.out_dir}). "
-                              f"{report.done} files were written; re-run to finish or undo {journal.path}") from exc
-        raise
-    finally:
-        journal.sync()
-        journal.close()
-    return report
-
-
-def _apply_one(op, digest: str, mode: str, report: ApplyReport) -> None:
-    if op.target.exists():
-        if digest and hash_file(op.target) == digest:
-            report.already_there += 1  # finished by an earlier, interrupted run
-            if mode == "move" and op.source.exists() and hash_file(op.source) == digest:
-                op.source.unlink()
-            return
-        report.failed.append((op.source, f"{op.target} already exists and holds a different file"))
-        return
-    if not op.source.exists():
-        report.failed.append((op.source, "the source file is gone"))
-        return
-    op.target.parent.mkdir(parents=True, exist_ok=True)
-    if mode == "copy":
-        _copy_to(op.source, op.target)
-    else:
-        try:
-            os.link(op.source, op.target)  # the same file under a second name: nothing to verify
-        except OSError as exc:
-            if exc.errno == errno.EEXIST:
-                report.failed.append((op.source, f"{op.target} appeared while exporting"))
-                return
-            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-                raise
-            _copy_to(op.source, op.target)
-            if mode == "link":
-                report.copied_instead.append(op.source)
-            elif digest and hash_file(op.target) != digest:
-                op.target.unlink()
-                raise ExportError(f"the copy of {op.source} does not match its original; nothing was removed")
-        if mode == "move":
-            op.source.unlink()
-    report.done += 1
-
-
-def _remove_leftover_parts(plan: ExportPlan) -> None:
-    """Temporary files of a killed run: never published, so never anyone's only copy."""
-    for folder in {plan.out_dir} | {op.target.parent for op in plan.operations}:
-        if folder.is_dir():
-            for leftover in folder.glob(f"{_PART_PREFIX}*"):
-                leftover.unlink(missing_ok=True)
-
-
-def _write_tables(plan: ExportPlan) -> None:
-    for name, text in (("ordering.csv", plan.table_csv()), ("ordering.json", plan.table_json())):
-        target = plan.out_dir / name
-        temp = plan.out_dir / f"{_PART_PREFIX}{name}"
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, target)  # our own table: replacing an older one is intended
-
-
-def _read_journal(journal_path: Path) -> list[dict]:
-    records = []
-    for line in Path(journal_path).read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # the last line of a killed run may be cut short; everything before it stands
-    if not records or records[0].get("journal") != 1:
-        raise ExportError(f"{journal_path} is not an export journal")
-    return records
-
-
-def unfinished_journal(out_dir: Path) -> Path | None:
-    """The newest journal in ``out_dir`` whose export never finished, if any."""
-    folder = Path(out_dir) / JOURNAL_DIR
-    for journal in sorted(folder.glob("*.jsonl"), reverse=True) if folder.is_dir() else []:
-        records = _read_journal(journal)
-        if not any(r.get("finished") for r in records) and not any(r.get("undone") for r in records):
-            return journal
-    return None
+        raise ExportError(f"cannot write to the export folder {plan.out_dir}: {exc.strerror}") from exc
+    plan = ExportPlan(plan.kind, plan.source_folder, plan.out_dir,
+                      [Operation(op.source, op.target, op.rank, op.cluster, h) for op, h in zip(plan.operations, hashes)],
+                      plan.positions)
+    return _run(plan, mode, journal, set(), progress, should_stop)
 
 
 def resume(journal_path: Path, *, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> ApplyReport:
     """Finish an interrupted export exactly as it was planned, skipping what was done."""
-    from .export import Operation
-
     records = _read_journal(journal_path)
     header = records[0]
     ops = [r for r in records if "op" in r]
@@ -268,10 +234,108 @@ def resume(journal_path: Path, *, progress: ProgressFn = no_progress, should_sto
                   for i, r in enumerate(ops)]
     positions = [tuple(r["position"]) if r.get("position") else None for r in ops]
     plan = ExportPlan(header["kind"], Path(header["source_folder"]), Path(header["out_dir"]), operations, positions)
-    journal = _Journal(Path(journal_path))
-    return _run(plan, [op.hash for op in operations], header["mode"], journal, done, progress, should_stop)
+    return _run(plan, header["mode"], Path(journal_path), done, progress, should_stop)
 
 
+def _run(plan: ExportPlan, mode: str, journal: Path, done_before: set[int],
+         progress: ProgressFn, should_stop: StopFn) -> ApplyReport:
+    _remove_leftover_parts(plan)
+    report = ApplyReport(journal, already_there=len(done_before))
+    try:
+        for i, op in enumerate(plan.operations):
+            if i in done_before:
+                continue
+            if should_stop():
+                raise Cancelled()
+            failures = len(report.failed)
+            _apply_one(op, mode, report)
+            _append(journal, {"done": i} if len(report.failed) == failures else {"failed": i})
+            progress(i + 1, len(plan.operations), op.target.name)
+        for folder in {op.target.parent for op in plan.operations}:
+            _fsync_dir(folder)
+        _write_tables(plan)
+        _append(journal, {"finished": True})
+    except OSError as exc:
+        if exc.errno in _TARGET_FULL + (errno.EACCES, errno.EPERM):
+            raise ExportError(f"the export stopped: {exc.strerror} ({exc.filename or plan.out_dir}). "
+                              f"{report.done} files were written; run the same export again to finish it, "
+                              f"or `organizer undo {journal}`") from exc
+        raise
+    return report
+
+
+def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
+    if op.target.exists():
+        if op.hash and hash_file(op.target) == op.hash:
+            report.already_there += 1  # finished by an earlier, interrupted run
+            if mode == "move" and op.source.exists() and _same_content(op.target, op.source, op.hash):
+                _fsync_dir(op.target.parent)
+                op.source.unlink()
+            return
+        report.failed.append((op.source, f"{op.target} already exists and holds a different file"))
+        return
+    if not op.source.exists():
+        report.failed.append((op.source, "the source file is gone"))
+        return
+    try:
+        if not os.access(op.source, os.R_OK):
+            raise PermissionError(errno.EACCES, "not readable", str(op.source))
+        op.target.parent.mkdir(parents=True, exist_ok=True)
+        if mode == "copy":
+            _copy_to(op.source, op.target)
+        else:
+            _link_or_copy(op, mode, report)
+    except FileExistsError:
+        report.failed.append((op.source, f"{op.target} appeared while exporting; left alone"))
+        return
+    except PermissionError as exc:
+        if exc.filename == str(op.source):
+            report.failed.append((op.source, "the source file is not readable"))
+            return
+        raise
+    if mode == "move":
+        if op.hash and hash_file(op.target) != op.hash:
+            op.target.unlink()  # the source changed since planning: keep it where it is
+            report.failed.append((op.source, "changed since the export was planned; not moved"))
+            return
+        _fsync_dir(op.target.parent)  # the new name is durable before the old one goes
+        op.source.unlink()
+    report.done += 1
+
+
+def _link_or_copy(op: Operation, mode: str, report: ApplyReport) -> None:
+    try:
+        os.link(op.source, op.target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno in _TARGET_FULL:
+            raise
+        _copy_to(op.source, op.target)
+        if mode == "link":
+            report.copied_instead.append(op.source)
+
+
+def _remove_leftover_parts(plan: ExportPlan) -> None:
+    """Temporary files of a killed run: never published, so never anyone's only copy.
+
+    Parts of a run that is still alive (another export into the same folder) are kept.
+    """
+    for folder in {plan.out_dir} | {op.target.parent for op in plan.operations}:
+        if not folder.is_dir():
+            continue
+        for leftover in folder.glob(f"{_PART_PREFIX}*"):
+            owner = leftover.name[len(_PART_PREFIX):].split("-", 1)[0]
+            if not (owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner))):
+                leftover.unlink(missing_ok=True)
+
+
+def _write_tables(plan: ExportPlan) -> None:
+    write_new_file(plan.out_dir, "ordering.csv", plan.table_csv().encode("utf-8"))
+    write_new_file(plan.out_dir, "ordering.json", plan.table_json().encode("utf-8"))
+
+
+# undo ----------------------------------------------------------------------------------------
 @dataclass
 class UndoReport:
     restored: int = 0
@@ -279,36 +343,58 @@ class UndoReport:
     problems: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def undo(journal_path: Path) -> UndoReport:
-    """Reverse the export a journal describes, verifying every file by its hash.
+def _same_content(a: Path, b: Path, digest: str) -> bool:
+    if os.path.samefile(a, b):
+        return True
+    expected = digest or hash_file(a)
+    return hash_file(b) == expected
 
-    Moved files go back to their original paths; copies and links are removed. A file whose
-    content no longer matches the journal is left alone and reported.
+
+def undo(journal_path: Path) -> UndoReport:
+    """Reverse the export a journal describes, verifying every file by its content.
+
+    Moved files go back to their original paths; copies and links are removed (the
+    folders, ordering tables and the journal itself stay). A file whose content no longer
+    matches is left alone and reported. If the export folder was moved or renamed since,
+    the targets are found relative to the journal's own location.
     """
-    lines = _read_journal(journal_path)
-    mode = lines[0]["mode"]
+    journal_path = Path(journal_path)
+    records = _read_journal(journal_path)
+    header = records[0]
+    mode = header["mode"]
+    out_then, out_now = Path(header["out_dir"]), journal_path.resolve().parent.parent
     report = UndoReport()
-    for record in (r for r in lines if "op" in r):
+    for record in (r for r in records if "op" in r):
         source, target, digest = Path(record["source"]), Path(record["target"]), record["hash"]
+        if out_now != out_then and out_then in target.parents:
+            target = out_now / target.relative_to(out_then)
         if not target.exists():
-            continue  # never written, or already undone
+            if mode == "move" and not source.exists():
+                report.problems.append((source, f"neither the original nor {target} exists"))
+            continue
         if digest and hash_file(target) != digest:
             report.problems.append((target, "changed since the export; left in place"))
             continue
-        if mode != "move" or (source.exists() and (not digest or hash_file(source) == digest)):
-            target.unlink()  # the original is safe where it always was
-            report.removed_copies += 1
-            continue
         if source.exists():
-            report.problems.append((source, "a different file now has the original name; the export copy is kept"))
+            if _same_content(target, source, digest):
+                target.unlink()  # the original is safe where it always was
+                report.removed_copies += 1
+            else:
+                report.problems.append((source, "a different file now has the original name; the export copy is kept"))
+            continue
+        if mode != "move":
+            report.problems.append((source, "the original is gone; its export copy is kept"))
             continue
         source.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(target, source)
+        except FileExistsError:
+            report.problems.append((source, "a file appeared at the original name; the export copy is kept"))
+            continue
         except OSError:
             _copy_to(target, source)
+        _fsync_dir(source.parent)
         target.unlink()
         report.restored += 1
-    with open(journal_path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"undone": True}) + "\n")
+    _append(journal_path, {"undone": True})
     return report

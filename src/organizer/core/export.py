@@ -109,7 +109,11 @@ class _TargetNames:
                 self._taken.add(key)
                 return folder / candidate
             n += 1
-            candidate = safe_name(f"{stem} ({n}){suffix}")
+            # The stem gives up room for " (n)", so a name already at the length limit
+            # still changes (rather than losing its counter to truncation).
+            marker = f" ({n})"
+            room = MAX_NAME_BYTES - len(marker.encode("utf-8")) - len(suffix.encode("utf-8"))
+            candidate = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore") + marker + suffix
 
 
 def _check_folders(source_folder: Path, out_dir: Path) -> tuple[Path, Path]:

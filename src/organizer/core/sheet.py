@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -23,12 +23,12 @@ def _thumbnail(path: Path, cell: int) -> Image.Image:
     return image
 
 
-def render_sheet(paths: list[Path], grid: list[int], cols: int, out: Path, cell: int = 128, gap: int = 4,
-                 names: bool = False, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> Path:
-    """Draw ``grid`` (image index per cell, -1 for empty) and write it to ``out`` atomically.
+def render_sheet(paths: list[Path], grid: list[int], cols: int, cell: int = 128, gap: int = 4,
+                 names: bool = False, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> bytes:
+    """Draw ``grid`` (image index per cell, -1 for empty) and return it as PNG bytes.
 
     Thumbnails keep their aspect and are centred in square cells; ``names`` writes each
-    file name under its cell.
+    file name under its cell. The caller decides where the bytes go, and how safely.
     """
     rows = -(-len(grid) // cols)
     caption = CAPTION_HEIGHT if names else 0
@@ -50,12 +50,6 @@ def render_sheet(paths: list[Path], grid: list[int], cols: int, out: Path, cell:
                 label = label[:-1]
             draw.text((x, y + cell + 1), label, fill=(40, 40, 40), font=font)
         progress(n + 1, len(grid), "")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_name(f".{out.name}.part-{os.getpid()}")
-    try:
-        sheet.save(temp, format="PNG")
-        os.replace(temp, out)
-    finally:
-        temp.unlink(missing_ok=True)
-    return out
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()
