@@ -14,7 +14,6 @@ import argparse
 import resource
 import sys
 import time
-from pathlib import Path
 
 from organizer.core.cluster import ClusterSpec, cluster
 from organizer.core.embed import embed_folder

@@ -16,6 +16,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 
+#: The PIL decoders a file may reach, whatever its name: the formats of IMAGE_SUFFIXES (the
+#: JPEG opener also returns multi-picture MPO files). Left open, PIL would try every plugin
+#: it has, and a PostScript file named .png would be handed to Ghostscript.
+DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+
 #: Larger images are refused. 200 MP (e.g. 14,000 × 14,000) covers scanned textiles and
 #: print-resolution tiles while keeping one decode under about 600 MB of RGB.
 MAX_PIXELS = 200_000_000
@@ -80,8 +85,16 @@ def decode(data: bytes, min_side: int = 0) -> Image.Image:
         with warnings.catch_warnings():
             # Corrupt EXIF and odd chunks warn; the image is still usable, so stay quiet.
             warnings.simplefilter("ignore")
-            image = Image.open(io.BytesIO(data))
+            if data[:6] in (b"GIF87a", b"GIF89a"):
+                # PIL fills a buffer the size of a GIF's first frame inside open(), before
+                # the size can be checked below: a 100-byte file could cost gigabytes.
+                _check_dimensions(*_gif_canvas(data))
+            image = Image.open(io.BytesIO(data), formats=DECODERS)
             if image.format == "JPEG" and min_side > 0:
+                if image.info.get("progressive"):
+                    # libjpeg keeps every DCT coefficient of a progressive JPEG, at full
+                    # size whatever the draft scale: it costs what the full image costs.
+                    _check_size(image)
                 image.draft("RGB", (min_side, min_side))
             _check_size(image)
             image.load()
@@ -100,6 +113,10 @@ def decode(data: bytes, min_side: int = 0) -> Image.Image:
         raise ImageError("not an image: the content is not a format this app can read") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(f"damaged image data ({_short(exc)})") from None
+    except (TypeError, IndexError, KeyError, ArithmeticError):
+        # Plugins trip over their own parsing of a corrupt header (a TIFF strip offset that
+        # is a fraction, say); their message is meant for developers, so say what it means.
+        raise ImageError("damaged image data (its internal structure is inconsistent)") from None
     except MemoryError:
         raise ImageError("not enough memory to decode this image") from None
 
@@ -132,7 +149,10 @@ def _short(exc: BaseException) -> str:
 
 
 def _check_size(image: Image.Image) -> None:
-    width, height = image.size
+    _check_dimensions(*image.size)
+
+
+def _check_dimensions(width: int, height: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageError(f"invalid image size {width}×{height}")
     if width * height > MAX_PIXELS:
@@ -140,6 +160,25 @@ def _check_size(image: Image.Image) -> None:
             f"image too large: {width}×{height} is {width * height / 1e6:.0f} megapixels, "
             f"over the {MAX_PIXELS / 1e6:.0f} MP limit (a decompression bomb guard)"
         )
+
+
+def _gif_canvas(data: bytes) -> tuple[int, int]:
+    """The size PIL gives a GIF when it opens it: the logical screen, grown to hold the
+    first frame. The blocks are walked as PIL walks them (a stray byte is skipped)."""
+    if len(data) < 13:
+        return 1, 1  # too short to have a size; PIL reports it as damaged
+    width, height = struct.unpack_from("<HH", data, 6)
+    at = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)  # after the global palette
+    while at < len(data) and data[at] != 0x3B:  # up to the trailer
+        if data[at] == 0x2C and at + 9 <= len(data):  # image descriptor: x, y, width, height
+            left, top, frame_width, frame_height = struct.unpack_from("<HHHH", data, at + 1)
+            return max(width, left + frame_width), max(height, top + frame_height)
+        if data[at] == 0x21:  # extension: introducer, label, then sub-blocks up to a 0 length
+            at += 2
+            while at < len(data) and data[at]:
+                at += data[at] + 1
+        at += 1
+    return width, height
 
 
 def _upright(image: Image.Image) -> Image.Image:
@@ -176,13 +215,17 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _wide_grey_to_rgb(image: Image.Image) -> Image.Image:
-    values = np.asarray(image, dtype=np.float64)
+    # float32 and in place: a 200 MP image would need several GB of float64 temporaries.
+    values = np.array(image, dtype=np.float32)
     if image.mode == "F":
         low, high = float(np.nanmin(values)), float(np.nanmax(values))
         scale = 255.0 / (high - low) if high > low else 0.0
-        values = (np.nan_to_num(values, nan=low) - low) * scale
+        np.nan_to_num(values, copy=False, nan=low)
+        values -= low
+        values *= scale
     else:
         top = 65535.0 if values.max(initial=0) > 255 or image.mode.startswith("I;16") else 255.0
-        values = values * (255.0 / top)
-    grey = np.clip(np.rint(values), 0, 255).astype(np.uint8)
-    return Image.fromarray(grey, "L").convert("RGB")
+        values *= 255.0 / top
+    np.rint(values, out=values)
+    np.clip(values, 0, 255, out=values)
+    return Image.fromarray(values.astype(np.uint8), "L").convert("RGB")

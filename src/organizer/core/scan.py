@@ -10,6 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISBLK, S_ISCHR, S_ISFIFO, S_ISREG, S_ISSOCK
 
 from .images import IMAGE_SUFFIXES
 from .tasks import Cancelled, StopFn, never_stop
@@ -32,7 +33,8 @@ class FileEntry:
 @dataclass
 class ScanResult:
     files: list[FileEntry]
-    #: (path, reason) for folders or entries that could not be read.
+    #: (path, reason) for folders or entries that could not be read or cannot be images
+    #: (named pipes, devices, names that are not valid UTF-8).
     problems: list[tuple[Path, str]]
 
 
@@ -94,13 +96,24 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
+                    if not _storable(entry.path):
+                        problems.append((_readable(entry.path), _UNSTORABLE.format("folder")))
+                        continue
                     (linked if in_link or entry.is_symlink() else pending).append(Path(entry.path))
                     continue
                 if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
                     continue
+                if not _storable(entry.path):
+                    problems.append((_readable(entry.path), _UNSTORABLE.format("file")))
+                    continue
                 stat = entry.stat(follow_symlinks=True)
                 if stat.st_ino == 0:  # Windows' DirEntry leaves the file index out; os.stat fills it
                     stat = os.stat(entry.path)
+                if not S_ISREG(stat.st_mode):
+                    # Reading a named pipe blocks for ever, and a device such as /dev/zero
+                    # never ends: only regular files are images.
+                    problems.append((Path(entry.path), f"not an image file: this is a {_special_kind(stat.st_mode)}"))
+                    continue
             except OSError as exc:
                 reason = "broken symbolic link" if entry.is_symlink() else f"cannot be read ({exc.strerror})"
                 problems.append((Path(entry.path), reason))
@@ -112,6 +125,34 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                 files[key] = candidate
                 via_link[key] = linked_path
     return ScanResult(sorted(files.values(), key=lambda f: str(f.path)), problems)
+
+
+#: SQLite keeps text as UTF-8, so a path that is not valid UTF-8 (a name written in another
+#: system's encoding, which Python carries as lone surrogates) cannot be a cache key.
+_UNSTORABLE = "the {} name is not valid UTF-8 text, so it cannot be cached; rename it to include it"
+
+
+def _storable(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _readable(path: str) -> Path:
+    """``path`` with its undecodable bytes shown as U+FFFD, as file managers show them."""
+    return Path(os.fsencode(path).decode("utf-8", "replace"))
+
+
+def _special_kind(mode: int) -> str:
+    if S_ISFIFO(mode):
+        return "named pipe"
+    if S_ISSOCK(mode):
+        return "socket"
+    if S_ISCHR(mode) or S_ISBLK(mode):
+        return "device"
+    return "special file"
 
 
 def hash_bytes(data: bytes) -> str:
