@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .export import MODES, ExportPlan, Operation
+from .scan import hash_file
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 JOURNAL_DIR = ".organizer-journal"
@@ -49,15 +49,6 @@ class ApplyReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     #: Sources copied because a hard link was impossible (another drive, FAT, exFAT).
     copied_instead: list[Path] = field(default_factory=list)
-
-
-def hash_file(path: Path) -> str:
-    """The same content hash as the scan's (blake2b, 20 bytes), read in chunks."""
-    digest = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _hash_or_blank(path: Path) -> str:

@@ -155,6 +155,21 @@ def _special_kind(mode: int) -> str:
     return "special file"
 
 
+def _content_digest():
+    return hashlib.blake2b(digest_size=20)
+
+
 def hash_bytes(data: bytes) -> str:
     """The content hash used as the embedding cache key."""
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
+    digest = _content_digest()
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def hash_file(path: Path) -> str:
+    """:func:`hash_bytes` of a file's content, read in chunks (exports verify files with it)."""
+    digest = _content_digest()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
