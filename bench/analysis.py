@@ -21,23 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from organizer.core.cluster import ClusterSpec, cluster
-from organizer.core.embed import embed_folder
 from organizer.core.evaluate import clustering_metrics
 from organizer.core.features import make_spec
 from organizer.core.index import ExactIndex, HnswIndex
 from organizer.core.reduce import MapSpec, compute_map, gradient_method
-from organizer.storage.cache import Cache
 
-from common import OUT, render_folder
+from common import cached_vectors, render_folder
 
 HERE = Path(__file__).resolve().parent
-
-
-def vectors_of(folder: Path) -> tuple[list[Path], np.ndarray]:
-    spec = make_spec()
-    with Cache(OUT / "cache" / f"{folder.name}.sqlite") as cache:
-        report = embed_folder(folder, spec, cache)
-        return report.paths, cache.vectors(spec.id, report.hashes)
 
 
 def bench_map(vectors: np.ndarray, with_sklearn: bool) -> None:
@@ -82,7 +73,7 @@ CLUSTER_RUNS = {
 
 
 def bench_clustering(dtd: Path) -> None:
-    paths, vectors = vectors_of(dtd)
+    paths, vectors, _ = cached_vectors(dtd, make_spec())
     truth = [p.parent.name for p in paths]
     print(f"\n## Clustering dtd10 ({len(paths)} images, 10 classes, default extractor)\n")
     print("| method | k | NMI | ARI | noise | seconds |\n|---|---|---|---|---|---|")
@@ -130,7 +121,7 @@ def main() -> int:
     if "clustering" in args.parts and args.dtd.is_dir():
         bench_clustering(args.dtd)
     if "map" in args.parts:
-        _, vectors = vectors_of(render_folder(10_000))
+        _, vectors, _ = cached_vectors(render_folder(10_000), make_spec())
         bench_map(vectors, not args.skip_sklearn)
     return 0
 

@@ -23,23 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from organizer.core.cluster import cluster
-from organizer.core.embed import embed_folder
 from organizer.core.features import make_spec
 from organizer.core.grid import dpq, grid_shape, grid_sort
 from organizer.core.order import (axis_order, brightness_key, cluster_order, greedy_chain, hue_key, mean_adjacent_distance, neighbour_agreement, pca_key, similarity_order)
 from organizer.core.similarity import smooth_neighbourhoods
 from organizer.samples import family_of
-from organizer.storage.cache import Cache
 
-from common import OUT, render_folder
+from common import OUT, cached_vectors, render_folder
 
 HERE = Path(__file__).resolve().parent
-
-
-def embed(folder: Path, spec) -> tuple[list[Path], np.ndarray]:
-    with Cache(OUT / "cache" / f"{folder.name}.sqlite") as cache:
-        report = embed_folder(folder, spec, cache)
-        return report.paths, cache.vectors(spec.id, report.hashes)
 
 
 def timed(make):
@@ -55,8 +47,8 @@ def order_row(name: str, make, vectors: np.ndarray, labels: list[str]) -> None:
 
 
 def bench_orders(dtd: Path) -> np.ndarray:
-    paths, vectors = embed(dtd, make_spec())
-    colour_paths, mean_rgb = embed(dtd, make_spec(mode="mean-colour"))
+    paths, vectors, _ = cached_vectors(dtd, make_spec())
+    colour_paths, mean_rgb, _ = cached_vectors(dtd, make_spec(mode="mean-colour"))
     assert colour_paths == paths
     labels = [p.parent.name for p in paths]
     print(f"\n## Orders of dtd10 ({len(paths)} images, 10 classes, default extractor)\n")
@@ -109,7 +101,8 @@ def main() -> int:
         return 2
     dtd_vectors = bench_orders(args.data)
     samples = OUT / "samples10000"
-    sample_paths, sample_vectors = embed(samples if samples.is_dir() else render_folder(10_000), make_spec())
+    sample_paths, sample_vectors, _ = cached_vectors(samples if samples.is_dir() else render_folder(10_000),
+                                                     make_spec())
     bench_large_order(sample_paths, sample_vectors)
     print("\n## Grid layouts\n")
     print("DPQ_16 with equidistant cells ranked by their mean (our default) and by feature distance, "

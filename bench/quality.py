@@ -19,21 +19,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from organizer.core.embed import embed_folder
 from organizer.core.evaluate import retrieval_metrics
 from organizer.core.features import make_spec
 from organizer.core.features.weights import WeightsUnavailable
 from organizer.samples import FAMILIES, SampleSpec, family_of, render
 from organizer.samples.objects import render_object
-from organizer.storage.cache import Cache
+
+from common import OUT, cached_vectors
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
 
 CONFIGS: dict[str, dict] = {
     "lite0 default (blocks 10+14, centre prior)": {},
@@ -75,14 +73,6 @@ def build_objects_set(folder: Path) -> Path:
     return folder
 
 
-def embed(folder: Path, spec) -> tuple[list[Path], np.ndarray, float]:
-    with Cache(OUT / "cache" / f"{folder.name}.sqlite") as cache:
-        started = time.perf_counter()
-        report = embed_folder(folder, spec, cache)
-        seconds = time.perf_counter() - started
-        return report.paths, cache.vectors(spec.id, report.hashes), seconds
-
-
 def scores(vectors: np.ndarray, labels: list[str], queries: np.ndarray | None = None) -> dict:
     plain = retrieval_metrics(vectors, labels, k=10, queries=queries)
     reranked = retrieval_metrics(vectors, labels, k=10, queries=queries, rerank=True)
@@ -108,8 +98,8 @@ def main() -> int:
             continue
         try:
             spec = make_spec(**options)
-            dtd_paths, dtd_vectors, seconds = embed(args.data, spec)
-            obj_paths, obj_vectors, _ = embed(objects, spec)
+            dtd_paths, dtd_vectors, seconds = cached_vectors(args.data, spec)
+            obj_paths, obj_vectors, _ = cached_vectors(objects, spec)
         except WeightsUnavailable as exc:
             print(f"| {name} | skipped: {str(exc).split('.')[0]} |||||||")
             continue
