@@ -14,6 +14,9 @@ failures
 layouts
     The latest t-SNE map per (extractor, map parameters), with the hashes it covers, so a
     reopened folder shows its map at once and a few new images are placed into it.
+edits
+    The user's cluster edits (moves, merges, splits, names) per key, as JSON, so a
+    reopened folder shows the clusters as the user left them.
 
 WAL mode lets a reader (the GUI) and a writer (a scan) work at once, and every batch is
 one transaction, so a killed scan loses at most the batch in flight.
@@ -44,6 +47,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
 CREATE TABLE IF NOT EXISTS layouts (
     extractor TEXT NOT NULL, params TEXT NOT NULL, hashes TEXT NOT NULL, model BLOB NOT NULL,
     PRIMARY KEY (extractor, params)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS edits (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
 """

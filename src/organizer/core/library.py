@@ -1,0 +1,75 @@
+"""One opened folder: its usable images, their vectors and the files that failed.
+
+This is what the GUI holds between steps, built by :func:`load_library` (a scan plus the
+embeddings the cache lacks). Embedders are shared per extractor and device, because the
+first one costs seconds (weights, warm-up) and every query from outside the folder
+needs one again.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .embed import EmbedReport, embed_file, embed_folder
+from .features import Embedder, create_embedder
+from .features.registry import ExtractorSpec
+from .features.runtime import choose
+from .tasks import ProgressFn, StopFn, never_stop, no_progress
+
+
+@dataclass
+class Library:
+    folder: Path
+    spec: ExtractorSpec
+    paths: list[Path]
+    hashes: list[str]
+    vectors: np.ndarray
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+    report: EmbedReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def index_of(self, path: Path) -> int | None:
+        try:
+            return self.paths.index(Path(path))
+        except ValueError:
+            return None
+
+
+_embedders: dict[tuple[str, str, str], Embedder] = {}
+_embedders_lock = threading.Lock()
+
+
+def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = "auto") -> Embedder:
+    """The one embedder for this extractor and device, created on first use (thread-safe)."""
+    key = (spec.id, device, precision)
+    with _embedders_lock:
+        if key not in _embedders:
+            _embedders.clear()  # one model in memory at a time: switching extractors frees the old
+            _embedders[key] = create_embedder(spec, choose(device, precision))
+        return _embedders[key]
+
+
+def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "auto", precision: str = "auto",
+                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> Library:
+    """Scan and embed ``folder`` (resuming from ``cache``) and return its library.
+
+    Raises
+    ------
+    Cancelled
+        When ``should_stop()`` turns true; finished batches stay in the cache.
+    """
+    report = embed_folder(Path(folder), spec, cache, make_embedder=lambda: shared_embedder(spec, device, precision),
+                          progress=progress, should_stop=should_stop)
+    vectors = cache.vectors(spec.id, report.hashes)
+    return Library(report.folder, spec, report.paths, report.hashes, vectors, report.failures, report)
+
+
+def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", precision: str = "auto") -> np.ndarray:
+    """The vector of an image from outside the folder, for a query; raises ``ImageError``."""
+    return embed_file(Path(path), spec, shared_embedder(spec, device, precision))

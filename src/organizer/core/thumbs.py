@@ -1,0 +1,63 @@
+"""Thumbnails on disk, keyed by content hash, so views never decode an original twice.
+
+A thumbnail is a small JPEG written once (atomically) and shared by every view and every
+later session; a renamed or copied file reuses it. Unreadable images get no thumbnail:
+the caller shows a placeholder, and the scan already listed the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from PIL import Image
+
+from . import images
+
+THUMB_SIDE = 256
+QUALITY = 85
+
+
+class ThumbnailStore:
+    def __init__(self, root: Path, side: int = THUMB_SIDE):
+        self.root = Path(root)
+        self.side = side
+
+    def path_for(self, digest: str) -> Path:
+        return self.root / str(self.side) / digest[:2] / f"{digest}.jpg"
+
+    def get(self, source: Path, digest: str) -> bytes:
+        """The JPEG bytes of ``source``'s thumbnail, made and stored on first use.
+
+        Raises
+        ------
+        images.ImageError
+            When the source cannot be decoded.
+        """
+        stored = self.path_for(digest)
+        try:
+            return stored.read_bytes()
+        except OSError:
+            pass
+        data = self.make(source)
+        self._store(stored, data)
+        return data
+
+    def make(self, source: Path) -> bytes:
+        image = images.load(Path(source), min_side=self.side)
+        image.thumbnail((self.side, self.side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=QUALITY)
+        return out.getvalue()
+
+    @staticmethod
+    def _store(target: Path, data: bytes) -> None:
+        # A full or read-only disk only costs the reuse: the thumbnail is still returned.
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = target.with_name(f".{target.name}.{os.getpid()}.{id(data)}.part")
+            temp.write_bytes(data)
+            os.replace(temp, target)
+        except OSError:
+            pass

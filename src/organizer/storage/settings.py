@@ -1,0 +1,65 @@
+"""The app's settings: one typed, versioned object.
+
+The GUI keeps it in QSettings as JSON; this module stays free of Qt so the rules (what a
+value may be, what a stale file means) are tested without a window. Unknown keys are
+ignored and a bad value falls back to its default, so an old or hand-edited settings
+file can never stop the app from starting.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+
+SCHEMA_VERSION = 1
+MAX_RECENT = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = "lite0"
+    layers: str = ""
+    feature_mode: str = "content"
+    device: str = "auto"
+    precision: str = "auto"
+    cluster_method: str = "auto"
+    cluster_k: int = 0  # 0: automatic
+    linkage: str = "ward"
+    min_cluster_size: int = 0  # 0: automatic
+    perplexity: float = 30.0
+    grid_columns: int = 8
+    similar_count: int = 24
+    recent_folders: tuple[str, ...] = field(default_factory=tuple)
+
+    def with_recent(self, folder: str) -> "Settings":
+        recent = (folder,) + tuple(f for f in self.recent_folders if f != folder)
+        return replace(self, recent_folders=recent[:MAX_RECENT])
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["recent_folders"] = list(self.recent_folders)
+        return json.dumps({"version": SCHEMA_VERSION, "settings": data})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "Settings":
+        try:
+            data = json.loads(text or "{}")
+            values = data.get("settings", {}) if data.get("version") == SCHEMA_VERSION else {}
+        except (ValueError, AttributeError):
+            return cls()
+        if not isinstance(values, dict):
+            return cls()
+        default = cls()
+        kept = {}
+        for spec in fields(cls):
+            if spec.name not in values:
+                continue
+            value, expected = values[spec.name], getattr(default, spec.name)
+            if isinstance(expected, tuple):
+                if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    kept[spec.name] = tuple(value[:MAX_RECENT])
+            elif isinstance(expected, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+                kept[spec.name] = float(value)
+            elif type(value) is type(expected):
+                kept[spec.name] = value
+        return replace(default, **kept)

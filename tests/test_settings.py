@@ -1,0 +1,37 @@
+"""The settings object: round trip, recent folders, and tolerance of bad stored values."""
+
+import json
+
+from organizer.storage.settings import MAX_RECENT, Settings
+
+
+def test_round_trip():
+    settings = Settings(model="resnet50", perplexity=12.5, cluster_k=7).with_recent("/a").with_recent("/b")
+    assert Settings.from_json(settings.to_json()) == settings
+    assert settings.recent_folders == ("/b", "/a")
+
+
+def test_recent_folders_move_to_front_without_duplicates_and_are_bounded():
+    settings = Settings()
+    for n in range(MAX_RECENT + 3):
+        settings = settings.with_recent(f"/f{n}")
+    settings = settings.with_recent("/f5")
+    assert settings.recent_folders[0] == "/f5"
+    assert len(settings.recent_folders) == MAX_RECENT
+    assert len(set(settings.recent_folders)) == MAX_RECENT
+
+
+def test_bad_values_fall_back_to_defaults_and_unknown_keys_are_ignored():
+    stored = json.dumps({"version": 1, "settings": {"model": 3, "perplexity": "high", "cluster_k": 5,
+                                                     "recent_folders": [1, 2], "colour": "red",
+                                                     "grid_columns": True}})
+    settings = Settings.from_json(stored)
+    assert settings.model == "lite0" and settings.perplexity == 30.0 and settings.cluster_k == 5
+    assert settings.recent_folders == () and settings.grid_columns == 8
+
+
+def test_other_versions_and_garbage_give_defaults():
+    assert Settings.from_json(json.dumps({"version": 99, "settings": {"model": "vgg19"}})) == Settings()
+    assert Settings.from_json("{{{") == Settings()
+    assert Settings.from_json(None) == Settings()
+    assert Settings.from_json("[1, 2]") == Settings()
