@@ -232,3 +232,15 @@ def test_a_folder_reached_through_a_symlink_shares_the_cache_rows(tmp_path, monk
         monkeypatch.setattr(images, "read_bytes", lambda *_: (_ for _ in ()).throw(AssertionError("re-read")))
         second, embedder = _run(alias, cache)
     assert embedder.images == 0 and second.paths == first.paths
+
+
+def test_cluster_edits_are_kept_per_key_and_survive_reopening(tmp_path):
+    from organizer.storage.cache import Cache
+
+    with Cache(tmp_path / "c.sqlite") as cache:
+        assert cache.get_edits("a") is None
+        cache.put_edits("a", '{"x": 1}')
+        cache.put_edits("a", '{"x": 2}')
+        cache.put_edits("b", "{}")
+    with Cache(tmp_path / "c.sqlite") as cache:
+        assert cache.get_edits("a") == '{"x": 2}' and cache.get_edits("b") == "{}"

@@ -1,4 +1,4 @@
-"""``organizer`` with no arguments opens the app; with a subcommand it is the CLI."""
+"""``organizer`` opens the app (on FOLDER when given); ``organizer SUBCOMMAND`` is the CLI."""
 
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cli import main as cli_main
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from .cli import main as cli_main, subcommands
 
-    # The desktop window arrives with the GUI issue; until then the bare command explains the CLI.
-    return cli_main(argv if argv is not None else sys.argv[1:])
+    if argv and (argv[0] in subcommands() or argv[0].startswith("-")):
+        return cli_main(argv)
+    if len(argv) > 1:
+        print("usage: organizer [FOLDER] | organizer SUBCOMMAND ... (see organizer --help)", file=sys.stderr)
+        return 2
+    # Qt loads only here, so the CLI stays usable on machines without a display.
+    from .gui.app import run
+
+    return run(argv[0] if argv else None)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def subcommands() -> frozenset[str]:
+    """The CLI's command names, which ``organizer`` hands to the CLI instead of opening the app."""
+    return frozenset(build_parser()._subparsers._group_actions[0].choices)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

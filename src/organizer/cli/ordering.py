@@ -12,11 +12,13 @@ import numpy as np
 
 from ..core import grid as grid_mod
 from ..core import order as order_mod
-from ..core.apply import apply_plan, resume, undo, unfinished_journal, write_new_file
+from ..core.apply import resume, undo
 from ..core.cluster import ClusterSpec, cluster
 from ..core.embed import embed_folder
-from ..core.export import MODES, PLANS, plan_clusters, plan_grid, plan_sorted
+from ..core.export import MODES, PLANS
+from ..core.export_flow import apply_summary, build_plan, check_target, pending_journal, run_export, undo_summary
 from ..core.features import make_spec
+from ..core.library import Library
 from ..core.sheet import render_sheet
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
 
@@ -76,61 +78,42 @@ def cmd_grid(args) -> int:
 
 def cmd_export(args) -> int:
     out = Path(args.out)
-    pending = unfinished_journal(out) if out.is_dir() else None
-    if pending:
-        journal, header = pending
-        same = (Path(header["source_folder"]) == Path(args.folder).resolve() and header["mode"] == args.mode
-                and header["kind"] == args.plan)
-        if not same:
-            raise ValueError(f"{out} holds an unfinished {header['mode']} export of {header['source_folder']} "
-                             f"({journal}). Run that export again to finish it, or `organizer undo {journal}`.")
+    journal = pending_journal(out, Path(args.folder), args.plan, args.mode)
+    if journal:
         if args.dry_run:
             print(f"would resume the interrupted export recorded in {journal}")
             return 0
         print(f"resuming the interrupted export recorded in {journal}", file=sys.stderr)
         return _print_apply(resume(journal, progress=StderrProgress("export")))
-    scan, vectors, _, _ = run_scan(args)
-    folder = Path(args.folder)
+    check_target(Path(args.folder), out)  # before the scan, which can take minutes
+    scan, vectors, spec, _ = run_scan(args)
+    library = Library(scan.folder, spec, scan.paths, scan.hashes, vectors, scan.failures, scan)
     if args.plan == "grid":
-        grid, cols = _grid(args, vectors)
-        plan = plan_grid(scan.paths, list(grid), cols, folder, out, scan.hashes)
+        prepared = build_plan("grid", library, out, cols=args.cols, progress=StderrProgress("grid"))
     else:
         order, labels, medoids = compute_order(args, scan, vectors)
-        if args.plan == "sorted":
-            plan = plan_sorted(scan.paths, order, folder, out, scan.hashes, labels)
-        else:
-            if labels is None:
-                result = cluster(vectors, ClusterSpec(), progress=StderrProgress("clustering"))
-                labels, medoids = result.labels, result.medoids
-            plan = plan_clusters(scan.paths, order, list(labels), folder, out, medoids, scan.hashes)
+        prepared = build_plan(args.plan, library, out, labels, medoids=medoids, order=order,
+                              progress=StderrProgress("clustering"))
     if args.dry_run:
-        print(plan.describe())
+        print(prepared.plan.describe())
         return 0
-    report = apply_plan(plan, args.mode, progress=StderrProgress("export"))
-    if args.plan == "grid":
-        # Drawn from the exported files: after a move the originals are gone.
-        exported = {op.source: op.target for op in plan.operations}
-        sheet = render_sheet([exported.get(p, p) for p in scan.paths], list(grid), cols, names=True)
-        write_new_file(out, "contact_sheet.png", sheet)
-    return _print_apply(report)
+    return _print_apply(run_export(prepared, args.mode, progress=StderrProgress("export")))
+
+
+def _print_summary(headline: str, details: list[str]) -> None:
+    print(headline)
+    for line in details:
+        print(f"  {line}")
 
 
 def _print_apply(report) -> int:
-    print(f"{report.done} files written, {report.already_there} already there, {len(report.failed)} failed; "
-          f"journal: {report.journal}")
-    for source, reason in report.failed:
-        print(f"  failed: {source}: {reason}")
-    for source in report.copied_instead:
-        print(f"  copied instead of linked (different file system): {source}")
+    _print_summary(*apply_summary(report))
     return 1 if report.failed else 0
 
 
 def cmd_undo(args) -> int:
     report = undo(Path(args.journal))
-    print(f"{report.restored} files moved back, {report.removed_copies} export copies removed, "
-          f"{len(report.problems)} left alone")
-    for path, reason in report.problems:
-        print(f"  {path}: {reason}")
+    _print_summary(*undo_summary(report))
     return 1 if report.problems else 0
 
 

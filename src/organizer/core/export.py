@@ -143,33 +143,39 @@ def plan_sorted(paths: list[Path], order: list[int], source_folder: Path, out_di
 
 def plan_clusters(paths: list[Path], order: list[int], labels: list[int], source_folder: Path, out_dir: Path,
                   medoids: dict[int, int] | None = None, hashes: list[str] | None = None,
-                  positions: list[tuple[float, float]] | None = None) -> ExportPlan:
+                  positions: list[tuple[float, float]] | None = None,
+                  names: dict[int, str] | None = None) -> ExportPlan:
     """One subfolder per cluster, ``cluster_03_<medoid name>``, numbered and filled in ``order``.
 
     Clusters are numbered by where their first image falls in ``order``; noise (-1) goes
-    to ``unclustered``.
+    to ``unclustered``. A cluster the user named (``names``, noise included) gets that name
+    as its folder instead, made safe and suffixed `` (2)`` if two names collide.
     """
     source_folder, out_dir = _check_folders(source_folder, out_dir)
-    medoids = medoids or {}
+    medoids, names = medoids or {}, names or {}
     cluster_number: dict[int, int] = {}
     for i in order:
         if labels[i] >= 0 and labels[i] not in cluster_number:
             cluster_number[labels[i]] = len(cluster_number) + 1
     folder_width = max(2, len(str(len(cluster_number))))
     folders = {}
-    names = _TargetNames()
+    targets = _TargetNames()
     for label, number in cluster_number.items():
-        medoid = Path(paths[medoids[label]]).stem if label in medoids else ""
-        folder_name = safe_name(f"cluster_{number:0{folder_width}d}" + (f"_{medoid}" if medoid else ""), 120)
-        folders[label] = names.claim(out_dir, folder_name)
-    folders[-1] = names.claim(out_dir, "unclustered")
+        name = names.get(label, "").strip()
+        if name:
+            folder_name = safe_name(name, 120)
+        else:
+            medoid = Path(paths[medoids[label]]).stem if label in medoids else ""
+            folder_name = safe_name(f"cluster_{number:0{folder_width}d}" + (f"_{medoid}" if medoid else ""), 120)
+        folders[label] = targets.claim(out_dir, folder_name)
+    folders[-1] = targets.claim(out_dir, safe_name(names.get(-1, "").strip() or "unclustered", 120))
     ranks: dict[int, int] = {}
     width = _width(len(order))
     operations = []
     for overall, i in enumerate(order, start=1):
         label = labels[i] if labels[i] >= 0 else -1
         ranks[label] = ranks.get(label, 0) + 1
-        target = names.claim(folders[label], safe_name(f"{ranks[label]:0{width}d}_{Path(paths[i]).name}"))
+        target = targets.claim(folders[label], safe_name(f"{ranks[label]:0{width}d}_{Path(paths[i]).name}"))
         operations.append(Operation(Path(paths[i]), target, overall, int(labels[i]), _hash(hashes, i)))
     return ExportPlan("clusters", source_folder, out_dir, operations, _positions(positions, order))
 

@@ -17,7 +17,7 @@ import numpy as np
 from .embed import EmbedReport, embed_file, embed_folder
 from .features import Embedder, create_embedder
 from .features.registry import ExtractorSpec
-from .features.runtime import choose
+from .features.runtime import choose, preload_torch
 from .tasks import ProgressFn, StopFn, never_stop, no_progress
 
 
@@ -50,6 +50,7 @@ def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = 
     key = (spec.id, device, precision)
     with _embedders_lock:
         if key not in _embedders:
+            preload_torch()
             _embedders.clear()  # one model in memory at a time: switching extractors frees the old
             _embedders[key] = create_embedder(spec, choose(device, precision))
         return _embedders[key]

@@ -210,6 +210,15 @@ class Cache:
             self._conn.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?, ?)",
                                (extractor, params, ",".join(hashes), model))
 
+    # edits ------------------------------------------------------------------------------
+    def get_edits(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM edits WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_edits(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._conn.execute("INSERT OR REPLACE INTO edits VALUES (?, ?)", (key, value))
+
     # failures --------------------------------------------------------------------------
     def failures(self) -> list[Failure]:
         rows = self._conn.execute("SELECT path, size, mtime_ns, reason FROM failures ORDER BY path")

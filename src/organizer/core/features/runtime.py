@@ -43,6 +43,40 @@ def cpu_has_native_bf16() -> bool:
     return False
 
 
+#: torch's big native libraries, in dependency order. Python holds the GIL while it
+#: dlopens an extension module, and libtorch_cpu takes ~0.2 s to load, which froze the
+#: GUI for that long when a worker imported torch; ctypes releases the GIL around dlopen.
+_PRELOAD = ("libc10", "libtorch_cpu", "libtorch", "libtorch_python")
+
+
+def preload_torch() -> None:
+    """Import torch from a worker thread without stalling other threads (Linux and macOS).
+
+    Loading the native libraries through ctypes first (which drops the GIL) leaves the
+    import itself only Python work, which yields to other threads. Best effort: anything
+    unexpected falls back to a plain import.
+    """
+    import ctypes
+    import importlib.util
+    import sys
+
+    if "torch" in sys.modules or platform.system() not in ("Linux", "Darwin"):
+        return
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    lib = Path(list(spec.submodule_search_locations)[0]) / "lib"
+    suffix = ".dylib" if platform.system() == "Darwin" else ".so"
+    for name in _PRELOAD:
+        path = lib / f"{name}{suffix}"
+        if path.is_file():
+            try:
+                ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                return
+    importlib.import_module("torch")  # now only Python work, which yields to other threads
+
+
 def choose(device: str = "auto", precision: str = "auto") -> Runtime:
     """Pick CUDA, then MPS, then the CPU, and the fastest safe precision for it.
 
@@ -83,3 +117,13 @@ def autocast(runtime: Runtime):
 
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(runtime.precision)
     return torch.autocast(runtime.device, dtype=dtype, enabled=dtype is not None)
+
+
+def describe_runtime(device: str = "auto", precision: str = "auto") -> str:
+    """One line for people (the About box): the chosen device, its precision and torch's version."""
+    preload_torch()
+    import torch
+
+    runtime = choose(device, precision)
+    name = torch.cuda.get_device_name() if runtime.device == "cuda" else platform.processor() or platform.machine()
+    return f"{runtime.describe()} ({name}) · torch {torch.__version__}"

@@ -1,0 +1,89 @@
+"""A clustering tree as plain line segments, ready for any plotting layer.
+
+scipy lays the tree out (``dendrogram(no_plot=True)``); this module only adds what a view
+needs on top: which cluster each link belongs to, so the tree can be coloured like every
+other view, and short leaf texts. Large trees are cut to their last ``max_leaves`` merges,
+because a thousand-leaf dendrogram is an unreadable comb.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.cluster.hierarchy import dendrogram
+
+#: Colour code of a link or leaf whose images span several clusters.
+MIXED = -1
+#: scipy places leaf i at x = 5 + 10 i.
+LEAF_SPACING = 10.0
+
+
+@dataclass
+class Dendrogram:
+    """Segments of a dendrogram in scipy's layout: x across the leaves, y the merge height.
+
+    Row i of ``icoord``/``dcoord`` is one link, drawn as the polyline through its four
+    points: up from the left child, across, down to the right child.
+    """
+
+    icoord: np.ndarray  # (M, 4) x of each link's four points
+    dcoord: np.ndarray  # (M, 4) heights of the same points
+    colours: np.ndarray  # (M,) the cluster label shared by every image below the link, or MIXED
+    leaf_positions: np.ndarray  # (L,) x of each leaf, left to right
+    leaf_text: list[str]  # "(n)": how many images each leaf holds
+    leaf_colours: np.ndarray  # (L,) the leaf's cluster label, or MIXED
+
+    @property
+    def segment_count(self) -> int:
+        return len(self.icoord)
+
+    @property
+    def height(self) -> float:
+        return float(self.dcoord.max(initial=0.0))
+
+
+def dendrogram_segments(linkage: np.ndarray, leaf_labels: np.ndarray | None = None,
+                        max_leaves: int = 60) -> Dendrogram:
+    """Lay out ``linkage`` (a scipy linkage matrix), showing at most ``max_leaves`` leaves.
+
+    ``leaf_labels`` gives the cluster label of each linked observation. Labels of another
+    length than the tree's leaves (the linkage was fitted on a sample of the images) are
+    ignored rather than guessed at, and the tree is drawn uncoloured.
+    """
+    linkage = np.asarray(linkage, dtype=np.float64)
+    if linkage.ndim != 2 or linkage.shape[1] != 4 or not len(linkage):
+        raise ValueError("expected a scipy linkage matrix with at least one merge")
+    if max_leaves < 2:
+        raise ValueError("a dendrogram needs at least two leaves")
+    n = len(linkage) + 1
+    node_labels = _node_labels(linkage, leaf_labels if leaf_labels is not None and len(leaf_labels) == n else None)
+    counts = np.concatenate([np.ones(n, dtype=np.int64), linkage[:, 3].astype(np.int64)])
+
+    # scipy calls link_color_func once per drawn link, in icoord order, with the link's node
+    # id; passing the label through as text is the one way to learn which node each row is.
+    tree = dendrogram(linkage, no_plot=True, truncate_mode="lastp", p=max_leaves,
+                      link_color_func=lambda node: str(node_labels[node]))
+    leaves = np.asarray(tree["leaves"], dtype=np.int64)
+    return Dendrogram(
+        icoord=np.asarray(tree["icoord"], dtype=np.float64).reshape(-1, 4),
+        dcoord=np.asarray(tree["dcoord"], dtype=np.float64).reshape(-1, 4),
+        colours=np.array([int(c) for c in tree["color_list"]], dtype=np.int64),
+        leaf_positions=LEAF_SPACING / 2 + LEAF_SPACING * np.arange(len(leaves)),
+        leaf_text=[f"({counts[leaf]})" for leaf in leaves],
+        leaf_colours=node_labels[leaves],
+    )
+
+
+def _node_labels(linkage: np.ndarray, leaf_labels: np.ndarray | None) -> np.ndarray:
+    """The label of every node (leaves, then merges): shared by all images below, or MIXED."""
+    n = len(linkage) + 1
+    labels = np.full(2 * n - 1, MIXED, dtype=np.int64)
+    if leaf_labels is None:
+        return labels
+    labels[:n] = np.asarray(leaf_labels, dtype=np.int64)
+    # Merges are listed bottom-up, so both children are labelled before their parent.
+    for row, (left, right) in enumerate(linkage[:, :2].astype(np.int64)):
+        if labels[left] == labels[right]:
+            labels[n + row] = labels[left]
+    return labels

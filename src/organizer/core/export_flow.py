@@ -1,0 +1,219 @@
+"""From an opened library to files on disk: the one way the CLI and the GUI export.
+
+:func:`build_plan` computes the order an export needs (a seriation, the clusters or the
+grid) and turns it into an :class:`~.export.ExportPlan`; :func:`run_export` writes it and,
+for a grid, the contact sheet beside it. Both take ``progress`` and ``should_stop`` so a
+GUI worker can show and cancel them. The journal helpers answer what a target folder
+holds: an interrupted export to resume, or a move that can still be undone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import grid as grid_mod
+from . import order as order_mod
+from .apply import JOURNAL_DIR, ApplyReport, UndoReport, apply_plan, unfinished_journal, write_new_file
+from .cluster import ClusterSpec, cluster
+from .edits import ClusterBook
+from .export import PLANS, ExportPlan, PlanError, _check_folders, plan_clusters, plan_grid, plan_sorted
+from .library import Library
+from .sheet import render_sheet
+from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+
+CONTACT_SHEET = "contact_sheet.png"
+#: Enough of a journal's end to hold its last records, which say whether it was undone.
+_TAIL_BYTES = 4096
+
+
+@dataclass
+class PreparedExport:
+    """A plan ready to apply, with what the grid's contact sheet needs."""
+
+    plan: ExportPlan
+    #: The library's paths: ``grid`` holds indices into them.
+    paths: list[Path]
+    grid: list[int] | None = None
+    cols: int | None = None
+
+    @property
+    def folder_count(self) -> int:
+        """How many folders the export fills (the target itself counts as one)."""
+        return len({op.target.parent for op in self.plan.operations})
+
+
+def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None = None,
+               names: dict[int, str] | None = None, medoids: dict[int, int] | None = None,
+               cols: int | None = None, order: list[int] | None = None, *,
+               progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> PreparedExport:
+    """Plan a ``kind`` export (sorted, clusters or grid) of ``library`` into ``out_dir``.
+
+    sorted: a similarity order, or cluster by cluster when ``labels`` are given, so each
+    cluster stays together. clusters: a folder per cluster of ``labels`` (clustered here
+    with the default method when None), named by ``names`` where the user named it.
+    grid: the images sorted on a grid of ``cols`` columns (near square when None).
+    ``order`` replaces the computed order of sorted and clusters (the CLI's ``--by``).
+
+    Raises
+    ------
+    PlanError
+        ``out_dir`` lies inside the source folder, or there is nothing to export.
+    Cancelled
+        When ``should_stop()`` turns true.
+    """
+    if kind not in PLANS:
+        raise ValueError(f"unknown plan {kind!r}; choose one of {', '.join(PLANS)}")
+    if not len(library):
+        raise PlanError(f"{library.folder} holds no images to export")
+    check_target(library.folder, out_dir)  # before the ordering, which can take a minute
+    if labels is not None and len(labels) != len(library):
+        raise ValueError(f"{len(labels)} labels for {len(library)} images")
+    vectors = library.vectors
+    if kind == "grid":
+        rows, cols = grid_mod.grid_shape(len(vectors), cols)
+        grid = [int(i) for i in grid_mod.grid_sort(vectors, rows, cols, progress=progress, should_stop=should_stop)]
+        plan = plan_grid(library.paths, grid, cols, library.folder, out_dir, library.hashes, _as_list(labels))
+        return PreparedExport(plan, list(library.paths), grid, cols)
+    if kind == "clusters" and labels is None:
+        result = cluster(vectors, ClusterSpec(), progress=progress, should_stop=should_stop)
+        labels, medoids = result.labels, result.medoids
+    if order is None:
+        order = _default_order(vectors, labels, progress, should_stop)
+    if should_stop():
+        raise Cancelled()
+    if kind == "sorted":
+        plan = plan_sorted(library.paths, list(order), library.folder, out_dir, library.hashes, _as_list(labels))
+    else:
+        # Clusters the caller gave no medoid for (a fresh split, an edited book) get one here,
+        # so every unnamed folder is named after its most typical image.
+        given, book = dict(medoids or {}), ClusterBook(labels)
+        medoids = {c: given[c] if c in given else book.medoid(c, vectors) for c in book.clusters() if c >= 0}
+        plan = plan_clusters(library.paths, list(order), _as_list(labels), library.folder, out_dir, medoids,
+                             library.hashes, names=names)
+    return PreparedExport(plan, list(library.paths))
+
+
+def check_target(source_folder: Path, out_dir: Path) -> None:
+    """Raise :class:`PlanError` when ``out_dir`` lies inside ``source_folder`` (or is it)."""
+    _check_folders(source_folder, out_dir)
+
+
+def _default_order(vectors: np.ndarray, labels: np.ndarray | None, progress: ProgressFn,
+                   should_stop: StopFn) -> list[int]:
+    if labels is None:
+        return order_mod.similarity_order(vectors, progress=progress, should_stop=should_stop).tolist()
+    return order_mod.cluster_order(vectors, labels).tolist()
+
+
+def _as_list(labels: np.ndarray | None) -> list[int] | None:
+    return None if labels is None else [int(label) for label in labels]
+
+
+def run_export(prepared: PreparedExport, mode: str = "copy", progress: ProgressFn = no_progress,
+               should_stop: StopFn = never_stop) -> ApplyReport:
+    """Apply the plan in ``mode``; a grid export also gets its contact sheet.
+
+    Raises what :func:`.apply.apply_plan` raises (``ExportError``, ``Cancelled``).
+    """
+    plan = prepared.plan
+    report = apply_plan(plan, mode, progress=progress, should_stop=should_stop)
+    if prepared.grid is not None and prepared.cols:
+        # Drawn from the exported files: after a move the originals are gone. Not
+        # cancellable: the files are written by now, and the sheet completes the export.
+        exported = {op.source: op.target for op in plan.operations}
+        sheet = render_sheet([exported.get(p, p) for p in prepared.paths], prepared.grid, prepared.cols,
+                             names=True, progress=lambda done, total, note="": progress(done, total, "contact sheet"))
+        write_new_file(plan.out_dir, CONTACT_SHEET, sheet)
+    return report
+
+
+def apply_summary(report: ApplyReport) -> tuple[str, list[str]]:
+    """What an export did, for people: a headline, then a line per file that needs a look."""
+    headline = (f"{report.done} files written, {report.already_there} already there, {len(report.failed)} failed; "
+                f"journal: {report.journal}")
+    details = [f"failed: {source}: {reason}" for source, reason in report.failed]
+    details += [f"copied instead of linked (different file system): {source}" for source in report.copied_instead]
+    return headline, details
+
+
+def undo_summary(report: UndoReport) -> tuple[str, list[str]]:
+    """What an undo did, for people: a headline, then a line per file it left alone."""
+    headline = (f"{report.restored} files moved back, {report.removed_copies} export copies removed, "
+                f"{len(report.problems)} left alone")
+    return headline, [f"{path}: {reason}" for path, reason in report.problems]
+
+
+# journals ------------------------------------------------------------------------------------
+def pending_journal(out_dir: Path, source_folder: Path, kind: str, mode: str) -> Path | None:
+    """The journal of an interrupted export of the same folder, plan and mode into
+    ``out_dir``, to resume rather than start a second export beside it.
+
+    Raises
+    ------
+    PlanError
+        ``out_dir`` holds a different unfinished export, which must be finished or undone
+        first: exporting over it would mix two half exports.
+    """
+    out_dir = Path(out_dir)
+    pending = unfinished_journal(out_dir) if out_dir.is_dir() else None
+    if pending is None:
+        return None
+    journal, header = pending
+    if (Path(header["source_folder"]) == Path(source_folder).resolve() and header["mode"] == mode
+            and header["kind"] == kind):
+        return journal
+    raise PlanError(f"{out_dir} holds an unfinished {header['mode']} export of {header['source_folder']} "
+                    f"({journal}). Run that export again to finish it, or `organizer undo {journal}`.")
+
+
+def latest_move_journal(out_dir: Path) -> Path | None:
+    """The newest journal in ``out_dir`` of a move export not yet undone, finished or not.
+
+    Reads each journal's first line and its end only, so a check costs little even for a
+    folder of 100,000 moved files.
+    """
+    folder = Path(out_dir) / JOURNAL_DIR
+    if not folder.is_dir():
+        return None
+    for journal in sorted(folder.glob("*.jsonl"), key=_journal_age, reverse=True):
+        try:
+            if _header(journal).get("mode") == "move" and not _was_undone(journal):
+                return journal
+        except (OSError, ValueError):
+            continue  # unreadable or damaged: undo would refuse it too
+    return None
+
+
+def _journal_age(journal: Path) -> tuple[str, int]:
+    """Sort key: the name's timestamp, then its `` (n)`` counter, as two exports in one second get."""
+    counter = re.search(r" \((\d+)\)\.jsonl$", journal.name)
+    return journal.name[:15], int(counter.group(1)) if counter else 1
+
+
+def _header(journal: Path) -> dict:
+    with open(journal, "rb") as handle:
+        header = json.loads(handle.readline())
+    if not isinstance(header, dict) or header.get("journal") != 1:
+        raise ValueError(f"{journal} is not an export journal")
+    return header
+
+
+def _was_undone(journal: Path) -> bool:
+    with open(journal, "rb") as handle:
+        handle.seek(max(0, journal.stat().st_size - _TAIL_BYTES))
+        tail = handle.read()
+    # Undo appends its record last. The tail's first line may be cut by the seek and its
+    # last by a kill: neither parses as a record.
+    for line in tail.split(b"\n"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("undone"):
+            return True
+    return False

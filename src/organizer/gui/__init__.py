@@ -1,0 +1,1 @@
+"""The desktop app: Qt widgets over :mod:`organizer.core`, joined by :mod:`.workers` alone."""

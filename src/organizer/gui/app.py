@@ -1,0 +1,59 @@
+"""Start the desktop app: the QApplication, settings kept in QSettings, and the main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from ..resources import resource_path
+from ..storage.paths import user_data_dir
+from ..storage.settings import Settings
+from .main_window import MainWindow
+
+SETTINGS_KEY = "settings/json"
+
+
+def load_settings(store: QSettings) -> Settings:
+    return Settings.from_json(store.value(SETTINGS_KEY))
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication, named so QSettings finds its file on every OS."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Pattern Organizer")
+    app.setOrganizationName("Pattern Organizer")
+    app.setApplicationDisplayName("Pattern Organizer")
+    app.setWindowIcon(QIcon(str(resource_path("icon.png"))))
+    return app
+
+
+def create_window(store: QSettings) -> MainWindow:
+    window = MainWindow(load_settings(store))
+    window.settings_changed.connect(lambda settings: store.setValue(SETTINGS_KEY, settings.to_json()))
+    window.samples_requested.connect(lambda: window.open_folder(sample_folder()))
+    return window
+
+
+def sample_folder() -> Path:
+    """The built-in sample library, rendered on first use."""
+    from ..samples import write_sample_folder
+
+    folder = user_data_dir() / "samples"
+    if not any(folder.glob("*.png")):
+        write_sample_folder(folder, per_family=6, colourways=3)
+    return folder
+
+
+def run(folder: str | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app = application()
+    window = create_window(QSettings())
+    window.show()
+    if folder:
+        window.open_folder(Path(folder))
+    return app.exec()

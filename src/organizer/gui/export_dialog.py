@@ -1,0 +1,432 @@
+"""The export dialog: choose a plan, a mode and a folder, preview the plan, write it, undo a move.
+
+Every step runs in a worker through :mod:`.workers` and the core's
+:mod:`~organizer.core.export_flow`, the same functions the CLI uses, so the GUI cannot
+export differently from ``organizer export``. Results and errors are shown inline: an
+export can fail in ways (a full disk, a name taken) that deserve a sentence, not a box.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPalette, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDialog, QFileDialog, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
+                               QRadioButton, QSpinBox, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from ..core.apply import resume, undo
+from ..core.edits import ClusterBook
+from ..core.export_flow import (PreparedExport, apply_summary, build_plan, check_target, latest_move_journal,
+                                pending_journal, run_export, undo_summary)
+from ..core.library import Library
+from .palette import cluster_colour
+from .workers import Task, TaskRunner
+
+PREVIEW_ROWS = 50
+SHOWN_DETAILS = 5  # failed files listed under an export's summary; the journal has them all
+PLAN_CHOICES = (
+    ("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
+    ("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
+    ("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
+)
+MODE_CHOICES = (
+    ("copy", "Copy", "The originals stay where they are; the export is a full copy."),
+    ("link", "Hard link", "No extra disk space; falls back to copying across drives."),
+    ("move", "Move", "The originals leave the library folder."),
+)
+MOVE_WARNING = ("The originals will be moved out of the library folder into the export. "
+                "You can undo it here later (Undo last move) from the export's journal.")
+#: Waits for typing to pause before checking a typed folder, which reads its journals.
+TARGET_CHECK_DELAY_MS = 300
+
+
+#: (on a light window, on a dark one): Qt's palette has no warning or error role.
+_TONES = {"warning": ((164, 94, 0), (255, 196, 90)), "error": ((184, 30, 30), (255, 128, 118))}
+
+
+def tone_colour(palette: QPalette, tone: str) -> QColor:
+    """Text colour for a "warning", an "error" or a "muted" explanation, light theme or dark."""
+    text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+    if tone == "muted":  # between the text and the window: readable but quiet
+        return QColor(*(int(a * 0.6 + b * 0.4) for a, b in zip(text.getRgb()[:3], window.getRgb()[:3])))
+    return QColor(*_TONES[tone][window.lightness() < 128])
+
+
+def _summary_html(headline: str, details: list[str]) -> str:
+    """The core's summary for the status line: the counts in bold, the first few details."""
+    counts, semicolon, rest = headline.partition("; ")  # "; journal: …" reads better unbolded
+    lines = [f"<b>{escape(counts[0].upper() + counts[1:])}</b>{escape(semicolon + rest)}"]
+    lines += [escape(line) for line in details[:SHOWN_DETAILS]]
+    if len(details) > SHOWN_DETAILS:
+        lines.append(f"… and {len(details) - SHOWN_DETAILS} more, listed in the journal.")
+    return "<br>".join(lines)
+
+
+def _row(parent: QVBoxLayout | QWidget, *items: QWidget | tuple[QWidget | None, int]) -> QHBoxLayout:
+    """A row of widgets added to ``parent``; ``(widget, stretch)`` stretches, ``(None, n)`` is a spacer."""
+    row = QHBoxLayout(parent) if isinstance(parent, QWidget) else QHBoxLayout()
+    for item in items:
+        widget, stretch = item if isinstance(item, tuple) else (item, 0)
+        if widget is None:
+            row.addStretch(stretch)
+        else:
+            row.addWidget(widget, stretch)
+    if not isinstance(parent, QWidget):
+        parent.addLayout(row)
+    return row
+
+
+class ExportDialog(QDialog):
+    exported = Signal(object)  # ApplyReport
+    undone = Signal(object)  # UndoReport
+
+    def __init__(self, runner: TaskRunner, library: Library, labels: np.ndarray | None, names: dict[int, str],
+                 medoids: dict[int, int], parent: QWidget | None = None, default_out: Path | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self._runner = runner
+        self._library = library
+        # Copies: the owner may edit its clusters while a plan is being built from these.
+        self._labels = None if labels is None else np.array(labels, dtype=np.int64)
+        self._names, self._medoids = dict(names), dict(medoids)
+        self._book = None if self._labels is None else ClusterBook(self._labels, self._names)
+        self._prepared: PreparedExport | None = None
+        self._task: Task | None = None
+        self._task_slot = ""
+        self._undo_journal: Path | None = None
+        self._target_check = QTimer(self, singleShot=True, interval=TARGET_CHECK_DELAY_MS)
+        self._target_check.timeout.connect(self._check_target)
+        self._build(default_out or library.folder.parent / f"{library.folder.name} sorted")
+        self._update_options()
+        self._check_target()
+
+    # layout ---------------------------------------------------------------------------------
+    def _build(self, default_out: Path) -> None:
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>Export {len(self._library)} images</b> from {self._library.folder}"))
+
+        self.plan_group, plan_box = self._choices("Arrangement", PLAN_CHOICES)
+        self.columns = QSpinBox(minimum=0, maximum=500, specialValueText="Automatic",
+                                toolTip="Automatic: as near a square as the number of images allows")
+        self.columns.valueChanged.connect(self._options_changed)
+        self.columns_row = QWidget()
+        _row(self.columns_row, QLabel("Columns:"), self.columns, (None, 1)).setContentsMargins(self._indent(), 0, 0, 0)
+        plan_box.layout().insertWidget(plan_box.layout().count() - 1, self.columns_row)
+        self.mode_group, mode_box = self._choices("Mode", MODE_CHOICES)
+        self.mode_warning = QLabel(MOVE_WARNING, wordWrap=True)
+        self.mode_warning.setStyleSheet(f"color: {tone_colour(self.palette(), 'warning').name()}; font-weight: 600;")
+        mode_box.layout().insertWidget(mode_box.layout().count() - 1, self.mode_warning)
+        _row(layout, (plan_box, 3), (mode_box, 2))
+
+        self.target_edit = QLineEdit(str(default_out), placeholderText="A folder outside the library folder")
+        self.target_edit.textChanged.connect(self._target_changed)
+        _row(layout, QLabel("Export to:"), (self.target_edit, 1), self._button("Browse…", self._browse))
+        self.preview_button = self._button("Preview", self.preview, default=True)
+        self.plan_summary = QLabel()
+        _row(layout, self.preview_button, (self.plan_summary, 1))
+        self.preview_table = QTableWidget(0, 3, alternatingRowColors=True, wordWrap=False,
+                                          editTriggers=QAbstractItemView.EditTrigger.NoEditTriggers,
+                                          selectionBehavior=QAbstractItemView.SelectionBehavior.SelectRows)
+        self.preview_table.setHorizontalHeaderLabels(["File", "Goes to", "Cluster"])
+        self.preview_table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.preview_table.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.resizeSection(0, 200)
+        layout.addWidget(self.preview_table, 1)
+
+        self.progress = QProgressBar(visible=False)
+        self.cancel_button = self._button("Cancel", self.cancel, visible=False)
+        _row(layout, (self.progress, 1), self.cancel_button)
+        self.status_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText,
+                                   textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.status_label)
+
+        self.undo_button = self._button("Undo last move", self.undo_last_move)
+        self.open_button = self._button("Open export folder", self._open_target, enabled=False)
+        # Not the default button: Enter in the folder field must not start a move.
+        self.export_button = self._button("Export", self.start_export, autoDefault=False)
+        _row(layout, self.undo_button, self.open_button, (None, 1), self.export_button,
+             self._button("Close", self.reject))
+        self.resize(860, 640)
+
+    def _button(self, text: str, slot, **properties) -> QPushButton:
+        button = QPushButton(text, **properties)
+        button.clicked.connect(slot)
+        return button
+
+    def _choices(self, title: str, choices) -> tuple[QButtonGroup, QGroupBox]:
+        """Radio buttons, each with its one-line explanation beneath it in a muted colour."""
+        box = QGroupBox(title)
+        column = QVBoxLayout(box)
+        column.setSpacing(2)
+        group = QButtonGroup(box)
+        muted = tone_colour(self.palette(), "muted").name()
+        for row, (key, label, explanation) in enumerate(choices):
+            button = QRadioButton(label)
+            button.setProperty("key", key)
+            group.addButton(button, row)
+            note = QLabel(explanation, wordWrap=True)
+            note.setStyleSheet(f"color: {muted};")
+            note.setContentsMargins(self._indent(), 0, 0, 6)
+            column.addWidget(button)
+            column.addWidget(note)
+        column.addStretch(1)
+        group.button(0).setChecked(True)
+        group.idToggled.connect(lambda _id, on: on and self._options_changed())
+        return group, box
+
+    def _indent(self) -> int:
+        """Where a radio button's text starts, so notes line up under it."""
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_ExclusiveIndicatorWidth) + 8
+
+    # options --------------------------------------------------------------------------------
+    def plan_kind(self) -> str:
+        return self.plan_group.checkedButton().property("key")
+
+    def mode(self) -> str:
+        return self.mode_group.checkedButton().property("key")
+
+    def target(self) -> Path:
+        return Path(self.target_edit.text().strip()).expanduser()
+
+    def set_plan(self, kind: str) -> None:
+        self._check(self.plan_group, kind)
+
+    def set_mode(self, mode: str) -> None:
+        self._check(self.mode_group, mode)
+
+    def set_target(self, path: Path) -> None:
+        self.target_edit.setText(str(path))
+
+    @staticmethod
+    def _check(group: QButtonGroup, key: str) -> None:
+        buttons = {b.property("key"): b for b in group.buttons()}
+        buttons[key].setChecked(True)  # KeyError: not one of the choices
+
+    def _browse(self) -> None:
+        start = self.target() if self.target().is_dir() else self._library.folder.parent
+        chosen = QFileDialog.getExistingDirectory(self, "Export to folder", str(start))
+        if chosen:
+            self.set_target(Path(chosen))
+
+    def _open_target(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.target())))
+
+    def _target_changed(self) -> None:
+        self._options_changed()
+        self._target_check.start()
+
+    def _options_changed(self) -> None:
+        """Any change makes the preview describe another export: drop it."""
+        if self._task_slot == "export-plan":
+            self._stop_task()
+        self._prepared = None
+        self.preview_table.setRowCount(0)
+        self.plan_summary.setText("Preview lists what the export will write, before anything is written.")
+        self._update_options()
+
+    def _update_options(self) -> None:
+        self.columns_row.setVisible(self.plan_kind() == "grid")
+        self.mode_warning.setVisible(self.mode() == "move")
+        running = self._task is not None and self._task_slot != "export-plan"
+        for widget in (self.plan_group.parent(), self.mode_group.parent(), self.target_edit):
+            widget.setEnabled(not running)
+        self.export_button.setEnabled(not running and self._has_target())
+        self.preview_button.setEnabled(not running and self._has_target())
+        self.undo_button.setEnabled(not running and self._undo_journal is not None)
+        self.undo_button.setToolTip(f"Moves the files back as recorded in {self._undo_journal}"
+                                    if self._undo_journal else "No move export to undo in this folder")
+
+    def _check_target(self) -> None:
+        """In a worker: is the folder allowed, and does it hold a move that can be undone?"""
+        if not self._has_target():
+            self._target_checked((None, False))
+            return
+        folder, out = self._library.folder, self.target()
+
+        def job(ctx) -> tuple[Path | None, bool]:
+            check_target(folder, out)
+            return latest_move_journal(out), out.is_dir()
+        self._runner.start("export-target", job, on_finished=self._target_checked, on_failed=self._target_refused)
+
+    def _target_checked(self, result: tuple[Path | None, bool]) -> None:
+        self._undo_journal, exists = result
+        self.open_button.setEnabled(exists)
+        if self.status_label.property("tone") == "target":
+            self._say("")
+        self._update_options()
+
+    def _target_refused(self, message: str) -> None:
+        self._undo_journal = None
+        self.open_button.setEnabled(False)
+        self._say(escape(message), "target")
+        self._update_options()
+
+    # work -----------------------------------------------------------------------------------
+    def _jobs(self):
+        """Building the plan, and finding an interrupted export to finish, for the options as
+        they stand now: captured, so that later edits cannot change a running job."""
+        kind, mode, library, out = self.plan_kind(), self.mode(), self._library, self.target()
+        labels, names, medoids, cols = self._labels, self._names, self._medoids, self.columns.value() or None
+
+        def build(ctx) -> PreparedExport:
+            return build_plan(kind, library, out, labels, names, medoids, cols,
+                              progress=ctx.progress, should_stop=ctx.should_stop)
+        return build, lambda: pending_journal(out, library.folder, kind, mode)
+
+    def _has_target(self) -> bool:
+        # Path("") would mean the working folder; the buttons are disabled meanwhile.
+        return bool(self.target_edit.text().strip())
+
+    def preview(self) -> None:
+        if self._has_target():
+            build, pending = self._jobs()
+            self._run("export-plan", lambda ctx: (build(ctx), pending()), self._previewed, "Planning…")
+
+    def _previewed(self, result: tuple[PreparedExport, Path | None]) -> None:
+        self._prepared, pending = result
+        self._show_plan(self._prepared)
+        if pending is not None:
+            self._say(f"This folder holds an interrupted export of the same plan; Export finishes it "
+                      f"({escape(pending.name)}).")
+        else:
+            self._say("")
+
+    def _show_plan(self, prepared: PreparedExport) -> None:
+        operations, out = prepared.plan.operations, prepared.plan.out_dir
+        table = self.preview_table
+        table.setRowCount(min(PREVIEW_ROWS, len(operations)))
+        for row, op in enumerate(operations[:PREVIEW_ROWS]):
+            source = QTableWidgetItem(op.source.name)
+            source.setToolTip(str(op.source))
+            target = QTableWidgetItem(str(op.target.relative_to(out)))
+            target.setToolTip(str(op.target))
+            table.setItem(row, 0, source)
+            table.setItem(row, 1, target)
+            table.setItem(row, 2, self._cluster_item(op.cluster))
+        folders = prepared.folder_count
+        self.plan_summary.setText(
+            f"<b>{len(operations)}</b> files into <b>{folders}</b> folder{'s' if folders != 1 else ''}"
+            + (f" · first {PREVIEW_ROWS} shown" if len(operations) > PREVIEW_ROWS else ""))
+
+    def _cluster_item(self, label: int | None) -> QTableWidgetItem:
+        if label is None:
+            return QTableWidgetItem("")
+        item = QTableWidgetItem(self._book.name(label) if self._book is not None else f"Cluster {label + 1}")
+        swatch = QPixmap(QSize(10, 10))
+        swatch.fill(cluster_colour(label))
+        item.setIcon(QIcon(swatch))
+        return item
+
+    def start_export(self) -> None:
+        if not self._has_target():
+            return
+        (build, pending), prepared, mode = self._jobs(), self._prepared, self.mode()
+
+        def job(ctx):
+            journal = pending()
+            if journal is not None:  # the same export, interrupted: finish it rather than start a second
+                return resume(journal, progress=ctx.progress, should_stop=ctx.should_stop), None
+            plan = prepared or build(ctx)
+            return run_export(plan, mode, ctx.progress, ctx.should_stop), plan
+        self._run("export", job, self._exported, "Exporting…")
+
+    def _exported(self, result) -> None:
+        report, plan = result
+        if plan is not None:  # the table shows what was written, previewed or not
+            self._show_plan(plan)
+        self._say(_summary_html(*apply_summary(report)), "error" if report.failed else "")
+        self._written()
+        self.exported.emit(report)
+
+    def undo_last_move(self) -> None:
+        journal = self._undo_journal
+        if journal is None:
+            return
+        # Not cancellable: undo has no stopping point, and half an undo helps nobody.
+        self._run("export", lambda ctx: undo(journal), self._undone, "Moving the files back…", cancellable=False)
+
+    def _undone(self, report) -> None:
+        self._say(_summary_html(*undo_summary(report)), "error" if report.problems else "")
+        self._written()
+        self.undone.emit(report)
+
+    def _written(self) -> None:
+        """The folder changed: the plan's names are taken now, a move may be undoable. The table stays."""
+        self._prepared = None
+        self.plan_summary.setText("Preview again to plan another export.")
+        self._check_target()
+
+    def _run(self, slot: str, job, on_finished, note: str, cancellable: bool = True) -> None:
+        self._stop_task()
+        self._say(note)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("")
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(cancellable)
+        self.cancel_button.setEnabled(True)
+        self._task_slot = slot
+
+        def finished(result) -> None:
+            self._idle()
+            on_finished(result)
+        self._task = self._runner.start(slot, job, on_finished=finished, on_progress=self._progressed,
+                                        on_failed=self._failed, on_cancelled=self._cancelled)
+        self._update_options()
+
+    def _progressed(self, done: int, total: int, note: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"%v / %m  {note}" if note else "%v / %m")
+
+    def _failed(self, message: str) -> None:
+        self._idle()
+        self._say(escape(message), "error")
+        self._check_target()
+
+    def _cancelled(self) -> None:
+        slot = self._task_slot
+        self._idle()
+        if slot == "export":
+            self._say("Stopped. What was written stays, listed in the export's journal; export again to "
+                      "finish it, or Undo last move after a move.")
+            self._written()
+        else:
+            self._say("Preview cancelled.")
+
+    def _idle(self) -> None:
+        self._task, self._task_slot = None, ""
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._update_options()
+
+    def cancel(self) -> None:
+        """Stop the running step; it reports back once it has stopped between two files."""
+        if self._task is not None:
+            self._task.cancel()
+            self.cancel_button.setEnabled(False)
+            self._say("Stopping…")
+
+    def _stop_task(self) -> None:
+        """Drop the running step at once; its late results are ignored."""
+        if self._task is not None:
+            self._runner.cancel(self._task_slot)
+            self._idle()
+
+    def _say(self, html: str, tone: str = "") -> None:
+        error = tone in ("error", "target")  # "target": the folder's own error, cleared once it is fixed
+        self.status_label.setStyleSheet(f"color: {tone_colour(self.palette(), 'error').name()};" if error else "")
+        self.status_label.setProperty("tone", tone)
+        self.status_label.setText(html)
+
+    def done(self, result: int) -> None:
+        """Closing stops whatever runs: an export left behind would keep writing unseen."""
+        self._target_check.stop()
+        self._runner.cancel("export-target")
+        self._stop_task()
+        super().done(result)

@@ -1,0 +1,302 @@
+"""The main window: assembles the views, panels and menus around one folder session."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
+                               QStackedWidget, QTabWidget)
+
+from .. import __version__
+from ..core.images import IMAGE_SUFFIXES
+from ..core.thumbs import ThumbnailStore
+from ..storage.paths import user_cache_dir
+from ..storage.settings import Settings
+from .cluster_grid import ClusterGrid
+from .dendrogram import DendrogramView
+from .export_dialog import ExportDialog
+from .failures_panel import FailuresPanel
+from .map_view import MapView
+from .menus import build_menu_bar, cluster_menu, image_menu, show_menu
+from .preview import PreviewDialog
+from .session import FolderSession
+from .settings_dialog import SettingsDialog
+from .similar_panel import SimilarPanel
+from .status import ProgressStatus
+from .thumbnails import ThumbnailLoader
+from .welcome import WelcomePage
+
+APP_TITLE = "Pattern Organizer"
+
+
+class MainWindow(QMainWindow):
+    settings_changed = Signal(object)
+    samples_requested = Signal()
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self.setWindowTitle(APP_TITLE)
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self.session = FolderSession(settings, self)
+        self.thumbnails = ThumbnailLoader(ThumbnailStore(user_cache_dir() / "thumbnails"), parent=self)
+        self._selection: list[int] = []
+        self._preview: PreviewDialog | None = None
+        self._preview_index: int | None = None
+        self.export_dialog: ExportDialog | None = None
+
+        self.map_view = MapView(self.thumbnails)
+        self.grid = ClusterGrid(self.thumbnails)
+        self.grid.set_columns(settings.grid_columns)
+        self.dendrogram = DendrogramView()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.map_view, "Map")
+        self.tabs.addTab(self.grid, "Clusters")
+        self.tabs.addTab(self.dendrogram, "Dendrogram")
+        self.welcome = WelcomePage()
+        self.welcome.set_recent(settings.recent_folders)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.tabs)
+        self.setCentralWidget(self.stack)
+
+        self.similar = SimilarPanel(self.thumbnails)
+        self.similar_dock = self._dock("Similar images", self.similar, Qt.RightDockWidgetArea)
+        self.failures = FailuresPanel()
+        self.failures_dock = self._dock("Problems", self.failures, Qt.BottomDockWidgetArea)
+        self.failures_dock.hide()
+
+        self.progress = ProgressStatus()
+        self.message = QLabel()
+        self.statusBar().addWidget(self.message, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.actions_by_name = build_menu_bar(self)
+        self._refresh_recent_menu()
+        self._connect()
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _connect(self) -> None:
+        session = self.session
+        session.library_changed.connect(self._library_changed)
+        session.layout_changed.connect(self._layout_changed)
+        session.clusters_changed.connect(self._clusters_changed)
+        session.dendrogram_changed.connect(self.dendrogram.set_dendrogram)
+        session.similar_ready.connect(self._show_similar)
+        session.failures_changed.connect(self._show_failures)
+        session.progress.connect(self.progress.update_stage)
+        session.message.connect(self.message.setText)
+        self.progress.cancel_requested.connect(session.cancel)
+        self.welcome.open_requested.connect(self.choose_folder)
+        self.welcome.folder_chosen.connect(lambda folder: self.open_folder(Path(folder)))
+        self.welcome.samples_requested.connect(self.samples_requested)
+        self.grid.columns_changed.connect(self._columns_changed)
+        for view in (self.map_view, self.grid, self.similar):
+            view.context_requested.connect(self._image_context_menu)
+            view.activated.connect(self.show_preview)
+            view.selection_changed.connect(self.set_selection)
+        self.grid.header_context_requested.connect(
+            lambda label, pos: show_menu(cluster_menu(self, label), pos))
+        self.grid.rename_requested.connect(self.rename_cluster)
+        self.grid.move_requested.connect(session.move_to_cluster)
+
+    # opening ---------------------------------------------------------------------------
+    def open_folder(self, folder: Path) -> None:
+        folder = Path(folder)
+        if not folder.is_dir():
+            self.message.setText(f"Not a folder: {folder}")
+            return
+        self.setWindowTitle(f"{folder.name} — {APP_TITLE}")
+        self.stack.setCurrentWidget(self.tabs)
+        self.map_view.clear()
+        self.grid.clear()
+        self.similar.clear()
+        self.dendrogram.clear()
+        self._selection = []
+        self.session.open_folder(folder)
+        self._save_settings(self.session.settings.with_recent(str(folder.resolve())))
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of patterns")
+        if folder:
+            self.open_folder(Path(folder))
+
+    def choose_query_image(self) -> None:
+        suffixes = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(self, "Search with an image", "", f"Images ({suffixes})")
+        if path:
+            self.session.find_similar_to_file(Path(path))
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.session.settings.recent_folders:
+            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(Path(f)))
+        self.recent_menu.setEnabled(bool(self.session.settings.recent_folders))
+        self.welcome.set_recent(self.session.settings.recent_folders)
+
+    def _save_settings(self, settings: Settings) -> None:
+        self.session.settings = settings
+        self._refresh_recent_menu()
+        self.settings_changed.emit(settings)
+
+    # drag and drop: a folder opens, an image file searches ----------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        folders = [p for p in paths if p.is_dir()]
+        images = [p for p in paths if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        if folders:
+            self.open_folder(folders[0])
+        elif images:
+            self.session.find_similar_to_file(images[0])
+            self.similar_dock.show()
+        else:
+            self.message.setText("Drop a folder to open it, or an image file to search with it")
+            return
+        event.acceptProposedAction()
+
+    # session updates -------------------------------------------------------------------
+    def _library_changed(self) -> None:
+        library = self.session.library
+        if library is None:
+            return
+        self.grid.clear()
+        self.map_view.clear()
+
+    def _layout_changed(self, layout) -> None:
+        library, book = self.session.library, self.session.book
+        if library is None or len(layout) != len(library):
+            return
+        if self.map_view.point_count() != len(layout):
+            labels = book.labels if book is not None else np.full(len(layout), -1)
+            self.map_view.set_points(layout, labels, library.paths, library.hashes)
+        else:
+            self.map_view.update_positions(layout)
+
+    def _clusters_changed(self) -> None:
+        library, book = self.session.library, self.session.book
+        if self.map_view.point_count() == len(book.labels):
+            self.map_view.set_labels(book.labels)
+        self.grid.set_data(book, self.session.medoids, library.paths, library.hashes)
+        self.grid.set_selection(self._selection)
+
+    def _show_similar(self, result) -> None:
+        library = self.session.library
+        self.similar.show_result(result, library.paths, library.hashes)
+        self.similar_dock.show()
+        self.similar_dock.raise_()
+        self.message.setText(f"{len(result.matches)} images like {result.query_path.name}")
+
+    def _show_failures(self, failures) -> None:
+        self.failures.set_failures(failures)
+        self.progress.set_failures(len(failures))
+        self.failures_dock.setWindowTitle(f"Problems ({len(failures)})" if failures else "Problems")
+        self.failures_dock.setVisible(bool(failures))
+
+    def _columns_changed(self, columns: int) -> None:
+        self._save_settings(replace(self.session.settings, grid_columns=columns))
+
+    # selection and actions -------------------------------------------------------------
+    def set_selection(self, indices: list[int]) -> None:
+        self._selection = list(indices)
+        for view in (self.map_view, self.grid):
+            if view.selection() != self._selection:
+                view.set_selection(self._selection)
+
+    def selection(self) -> list[int]:
+        return list(self._selection)
+
+    def _image_context_menu(self, index: int, position) -> None:
+        if self.session.library is not None:
+            show_menu(image_menu(self, index, self._selection), position)
+
+    def find_similar_to_selection(self) -> None:
+        if self._selection:
+            self.session.find_similar(self._selection[0])
+        else:
+            self.message.setText("Select an image first, then Find Similar")
+
+    def new_cluster_from_selection(self) -> None:
+        if self._selection:
+            self.session.new_cluster(self._selection)
+
+    def rename_cluster(self, label: int) -> None:
+        book = self.session.book
+        name, ok = QInputDialog.getText(self, "Rename cluster", "Name (also the export folder's name):",
+                                        text=book.name(label))
+        if ok:
+            self.session.rename(label, name)
+
+    def preview_selection(self) -> None:
+        if self._preview is not None and self._preview.isVisible():
+            self._preview.close()
+        elif self._selection:
+            self.show_preview(self._selection[0])
+
+    def show_preview(self, index: int) -> None:
+        library = self.session.library
+        if library is None or not 0 <= index < len(library):
+            return
+        if self._preview is None:
+            self._preview = PreviewDialog(self)
+            self._preview.step.connect(lambda delta: self.show_preview((self._preview_index + delta) % len(library)))
+        self._preview_index = index
+        book = self.session.book
+        info = f"{book.name(int(book.labels[index]))}" if book is not None else ""
+        self._preview.show_image(library.paths[index], library.paths[index].name, info)
+
+    def reveal(self, index: int) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.session.library.paths[index].parent)))
+
+    def open_export(self) -> None:
+        session = self.session
+        if session.library is None or not len(session.library):
+            self.message.setText("Open a folder first")
+            return
+        book = session.book
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+        # Window-modal and non-blocking: the export runs in a worker while the map stays live.
+        self.export_dialog = ExportDialog(session.runner, session.library, None if book is None else book.labels,
+                                          {} if book is None else dict(book.names), dict(session.medoids),
+                                          parent=self)
+        self.export_dialog.setAttribute(Qt.WA_DeleteOnClose)
+        self.export_dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
+        self.export_dialog.open()
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.session.settings, self)
+        if dialog.exec():
+            new = dialog.settings()
+            self.session.apply_settings(new)
+            self._save_settings(new)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Pattern Organizer",
+                          f"<h3>Pattern Organizer {__version__}</h3>"
+                          f"<p>Sorts pattern libraries by visual similarity.</p>"
+                          f"<p>Python {platform.python_version()} · PySide6 {pyside_version}<br>"
+                          f"Compute device: {self.session.device_description}</p>")
+
+    def closeEvent(self, event) -> None:
+        self.session.shutdown()
+        self.thumbnails.shutdown()
+        for dialog in (self._preview, self.export_dialog):
+            if dialog is not None:
+                dialog.close()
+        super().closeEvent(event)

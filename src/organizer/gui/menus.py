@@ -1,0 +1,119 @@
+"""The window's actions and menus, and the right-click menus of images and clusters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+def _action(window: "MainWindow", text: str, slot, shortcut=None, enabled: bool = True) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+    action.triggered.connect(lambda _=False: slot())
+    action.setEnabled(enabled)
+    window.addAction(action)  # shortcuts work wherever focus is, even with the menu bar hidden
+    return action
+
+
+def build_menu_bar(window: "MainWindow") -> dict[str, QAction]:
+    bar = window.menuBar()
+    undo = window.session.undo_stack.createUndoAction(window, "&Undo")
+    undo.setShortcut(QKeySequence.Undo)
+    redo = window.session.undo_stack.createRedoAction(window, "&Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+    actions = {
+        "open": _action(window, "&Open Folder…", window.choose_folder, QKeySequence.Open),
+        "search_file": _action(window, "Search with an &Image…", window.choose_query_image),
+        "rescan": _action(window, "&Rescan", window.session.rescan, QKeySequence.Refresh),
+        "export": _action(window, "&Export Sorted Copy…", window.open_export, "Ctrl+E"),
+        "quit": _action(window, "&Quit", window.close, QKeySequence.Quit),
+        "find_similar": _action(window, "&Find Similar", window.find_similar_to_selection, "Ctrl+F"),
+        "new_cluster": _action(window, "&New Cluster from Selection", window.new_cluster_from_selection, "Ctrl+G"),
+        "settings": _action(window, "&Settings…", window.open_settings, QKeySequence.Preferences),
+        "zoom_in": _action(window, "Zoom &In", window.map_view.zoom_in, [QKeySequence("+"), QKeySequence("=")]),
+        "zoom_out": _action(window, "Zoom &Out", window.map_view.zoom_out, "-"),
+        "fit": _action(window, "&Fit Map", window.map_view.zoom_to_fit, "0"),
+        "preview": _action(window, "&Preview", window.preview_selection, "Space"),
+        "about": _action(window, "&About Pattern Organizer", window.show_about),
+    }
+    actions["undo"], actions["redo"] = undo, redo
+    window.addAction(undo)
+    window.addAction(redo)
+
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(actions["open"])
+    window.recent_menu = file_menu.addMenu("Open &Recent")
+    file_menu.addAction(actions["search_file"])
+    file_menu.addAction(actions["rescan"])
+    file_menu.addSeparator()
+    file_menu.addAction(actions["export"])
+    file_menu.addSeparator()
+    file_menu.addAction(actions["quit"])
+
+    edit_menu = bar.addMenu("&Edit")
+    edit_menu.addAction(undo)
+    edit_menu.addAction(redo)
+    edit_menu.addSeparator()
+    edit_menu.addAction(actions["find_similar"])
+    edit_menu.addAction(actions["new_cluster"])
+    edit_menu.addSeparator()
+    edit_menu.addAction(actions["settings"])
+
+    view_menu = bar.addMenu("&View")
+    for name in ("zoom_in", "zoom_out", "fit"):
+        view_menu.addAction(actions[name])
+    view_menu.addAction(actions["preview"])
+    view_menu.addSeparator()
+    view_menu.addAction(window.similar_dock.toggleViewAction())
+    view_menu.addAction(window.failures_dock.toggleViewAction())
+
+    bar.addMenu("&Help").addAction(actions["about"])
+    return actions
+
+
+def image_menu(window: "MainWindow", index: int, selection: list[int]) -> QMenu:
+    """Right-click on an image: search from it, preview it, or move it (with the selection)."""
+    menu = QMenu(window)
+    name = window.session.library.paths[index].name
+    menu.addAction(f"Find Similar to {name}", lambda: window.session.find_similar(index))
+    menu.addAction("Preview", lambda: window.show_preview(index))
+    book = window.session.book
+    if book is not None:
+        moving = selection if index in selection else [index]
+        move = menu.addMenu(f"Move {len(moving)} Image{'s' * (len(moving) != 1)} to")
+        current = {int(book.labels[i]) for i in moving}
+        for label in book.clusters():
+            if {label} != current:
+                move.addAction(f"{book.name(label)} ({book.size(label)})",
+                               lambda label=label: window.session.move_to_cluster(moving, label))
+        menu.addAction("New Cluster from These", lambda: window.session.new_cluster(moving))
+    menu.addSeparator()
+    menu.addAction("Show in Folder", lambda: window.reveal(index))
+    return menu
+
+
+def cluster_menu(window: "MainWindow", label: int) -> QMenu:
+    """Right-click on a cluster's header: rename, split, merge into another."""
+    menu = QMenu(window)
+    book = window.session.book
+    menu.addAction("Rename…", lambda: window.rename_cluster(label))
+    split = menu.addAction("Split into Sub-clusters", lambda: window.session.split(label))
+    split.setEnabled(book.size(label) >= 4)
+    merge = menu.addMenu("Merge into")
+    for other in book.clusters():
+        if other != label:
+            merge.addAction(f"{book.name(other)} ({book.size(other)})",
+                            lambda other=other: window.session.merge(other, label))
+    menu.addAction("Select All in Cluster", lambda: window.set_selection(book.members(label).tolist()))
+    return menu
+
+
+def show_menu(menu: QMenu, position: QPoint) -> None:
+    menu.popup(position)

@@ -1,0 +1,330 @@
+"""The opened folder as the views see it: its images, map, clusters and the user's edits.
+
+The session owns no widget. It starts core jobs through the :class:`TaskRunner` (scan,
+then map and clusters side by side), keeps their results, applies cluster edits through
+the undo stack and saves them with the folder's cache, and announces every change with a
+signal. Each settings change re-runs only the steps it invalidates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from ..core.cluster import ClusterSpec, cluster
+from ..core.dendrogram import dendrogram_segments
+from ..core.edits import ClusterBook, edits_key
+from ..core.features import make_spec
+from ..core.features.runtime import describe_runtime
+from ..core.invalidation import what_changed
+from ..core.library import Library, embed_outside_image, load_library
+from ..core.reduce import MapSpec, cached_map
+from ..core.similarity import find_similar
+from ..storage.cache import Cache
+from ..storage.paths import cache_db_path
+from ..storage.settings import Settings
+from .workers import TaskRunner
+
+
+@dataclass
+class SimilarResult:
+    """A find-similar answer: the query (an image of the folder or an outside file) and its matches."""
+
+    query_path: Path
+    query_index: int | None
+    matches: list[tuple[int, float]] = field(default_factory=list)
+
+
+@dataclass
+class _ClusterResult:
+    book: ClusterBook
+    medoids: dict[int, int]
+    dendrogram: object
+    restored: bool
+
+
+class _BookCommand(QUndoCommand):
+    def __init__(self, session: "FolderSession", text: str, before, after):
+        super().__init__(text)
+        self._session, self._before, self._after = session, before, after
+
+    def redo(self) -> None:
+        self._session._set_book_state(self._after)
+
+    def undo(self) -> None:
+        self._session._set_book_state(self._before)
+
+
+def extractor_spec(settings: Settings):
+    return make_spec(settings.model, settings.layers or None, settings.feature_mode)
+
+
+def cluster_spec(settings: Settings) -> ClusterSpec:
+    return ClusterSpec(method=settings.cluster_method, k=settings.cluster_k or None, linkage=settings.linkage,
+                       min_cluster_size=settings.min_cluster_size or None)
+
+
+def _medoids(book: ClusterBook, vectors: np.ndarray) -> dict[int, int]:
+    return {label: book.medoid(label, vectors) for label in book.clusters() if label >= 0}
+
+
+class FolderSession(QObject):
+    library_changed = Signal()
+    layout_changed = Signal(object)
+    layout_finished = Signal(str)
+    clusters_changed = Signal()
+    dendrogram_changed = Signal(object)
+    similar_ready = Signal(object)
+    failures_changed = Signal(list)
+    #: stage ("scan", "map", "clusters", "similar", "split"), done, total, a note for people
+    progress = Signal(str, int, int, str)
+    message = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, settings: Settings, parent: QObject | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.runner = TaskRunner(self)
+        self.runner.busy_changed.connect(self.busy_changed)
+        self.undo_stack = QUndoStack(self)
+        self.folder: Path | None = None
+        self.library: Library | None = None
+        self.layout: np.ndarray | None = None
+        self.book: ClusterBook | None = None
+        self.medoids: dict[int, int] = {}
+        self.device_description = "chosen when the first folder opens"
+        self._scan_started = 0.0
+
+    # opening and scanning ---------------------------------------------------------------
+    def open_folder(self, folder: Path) -> None:
+        self.folder = Path(folder).resolve()
+        self.library, self.layout, self.book, self.medoids = None, None, None, {}
+        self.undo_stack.clear()
+        self.library_changed.emit()
+        self.rescan()
+
+    def rescan(self) -> None:
+        if self.folder is None:
+            return
+        folder, spec, device = self.folder, extractor_spec(self.settings), self.settings.device
+        self.runner.cancel("map")
+        self.runner.cancel("clusters")
+
+        def job(ctx):
+            with Cache(cache_db_path(folder)) as cache:
+                return load_library(folder, spec, cache, device=device, progress=ctx.progress,
+                                    should_stop=ctx.should_stop)
+
+        self._scan_started = time.monotonic()
+        self.message.emit(f"Scanning {folder.name}…")
+        self.runner.start("scan", job, on_finished=self._scanned, on_progress=self._scan_progress,
+                          on_failed=self._failed("scan"), on_cancelled=lambda: None)
+        if not self.runner.running("device"):
+            # Its own job: naming the device imports torch, which a cached folder never needs.
+            self.runner.start("device", lambda _ctx: describe_runtime(device),
+                              on_finished=lambda text: setattr(self, "device_description", text))
+
+    def _scan_progress(self, done: int, total: int, _note: str) -> None:
+        elapsed = time.monotonic() - self._scan_started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else 0.0
+        note = f"{rate:.1f} img/s · ETA {int(eta) // 60}:{int(eta) % 60:02d}" if 0 < done < total else ""
+        self.progress.emit("scan", done, total, note)
+
+    def _scanned(self, library: Library) -> None:
+        self.library = library
+        self.failures_changed.emit(list(library.failures))
+        self.library_changed.emit()
+        report = library.report
+        fresh = f", {report.embedded} embedded in {report.seconds:.1f} s" if report and report.embedded else ""
+        failed = f", {len(library.failures)} could not be read" if library.failures else ""
+        self.message.emit(f"{len(library)} images{fresh}{failed}")
+        self.progress.emit("scan", 1, 1, "")
+        self.recompute_map()
+        self.recluster()
+
+    def cancel(self) -> None:
+        """Stop whatever runs; embedded batches stay cached, so the next open resumes."""
+        was_scanning = self.runner.running("scan")
+        self.runner.cancel_all()
+        self.progress.emit("", 1, 1, "")
+        self.message.emit("Cancelled; the images embedded so far are cached and the next scan resumes"
+                          if was_scanning else "Cancelled")
+
+    def _failed(self, stage: str):
+        def report(text: str) -> None:
+            self.progress.emit(stage, 1, 1, "")
+            self.message.emit(f"{stage.capitalize()} failed: {text}")
+        return report
+
+    # map -------------------------------------------------------------------------------
+    def recompute_map(self) -> None:
+        library = self.library
+        if library is None or len(library) < 2:
+            return
+        spec = MapSpec(perplexity=self.settings.perplexity)
+
+        def job(ctx):
+            with Cache(cache_db_path(library.folder)) as cache:
+                return cached_map(cache, library.spec.id, library.hashes, library.vectors, spec,
+                                  progress=ctx.progress, should_stop=ctx.should_stop, on_partial=ctx.partial)
+
+        self.runner.start("map", job, on_finished=self._mapped, on_partial=self._map_partial,
+                          on_progress=lambda d, t, n: self.progress.emit("map", d, t, n),
+                          on_failed=self._failed("map"))
+
+    def _map_partial(self, layout: np.ndarray) -> None:
+        self.layout = layout
+        self.layout_changed.emit(layout)
+
+    def _mapped(self, result) -> None:
+        self.layout, source = result
+        self.layout_changed.emit(self.layout)
+        self.layout_finished.emit(source)
+        self.progress.emit("map", 1, 1, "")
+
+    # clusters --------------------------------------------------------------------------
+    def recluster(self) -> None:
+        library = self.library
+        if library is None:
+            return
+        spec = cluster_spec(self.settings)
+        key = edits_key(library.spec.id, spec)
+
+        def job(ctx):
+            with Cache(cache_db_path(library.folder)) as cache:
+                saved = cache.get_edits(key)
+            if len(library) < 3:
+                return _ClusterResult(ClusterBook(np.zeros(len(library), dtype=np.int64)), {}, None, False)
+            clustering = cluster(library.vectors, spec, progress=ctx.progress, should_stop=ctx.should_stop)
+            restored = ClusterBook.from_json(saved, library.hashes) if saved else None
+            book = restored or ClusterBook(clustering.labels)
+            dendrogram = None
+            if clustering.linkage is not None and len(clustering.linkage) + 1 == len(library):
+                dendrogram = dendrogram_segments(clustering.linkage, clustering.labels)
+            return _ClusterResult(book, _medoids(book, library.vectors), dendrogram, restored is not None)
+
+        self.runner.start("clusters", job, on_finished=self._clustered,
+                          on_progress=lambda d, t, n: self.progress.emit("clusters", d, t, n),
+                          on_failed=self._failed("clusters"))
+
+    def _clustered(self, result: _ClusterResult) -> None:
+        self.undo_stack.clear()
+        self.book, self.medoids = result.book, result.medoids
+        self.progress.emit("clusters", 1, 1, "")
+        self.clusters_changed.emit()
+        self.dendrogram_changed.emit(result.dendrogram)
+        if result.restored:
+            self.message.emit("Your cluster edits were restored")
+
+    # editing ---------------------------------------------------------------------------
+    def _edit(self, text: str, change) -> None:
+        if self.book is None:
+            return
+        before = self.book.snapshot()
+        change(self.book)
+        after = self.book.snapshot()
+        self.book.restore(before)
+        self.undo_stack.push(_BookCommand(self, text, before, after))
+
+    def _set_book_state(self, state) -> None:
+        self.book.restore(state)
+        self.medoids = _medoids(self.book, self.library.vectors)
+        with Cache(cache_db_path(self.library.folder)) as cache:
+            cache.put_edits(edits_key(self.library.spec.id, cluster_spec(self.settings)),
+                            self.book.to_json(self.library.hashes))
+        self.clusters_changed.emit()
+
+    def move_to_cluster(self, indices: list[int], label: int) -> None:
+        moving = [i for i in indices if self.book is not None and self.book.labels[i] != label]
+        if moving:
+            name = self.book.name(label)
+            self._edit(f"Move {len(moving)} image{'s' * (len(moving) != 1)} to {name}",
+                       lambda book: book.move(moving, label))
+
+    def new_cluster(self, indices: list[int]) -> int | None:
+        if self.book is None or not indices:
+            return None
+        label = self.book.new_label()
+        self._edit(f"New cluster of {len(indices)}", lambda book: book.move(indices, label))
+        return label
+
+    def merge(self, keep: int, absorbed: int) -> None:
+        if self.book is not None and keep != absorbed:
+            self._edit(f"Merge {self.book.name(absorbed)} into {self.book.name(keep)}",
+                       lambda book: book.merge(keep, absorbed))
+
+    def rename(self, label: int, name: str) -> None:
+        if self.book is not None and name.strip() != self.book.name(label):
+            self._edit(f"Rename to {name.strip()}", lambda book: book.rename(label, name))
+
+    def split(self, label: int) -> None:
+        """Re-cluster one cluster's members in a worker, then apply the result as one edit."""
+        if self.book is None or self.library is None:
+            return
+        scratch = ClusterBook(*self.book.snapshot())
+        vectors = self.library.vectors
+
+        def job(_ctx):
+            scratch.split(label, vectors)
+            return scratch.snapshot()
+
+        def done(after) -> None:
+            before = self.book.snapshot()
+            self.undo_stack.push(_BookCommand(self, f"Split {self.book.name(label)}", before, after))
+
+        self.runner.start("split", job, on_finished=done, on_failed=self._failed("split"))
+
+    # find similar ----------------------------------------------------------------------
+    def find_similar(self, index: int) -> None:
+        library = self.library
+        if library is None:
+            return
+        k = self.settings.similar_count
+
+        def job(_ctx):
+            matches = find_similar(library.paths, library.vectors, library.vectors[index], k, exclude=library.paths[index])
+            return SimilarResult(library.paths[index], index, self._indexed(library, matches))
+
+        self.runner.start("similar", job, on_finished=self.similar_ready.emit, on_failed=self._failed("similar"))
+
+    def find_similar_to_file(self, path: Path) -> None:
+        """Search with an image from outside the folder (its embedding loads the model once)."""
+        library = self.library
+        if library is None:
+            self.message.emit("Open a folder first, then drop an image on it to search")
+            return
+        k, device = self.settings.similar_count, self.settings.device
+        self.message.emit(f"Searching with {Path(path).name}…")
+
+        def job(_ctx):
+            query = embed_outside_image(Path(path), library.spec, device)
+            matches = find_similar(library.paths, library.vectors, query, k)
+            return SimilarResult(Path(path), library.index_of(Path(path)), self._indexed(library, matches))
+
+        self.runner.start("similar", job, on_finished=self.similar_ready.emit, on_failed=self._failed("search"))
+
+    @staticmethod
+    def _indexed(library: Library, matches) -> list[tuple[int, float]]:
+        row = {p: i for i, p in enumerate(library.paths)}
+        return [(row[m.path], m.score) for m in matches]
+
+    # settings --------------------------------------------------------------------------
+    def apply_settings(self, settings: Settings) -> None:
+        changed = what_changed(self.settings, settings)
+        self.settings = settings
+        if "embedding" in changed:
+            self.rescan()
+            return
+        if "map" in changed:
+            self.recompute_map()
+        if "clusters" in changed:
+            self.recluster()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()

@@ -1,0 +1,183 @@
+"""The settings dialog: what the images are compared by, and how they are clustered and mapped.
+
+It edits a copy of :class:`~organizer.storage.settings.Settings`; the owner decides what
+to recompute with :func:`organizer.core.invalidation.what_changed`. Each choice carries a
+sentence on what it does, because "texture" or "min cluster size" mean little on their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QGroupBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+
+from ..core.cluster import LINKAGES, METHODS
+from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
+from ..core.features.registry import MODES
+from ..core.features.runtime import DEVICES
+from ..storage.settings import Settings
+from .export_dialog import tone_colour
+
+MODE_NOTES = {
+    "content": "Shapes and motifs, as a network sees them: the best general choice.",
+    "texture": "Style statistics: repeats, grain and weave more than layout.",
+    "colour": "Colour histograms only: fast, no network, blind to shape.",
+    "mean-colour": "One average colour per image: for sorting swatches by hue.",
+}
+METHOD_NOTES = {
+    "auto": "Ward clustering, into as many clusters as separate best.",
+    "kmeans": "Compact groups of similar size; every image joins one.",
+    "dbscan": "Dense groups of near-duplicates; stray images stay unclustered.",
+    "hdbscan": "Dense groups of any size; images that fit nowhere stay unclustered.",
+    "agglomerative": "Merges the most similar groups step by step, as the dendrogram shows.",
+    "spectral": "Groups linked by chains of similar images, even of odd shapes.",
+    "affinity": "Picks exemplar images, and the number of groups, by itself.",
+}
+MODEL_LABELS = {"lite0": "EfficientNet-Lite0", "resnet50": "ResNet-50", "vgg19": "VGG-19",
+                "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet-121"}
+MODE_LABELS = {"content": "Content", "texture": "Texture", "colour": "Colour", "mean-colour": "Mean colour"}
+METHOD_LABELS = {"auto": "Automatic", "kmeans": "K-means", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
+                 "agglomerative": "Agglomerative", "spectral": "Spectral", "affinity": "Affinity propagation"}
+DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
+                 "mps": "Apple GPU (Metal)"}
+AUTOMATIC = "Automatic"
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._original = settings
+        self._labels: list[QLabel] = []
+        self._note_style = f"color: {tone_colour(self.palette(), 'muted').name()};"
+        layout = QVBoxLayout(self)
+
+        features = self._form(layout, "Image features",
+                              "Changing these embeds the folder again (cached per choice).")
+        self.model_combo = self._combo(sorted(BACKBONES, key=lambda m: (m != DEFAULT_MODEL, m)), MODEL_LABELS)
+        self._row(features, "Model:", self.model_combo)
+        self.layers_edit = QLineEdit(placeholderText="Default for the model")
+        self.layers_edit.setToolTip("early, mid or late, or network module names, comma-separated")
+        self._row(features, "Layers:", self.layers_edit)
+        self.mode_combo = self._combo(MODES, MODE_LABELS)
+        self.mode_note = self._note()
+        self._row(features, "Compare by:", self.mode_combo)
+        features.addRow("", self.mode_note)
+        self.device_combo = self._combo(DEVICES, DEVICE_LABELS)
+        self._row(features, "Compute on:", self.device_combo)
+
+        clusters = self._form(layout, "Clusters", "Changing these clusters again; your edits stay with the old method.")
+        self.method_combo = self._combo(METHODS, METHOD_LABELS)
+        self.method_note = self._note()
+        self._row(clusters, "Method:", self.method_combo)
+        clusters.addRow("", self.method_note)
+        self.k_spin = self._spin(QSpinBox(minimum=0, maximum=500, specialValueText=AUTOMATIC))
+        self._row(clusters, "Number of clusters:", self.k_spin)
+        self.linkage_combo = self._combo(LINKAGES, {name: name.capitalize() for name in LINKAGES})
+        self._row(clusters, "Linkage:", self.linkage_combo)
+        self.min_size_spin = self._spin(QSpinBox(minimum=0, maximum=10_000, specialValueText=AUTOMATIC,
+                                                 suffix=" images"))
+        self._row(clusters, "Smallest cluster:", self.min_size_spin)
+
+        similarity_map = self._form(layout, "Map", "Changing this lays the map out again.")
+        self.perplexity_spin = self._spin(QDoubleSpinBox(minimum=5, maximum=100, decimals=1, singleStep=5))
+        self.perplexity_spin.setToolTip("About how many neighbours each image keeps close on the map: "
+                                        "low values show small tight groups, high values the overall shape.")
+        self._row(similarity_map, "Perplexity:", self.perplexity_spin)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+        self.mode_combo.currentIndexChanged.connect(self._update)
+        self.method_combo.currentIndexChanged.connect(self._update)
+        self._load(settings)
+        # One label column across the three groups, so their fields line up.
+        width = max(label.sizeHint().width() for label in self._labels)
+        for label in self._labels:
+            label.setMinimumWidth(width)
+
+    # building -------------------------------------------------------------------------------
+    def _form(self, layout: QVBoxLayout, title: str, note: str) -> QFormLayout:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        explanation = self._note()
+        explanation.setText(note)
+        form.addRow(explanation)
+        layout.addWidget(box)
+        return form
+
+    def _row(self, form: QFormLayout, text: str, field: QWidget) -> None:
+        label = QLabel(text)
+        self._labels.append(label)
+        form.addRow(label, field)
+
+    def _note(self) -> QLabel:
+        # One line each, unwrapped: a wrapped label in a form layout can be clipped to one line.
+        label = QLabel()
+        label.setStyleSheet(self._note_style)
+        return label
+
+    @staticmethod
+    def _spin(spin: QAbstractSpinBox) -> QAbstractSpinBox:
+        """Numbers keep their natural width: a field-wide spin box reads as a text field."""
+        spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        spin.setMinimumWidth(130)
+        return spin
+
+    @staticmethod
+    def _combo(values, labels: dict[str, str] | None = None) -> QComboBox:
+        combo = QComboBox()
+        for value in values:
+            combo.addItem((labels or {}).get(value, value), value)
+        return combo
+
+    @staticmethod
+    def _select(combo: QComboBox, value: str) -> None:
+        index = combo.findData(value)
+        if index < 0:  # a value this version does not offer (an old settings file): keep it selectable
+            combo.addItem(value, value)
+            index = combo.count() - 1
+        combo.setCurrentIndex(index)
+
+    def _load(self, settings: Settings) -> None:
+        self._select(self.model_combo, settings.model)
+        self.layers_edit.setText(settings.layers)
+        self._select(self.mode_combo, settings.feature_mode)
+        self._select(self.device_combo, settings.device)
+        self._select(self.method_combo, settings.cluster_method)
+        self.k_spin.setValue(settings.cluster_k)
+        self._select(self.linkage_combo, settings.linkage)
+        self.min_size_spin.setValue(settings.min_cluster_size)
+        self.perplexity_spin.setValue(settings.perplexity)
+        self._update()
+
+    def _update(self) -> None:
+        """Show each option's note, and enable only the options the chosen methods use."""
+        mode, method = self.mode_combo.currentData(), self.method_combo.currentData()
+        self.mode_note.setText(MODE_NOTES.get(mode, ""))
+        self.method_note.setText(METHOD_NOTES.get(method, ""))
+        uses_network = mode in ("content", "texture")
+        for widget in (self.model_combo, self.layers_edit):
+            widget.setEnabled(uses_network)
+            widget.setToolTip("" if uses_network else "Colour modes use no network")
+        self.k_spin.setEnabled(method in ("auto", "kmeans", "agglomerative", "spectral"))
+        self.linkage_combo.setEnabled(method == "agglomerative")
+        self.min_size_spin.setEnabled(method == "hdbscan")
+
+    # result ---------------------------------------------------------------------------------
+    def settings(self) -> Settings:
+        """The edited copy; fields this dialog does not show keep their values."""
+        return replace(self._original,
+                       model=self.model_combo.currentData(),
+                       layers=self.layers_edit.text().strip(),
+                       feature_mode=self.mode_combo.currentData(),
+                       device=self.device_combo.currentData(),
+                       cluster_method=self.method_combo.currentData(),
+                       cluster_k=self.k_spin.value(),
+                       linkage=self.linkage_combo.currentData(),
+                       min_cluster_size=self.min_size_spin.value(),
+                       perplexity=float(self.perplexity_spin.value()))

@@ -1,0 +1,58 @@
+"""The status bar's progress: stage, count, rate and ETA, a bar and a Cancel button."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+STAGE_NAMES = {"scan": "Embedding", "map": "Laying out the map", "clusters": "Clustering",
+               "similar": "Searching", "split": "Splitting"}
+
+
+class ProgressStatus(QWidget):
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(180)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self._stages: dict[str, tuple[int, int, str]] = {}
+        self._failures = 0
+        self.setVisible(False)
+
+    def set_failures(self, count: int) -> None:
+        self._failures = count
+
+    def update_stage(self, stage: str, done: int, total: int, note: str) -> None:
+        """Record a stage's progress; a finished stage (done >= total) leaves the display."""
+        if not stage:
+            self._stages.clear()
+        elif done >= total:
+            self._stages.pop(stage, None)
+        else:
+            self._stages[stage] = (done, total, note)
+        self._show()
+
+    def _show(self) -> None:
+        if not self._stages:
+            self.setVisible(False)
+            return
+        # The scan leads when it runs: map and clusters wait for it.
+        stage = "scan" if "scan" in self._stages else next(iter(self._stages))
+        done, total, note = self._stages[stage]
+        unit = f" {done}/{total} images" if stage == "scan" else ""
+        failed = f" · {self._failures} failed" if stage == "scan" and self._failures else ""
+        extra = f" · {note}" if note else ""
+        self.label.setText(f"{STAGE_NAMES.get(stage, stage.capitalize())}{unit}{extra}{failed}")
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+        self.setVisible(True)

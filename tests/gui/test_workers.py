@@ -1,0 +1,102 @@
+"""The Qt adapter for core jobs: results on the GUI thread, cancellation, stale results dropped."""
+
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QThread
+
+from organizer.core.images import ImageError
+from organizer.core.tasks import Cancelled
+from organizer.gui.workers import TaskRunner
+
+
+@pytest.fixture
+def runner(qtbot):
+    runner = TaskRunner()
+    yield runner
+    assert runner.shutdown(5000)
+
+
+def test_result_progress_and_partials_arrive_on_the_gui_thread(qtbot, runner):
+    seen = {"threads": set(), "progress": [], "partials": []}
+    gui_thread = QThread.currentThread()
+
+    def job(ctx):
+        seen["job_thread"] = threading.get_ident()
+        for n in range(3):
+            ctx.partial(n)
+        ctx.progress(3, 3, "done")
+        return "result"
+
+    def on_finished(value):
+        seen["threads"].add(QThread.currentThread() is gui_thread)
+        seen["result"] = value
+
+    runner.start("work", job, on_finished=on_finished, on_partial=seen["partials"].append,
+                 on_progress=lambda *args: seen["progress"].append(args))
+    qtbot.waitUntil(lambda: "result" in seen, timeout=5000)
+    assert seen["result"] == "result" and seen["threads"] == {True}
+    assert seen["job_thread"] != threading.get_ident()
+    assert seen["partials"] == [0, 1, 2] and seen["progress"][-1] == (3, 3, "done")
+    qtbot.waitUntil(lambda: not runner.busy(), timeout=2000)
+
+
+def test_a_new_job_in_the_same_slot_cancels_the_old_and_drops_its_result(qtbot, runner):
+    results, stopped = [], threading.Event()
+
+    def slow(ctx):
+        while not ctx.should_stop():
+            time.sleep(0.01)
+        stopped.set()
+        return "stale"
+
+    runner.start("slot", slow, on_finished=results.append)
+    runner.start("slot", lambda ctx: "fresh", on_finished=results.append)
+    qtbot.waitUntil(lambda: results == ["fresh"] and stopped.is_set(), timeout=5000)
+    qtbot.wait(50)
+    assert results == ["fresh"]
+
+
+def test_failures_become_sentences_and_cancellation_is_not_a_failure(qtbot, runner):
+    failures, cancelled = [], []
+
+    def bad(ctx):
+        raise ImageError("the file is truncated")
+
+    def cancels(ctx):
+        raise Cancelled()
+
+    runner.start("a", bad, on_failed=failures.append)
+    runner.start("b", cancels, on_failed=failures.append, on_cancelled=lambda: cancelled.append(True))
+    qtbot.waitUntil(lambda: bool(failures and cancelled), timeout=5000)
+    assert failures == ["The file is truncated"]
+
+
+def test_shutdown_stops_running_jobs_and_waits(qtbot):
+    runner = TaskRunner()
+    started = threading.Event()
+
+    def forever(ctx):
+        started.set()
+        while not ctx.should_stop():
+            time.sleep(0.01)
+        raise Cancelled()
+
+    runner.start("x", forever)
+    assert started.wait(5)
+    assert runner.shutdown(5000)
+    assert not runner.busy()
+
+
+def test_progress_is_throttled_but_the_last_report_always_arrives(qtbot, runner):
+    reports, done = [], []
+
+    def chatty(ctx):
+        for n in range(1, 2001):
+            ctx.progress(n, 2000)
+        return True
+
+    runner.start("p", chatty, on_progress=lambda d, t, n: reports.append(d), on_finished=done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+    assert reports[-1] == 2000 and len(reports) < 200
