@@ -153,7 +153,9 @@ def test_python_dash_m_runs_the_cli(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["images"] == 1
-    help_text = subprocess.run([sys.executable, "-m", "organizer"], capture_output=True, text=True, timeout=60)
+    # Without arguments `organizer` opens the app; --help is the CLI's.
+    help_text = subprocess.run([sys.executable, "-m", "organizer", "--help"], capture_output=True, text=True,
+                               timeout=60)
     assert "scan" in help_text.stdout and "similar" in help_text.stdout
 
 

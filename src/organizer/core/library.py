@@ -17,7 +17,7 @@ import numpy as np
 from .embed import EmbedReport, embed_file, embed_folder
 from .features import Embedder, create_embedder
 from .features.registry import ExtractorSpec
-from .features.runtime import choose, preload_torch
+from .features.runtime import choose, describe_runtime, preload_torch
 from .tasks import ProgressFn, StopFn, never_stop, no_progress
 
 
@@ -74,3 +74,19 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
 def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", precision: str = "auto") -> np.ndarray:
     """The vector of an image from outside the folder, for a query; raises ``ImageError``."""
     return embed_file(Path(path), spec, shared_embedder(spec, device, precision))
+
+
+def warm_up(device: str = "auto", precision: str = "auto") -> str:
+    """Load what the first scan, map and clustering need, and name the compute device.
+
+    Run it in the background as soon as the app is up: the first folder then starts
+    without the seconds of imports, and the imports' unavoidable GIL pauses fall while
+    the user is still choosing a folder.
+    """
+    import importlib
+
+    description = describe_runtime(device, precision)
+    # backbones brings in torchvision through the one place that handles its CUDA-wheel mismatch.
+    for module in ("organizer.core.features.backbones", "sklearn.decomposition", "sklearn.cluster", "openTSNE"):
+        importlib.import_module(module)
+    return description

@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -56,4 +56,6 @@ def run(folder: str | None = None) -> int:
     window.show()
     if folder:
         window.open_folder(Path(folder))
+    else:
+        QTimer.singleShot(300, window.session.warm_up)
     return app.exec()

@@ -289,6 +289,16 @@ class ClusterGridView(QListView):
 
     context_at = Signal(int, QPoint)  # a row and the global position of the click
 
+
+    def dataChanged(self, top_left: QModelIndex, bottom_right: QModelIndex, roles=()) -> None:
+        # QListView answers every dataChanged with a relayout of all rows, which runs
+        # sizeHint 10,000 times per arriving thumbnail; a new thumbnail changes no size,
+        # so it only needs a repaint.
+        if list(roles) == [Qt.ItemDataRole.DecorationRole]:
+            QAbstractItemView.dataChanged(self, top_left, bottom_right, roles)
+        else:
+            super().dataChanged(top_left, bottom_right, roles)
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.drop_label: int | None = None  # the cluster a drag hovers over, highlighted

@@ -20,9 +20,8 @@ from ..core.cluster import ClusterSpec, cluster
 from ..core.dendrogram import dendrogram_segments
 from ..core.edits import ClusterBook, edits_key
 from ..core.features import make_spec
-from ..core.features.runtime import describe_runtime
 from ..core.invalidation import what_changed
-from ..core.library import Library, embed_outside_image, load_library
+from ..core.library import Library, embed_outside_image, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
 from ..core.similarity import find_similar
 from ..storage.cache import Cache
@@ -99,8 +98,21 @@ class FolderSession(QObject):
         self.medoids: dict[int, int] = {}
         self.device_description = "chosen when the first folder opens"
         self._scan_started = 0.0
+        self._warmed = False
 
     # opening and scanning ---------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load the models' libraries in the background, once; see :func:`core.library.warm_up`."""
+        if self._warmed or self.runner.running("warmup"):
+            return
+        device = self.settings.device
+
+        def done(description: str) -> None:
+            self._warmed = True
+            self.device_description = description
+
+        self.runner.start("warmup", lambda _ctx: warm_up(device), on_finished=done)
+
     def open_folder(self, folder: Path) -> None:
         self.folder = Path(folder).resolve()
         self.library, self.layout, self.book, self.medoids = None, None, None, {}
@@ -124,10 +136,7 @@ class FolderSession(QObject):
         self.message.emit(f"Scanning {folder.name}…")
         self.runner.start("scan", job, on_finished=self._scanned, on_progress=self._scan_progress,
                           on_failed=self._failed("scan"), on_cancelled=lambda: None)
-        if not self.runner.running("device"):
-            # Its own job: naming the device imports torch, which a cached folder never needs.
-            self.runner.start("device", lambda _ctx: describe_runtime(device),
-                              on_finished=lambda text: setattr(self, "device_description", text))
+        self.warm_up()
 
     def _scan_progress(self, done: int, total: int, _note: str) -> None:
         elapsed = time.monotonic() - self._scan_started

@@ -44,19 +44,29 @@ def cpu_has_native_bf16() -> bool:
 
 
 #: torch's big native libraries, in dependency order. Python holds the GIL while it
-#: dlopens an extension module, and libtorch_cpu takes ~0.2 s to load, which froze the
-#: GUI for that long when a worker imported torch; ctypes releases the GIL around dlopen.
+#: loads an extension module, and ctypes.CDLL holds it too; libtorch_cpu takes ~0.2 s to
+#: load, which froze the GUI for that long when a worker imported torch.
 _PRELOAD = ("libc10", "libtorch_cpu", "libtorch", "libtorch_python")
+
+
+def _dlopen_without_gil():
+    """libc's dlopen as a ctypes foreign function: ctypes releases the GIL around the call."""
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    dlopen = libc.dlopen
+    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    dlopen.restype = ctypes.c_void_p
+    return lambda path: dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_GLOBAL)
 
 
 def preload_torch() -> None:
     """Import torch from a worker thread without stalling other threads (Linux and macOS).
 
-    Loading the native libraries through ctypes first (which drops the GIL) leaves the
-    import itself only Python work, which yields to other threads. Best effort: anything
-    unexpected falls back to a plain import.
+    Loading the native libraries through libc's dlopen first leaves the import itself
+    mostly Python work, which yields to other threads every few milliseconds. Best
+    effort: anything unexpected falls back to a plain import.
     """
-    import ctypes
     import importlib.util
     import sys
 
@@ -67,14 +77,15 @@ def preload_torch() -> None:
         return
     lib = Path(list(spec.submodule_search_locations)[0]) / "lib"
     suffix = ".dylib" if platform.system() == "Darwin" else ".so"
+    try:
+        load = _dlopen_without_gil()
+    except (OSError, AttributeError):
+        return
     for name in _PRELOAD:
         path = lib / f"{name}{suffix}"
-        if path.is_file():
-            try:
-                ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
-            except OSError:
-                return
-    importlib.import_module("torch")  # now only Python work, which yields to other threads
+        if path.is_file() and not load(path):
+            break  # dlopen failed: the import below loads them the usual way
+    importlib.import_module("torch")
 
 
 def choose(device: str = "auto", precision: str = "auto") -> Runtime:

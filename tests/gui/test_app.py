@@ -1,0 +1,227 @@
+"""The whole app, offscreen: drop a folder, find similar, edit a cluster, undo, export, cancel."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMenu
+
+from organizer.core.scan import hash_file
+from organizer.gui.app import SETTINGS_KEY, create_window
+from organizer.samples import SampleSpec, family_of, render, write_sample_folder
+from organizer.storage.settings import Settings
+
+SCAN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def store(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, store):
+    window = create_window(store)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()
+    # No leaked workers: closing cancels every job and waits for the threads.
+    assert not window.session.runner.busy()
+
+
+def drop(window, path: Path) -> None:
+    """Drag ``path`` over the window and drop it, as a file manager would."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(200, 200), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    assert QApplication.sendEvent(window, enter) and enter.isAccepted()
+    event = QDropEvent(QPointF(200, 200), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    assert QApplication.sendEvent(window, event)
+
+
+def wait_until_ready(qtbot, window, images: int) -> None:
+    session = window.session
+    qtbot.waitUntil(lambda: session.library is not None and len(session.library) == images, timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: session.book is not None and not session.runner.running("map"), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.map_view.point_count() == images, timeout=5000)
+
+
+def choose_from_context_menu(qtbot, trigger, text_start: str) -> None:
+    """Open a context menu with ``trigger`` and pick the action whose text starts with ``text_start``."""
+    chosen = []
+
+    def pick():
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            QTimer.singleShot(20, pick)
+            return
+        action = next(a for a in menu.actions() if a.text().startswith(text_start))
+        chosen.append(action.text())
+        menu.close()
+        action.trigger()
+
+    QTimer.singleShot(0, pick)
+    trigger()
+    qtbot.waitUntil(lambda: bool(chosen), timeout=5000)
+
+
+def test_drop_a_folder_find_similar_edit_undo_and_export(qtbot, window, sample_folder, tmp_path, store):
+    drop(window, sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    session = window.session
+    assert window.windowTitle().startswith(sample_folder.name)
+    assert window.grid.model.rowCount() == 36 + len(session.book.clusters())
+
+    # Right-click an image in the grid and choose Find Similar.
+    query = sample_folder / SampleSpec("normal-chevron", 0, 0).filename()
+    index = session.library.index_of(query)
+    row = window.grid.model.rows_of_images([index])[0]
+    window.tabs.setCurrentWidget(window.grid)
+    window.grid.scroll_to(index)
+    qtbot.wait(50)
+    viewport = window.grid.view().viewport()
+    centre = window.grid.view().visualRect(window.grid.model.index(row)).center()
+    right_click = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, centre, viewport.mapToGlobal(centre))
+    choose_from_context_menu(qtbot, lambda: QApplication.sendEvent(viewport, right_click), "Find Similar")
+    qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=30_000)
+    top = [session.library.paths[i] for i, _ in window.similar.results()[:3]]
+    assert query not in top
+    assert [family_of(p.name) for p in top].count("normal-chevron") >= 2
+
+    # Move the query to another cluster, then undo with the keyboard shortcut.
+    before = session.book.labels.copy()
+    source = int(before[index])
+    target = next(label for label in session.book.clusters() if label != source)
+    window.grid.model.move_requested.emit([index], target)
+    qtbot.waitUntil(lambda: session.book.labels[index] == target, timeout=2000)
+    assert session.undo_stack.canUndo()
+    window.actions_by_name["undo"].trigger()
+    assert session.book.labels.tolist() == before.tolist()
+    window.actions_by_name["redo"].trigger()
+    assert session.book.labels[index] == target
+
+    # Export with copy through the dialog; the originals stay as they were.
+    originals = {p: hash_file(p) for p in sample_folder.iterdir()}
+    out = tmp_path / "exported"
+    window.actions_by_name["export"].trigger()
+    dialog = window.export_dialog
+    dialog.set_plan("clusters")
+    dialog.set_mode("copy")
+    dialog.set_target(out)
+    reports = []
+    dialog.exported.connect(reports.append)
+    dialog.start_export()
+    qtbot.waitUntil(lambda: bool(reports), timeout=60_000)
+    assert reports[0].done == 36 and not reports[0].failed
+    exported = [p for p in out.rglob("*.png") if ".pattern-organizer" not in p.parts]
+    assert len(exported) == 36
+    moved_copy = next(p for p in exported if p.name.endswith(query.name))
+    target_folder = {p.parent for p in exported if hash_file(p) in
+                     {hash_file(session.library.paths[i]) for i in session.book.members(target)}}
+    assert moved_copy.parent in target_folder and len(target_folder) == 1
+    assert {p: hash_file(p) for p in sample_folder.iterdir()} == originals
+    dialog.close()
+
+    # The recent folder is remembered in the settings store.
+    saved = Settings.from_json(store.value(SETTINGS_KEY))
+    assert saved.recent_folders[0] == str(sample_folder.resolve())
+
+
+def test_edits_are_restored_when_the_folder_is_opened_again(qtbot, store, sample_folder):
+    first = create_window(store)
+    qtbot.addWidget(first)
+    first.open_folder(sample_folder)
+    wait_until_ready(qtbot, first, 36)
+    first.session.rename(first.session.book.clusters()[0], "Chevrons and friends")
+    first.session.new_cluster([0, 1])
+    labels = first.session.book.labels.copy()
+    first.close()
+
+    second = create_window(store)
+    qtbot.addWidget(second)
+    second.open_folder(sample_folder)
+    wait_until_ready(qtbot, second, 36)
+    assert second.session.book.labels.tolist() == labels.tolist()
+    assert "Chevrons and friends" in [second.session.book.name(c) for c in second.session.book.clusters()]
+    second.close()
+
+
+def test_dropping_an_outside_image_searches_with_it(qtbot, window, sample_folder, tmp_path):
+    window.open_folder(sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    outside = tmp_path / "outside.jpg"
+    render(SampleSpec("alpha-hearts", 1, 7), (200, 150)).save(outside)
+    drop(window, outside)
+    qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=60_000)
+    families = [family_of(window.session.library.paths[i].name) for i, _ in window.similar.results()[:6]]
+    assert all(f.startswith("alpha-") for f in families)
+
+
+def test_failures_are_listed_in_the_panel_not_in_dialogs(qtbot, window, tmp_path):
+    folder = tmp_path / "mixed"
+    write_sample_folder(folder, per_family=1, colourways=1, size=(96, 96))
+    (folder / "truncated.png").write_bytes((folder / SampleSpec("normal-chevron", 0, 0).filename()).read_bytes()[:200])
+    (folder / "notes.jpg").write_text("not an image")
+    window.open_folder(folder)
+    wait_until_ready(qtbot, window, 9)
+    assert window.failures.table.rowCount() == 2
+    assert window.failures_dock.isVisible()
+    names = {window.failures.table.item(r, 0).text() for r in range(2)}
+    assert names == {"truncated.png", "notes.jpg"}
+    assert QApplication.activeModalWidget() is None
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("five_hundred")
+    write_sample_folder(folder, per_family=14, colourways=4, size=(128, 128))
+    return folder
+
+
+def test_cancel_mid_scan_keeps_the_gui_responsive_and_the_next_scan_resumes(qtbot, window, big_folder):
+    session = window.session
+    progress = []
+    session.progress.connect(lambda stage, done, total, note: progress.append(done) if stage == "scan" else None)
+    window.open_folder(big_folder)
+    qtbot.waitUntil(lambda: any(d >= 64 for d in progress), timeout=SCAN_TIMEOUT_MS)
+    window.progress.cancel_button.click()
+    assert "resumes" in window.message.text()
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: not session.runner.busy(), timeout=30_000)
+    assert session.library is None
+    # The event loop still turns: a timer fires promptly after the cancel.
+    fired = []
+    QTimer.singleShot(10, lambda: fired.append(time.monotonic()))
+    qtbot.waitUntil(lambda: bool(fired), timeout=1000)
+    assert time.monotonic() - started < 30
+
+    session.rescan()
+    qtbot.waitUntil(lambda: session.library is not None, timeout=SCAN_TIMEOUT_MS)
+    assert session.library.report.reused >= 32
+    assert len(session.library) == 504
+
+
+def test_the_event_loop_never_stalls_during_a_scan_of_500_images(qtbot, window, big_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("ORGANIZER_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    gaps, last = [], [time.perf_counter()]
+
+    def beat():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(beat)
+    heartbeat.start()
+    window.open_folder(big_folder)
+    last[0] = time.perf_counter()
+    qtbot.waitUntil(lambda: window.session.library is not None, timeout=SCAN_TIMEOUT_MS)
+    heartbeat.stop()
+    assert window.session.library.report.embedded == 504
+    assert max(gaps) < 0.100, f"the event loop stalled for {max(gaps) * 1000:.0f} ms"
