@@ -17,14 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Until the desktop window lands, the main job is a scan of the sample folder followed by
-# a find-similar query on one of its images.
+# Opens the app on the built-in sample folder (rendered into the user data dir on first use).
 run: $(STAMP)
-	@folder=$$($(BIN)/organizer samples $(SAMPLES)) && \
-	$(BIN)/organizer scan "$$folder" && \
-	query=$$(ls "$$folder" | grep '^normal-chevron__c00' | head -n 1) && \
-	echo "Images most like $$query:" && \
-	$(BIN)/organizer similar "$$folder" "$$folder/$$query" -k 8
+	$(BIN)/organizer "$$($(BIN)/organizer samples $(SAMPLES))"
 
 test: $(STAMP)
 	$(BIN)/lint-imports
@@ -33,6 +28,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/quality.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
