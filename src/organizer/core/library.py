@@ -76,16 +76,19 @@ def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", p
     return embed_file(Path(path), spec, shared_embedder(spec, device, precision))
 
 
-def warm_up(device: str = "auto", precision: str = "auto") -> str:
-    """Load what the first scan, map and clustering need, and name the compute device.
+def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True) -> str:
+    """Load what the first scan (and with ``analysis``, map and clustering) needs; name the device.
 
     Run it in the background as soon as the app is up: the first folder then starts
     without the seconds of imports, and the imports' unavoidable GIL pauses fall while
-    the user is still choosing a folder.
+    the user is still choosing a folder. Once a scan runs, leave ``analysis`` off: the
+    imports would only compete with it for the GIL.
     """
     import importlib
 
     description = describe_runtime(device, precision)
+    if not analysis:
+        return description
     # backbones brings in torchvision through the one place that handles its CUDA-wheel mismatch.
     for module in ("organizer.core.features.backbones", "sklearn.decomposition", "sklearn.cluster", "openTSNE"):
         importlib.import_module(module)

@@ -22,8 +22,15 @@ def load_settings(store: QSettings) -> Settings:
     return Settings.from_json(store.value(SETTINGS_KEY))
 
 
+#: Seconds a thread may hold the GIL while another waits (Python's default is 0.005).
+#: Shorter turns let the GUI thread in sooner while decoding, imports and inference
+#: compete for the GIL; measured in bench/gui.py.
+GIL_SWITCH_INTERVAL_S = 0.001
+
+
 def application(argv: list[str] | None = None) -> QApplication:
     """The one QApplication, named so QSettings finds its file on every OS."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("Pattern Organizer")
     app.setOrganizationName("Pattern Organizer")

@@ -72,6 +72,9 @@ class MainWindow(QMainWindow):
         self.failures = FailuresPanel()
         self.failures_dock = self._dock("Problems", self.failures, Qt.BottomDockWidgetArea)
         self.failures_dock.hide()
+        # Panels appear when they have something to show: a search result, a skipped file.
+        self.resizeDocks([self.similar_dock], [340], Qt.Horizontal)
+        self.similar_dock.hide()
 
         self.progress = ProgressStatus()
         self.message = QLabel()

@@ -101,7 +101,7 @@ class FolderSession(QObject):
         self._warmed = False
 
     # opening and scanning ---------------------------------------------------------------
-    def warm_up(self) -> None:
+    def warm_up(self, analysis: bool = True) -> None:
         """Load the models' libraries in the background, once; see :func:`core.library.warm_up`."""
         if self._warmed or self.runner.running("warmup"):
             return
@@ -111,7 +111,7 @@ class FolderSession(QObject):
             self._warmed = True
             self.device_description = description
 
-        self.runner.start("warmup", lambda _ctx: warm_up(device), on_finished=done)
+        self.runner.start("warmup", lambda _ctx: warm_up(device, analysis=analysis), on_finished=done)
 
     def open_folder(self, folder: Path) -> None:
         self.folder = Path(folder).resolve()
@@ -136,7 +136,7 @@ class FolderSession(QObject):
         self.message.emit(f"Scanning {folder.name}…")
         self.runner.start("scan", job, on_finished=self._scanned, on_progress=self._scan_progress,
                           on_failed=self._failed("scan"), on_cancelled=lambda: None)
-        self.warm_up()
+        self.warm_up(analysis=False)
 
     def _scan_progress(self, done: int, total: int, _note: str) -> None:
         elapsed = time.monotonic() - self._scan_started

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
 from .session import SimilarResult
@@ -40,12 +40,13 @@ class _ResultsModel(QAbstractListModel):
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
         image, score = self._rows[index.row()]
         if role == Qt.DisplayRole:
-            return f"{score:.3f}"
+            return f"{score:.2f}  {self._paths[image].stem[:14]}"
         if role == Qt.ToolTipRole:
             return f"{self._paths[image].name}\nsimilarity {score:.3f}"
         if role == Qt.DecorationRole:
             pixmap = self._thumbnails.pixmap(self._paths[image], self._hashes[image])
-            return pixmap if pixmap is not None else self._placeholder
+            # An icon, not the pixmap: the view scales icons to its icon size, not pixmaps.
+            return QIcon(pixmap if pixmap is not None else self._placeholder)
         return None
 
     def _thumbnail_ready(self, digest: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,16 @@ def cpu_has_native_bf16() -> bool:
 _PRELOAD = ("libc10", "libtorch_cpu", "libtorch", "libtorch_python")
 
 
+_preload_lock = threading.Lock()
+
+
+@functools.cache
 def _dlopen_without_gil():
-    """libc's dlopen as a ctypes foreign function: ctypes releases the GIL around the call."""
+    """libc's dlopen as a ctypes foreign function: ctypes releases the GIL around the call.
+
+    Made once: ``CDLL(None)`` itself holds the GIL while it waits for the loader's lock,
+    which another thread's dlopen of libtorch holds for a fifth of a second.
+    """
     import ctypes
 
     libc = ctypes.CDLL(None)
@@ -72,7 +81,15 @@ def preload_torch() -> None:
 
     if "torch" in sys.modules or platform.system() not in ("Linux", "Darwin"):
         return
-    spec = importlib.util.find_spec("torch")
+    # A second caller waits here, on a lock that releases the GIL, not inside the loader.
+    with _preload_lock:
+        if "torch" not in sys.modules:
+            _preload_and_import(importlib.util.find_spec("torch"))
+
+
+def _preload_and_import(spec) -> None:
+    import importlib
+
     if spec is None or not spec.submodule_search_locations:
         return
     lib = Path(list(spec.submodule_search_locations)[0]) / "lib"
