@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 
 from organizer.core.scan import hash_file
@@ -30,8 +31,9 @@ def window(qtbot, store):
     window.show()
     yield window
     window.close()
-    # No leaked workers: closing cancels every job and waits for the threads.
+    # No leaked workers or windows: closing cancels every job, waits, and closes its dialogs.
     assert not window.session.runner.busy()
+    assert [w for w in QApplication.topLevelWidgets() if w.isVisible()] == []
 
 
 def drop(window, path: Path) -> None:
@@ -92,6 +94,19 @@ def test_drop_a_folder_find_similar_edit_undo_and_export(qtbot, window, sample_f
     top = [session.library.paths[i] for i, _ in window.similar.results()[:3]]
     assert query not in top
     assert [family_of(p.name) for p in top].count("normal-chevron") >= 2
+
+    # Space previews the selected image, Ctrl+F searches from it, from whichever view has focus.
+    window.set_selection([index])
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    window.grid.view().setFocus()
+    QTest.keyClick(window.grid.view(), Qt.Key_Space)
+    qtbot.waitUntil(lambda: window._preview is not None and window._preview.isVisible(), timeout=2000)
+    window._preview.close()
+    window.similar.clear()
+    QTest.keyClick(window.grid.view(), Qt.Key_F, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=30_000)
+    assert window.similar.results()[0][0] != index
 
     # Move the query to another cluster, then undo with the keyboard shortcut.
     before = session.book.labels.copy()

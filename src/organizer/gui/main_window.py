@@ -132,7 +132,9 @@ class MainWindow(QMainWindow):
         self._save_settings(self.session.settings.with_recent(str(folder.resolve())))
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of patterns")
+        recent = self.session.settings.recent_folders
+        start = str(Path(recent[0]).parent) if recent else ""
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of patterns", start)
         if folder:
             self.open_folder(Path(folder))
 
