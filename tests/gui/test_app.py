@@ -240,3 +240,30 @@ def test_the_event_loop_never_stalls_during_a_scan_of_500_images(qtbot, window, 
     heartbeat.stop()
     assert window.session.library.report.embedded == 504
     assert max(gaps) < 0.100, f"the event loop stalled for {max(gaps) * 1000:.0f} ms"
+
+
+def test_split_merge_and_a_settings_change_that_reclusters_only(qtbot, window, sample_folder):
+    from dataclasses import replace
+
+    window.open_folder(sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    session = window.session
+    library, layout = session.library, session.layout
+    largest = max(session.book.clusters(), key=session.book.size)
+    before = session.book.labels.copy()
+    count = len(session.book.clusters())
+    session.split(largest)
+    qtbot.waitUntil(lambda: len(session.book.clusters()) > count, timeout=30_000)
+    parts = [c for c in session.book.clusters() if c not in set(before.tolist())] + [largest]
+    session.merge(parts[-1], parts[0])
+    assert session.undo_stack.count() == 2
+    session.undo_stack.undo()
+    session.undo_stack.undo()
+    assert session.book.labels.tolist() == before.tolist()
+
+    # Agglomerative clustering: new clusters and a dendrogram, but the same scan and map.
+    session.apply_settings(replace(session.settings, cluster_method="agglomerative", cluster_k=4))
+    qtbot.waitUntil(lambda: window.dendrogram.dendrogram() is not None, timeout=30_000)
+    assert len(session.book.clusters()) == 4
+    assert session.library is library and session.layout is layout
+    assert not session.runner.running("scan") and not session.runner.running("map")
