@@ -87,9 +87,27 @@ def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True
     import importlib
 
     description = describe_runtime(device, precision)
-    if not analysis:
-        return description
     # backbones brings in torchvision through the one place that handles its CUDA-wheel mismatch.
-    for module in ("organizer.core.features.backbones", "sklearn.decomposition", "sklearn.cluster", "openTSNE"):
-        importlib.import_module(module)
+    importlib.import_module("organizer.core.features.backbones")
+    if analysis:
+        load_analysis_libraries()
     return description
+
+
+_analysis_lock = threading.Lock()
+_ANALYSIS_MODULES = ("sklearn.decomposition", "sklearn.cluster", "sklearn.metrics", "scipy.cluster.hierarchy",
+                     "openTSNE", "hdbscan")
+
+
+def load_analysis_libraries() -> None:
+    """Import the map's and clustering's libraries, one thread at a time.
+
+    The map and the clustering start together in two threads; their first imports of
+    scikit-learn, racing, failed with "partially initialized module". Call this at the
+    start of any job that uses them: the second caller waits until the first is done.
+    """
+    import importlib
+
+    with _analysis_lock:
+        for module in _ANALYSIS_MODULES:
+            importlib.import_module(module)

@@ -3,285 +3,30 @@
 One flat list model holds header rows and image rows; a wrapping QListView lays them out
 and a delegate sizes headers as wide as a line, which forces the line break. There are no
 per-item widgets, so rebuilding after an edit is a model reset, and a thumbnail is asked
-for only when its cell is painted: 10,000 images scroll as smoothly as 100.
+for only when its cell is painted: 10,000 images scroll as smoothly as 100. The model is
+in :mod:`.cluster_grid_model`, the delegate in :mod:`.cluster_grid_delegate`; this module
+holds the view and the widget around it, and re-exports the names the others are known by.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import (QAbstractListModel, QItemSelection, QItemSelectionModel, QMimeData, QModelIndex,
-                            QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal)
-from PySide6.QtGui import (QColor, QContextMenuEvent, QDrag, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent,
-                           QDropEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen, QPixmap)
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QStyle,
-                               QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import (QContextMenuEvent, QDrag, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent,
+                           QPainter, QPaintEvent, QPixmap)
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget
 
 from ..core.edits import ClusterBook
-from .palette import cluster_colour
+from .cluster_grid_delegate import (DEFAULT_COLUMNS, HEADER_HEIGHT, MAX_COLUMNS, MIN_COLUMNS, ClusterGridDelegate,
+                                    Colour, muted)
+from .cluster_grid_model import BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, MIME, ClusterGridModel
 from .thumbnails import ThumbnailLoader
 
-MIME = "application/x-pattern-organizer-images"
-MIN_COLUMNS, MAX_COLUMNS, DEFAULT_COLUMNS = 2, 16, 8
-HEADER_HEIGHT = 54  # a 40 px band under a gap that separates the sections
-Role, Colour = Qt.ItemDataRole, QPalette.ColorRole
-LABEL_ROLE = Role.UserRole + 1  # the row's cluster label
-IMAGE_ROLE = Role.UserRole + 2  # the row's image index; -1 on a header
-BROKEN_ROLE = Role.UserRole + 3  # True when the image has no thumbnail
-_Index = QModelIndex | QPersistentModelIndex
-_LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
-
-
-class ClusterGridModel(QAbstractListModel):
-    """Header and image rows. Drops are reported, never applied: the owner edits the book."""
-
-    move_requested = Signal(list, int)
-
-    def __init__(self, thumbnails: ThumbnailLoader, parent=None):
-        super().__init__(parent)
-        self._thumbnails = thumbnails
-        self.clear()
-        thumbnails.ready.connect(self._thumbnail_ready)
-
-    def clear(self) -> None:
-        self.set_data(ClusterBook(np.empty(0, np.int64)), {}, [], [])
-
-    def set_data(self, book: ClusterBook, medoids: dict[int, int], paths: list[Path], hashes: list[str]) -> None:
-        self.beginResetModel()
-        labels = np.asarray(book.labels, dtype=np.int64)
-        order = np.argsort(labels, kind="stable")  # members in index order within each cluster
-        starts = dict(zip(*np.unique(labels[order], return_index=True)))
-        pieces, self._header_rows, self._headers = [np.empty(0, np.int64)], {}, {}
-        for label in book.clusters():
-            members = order[starts[label]:starts[label] + book.size(label)]
-            self._header_rows[label] = sum(map(len, pieces))
-            pieces += [np.array([-1]), members]
-            self._headers[label] = (f"{book.name(label)} · {len(members)} image{'s' * (len(members) != 1)}",
-                                    medoids.get(label, int(members[0])))
-        flat = np.concatenate(pieces)
-        header_at = np.flatnonzero(flat < 0)
-        # Plain lists, not arrays: data() and sizeHint() index them once per painted cell.
-        self._rows = flat.tolist()
-        self._row_labels = np.repeat(list(self._header_rows), np.diff(np.append(header_at, len(flat)))).tolist()
-        self._image_rows = np.full(len(labels), -1, dtype=np.int64)
-        self._image_rows[flat[flat >= 0]] = np.flatnonzero(flat >= 0)
-        self._labels, self._paths, self._hashes = labels, paths, hashes
-        # A loaded thumbnail repaints every row that shows it: duplicates, and medoids in headers.
-        self._digest_rows: dict[str, list[int]] = {}
-        for row, image in enumerate(self._rows):
-            shown = image if image >= 0 else self._headers[self._row_labels[row]][1]
-            self._digest_rows.setdefault(hashes[shown], []).append(row)
-        self.endResetModel()
-
-    # reading ----------------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def cluster_count(self) -> int:
-        return len(self._headers)
-
-    def is_header(self, row: int) -> bool:
-        return self._rows[row] < 0
-
-    def image_at(self, row: int) -> int:
-        return self._rows[row]
-
-    def label_at(self, row: int) -> int:
-        return self._row_labels[row]
-
-    def header_row(self, label: int) -> int:
-        return self._header_rows.get(label, -1)
-
-    def rows_of_images(self, images) -> np.ndarray:
-        """Rows showing ``images``, ascending; unknown indices are skipped."""
-        images = np.asarray(images, dtype=np.int64).reshape(-1)
-        images = images[(images >= 0) & (images < len(self._image_rows))]
-        return np.unique(self._image_rows[images])
-
-    def images_in_rows(self, rows) -> np.ndarray:
-        picked = np.asarray(self._rows, dtype=np.int64)[np.asarray(rows, dtype=np.int64)]
-        return np.unique(picked[picked >= 0])
-
-    def data(self, index: _Index, role: int = Role.DisplayRole):
-        image, label = self._rows[index.row()], self._row_labels[index.row()]
-        shown = image if image >= 0 else self._headers[label][1]
-        if role == IMAGE_ROLE:
-            return image
-        if role == LABEL_ROLE:
-            return label
-        if role == Role.DecorationRole:
-            return self._thumbnails.pixmap(self._paths[shown], self._hashes[shown])
-        if role == BROKEN_ROLE:
-            return self._thumbnails.is_broken(self._hashes[shown])
-        if role == Role.DisplayRole:
-            return self._paths[image].name if image >= 0 else self._headers[label][0]
-        if role == Role.ToolTipRole:
-            return str(self._paths[image]) if image >= 0 else self._headers[label][0]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        if self._rows[index.row()] < 0:
-            return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled
-        return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
-                | Qt.ItemFlag.ItemIsDropEnabled)
-
-    # drag and drop ----------------------------------------------------------------------
-    def mimeTypes(self) -> list[str]:
-        return [MIME]
-
-    def supportedDropActions(self) -> Qt.DropAction:
-        return Qt.DropAction.MoveAction
-
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
-        mime = QMimeData()
-        mime.setData(MIME, self.images_in_rows([i.row() for i in indexes]).astype("<i8").tobytes())
-        return mime
-
-    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: _Index) -> bool:
-        return bool(self._movable(data, row, parent)[0])
-
-    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: _Index) -> bool:
-        images, target = self._movable(data, row, parent)
-        if images:
-            self.move_requested.emit(images, target)
-        return bool(images)
-
-    def _movable(self, data: QMimeData, row: int, parent: _Index) -> tuple[list[int], int]:
-        """The dragged images not yet in the cluster under the drop, and that cluster."""
-        target_row = parent.row() if parent.isValid() else row
-        if not data.hasFormat(MIME) or not 0 <= target_row < len(self._rows):
-            return [], 0
-        target = self._row_labels[target_row]
-        images = np.frombuffer(data.data(MIME).data(), dtype="<i8")
-        images = images[(images >= 0) & (images < len(self._labels))]
-        return images[self._labels[images] != target].tolist(), target
-
-    def _thumbnail_ready(self, digest: str) -> None:
-        for row in self._digest_rows.get(digest, ()):
-            self.dataChanged.emit(self.index(row), self.index(row), [Role.DecorationRole])
-
-
-class ClusterGridDelegate(QStyledItemDelegate):
-    """Paints header bands and square thumbnail cells; keeps the scaled thumbnails it drew."""
-
-    def __init__(self, view: "ClusterGridView"):
-        super().__init__(view)
-        self._view = view
-        self.columns = DEFAULT_COLUMNS
-        self._scaled: OrderedDict[tuple[int, int, int], QPixmap] = OrderedDict()
-
-    def line_width(self) -> int:
-        # QListView wraps an item that would reach the viewport's last pixel.
-        return self._view.viewport().width() - 1
-
-    def cell_side(self) -> int:
-        return max(24, self.line_width() // self.columns)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        if index.model().is_header(index.row()):
-            return QSize(self.line_width(), HEADER_HEIGHT)
-        return QSize(self.cell_side(), self.cell_side())
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if index.data(IMAGE_ROLE) < 0:
-            self._paint_header(painter, option, index)
-        else:
-            self._paint_cell(painter, option, index)
-        painter.restore()
-
-    def _paint_header(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        palette, label = option.palette, index.data(LABEL_ROLE)
-        colour = cluster_colour(label)
-        band = option.rect.adjusted(4, HEADER_HEIGHT - 42, -4, -2)
-        target = self._view.drop_label == label
-        painter.setPen(QPen(palette.color(Colour.Highlight), 2) if target else Qt.PenStyle.NoPen)
-        painter.setBrush(_mix(palette.color(Colour.Base), colour, 0.14))
-        painter.drawRoundedRect(band.adjusted(1, 1, -1, -1), 6, 6)
-        painter.fillRect(QRect(band.left(), band.top() + 6, 4, band.height() - 12), colour)
-        thumb = QRect(band.left() + 14, band.top() + 4, band.height() - 8, band.height() - 8)
-        self.draw_thumbnail(painter, thumb, index, radius=4)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
-        painter.drawEllipse(QRect(thumb.right() + 12, band.center().y() - 5, 10, 10))
-        name, _, size = index.data().rpartition(" · ")
-        text = band.adjusted(thumb.right() + 32 - band.left(), 0, -12, 0)
-        font = option.font
-        font.setBold(True)
-        painter.setFont(font)
-        painter.setPen(palette.color(Colour.Text))
-        name = painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, text.width() - 120)
-        painter.drawText(text, _LEFT, name)
-        text.setLeft(text.left() + painter.fontMetrics().horizontalAdvance(name) + 10)
-        font.setBold(False)
-        painter.setFont(font)
-        painter.setPen(_muted(palette))
-        painter.drawText(text, _LEFT, size)
-
-    def _paint_cell(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        pad = max(2, option.rect.width() // 40)
-        cell = option.rect.adjusted(pad, pad, -pad, -pad)
-        self.draw_thumbnail(painter, cell, index, radius=5)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        if not (selected or option.state & QStyle.StateFlag.State_MouseOver
-                or self._view.drop_label == index.data(LABEL_ROLE)):
-            return
-        highlight = QColor(option.palette.color(Colour.Highlight))
-        highlight.setAlpha(50 if selected else 140)
-        if selected:  # tint the image too, so a selection reads at a glance at 16 columns
-            painter.fillPath(_rounded(cell, 5), highlight)
-            highlight.setAlpha(255)
-        painter.setPen(QPen(highlight, 3.0 if selected else 1.5))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRoundedRect(cell.adjusted(1, 1, -1, -1), 5, 5)
-
-    def draw_thumbnail(self, painter: QPainter, rect: QRect, index: _Index, radius: float) -> None:
-        """The row's thumbnail cropped to ``rect``; grey while it loads, struck out if it cannot."""
-        pixmap, path = index.data(Role.DecorationRole), _rounded(rect, radius)
-        if pixmap is not None and not pixmap.isNull():
-            painter.save()
-            painter.setClipPath(path)
-            painter.drawPixmap(rect, self._cover(pixmap, rect.size()))
-            painter.restore()
-            return
-        palette = self._view.palette()
-        painter.fillPath(path, _mix(palette.color(Colour.Base), _muted(palette), 0.18))
-        if index.data(BROKEN_ROLE):
-            side = max(8, min(rect.width(), rect.height()) // 3)
-            mark, inset = QRect(0, 0, side, side), side // 7
-            mark.moveCenter(rect.center())
-            painter.setPen(QPen(_muted(palette), max(1.5, side / 12)))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(mark)
-            painter.drawLine(mark.topRight() + QPoint(-inset, inset), mark.bottomLeft() + QPoint(inset, -inset))
-
-    def _cover(self, pixmap: QPixmap, size: QSize) -> QPixmap:
-        """``pixmap`` scaled to fill ``size`` and cropped to the centre; cached, since a
-        smooth downscale per paint would make scrolling stutter."""
-        ratio = self._view.devicePixelRatioF()
-        key = (pixmap.cacheKey(), size.width(), size.height())
-        found = self._scaled.get(key)
-        if found is None:
-            target = size * ratio
-            scaled = pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                                   Qt.TransformationMode.SmoothTransformation)
-            found = scaled.copy((scaled.width() - target.width()) // 2, (scaled.height() - target.height()) // 2,
-                                target.width(), target.height())
-            found.setDevicePixelRatio(ratio)
-            self._scaled[key] = found
-            # About three screens of cells: enough to scroll back without rescaling, and the
-            # memory stays near three screens of pixels whether cells are small or huge.
-            side = max(1, size.width())
-            while len(self._scaled) > 3 * self.columns * (self._view.viewport().height() // side + 2):
-                self._scaled.popitem(last=False)
-        self._scaled.move_to_end(key)
-        return found
+__all__ = ["BROKEN_ROLE", "DEFAULT_COLUMNS", "HEADER_HEIGHT", "IMAGE_ROLE", "LABEL_ROLE", "MAX_COLUMNS", "MIME",
+           "MIN_COLUMNS", "ClusterGrid", "ClusterGridDelegate", "ClusterGridModel", "ClusterGridView"]
 
 
 class ClusterGridView(QListView):
@@ -413,7 +158,7 @@ class ClusterGridView(QListView):
         super().paintEvent(event)
         if not self.model() or not self.model().rowCount():
             painter = QPainter(self.viewport())
-            painter.setPen(_muted(self.palette()))
+            painter.setPen(muted(self.palette()))
             painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, "No clusters yet")
 
 
@@ -545,19 +290,3 @@ class ClusterGrid(QWidget):
         else:
             self.context_requested.emit(self.model.image_at(row), pos)
 
-
-def _mix(base: QColor, tint: QColor, amount: float) -> QColor:
-    return QColor.fromRgbF(*(b + (t - b) * amount for b, t in zip(base.getRgbF()[:3], tint.getRgbF()[:3])))
-
-
-def _muted(palette: QPalette) -> QColor:
-    """Secondary text: the text colour faded, so it reads on light and dark themes alike."""
-    colour = QColor(palette.color(Colour.Text))
-    colour.setAlphaF(0.6)
-    return colour
-
-
-def _rounded(rect: QRect, radius: float) -> QPainterPath:
-    path = QPainterPath()
-    path.addRoundedRect(rect, radius, radius)
-    return path

@@ -12,18 +12,18 @@ from html import escape
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPalette, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDialog, QFileDialog, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QRadioButton, QSpinBox, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QRadioButton, QSpinBox, QStyle, QVBoxLayout, QWidget)
 
 from ..core.apply import resume, undo
 from ..core.edits import ClusterBook
 from ..core.export_flow import (PreparedExport, apply_summary, build_plan, check_target, latest_move_journal,
                                 pending_journal, run_export, undo_summary)
 from ..core.library import Library
-from .palette import cluster_colour
+from .export_preview import fill_table, preview_table
+from .palette import tone_colour
 from .workers import Task, TaskRunner
 
 PREVIEW_ROWS = 50
@@ -42,18 +42,6 @@ MOVE_WARNING = ("The originals will be moved out of the library folder into the 
                 "You can undo it here later (Undo last move) from the export's journal.")
 #: Waits for typing to pause before checking a typed folder, which reads its journals.
 TARGET_CHECK_DELAY_MS = 300
-
-
-#: (on a light window, on a dark one): Qt's palette has no warning or error role.
-_TONES = {"warning": ((164, 94, 0), (255, 196, 90)), "error": ((184, 30, 30), (255, 128, 118))}
-
-
-def tone_colour(palette: QPalette, tone: str) -> QColor:
-    """Text colour for a "warning", an "error" or a "muted" explanation, light theme or dark."""
-    text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
-    if tone == "muted":  # between the text and the window: readable but quiet
-        return QColor(*(int(a * 0.6 + b * 0.4) for a, b in zip(text.getRgb()[:3], window.getRgb()[:3])))
-    return QColor(*_TONES[tone][window.lightness() < 128])
 
 
 def _summary_html(headline: str, details: list[str]) -> str:
@@ -128,15 +116,7 @@ class ExportDialog(QDialog):
         self.preview_button = self._button("Preview", self.preview, default=True)
         self.plan_summary = QLabel()
         _row(layout, self.preview_button, (self.plan_summary, 1))
-        self.preview_table = QTableWidget(0, 3, alternatingRowColors=True, wordWrap=False,
-                                          editTriggers=QAbstractItemView.EditTrigger.NoEditTriggers,
-                                          selectionBehavior=QAbstractItemView.SelectionBehavior.SelectRows)
-        self.preview_table.setHorizontalHeaderLabels(["File", "Goes to", "Cluster"])
-        self.preview_table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
-        header = self.preview_table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.resizeSection(0, 200)
+        self.preview_table = preview_table(self.fontMetrics().height() + 8)
         layout.addWidget(self.preview_table, 1)
 
         self.progress = QProgressBar(visible=False)
@@ -298,30 +278,11 @@ class ExportDialog(QDialog):
             self._say("")
 
     def _show_plan(self, prepared: PreparedExport) -> None:
-        operations, out = prepared.plan.operations, prepared.plan.out_dir
-        table = self.preview_table
-        table.setRowCount(min(PREVIEW_ROWS, len(operations)))
-        for row, op in enumerate(operations[:PREVIEW_ROWS]):
-            source = QTableWidgetItem(op.source.name)
-            source.setToolTip(str(op.source))
-            target = QTableWidgetItem(str(op.target.relative_to(out)))
-            target.setToolTip(str(op.target))
-            table.setItem(row, 0, source)
-            table.setItem(row, 1, target)
-            table.setItem(row, 2, self._cluster_item(op.cluster))
-        folders = prepared.folder_count
+        fill_table(self.preview_table, prepared, self._book, PREVIEW_ROWS)
+        files, folders = len(prepared.plan.operations), prepared.folder_count
         self.plan_summary.setText(
-            f"<b>{len(operations)}</b> files into <b>{folders}</b> folder{'s' if folders != 1 else ''}"
-            + (f" · first {PREVIEW_ROWS} shown" if len(operations) > PREVIEW_ROWS else ""))
-
-    def _cluster_item(self, label: int | None) -> QTableWidgetItem:
-        if label is None:
-            return QTableWidgetItem("")
-        item = QTableWidgetItem(self._book.name(label) if self._book is not None else f"Cluster {label + 1}")
-        swatch = QPixmap(QSize(10, 10))
-        swatch.fill(cluster_colour(label))
-        item.setIcon(QIcon(swatch))
-        return item
+            f"<b>{files}</b> files into <b>{folders}</b> folder{'s' if folders != 1 else ''}"
+            + (f" · first {PREVIEW_ROWS} shown" if files > PREVIEW_ROWS else ""))
 
     def start_export(self) -> None:
         if not self._has_target():

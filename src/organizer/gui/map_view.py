@@ -4,7 +4,8 @@ It is drawn for 10,000 points moved ~20 times a second while t-SNE runs: one
 ScatterPlotItem per cluster with a shared pen and brush (per-point brushes are ~20x
 slower), hit-testing by a numpy nearest-point search rather than pyqtgraph's per-item
 click handling, and thumbnails only for the at most THUMBNAIL_LIMIT points on screen,
-drawn by a reused pool of items.
+drawn by a reused pool of items. The numpy geometry is in :mod:`.map_geometry`, the mouse
+routing in :mod:`.map_box`, the thumbnail items and hover preview in :mod:`.map_overlays`.
 """
 
 from __future__ import annotations
@@ -13,106 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPainterPath, QPalette, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
+from .map_box import MapBox
+from .map_geometry import as_layout, fit_bounds, nearest_point, points_in_polygon, points_near_view
+from .map_overlays import PREVIEW_PX, THUMB_PX, _Thumb, hover_preview, place_beside
 from .palette import cluster_colour
 from .thumbnails import ThumbnailLoader
 
 THUMBNAIL_LIMIT = 300
-THUMB_PX = 80
-PREVIEW_PX = 256
 DOT_PX = 7
 HIT_PX = 6  # how far from a dot's centre a click or hover still counts, in screen pixels
 ZOOM_STEP = 1.5
 _MODS = Qt.KeyboardModifier
-
-
-def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
-    """Mask of the (N, 2) points inside the closed (M, 2) polygon, by the even-odd ray test."""
-    points = np.asarray(points, dtype=float).reshape(-1, 2)
-    polygon = np.asarray(polygon, dtype=float).reshape(-1, 2)
-    inside = np.zeros(len(points), dtype=bool)
-    if len(polygon) < 3 or not len(points):
-        return inside
-    # Only points in the bounding box can be inside, and a lasso usually covers little of the map.
-    box = np.all((points >= polygon.min(axis=0)) & (points <= polygon.max(axis=0)), axis=1)
-    candidates = np.flatnonzero(box)
-    x, y = points[candidates, 0], points[candidates, 1]
-    hit = np.zeros(len(candidates), dtype=bool)
-    for (ax, ay), (bx, by) in zip(polygon, np.roll(polygon, -1, axis=0)):
-        crosses = (ay > y) != (by > y)
-        if crosses.any():  # also keeps horizontal edges (ay == by) out of the division
-            hit[crosses] ^= x[crosses] < ax + (y[crosses] - ay) * (bx - ax) / (by - ay)
-    inside[candidates] = hit
-    return inside
-
-
-class _Thumb(QGraphicsItem):
-    """A thumbnail at a fixed on-screen size however far the view is zoomed, framed in a colour."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self._pixmap = QPixmap()
-        self._rect = QRectF()
-        self._pen = QPen()
-
-    def set_pixmap(self, pixmap: QPixmap, dpr: float) -> None:
-        # Scaled once here rather than on every paint: panning repaints all of them.
-        side = round(THUMB_PX * dpr)
-        self.prepareGeometryChange()
-        self._pixmap = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                     Qt.TransformationMode.SmoothTransformation)
-        self._pixmap.setDevicePixelRatio(dpr)
-        w, h = self._pixmap.width() / dpr, self._pixmap.height() / dpr
-        self._rect = QRectF(-w / 2, -h / 2, w, h)
-
-    def half_size(self) -> tuple[float, float]:
-        return self._rect.width() / 2, self._rect.height() / 2
-
-    def set_frame(self, colour: QColor, width: float) -> None:
-        self._pen = QPen(colour, width)
-        self._pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-3, -3, 3, 3)
-
-    def paint(self, painter: QPainter, option: object, widget: QWidget | None = None) -> None:
-        painter.drawPixmap(self._rect.topLeft(), self._pixmap)
-        painter.setPen(self._pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        half = self._pen.widthF() / 2
-        painter.drawRect(self._rect.adjusted(-half, -half, half, half))
-
-
-class _MapBox(pg.ViewBox):
-    """Hands clicks and Shift/Ctrl-drags to the map; plain drags and the wheel still pan and zoom."""
-
-    def __init__(self, owner: MapView) -> None:
-        super().__init__(lockAspect=True, enableMenu=False)
-        self._owner = owner
-        self._select_mode = ""
-
-    def mouseClickEvent(self, ev) -> None:
-        ev.accept()  # accepting right clicks too keeps pyqtgraph's scene menu away
-        self._owner._on_click(ev)
-
-    def mouseDragEvent(self, ev, axis: int | None = None) -> None:
-        if ev.isStart():
-            left = ev.button() == Qt.MouseButton.LeftButton
-            mods = ev.modifiers()
-            self._select_mode = ("rect" if left and mods & _MODS.ShiftModifier
-                                 else "lasso" if left and mods & _MODS.ControlModifier else "")
-        if self._select_mode:
-            ev.accept()
-            self._owner._on_select_drag(ev, self._select_mode)
-        elif ev.button() == Qt.MouseButton.RightButton:
-            ev.ignore()  # pyqtgraph would zoom on a right-drag, which nobody expects here
-        else:
-            super().mouseDragEvent(ev, axis)
 
 
 class MapView(QWidget):
@@ -139,7 +55,7 @@ class MapView(QWidget):
         self._drag_start = QPointF()
         self._lasso: list[QPointF] = []
 
-        self._box = _MapBox(self)
+        self._box = MapBox(self._on_click, self._on_select_drag)
         self._box.disableAutoRange()  # the view is fitted on purpose only, never behind the user's back
         self._view = pg.GraphicsView(self)
         self._view.setCentralItem(self._box)
@@ -158,21 +74,7 @@ class MapView(QWidget):
             item.setEnabled(False)
             self._box.addItem(item, ignoreBounds=True)
 
-        # The preview is a child, not a tooltip window, so it never takes focus or hover away.
-        self._preview = QFrame(self)
-        self._preview.setObjectName("mapPreview")
-        self._preview.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self._preview.setStyleSheet("#mapPreview { background: palette(window);"
-                                    " border: 1px solid palette(mid); border-radius: 6px; }")
-        self._preview_image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self._preview_name = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self._preview_name.setMaximumWidth(PREVIEW_PX)
-        box = QVBoxLayout(self._preview)
-        box.setContentsMargins(8, 8, 8, 6)
-        box.setSpacing(4)
-        box.addWidget(self._preview_image)
-        box.addWidget(self._preview_name)
-        self._preview.hide()
+        self._preview, self._preview_image, self._preview_name = hover_preview(self)
 
         # Range changes come in bursts while panning; thumbnails follow once per event loop turn.
         self._lod_timer = QTimer(self, singleShot=True, interval=0)
@@ -185,7 +87,7 @@ class MapView(QWidget):
         self._apply_palette()
 
     def set_points(self, layout: np.ndarray, labels: np.ndarray, paths: list[Path], hashes: list[str]) -> None:
-        xy = _as_layout(layout)
+        xy = as_layout(layout)
         if not len(labels) == len(paths) == len(hashes) == len(xy):
             raise ValueError("layout, labels, paths and hashes must have one entry per point")
         had_selection = bool(self._selected.any())
@@ -206,7 +108,7 @@ class MapView(QWidget):
             self.selection_changed.emit([])
 
     def update_positions(self, layout: np.ndarray) -> None:
-        xy = _as_layout(layout)
+        xy = as_layout(layout)
         if xy.shape != self._xy.shape:
             raise ValueError(f"expected a layout of shape {self._xy.shape}, got {xy.shape}")
         self._xy = xy
@@ -303,13 +205,7 @@ class MapView(QWidget):
     def _fit(self, indices: np.ndarray) -> None:
         if not len(indices):
             return
-        points = self._xy[indices]
-        lo, hi = points.min(axis=0), points.max(axis=0)
-        # A lone point (or a tight group) still gets some surroundings instead of an endless zoom.
-        whole = float(np.ptp(self._xy, axis=0).max())
-        span = max(float((hi - lo).max()), 0.05 * whole, 1e-6)
-        centre = (lo + hi) / 2
-        lo, hi = np.minimum(lo, centre - span / 2), np.maximum(hi, centre + span / 2)
+        lo, hi = fit_bounds(self._xy[indices], self._xy)
         self._box.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0.06)
 
     def _apply_palette(self) -> None:
@@ -350,18 +246,8 @@ class MapView(QWidget):
 
     def _hit(self, pos: QPointF) -> int:
         """The point nearest `pos` (view coordinates) under the cursor, or -1."""
-        pixel_w, pixel_h = self._box.viewPixelSize()
-        if not len(self._xy) or not pixel_w or not pixel_h:
-            return -1
-        dx = (self._xy[:, 0] - pos.x()) / pixel_w
-        dy = (self._xy[:, 1] - pos.y()) / pixel_h
-        dist = dx * dx + dy * dy
-        near = dist <= HIT_PX * HIT_PX
         shown = [(index, *thumb.half_size()) for index, thumb in self._thumbs.items() if thumb.isVisible()]
-        if shown:  # a thumbnail is hit anywhere on its image
-            index, half_w, half_h = (np.array(column) for column in zip(*shown))
-            near[index] |= (np.abs(dx[index]) <= half_w) & (np.abs(dy[index]) <= half_h)
-        return int(np.argmin(np.where(near, dist, np.inf))) if near.any() else -1
+        return nearest_point(self._xy, (pos.x(), pos.y()), self._box.viewPixelSize(), HIT_PX, shown)
 
     def _on_click(self, ev) -> None:
         index = self._hit(self._box.mapSceneToView(ev.scenePos()))
@@ -416,7 +302,7 @@ class MapView(QWidget):
         index = self._hit(self._box.mapSceneToView(scene_pos)) if inside else -1
         self._set_hover(index)
         if index >= 0:
-            self._place_preview(self._view.viewport().mapTo(self, self._view.mapFromScene(scene_pos)))
+            place_beside(self._preview, self._view.viewport().mapTo(self, self._view.mapFromScene(scene_pos)))
 
     def _set_hover(self, index: int) -> None:
         if index == self._hover:
@@ -447,16 +333,6 @@ class MapView(QWidget):
         self._preview.adjustSize()
         self._preview.show()
         self._preview.raise_()
-
-    def _place_preview(self, cursor: QPoint) -> None:
-        # Beside the cursor, flipped to the other side near the widget's right or bottom edge.
-        size, gap = self._preview.size(), 16
-        x, y = cursor.x() + gap, cursor.y() + gap
-        if x + size.width() > self.width():
-            x = cursor.x() - gap - size.width()
-        if y + size.height() > self.height():
-            y = cursor.y() - gap - size.height()
-        self._preview.move(max(0, x), max(0, y))
 
     def _on_ready(self, digest: str) -> None:
         for index in self._by_digest.get(digest, ()):
@@ -489,19 +365,10 @@ class MapView(QWidget):
         Besides THUMBNAIL_LIMIT, the thumbnails must fit the viewport's area at least once
         over: a small window would otherwise show a heap of overlapping images, not a map.
         """
-        pixel_w, pixel_h = self._box.viewPixelSize()
-        none = np.zeros(0, dtype=np.int64)
-        if not len(self._xy) or not pixel_w or not pixel_h:
-            return none
         limit = min(THUMBNAIL_LIMIT, int(self._box.width() * self._box.height()) // THUMB_PX ** 2)
         rect = self._box.viewRect()
-        x, y = self._xy[:, 0], self._xy[:, 1]
-        on_screen = (x >= rect.left()) & (x <= rect.right()) & (y >= rect.top()) & (y <= rect.bottom())
-        if on_screen.sum() > limit:
-            return none
-        margin_x, margin_y = THUMB_PX / 2 * pixel_w, THUMB_PX / 2 * pixel_h
-        return np.flatnonzero((x >= rect.left() - margin_x) & (x <= rect.right() + margin_x)
-                               & (y >= rect.top() - margin_y) & (y <= rect.bottom() + margin_y))
+        return points_near_view(self._xy, (rect.left(), rect.top(), rect.right(), rect.bottom()),
+                                self._box.viewPixelSize(), THUMB_PX / 2, limit)
 
     def _show_thumb(self, index: int, thumb: _Thumb) -> None:
         # Until the loader delivers (or if the image is broken) the dot stands in for it.
@@ -526,9 +393,3 @@ class MapView(QWidget):
         thumb.hide()
         self._spare_thumbs.append(thumb)
 
-
-def _as_layout(layout: np.ndarray) -> np.ndarray:
-    xy = np.asarray(layout, dtype=float)
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"a layout is an (N, 2) array, got shape {xy.shape}")
-    return xy

@@ -1,11 +1,13 @@
-"""Cluster colours shared by every view, so a cluster looks the same on the map and in the grid."""
+"""Colours shared by the views and dialogs: a cluster's, alike on the map and in the grid, and text tones."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 
 NOISE_COLOUR = QColor(150, 150, 150)
 _GOLDEN_ANGLE = 137.508
+#: (on a light window, on a dark one): Qt's palette has no warning or error role.
+_TONES = {"warning": ((164, 94, 0), (255, 196, 90)), "error": ((184, 30, 30), (255, 128, 118))}
 
 
 def cluster_colour(label: int) -> QColor:
@@ -16,3 +18,11 @@ def cluster_colour(label: int) -> QColor:
     saturation = 170 if label % 2 else 210
     value = 215 if (label // 2) % 2 else 235
     return QColor.fromHsv(int(hue), saturation, value)
+
+
+def tone_colour(palette: QPalette, tone: str) -> QColor:
+    """Text colour for a "warning", an "error" or a "muted" explanation, light theme or dark."""
+    text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+    if tone == "muted":  # between the text and the window: readable but quiet
+        return QColor(*(int(a * 0.6 + b * 0.4) for a, b in zip(text.getRgb()[:3], window.getRgb()[:3])))
+    return QColor(*_TONES[tone][window.lightness() < 128])

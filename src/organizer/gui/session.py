@@ -21,7 +21,7 @@ from ..core.dendrogram import dendrogram_segments
 from ..core.edits import ClusterBook, edits_key
 from ..core.features import make_spec
 from ..core.invalidation import what_changed
-from ..core.library import Library, embed_outside_image, load_library, warm_up
+from ..core.library import Library, embed_outside_image, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
 from ..core.similarity import find_similar
 from ..storage.cache import Cache
@@ -179,6 +179,7 @@ class FolderSession(QObject):
         spec = MapSpec(perplexity=self.settings.perplexity)
 
         def job(ctx):
+            load_analysis_libraries()
             with Cache(cache_db_path(library.folder)) as cache:
                 return cached_map(cache, library.spec.id, library.hashes, library.vectors, spec,
                                   progress=ctx.progress, should_stop=ctx.should_stop, on_partial=ctx.partial)
@@ -206,6 +207,7 @@ class FolderSession(QObject):
         key = edits_key(library.spec.id, spec)
 
         def job(ctx):
+            load_analysis_libraries()
             with Cache(cache_db_path(library.folder)) as cache:
                 saved = cache.get_edits(key)
             if len(library) < 3:

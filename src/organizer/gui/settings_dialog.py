@@ -17,7 +17,7 @@ from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
 from ..core.features.registry import MODES
 from ..core.features.runtime import DEVICES
 from ..storage.settings import Settings
-from .export_dialog import tone_colour
+from .palette import tone_colour
 
 MODE_NOTES = {
     "content": "Shapes and motifs, as a network sees them: the best general choice.",

@@ -1,0 +1,81 @@
+"""What the map draws over its dots: the thumbnail items, and the hovered point's preview frame."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QVBoxLayout, QWidget
+
+THUMB_PX = 80
+PREVIEW_PX = 256
+
+
+class _Thumb(QGraphicsItem):
+    """A thumbnail at a fixed on-screen size however far the view is zoomed, framed in a colour."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self._pixmap = QPixmap()
+        self._rect = QRectF()
+        self._pen = QPen()
+
+    def set_pixmap(self, pixmap: QPixmap, dpr: float) -> None:
+        # Scaled once here rather than on every paint: panning repaints all of them.
+        side = round(THUMB_PX * dpr)
+        self.prepareGeometryChange()
+        self._pixmap = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)
+        self._pixmap.setDevicePixelRatio(dpr)
+        w, h = self._pixmap.width() / dpr, self._pixmap.height() / dpr
+        self._rect = QRectF(-w / 2, -h / 2, w, h)
+
+    def half_size(self) -> tuple[float, float]:
+        return self._rect.width() / 2, self._rect.height() / 2
+
+    def set_frame(self, colour: QColor, width: float) -> None:
+        self._pen = QPen(colour, width)
+        self._pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-3, -3, 3, 3)
+
+    def paint(self, painter: QPainter, option: object, widget: QWidget | None = None) -> None:
+        painter.drawPixmap(self._rect.topLeft(), self._pixmap)
+        painter.setPen(self._pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        half = self._pen.widthF() / 2
+        painter.drawRect(self._rect.adjusted(-half, -half, half, half))
+
+
+def hover_preview(parent: QWidget) -> tuple[QFrame, QLabel, QLabel]:
+    """A hidden frame over ``parent`` for a point's image and name, and the labels for the two."""
+    # A child, not a tooltip window, so it never takes focus or hover away.
+    preview = QFrame(parent)
+    preview.setObjectName("mapPreview")
+    preview.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    preview.setStyleSheet("#mapPreview { background: palette(window);"
+                          " border: 1px solid palette(mid); border-radius: 6px; }")
+    image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+    name = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+    name.setMaximumWidth(PREVIEW_PX)
+    box = QVBoxLayout(preview)
+    box.setContentsMargins(8, 8, 8, 6)
+    box.setSpacing(4)
+    box.addWidget(image)
+    box.addWidget(name)
+    preview.hide()
+    return preview, image, name
+
+
+def place_beside(preview: QWidget, cursor: QPoint) -> None:
+    """Moves ``preview`` beside ``cursor`` (in its parent's coordinates), flipped to the other
+    side near the parent's right or bottom edge."""
+    size, gap, bounds = preview.size(), 16, preview.parentWidget().size()
+    x, y = cursor.x() + gap, cursor.y() + gap
+    if x + size.width() > bounds.width():
+        x = cursor.x() - gap - size.width()
+    if y + size.height() > bounds.height():
+        y = cursor.y() - gap - size.height()
+    preview.move(max(0, x), max(0, y))
