@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLES ?=
 
-.PHONY: run test install samples bench clean package package-test
+.PHONY: run test install samples bench bench-peers clean package package-test
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/quality.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
+
+# Our engine against clustimage, imagededup and imagehash, each in its own venv (bench/peers/).
+bench-peers: $(STAMP)
+	bench/peers/setup.sh bench/out/peers
+	$(BIN)/python bench/peers/run.py
 
 # The Linux bundle (PyInstaller, one folder) and its .deb; see packaging/ and the README.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
