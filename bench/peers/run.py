@@ -94,10 +94,13 @@ def table(rows: list[dict]) -> str:
     lines = ["| data | tool | time (s) | ours / peer time | peak RSS (MB) | P@10 | NMI | ARI | notes |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        if "error" in r:
-            lines.append(f"| {r['dataset']} | {r['tool']} | – | – | – | – | – | – | {r['error']} |")
-            continue
         base = ours.get(r["dataset"])
+        if "error" in r:
+            # A peer that ran out of time took longer than the limit: the ratio is at most this.
+            bound = f"< {base['total_s'] / TIMEOUT_S:.2f}" if base and "finish" in r["error"] else "–"
+            lines.append(f"| {r['dataset']} | {r['tool']} | > {TIMEOUT_S} | {bound} | – | – | – | – | {r['error']} |"
+                         if bound != "–" else f"| {r['dataset']} | {r['tool']} | – | – | – | – | – | – | {r['error']} |")
+            continue
         ratio = "1" if r["tool"] == "ours" else (f"{base['total_s'] / r['total_s']:.2f}" if base else "–")
         q = r.get("quality", {})
         cell = (lambda key: f"{q[key]:.3f}" if key in q else "–")
@@ -124,7 +127,8 @@ def write_doc(rows: list[dict], seconds: float) -> None:
     section = "\n".join([
         BEGIN,
         f"Measured by `make bench-peers` on {os.cpu_count()} cores in {seconds / 60:.1f} minutes "
-        f"(every tool in a fresh process, one at a time). Ratios > 1 mean ours is faster.",
+        f"(every tool in a fresh process, one at a time). The ratio is our time over the "
+        f"peer's: below 1, ours is faster.",
         "",
         table(rows),
         "",
