@@ -26,7 +26,7 @@ def test_default_id_is_stable_and_spells_out_the_settings():
 
 @pytest.mark.parametrize("change", [
     dict(model="resnet50"), dict(layers="early"), dict(mode="texture"), dict(size=256),
-    dict(policy="pad"), dict(pooling="avg"), dict(flip=True), dict(multiscale=True), dict(mode="texture", gram=True), dict(weights=None),
+    dict(policy="pad"), dict(pooling="avg"), dict(flip=True), dict(invariant=True), dict(multiscale=True), dict(mode="texture", gram=True), dict(weights=None),
 ])
 def test_every_setting_changes_the_id(change):
     assert make_spec(**change).id != make_spec().id

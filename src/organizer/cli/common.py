@@ -52,6 +52,8 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--pooling", default="centre", choices=("avg", "centre"),
                        help="centre (default) weights the middle of each view more, for photos of objects; avg weighs all equally")
     group.add_argument("--flip", action="store_true", help="average with the mirrored image")
+    group.add_argument("--invariant", action="store_true",
+                       help="match rotated and mirrored copies: average over all 8 flips and quarter turns (8x slower)")
     group.add_argument("--gram", action="store_true", help="texture mode: add Gram matrices")
     group.add_argument("--multiscale", action="store_true",
                        help="also look at a 2x detail view (better for photos of objects, 5x slower)")
@@ -65,7 +67,7 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
 
 def spec_from_args(args):
     return make_spec(args.model, args.layers, args.feature_mode, args.size, args.policy, args.pooling, args.flip,
-                     args.gram, args.multiscale, args.weights or "pretrained")
+                     args.gram, args.multiscale, args.weights or "pretrained", invariant=args.invariant)
 
 
 def open_cache(folder: Path, beside: bool) -> Cache:

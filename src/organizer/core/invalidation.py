@@ -14,16 +14,22 @@ from .features import make_spec
 _CLUSTER_FIELDS = ("cluster_method", "cluster_k", "linkage", "min_cluster_size")
 
 
+def extractor_spec(settings: Settings):
+    """The extractor the settings describe; raises ValueError for invalid choices."""
+    return make_spec(settings.model, settings.layers or None, settings.feature_mode, invariant=settings.invariant)
+
+
 def _extractor_id(settings: Settings) -> str | None:
     try:
-        return make_spec(settings.model, settings.layers or None, settings.feature_mode).id
+        return extractor_spec(settings).id
     except ValueError:
         return None  # invalid choices: the rescan they cause will say what is wrong
 
 
 def what_changed(old: Settings, new: Settings) -> set[str]:
     """The stale results, a subset of {"embedding", "map", "clusters"}."""
-    if (old.model, old.layers, old.feature_mode) != (new.model, new.layers, new.feature_mode):
+    if (old.model, old.layers, old.feature_mode, old.invariant) != (new.model, new.layers, new.feature_mode,
+                                                                    new.invariant):
         old_id, new_id = _extractor_id(old), _extractor_id(new)
         if old_id is None or old_id != new_id:
             return {"embedding", "map", "clusters"}

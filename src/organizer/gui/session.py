@@ -19,8 +19,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from ..core.cluster import ClusterSpec, cluster
 from ..core.dendrogram import dendrogram_segments
 from ..core.edits import ClusterBook, edits_key
-from ..core.features import make_spec
-from ..core.invalidation import what_changed
+from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, embed_outside_image, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
 from ..core.similarity import find_similar
@@ -57,10 +56,6 @@ class _BookCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._session._set_book_state(self._before)
-
-
-def extractor_spec(settings: Settings):
-    return make_spec(settings.model, settings.layers or None, settings.feature_mode)
 
 
 def cluster_spec(settings: Settings) -> ClusterSpec:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QGroupBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.cluster import LINKAGES, METHODS
@@ -64,6 +64,10 @@ class SettingsDialog(QDialog):
         self.mode_note = self._note()
         self._row(features, "Compare by:", self.mode_combo)
         features.addRow("", self.mode_note)
+        self.invariant_check = QCheckBox("Match rotated and mirrored copies (8× slower)")
+        self.invariant_check.setToolTip("Averages each image over its 8 flips and quarter turns, for repeating "
+                                        "patterns and scans that may be turned or mirrored.")
+        features.addRow("", self.invariant_check)
         self.device_combo = self._combo(DEVICES, DEVICE_LABELS)
         self._row(features, "Compute on:", self.device_combo)
 
@@ -147,6 +151,7 @@ class SettingsDialog(QDialog):
         self._select(self.model_combo, settings.model)
         self.layers_edit.setText(settings.layers)
         self._select(self.mode_combo, settings.feature_mode)
+        self.invariant_check.setChecked(settings.invariant)
         self._select(self.device_combo, settings.device)
         self._select(self.method_combo, settings.cluster_method)
         self.k_spin.setValue(settings.cluster_k)
@@ -161,7 +166,7 @@ class SettingsDialog(QDialog):
         self.mode_note.setText(MODE_NOTES.get(mode, ""))
         self.method_note.setText(METHOD_NOTES.get(method, ""))
         uses_network = mode in ("content", "texture")
-        for widget in (self.model_combo, self.layers_edit):
+        for widget in (self.model_combo, self.layers_edit, self.invariant_check):
             widget.setEnabled(uses_network)
             widget.setToolTip("" if uses_network else "Colour modes use no network")
         self.k_spin.setEnabled(method in ("auto", "kmeans", "agglomerative", "spectral"))
@@ -175,6 +180,7 @@ class SettingsDialog(QDialog):
                        model=self.model_combo.currentData(),
                        layers=self.layers_edit.text().strip(),
                        feature_mode=self.mode_combo.currentData(),
+                       invariant=self.invariant_check.isChecked(),
                        device=self.device_combo.currentData(),
                        cluster_method=self.method_combo.currentData(),
                        cluster_k=self.k_spin.value(),

@@ -20,6 +20,7 @@ class Settings:
     model: str = "lite0"
     layers: str = ""
     feature_mode: str = "content"
+    invariant: bool = False
     device: str = "auto"
     precision: str = "auto"
     cluster_method: str = "auto"

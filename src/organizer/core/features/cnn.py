@@ -146,12 +146,26 @@ class CnnEmbedder:
             batch = torch.from_numpy(views).to(self.runtime.device).permute(0, 3, 1, 2).float()
             batch = ((batch - self._mean) / self._std).contiguous(memory_format=self._memory_format)
             descriptors = self._describe(batch)
-            if self.spec.flip:
+            if self.spec.invariant:
+                descriptors = descriptors + self._dihedral_rest(batch)
+            elif self.spec.flip:
                 descriptors = descriptors + self._describe(batch.flip(3))
             owner_index = torch.from_numpy(owners).to(descriptors.device)
             summed = torch.zeros(n_images, descriptors.shape[1], device=descriptors.device)
             summed.index_add_(0, owner_index, descriptors)
             return _l2(summed).cpu().numpy().astype(np.float32)
+
+    def _dihedral_rest(self, batch):
+        """The summed descriptors of the other 7 elements of D4: 3 turns, the mirror and its 3 turns."""
+        import torch
+
+        total = 0
+        for mirrored in (False, True):
+            source = batch.flip(3) if mirrored else batch
+            for turns in range(0 if mirrored else 1, 4):
+                view = torch.rot90(source, turns, (2, 3)).contiguous(memory_format=self._memory_format)
+                total = total + self._describe(view)
+        return total
 
     def _describe(self, batch):
         with autocast(self.runtime):

@@ -46,12 +46,15 @@ class ExtractorSpec:
     weights: str = "pretrained"
     #: The state_dict file behind a ``file-…`` weights tag; not part of the id.
     weights_file: str = field(default="", compare=False)
+    #: Average over the 8 flips and quarter turns (the dihedral group D4): a pattern
+    #: matches its rotated and mirrored copies, as repeating tiles and flipped scans need.
+    invariant: bool = False
 
     @property
     def id(self) -> str:
         if self.mode not in CNN_MODES:
             return f"v{VERSION}/{self.mode}/{self.size}/{self.policy}"
-        flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale))
+        flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant))
         extras = "".join(flag for flag, on in flags if on)
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
                 f"{self.mode}-{self.pooling}{extras}/{self.size}/{self.policy}")
@@ -70,7 +73,7 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
               mode: str = "content", size: int | None = None, policy: str = DEFAULT_POLICY,
               pooling: str = DEFAULT_POOLING,
               flip: bool = False, gram: bool = False, multiscale: bool = False,
-              weights: str | Path | None = "pretrained") -> ExtractorSpec:
+              weights: str | Path | None = "pretrained", invariant: bool = False) -> ExtractorSpec:
     """Validate user choices and return the spec they describe.
 
     ``layers`` is a preset (early, mid, late), module names, or both, comma-separated;
@@ -93,10 +96,11 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
         raise ValueError(f"input size {size} is outside 32..1024")
     weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
     spec = ExtractorSpec(model, taps, mode, size, policy, pooling, flip, gram, multiscale,
-                         _weights_tag(weights), weights_file)
+                         _weights_tag(weights), weights_file, invariant)
     if not spec.uses_cnn:
+        # Colour histograms ignore where colours are, so flips and turns change nothing.
         spec = replace(spec, model="", taps=(), pooling="", flip=False, gram=False, multiscale=False,
-                       weights="", weights_file="")
+                       weights="", weights_file="", invariant=False)
     return spec
 
 
