@@ -42,6 +42,7 @@ CONFIGS: dict[str, dict] = {
     "lite0 mid (blocks 7+10)": {"layers": "mid"},
     "lite0 late (blocks 14+15)": {"layers": "late"},
     "lite0 default + flip": {"flip": True},
+    "lite0 default + invariant (8 flips and turns)": {"invariant": True},
     "lite0 default, policy pad": {"policy": "pad"},
     "lite0 default + multiscale": {"multiscale": True},
     "lite0 default + multiscale + flip": {"multiscale": True, "flip": True},
