@@ -15,8 +15,8 @@ from ..core import order as order_mod
 from ..core.apply import resume, undo
 from ..core.cluster import ClusterSpec, cluster
 from ..core.embed import embed_folder
-from ..core.export import MODES, PLANS
-from ..core.export_flow import apply_summary, build_plan, check_target, pending_journal, run_export, undo_summary
+from ..core.export import MODES, PLANS, check_folders
+from ..core.export_flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
 from ..core.features import make_spec
 from ..core.library import Library
 from ..core.sheet import render_sheet
@@ -85,7 +85,7 @@ def cmd_export(args) -> int:
             return 0
         print(f"resuming the interrupted export recorded in {journal}", file=sys.stderr)
         return _print_apply(resume(journal, progress=StderrProgress("export")))
-    check_target(Path(args.folder), out)  # before the scan, which can take minutes
+    check_folders(Path(args.folder), out)  # before the scan, which can take minutes
     scan, vectors, spec, _ = run_scan(args)
     library = Library(scan.folder, spec, scan.paths, scan.hashes, vectors, scan.failures, scan)
     if args.plan == "grid":

@@ -116,7 +116,8 @@ class _TargetNames:
             candidate = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore") + marker + suffix
 
 
-def _check_folders(source_folder: Path, out_dir: Path) -> tuple[Path, Path]:
+def check_folders(source_folder: Path, out_dir: Path) -> tuple[Path, Path]:
+    """Both folders resolved; raises :class:`PlanError` when ``out_dir`` is or lies inside ``source_folder``."""
     source_folder, out_dir = Path(source_folder).resolve(), Path(out_dir).resolve()
     if out_dir == source_folder or source_folder in out_dir.parents:
         raise PlanError(f"the export folder {out_dir} lies inside the source folder {source_folder}; "
@@ -132,7 +133,7 @@ def plan_sorted(paths: list[Path], order: list[int], source_folder: Path, out_di
                 hashes: list[str] | None = None, labels: list[int] | None = None,
                 positions: list[tuple[float, float]] | None = None) -> ExportPlan:
     """Copies renamed ``0001_name.jpg`` in ``order``, so every file browser keeps the order."""
-    source_folder, out_dir = _check_folders(source_folder, out_dir)
+    source_folder, out_dir = check_folders(source_folder, out_dir)
     names, width = _TargetNames(), _width(len(order))
     operations = []
     for rank, i in enumerate(order, start=1):
@@ -151,7 +152,7 @@ def plan_clusters(paths: list[Path], order: list[int], labels: list[int], source
     to ``unclustered``. A cluster the user named (``names``, noise included) gets that name
     as its folder instead, made safe and suffixed `` (2)`` if two names collide.
     """
-    source_folder, out_dir = _check_folders(source_folder, out_dir)
+    source_folder, out_dir = check_folders(source_folder, out_dir)
     medoids, names = medoids or {}, names or {}
     cluster_number: dict[int, int] = {}
     for i in order:

@@ -21,7 +21,7 @@ from . import order as order_mod
 from .apply import JOURNAL_DIR, ApplyReport, UndoReport, apply_plan, unfinished_journal, write_new_file
 from .cluster import ClusterSpec, cluster
 from .edits import ClusterBook
-from .export import PLANS, ExportPlan, PlanError, _check_folders, plan_clusters, plan_grid, plan_sorted
+from .export import PLANS, ExportPlan, PlanError, check_folders, plan_clusters, plan_grid, plan_sorted
 from .library import Library
 from .sheet import render_sheet
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
@@ -70,7 +70,7 @@ def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | 
         raise ValueError(f"unknown plan {kind!r}; choose one of {', '.join(PLANS)}")
     if not len(library):
         raise PlanError(f"{library.folder} holds no images to export")
-    check_target(library.folder, out_dir)  # before the ordering, which can take a minute
+    check_folders(library.folder, out_dir)  # before the ordering, which can take a minute
     if labels is not None and len(labels) != len(library):
         raise ValueError(f"{len(labels)} labels for {len(library)} images")
     vectors = library.vectors
@@ -96,11 +96,6 @@ def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | 
         plan = plan_clusters(library.paths, list(order), _as_list(labels), library.folder, out_dir, medoids,
                              library.hashes, names=names)
     return PreparedExport(plan, list(library.paths))
-
-
-def check_target(source_folder: Path, out_dir: Path) -> None:
-    """Raise :class:`PlanError` when ``out_dir`` lies inside ``source_folder`` (or is it)."""
-    _check_folders(source_folder, out_dir)
 
 
 def _default_order(vectors: np.ndarray, labels: np.ndarray | None, progress: ProgressFn,

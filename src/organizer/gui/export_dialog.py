@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QGroupBox, QH
 
 from ..core.apply import resume, undo
 from ..core.edits import ClusterBook
-from ..core.export_flow import (PreparedExport, apply_summary, build_plan, check_target, latest_move_journal,
-                                pending_journal, run_export, undo_summary)
+from ..core.export import check_folders
+from ..core.export_flow import (PreparedExport, apply_summary, build_plan, latest_move_journal, pending_journal,
+                                run_export, undo_summary)
 from ..core.library import Library
 from .export_preview import fill_table, preview_table
 from .palette import tone_colour
@@ -230,7 +231,7 @@ class ExportDialog(QDialog):
         folder, out = self._library.folder, self.target()
 
         def job(ctx) -> tuple[Path | None, bool]:
-            check_target(folder, out)
+            check_folders(folder, out)
             return latest_move_journal(out), out.is_dir()
         self._runner.start("export-target", job, on_finished=self._target_checked, on_failed=self._target_refused)
 
