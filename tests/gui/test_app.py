@@ -267,3 +267,12 @@ def test_split_merge_and_a_settings_change_that_reclusters_only(qtbot, window, s
     assert len(session.book.clusters()) == 4
     assert session.library is library and session.layout is layout
     assert not session.runner.running("scan") and not session.runner.running("map")
+
+
+def test_the_welcome_page_renders_and_opens_the_sample_patterns(qtbot, window):
+    from organizer.storage.paths import samples_dir
+
+    window.welcome.samples_requested.emit()
+    qtbot.waitUntil(lambda: window.session.library is not None, timeout=SCAN_TIMEOUT_MS)
+    assert window.session.folder == samples_dir().resolve()
+    assert len(window.session.library) == 9 * 6 * 3 and not window.session.library.failures

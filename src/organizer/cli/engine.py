@@ -11,7 +11,7 @@ import numpy as np
 from ..core.embed import embed_file
 from ..core.index import METRICS
 from ..core.similarity import find_similar
-from ..storage.paths import user_data_dir
+from ..storage.paths import samples_dir
 from .common import add_extractor_options, open_cache, run_scan, scan_summary
 
 
@@ -79,7 +79,7 @@ def cmd_failures(args) -> int:
 def cmd_samples(args) -> int:
     from ..samples import write_sample_folder
 
-    folder = Path(args.folder) if args.folder else user_data_dir() / "samples"
+    folder = Path(args.folder) if args.folder else samples_dir()
     paths = write_sample_folder(folder, per_family=args.per_family, colourways=args.colourways, fmt=args.format)
     print(folder)
     print(f"wrote {len(paths)} sample images", file=sys.stderr)

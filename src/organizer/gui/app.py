@@ -11,7 +11,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from ..resources import resource_path
-from ..storage.paths import user_data_dir
+from ..storage.paths import samples_dir
 from ..storage.settings import Settings
 from .main_window import MainWindow
 
@@ -42,18 +42,25 @@ def application(argv: list[str] | None = None) -> QApplication:
 def create_window(store: QSettings) -> MainWindow:
     window = MainWindow(load_settings(store))
     window.settings_changed.connect(lambda settings: store.setValue(SETTINGS_KEY, settings.to_json()))
-    window.samples_requested.connect(lambda: window.open_folder(sample_folder()))
+    window.samples_requested.connect(lambda: open_samples(window))
     return window
 
 
-def sample_folder() -> Path:
-    """The built-in sample library, rendered on first use."""
+def open_samples(window: MainWindow) -> None:
+    """Open the built-in sample library, rendering what is missing of it in a worker first.
+
+    Rendering takes seconds on first use; write_sample_folder skips the files already there.
+    """
     from ..samples import write_sample_folder
 
-    folder = user_data_dir() / "samples"
-    if not any(folder.glob("*.png")):
-        write_sample_folder(folder, per_family=6, colourways=3)
-    return folder
+    def render(_ctx) -> Path:
+        folder = samples_dir()
+        write_sample_folder(folder)
+        return folder
+
+    window.message.setText("Rendering the sample patterns…")
+    window.session.runner.start("samples", render, on_finished=window.open_folder,
+                                on_failed=lambda text: window.message.setText(f"The samples failed: {text}"))
 
 
 def run(folder: str | None = None) -> int:

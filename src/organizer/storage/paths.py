@@ -27,6 +27,11 @@ def user_data_dir() -> Path:
     return _override("ORGANIZER_DATA_DIR") or Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def samples_dir() -> Path:
+    """Where the built-in sample patterns are rendered (``organizer samples``, the app's demo)."""
+    return user_data_dir() / "samples"
+
+
 def cache_db_path(folder: Path, beside: bool = False) -> Path:
     """The cache database for one image folder.
 
