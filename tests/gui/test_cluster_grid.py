@@ -15,10 +15,8 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from organizer.core.dendrogram import dendrogram_segments
 from organizer.core.edits import ClusterBook
 from organizer.core.scan import hash_file
-from organizer.core.thumbs import ThumbnailStore
 from organizer.gui.cluster_grid import IMAGE_ROLE, ClusterGrid
 from organizer.gui.dendrogram import MESSAGE, DendrogramView
-from organizer.gui.thumbnails import ThumbnailLoader
 
 LEFT = Qt.MouseButton.LeftButton
 DECORATION = Qt.ItemDataRole.DecorationRole
@@ -29,13 +27,6 @@ def images(sample_folder) -> tuple[list[Path], list[str]]:
     paths = sorted(sample_folder.glob("*.png"))
     assert len(paths) == 36
     return paths, [hash_file(p) for p in paths]
-
-
-@pytest.fixture
-def loader(tmp_path):
-    loader = ThumbnailLoader(ThumbnailStore(tmp_path / "thumbs"))
-    yield loader
-    loader.shutdown()
 
 
 @pytest.fixture

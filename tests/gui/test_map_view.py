@@ -12,22 +12,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from organizer.core.scan import hash_file
-from organizer.core.thumbs import ThumbnailStore
 from organizer.gui import map_view
 from organizer.gui.map_view import MapView, points_in_polygon
 from organizer.gui.palette import cluster_colour
-from organizer.gui.thumbnails import ThumbnailLoader
 from organizer.samples import family_of
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 NO_MODS = Qt.KeyboardModifier.NoModifier
-
-
-@pytest.fixture
-def loader(tmp_path):
-    loader = ThumbnailLoader(ThumbnailStore(tmp_path / "thumbs"))
-    yield loader
-    loader.shutdown()
 
 
 @pytest.fixture
