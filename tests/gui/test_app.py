@@ -276,3 +276,13 @@ def test_the_welcome_page_renders_and_opens_the_sample_patterns(qtbot, window):
     qtbot.waitUntil(lambda: window.session.library is not None, timeout=SCAN_TIMEOUT_MS)
     assert window.session.folder == samples_dir().resolve()
     assert len(window.session.library) == 9 * 6 * 3 and not window.session.library.failures
+
+
+def test_an_invalid_layer_name_is_reported_in_the_status_bar(qtbot, window, sample_folder):
+    from dataclasses import replace
+
+    window.open_folder(sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    window.session.apply_settings(replace(window.session.settings, layers="no_such_layer"))
+    qtbot.waitUntil(lambda: window.message.text().startswith("Scan failed"), timeout=10_000)
+    assert "no_such_layer" in window.message.text()

@@ -118,11 +118,13 @@ class FolderSession(QObject):
     def rescan(self) -> None:
         if self.folder is None:
             return
-        folder, spec, device = self.folder, extractor_spec(self.settings), self.settings.device
+        folder, settings, device = self.folder, self.settings, self.settings.device
         self.runner.cancel("map")
         self.runner.cancel("clusters")
 
         def job(ctx):
+            # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
+            spec = extractor_spec(settings)
             with Cache(cache_db_path(folder)) as cache:
                 return load_library(folder, spec, cache, device=device, progress=ctx.progress,
                                     should_stop=ctx.should_stop)
