@@ -8,6 +8,7 @@ signal. Each settings change re-runs only the steps it invalidates.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,10 @@ class FolderSession(QObject):
         def done(description: str) -> None:
             self._warmed = True
             self.device_description = description
+            # torch, scikit-learn and Qt leave a few million long-lived objects behind, and
+            # every full collection walked them all: 100-230 ms with the GIL held, from any
+            # thread, so the window froze. Frozen objects are skipped by the collector.
+            gc.freeze()
 
         self.runner.start("warmup", lambda _ctx: warm_up(device, analysis=analysis), on_finished=done)
 
