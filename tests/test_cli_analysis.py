@@ -77,7 +77,8 @@ def labelled_folder(sample_folder, tmp_path):
 def test_evaluate_scores_every_extractor_best_first(capsys, labelled_folder):
     rows = _json(capsys, ["evaluate", str(labelled_folder), "--json"])
     names = [r["extractor"] for r in rows]
-    assert {"lite0 default", "lite0 texture", "lite0 early", "colour histogram", "mean colour"} <= set(names)
+    assert {"lite0 default", "lite0 texture", "lite0 early", "lite0 structure", "lite0 invariant", "colour histogram",
+            "mean colour", "palette"} <= set(names)
     assert all({"p_at_k", "map_at_r", "nmi", "ari", "id"} <= set(r) for r in rows)
     p_at_k = [r["p_at_k"] for r in rows]
     assert p_at_k == sorted(p_at_k, reverse=True)

@@ -87,7 +87,8 @@ def cmd_duplicates(args) -> int:
 
 def evaluation_specs() -> dict[str, dict]:
     """Every extractor this machine can run: lite0 settings, colour, and cached torchvision models."""
-    options = {"lite0 default": {}, "lite0 texture": {"mode": "texture"}}
+    options = {"lite0 default": {}, "lite0 texture": {"mode": "texture"}, "lite0 structure": {"mode": "structure"},
+               "lite0 invariant": {"invariant": True}}
     for layers in ("early", "mid", "late"):
         options[f"lite0 {layers}"] = {"layers": layers}
         options[f"lite0 texture {layers}"] = {"mode": "texture", "layers": layers}
@@ -96,6 +97,7 @@ def evaluation_specs() -> dict[str, dict]:
             options[f"{name} mid"] = {"model": name, "layers": "mid"}
     options["colour histogram"] = {"mode": "colour"}
     options["mean colour"] = {"mode": "mean-colour"}
+    options["palette"] = {"mode": "palette"}
     return options
 
 

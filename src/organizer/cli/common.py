@@ -46,7 +46,8 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(BACKBONES))
     group.add_argument("--layers", help="early, mid, late, or module names, comma-separated (default: measured per model)")
     group.add_argument(mode_flag, dest="feature_mode", default="content", choices=MODES,
-                       help="what to compare: content, texture (style statistics), colour or mean-colour")
+                       help="what to compare: content, texture (style statistics), structure (the motif in any colours), "
+                            "colour, mean-colour or palette (dominant colours, any motif)")
     group.add_argument("--size", type=int, help="network input size in pixels (default: the model's)")
     group.add_argument("--policy", default="auto", choices=POLICIES, help="how images are fitted to the input square")
     group.add_argument("--pooling", default="centre", choices=("avg", "centre"),

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, 
 
 from ..core.cluster import LINKAGES, METHODS
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
-from ..core.features.registry import MODES
+from ..core.features.registry import CNN_MODES, MODES
 from ..core.features.runtime import DEVICES
 from ..storage.settings import Settings
 from .palette import tone_colour
@@ -22,8 +22,10 @@ from .palette import tone_colour
 MODE_NOTES = {
     "content": "Shapes and motifs, as a network sees them: the best general choice.",
     "texture": "Style statistics: repeats, grain and weave more than layout.",
+    "structure": "The motif whatever its colours: finds one design in all its colourways.",
     "colour": "Colour histograms only: fast, no network, blind to shape.",
     "mean-colour": "One average colour per image: for sorting swatches by hue.",
+    "palette": "The dominant colours, in any order: finds one colourway on every motif.",
 }
 METHOD_NOTES = {
     "auto": "Ward clustering, into as many clusters as separate best.",
@@ -36,7 +38,8 @@ METHOD_NOTES = {
 }
 MODEL_LABELS = {"lite0": "EfficientNet-Lite0", "resnet50": "ResNet-50", "vgg19": "VGG-19",
                 "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet-121"}
-MODE_LABELS = {"content": "Content", "texture": "Texture", "colour": "Colour", "mean-colour": "Mean colour"}
+MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structure (ignore colours)",
+               "colour": "Colour", "mean-colour": "Mean colour", "palette": "Palette (ignore motif)"}
 METHOD_LABELS = {"auto": "Automatic", "kmeans": "K-means", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
                  "agglomerative": "Agglomerative", "spectral": "Spectral", "affinity": "Affinity propagation"}
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
@@ -165,7 +168,7 @@ class SettingsDialog(QDialog):
         mode, method = self.mode_combo.currentData(), self.method_combo.currentData()
         self.mode_note.setText(MODE_NOTES.get(mode, ""))
         self.method_note.setText(METHOD_NOTES.get(method, ""))
-        uses_network = mode in ("content", "texture")
+        uses_network = mode in CNN_MODES
         for widget in (self.model_combo, self.layers_edit, self.invariant_check):
             widget.setEnabled(uses_network)
             widget.setToolTip("" if uses_network else "Colour modes use no network")

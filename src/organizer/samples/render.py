@@ -327,7 +327,7 @@ def _render_alpha(family: str, palette: int, lay: _Layout) -> np.ndarray:
     return np.take(_alpha_sprites(palette, knot).reshape(-1, 3), idx, axis=0)
 
 
-def render(spec: SampleSpec, size: tuple[int, int] | None = None) -> Image.Image:
+def render(spec: SampleSpec, size: tuple[int, int] | None = None, palette: int | None = None) -> Image.Image:
     """Render one bracelet pattern chart.
 
     Parameters
@@ -337,6 +337,9 @@ def render(spec: SampleSpec, size: tuple[int, int] | None = None) -> Image.Image
     size
         ``(width, height)`` in pixels; ``None`` picks a size from the variant (squares,
         3:1 and 1:3 strips, 4:3 landscape; long side 160-640 px).
+    palette
+        Draw the spec's layout in this colourway instead of its own: the same motif
+        recoloured, as designers reuse one motif in many colourways.
 
     Returns
     -------
@@ -344,7 +347,7 @@ def render(spec: SampleSpec, size: tuple[int, int] | None = None) -> Image.Image
         An RGB image.
     """
     lay = _layout(spec, size)
-    palette = spec.colourway % len(PALETTES)
+    palette = (spec.colourway if palette is None else palette) % len(PALETTES)
     draw = _render_normal if spec.family in NORMAL_FAMILIES else _render_alpha
     return Image.fromarray(draw(spec.family, palette, lay), "RGB")
 

@@ -18,6 +18,10 @@ class Embedder(Protocol):
 
 def create_embedder(spec: ExtractorSpec, runtime: Runtime | None = None) -> Embedder:
     """Build the embedder for ``spec``; CNN weights load here, so call it off the GUI thread."""
+    if spec.mode == "palette":
+        from .palette import PaletteEmbedder
+
+        return PaletteEmbedder()
     if not spec.uses_cnn:
         from .colour import ColourEmbedder
 

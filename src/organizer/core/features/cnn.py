@@ -5,7 +5,10 @@ centre prior (``centre``, as in Babenko & Lempitsky's SPoC), which lets the midd
 photo, where the patterned object usually is, outweigh the background around it. ``texture`` mode keeps per-channel mean
 and standard deviation (the style statistics of Huang & Belongie's AdaIN), and with
 ``gram`` also the Gram matrix (Gatys et al.), which ignore where things are and keep what
-they look like. Each part is L2-normalised before the parts are joined, so every layer
+they look like. ``structure`` mode pools like ``content`` but shows the network only the
+image's luminance, and sums the descriptors of the luminance and its negative: a motif
+then matches itself in any colourway, even one that swaps a light ground for a dark one.
+Each part is L2-normalised before the parts are joined, so every layer
 weighs the same in a cosine similarity, whatever its channel count.
 """
 
@@ -115,6 +118,10 @@ def pool_maps(maps: list, mode: str, pooling: str = "avg", gram: bool = False):
     return torch.cat(parts, dim=1) / len(parts) ** 0.5
 
 
+#: Rec. 601 luma, the weights PIL's "L" conversion uses.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
 class CnnEmbedder:
     """Turn batches of uint8 views into one descriptor per image."""
 
@@ -131,6 +138,7 @@ class CnnEmbedder:
         self._memory_format = memory_format
         self._mean = torch.tensor(self.backbone.mean, device=runtime.device).view(1, 3, 1, 1)
         self._std = torch.tensor(self.backbone.std, device=runtime.device).view(1, 3, 1, 1)
+        self._luma = torch.tensor(LUMA_WEIGHTS, device=runtime.device).view(1, 3, 1, 1)
 
     def embed(self, views: np.ndarray, owners: np.ndarray, n_images: int) -> np.ndarray:
         """Embed ``views`` (uint8, N×S×S×3); ``owners[i]`` is the image view i belongs to.
@@ -144,16 +152,25 @@ class CnnEmbedder:
             # Views sliced from a decoded image are read-only; torch wants writable memory.
             views = np.require(views, requirements=["C", "W"])
             batch = torch.from_numpy(views).to(self.runtime.device).permute(0, 3, 1, 2).float()
-            batch = ((batch - self._mean) / self._std).contiguous(memory_format=self._memory_format)
-            descriptors = self._describe(batch)
-            if self.spec.invariant:
-                descriptors = descriptors + self._dihedral_rest(batch)
-            elif self.spec.flip:
-                descriptors = descriptors + self._describe(batch.flip(3))
+            if self.spec.mode == "structure":
+                luminance = (batch * self._luma).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+                descriptors = self._symmetrised(luminance) + self._symmetrised(255.0 - luminance)
+            else:
+                descriptors = self._symmetrised(batch)
             owner_index = torch.from_numpy(owners).to(descriptors.device)
             summed = torch.zeros(n_images, descriptors.shape[1], device=descriptors.device)
             summed.index_add_(0, owner_index, descriptors)
             return _l2(summed).cpu().numpy().astype(np.float32)
+
+    def _symmetrised(self, pixels):
+        """The summed descriptors of ``pixels`` (N×3×S×S, 0..255) over the flips the spec asks for."""
+        batch = ((pixels - self._mean) / self._std).contiguous(memory_format=self._memory_format)
+        descriptors = self._describe(batch)
+        if self.spec.invariant:
+            return descriptors + self._dihedral_rest(batch)
+        if self.spec.flip:
+            return descriptors + self._describe(batch.flip(3))
+        return descriptors
 
     def _dihedral_rest(self, batch):
         """The summed descriptors of the other 7 elements of D4: 3 turns, the mirror and its 3 turns."""
