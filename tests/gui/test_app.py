@@ -286,3 +286,24 @@ def test_an_invalid_layer_name_is_reported_in_the_status_bar(qtbot, window, samp
     window.session.apply_settings(replace(window.session.settings, layers="no_such_layer"))
     qtbot.waitUntil(lambda: window.message.text().startswith("Scan failed"), timeout=10_000)
     assert "no_such_layer" in window.message.text()
+
+
+def test_find_similar_reranks_by_the_index_chosen_in_the_settings(qtbot, window, sample_folder):
+    from dataclasses import replace
+
+    from organizer.core import images
+    from organizer.core.compare import compare
+
+    drop(window, sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    session = window.session
+    session.apply_settings(replace(session.settings, similar_rerank="emd"))
+    query = sample_folder / SampleSpec("normal-chevron", 0, 0).filename()
+    session.find_similar(session.library.index_of(query))
+    qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=30_000)
+    results = window.similar.results()
+    scores = [score for _, score in results]
+    assert len(results) == session.settings.similar_count
+    assert scores == sorted(scores)  # palette distances: the closest first
+    best = session.library.paths[results[0][0]]
+    assert scores[0] == pytest.approx(compare(images.load(query), images.load(best), "emd").score)

@@ -1,4 +1,4 @@
-"""The engine's commands: scan, embed, similar, failures, samples."""
+"""The engine's commands: scan, embed, similar, compare, failures, samples."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import images
+from ..core.compare import HIGHER_IS_BETTER, INDICES, compare
 from ..core.embed import embed_file
 from ..core.index import METRICS
+from ..core.rerank import pool_size, rerank
 from ..core.similarity import find_similar
 from ..storage.paths import samples_dir
 from .common import add_extractor_options, open_cache, run_scan, scan_summary
+
+
+NEIGHBOURHOOD = "neighbourhood"
 
 
 def cmd_scan(args) -> int:
@@ -52,14 +58,35 @@ def cmd_similar(args) -> int:
         query = vectors[report.paths.index(query_path)]
     else:
         query = embed_file(query_path, spec, embedder())
-    matches = find_similar(report.paths, vectors, query, args.k, args.metric, exclude=query_path,
-                           rerank=args.rerank)
+    by_index = args.rerank in INDICES
+    matches = find_similar(report.paths, vectors, query, pool_size(args.k) if by_index else args.k, args.metric,
+                           exclude=query_path, rerank=args.rerank == NEIGHBOURHOOD)
+    if by_index:
+        matches, skipped = rerank(query_path, matches, args.rerank, args.k)
+        for path, reason in skipped:
+            print(f"warning: left out {path}: {reason}", file=sys.stderr)
     if args.json:
         print(json.dumps([{"path": str(m.path), "score": round(m.score, 6)} for m in matches], indent=2,
                          ensure_ascii=False))
     else:
         for match in matches:
             print(f"{match.score:9.4f}  {match.path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    first, second = images.load(Path(args.image1)), images.load(Path(args.image2))
+    result = compare(first, second, args.index)
+    if args.json:
+        print(json.dumps({"index": result.index, "score": result.score, "higher_is_more_similar":
+                          HIGHER_IS_BETTER[result.index], **result.details}, indent=2, ensure_ascii=False))
+        return 0
+    direction = "similarity, higher is closer" if HIGHER_IS_BETTER[result.index] else "distance, lower is closer"
+    print(f"{result.index}: {result.score:.4f} ({direction})")
+    for name, value in result.details.items():
+        if isinstance(value, dict) and "hex" in value:
+            value = " ".join(value["hex"])
+        print(f"  {name}: {value}")
     return 0
 
 
@@ -106,11 +133,21 @@ def register(sub) -> None:
     similar.add_argument("--metric", default="cosine", choices=METRICS,
                          help="cosine scores are similarities; euclidean and manhattan scores are distances")
     similar.add_argument("--json", action="store_true")
-    similar.add_argument("--rerank", action="store_true",
-                         help="re-rank with the folder's neighbourhoods (DBA + query expansion): better on large "
-                              "libraries with many images per kind of pattern, worse on small ones")
+    similar.add_argument("--rerank", nargs="?", const=NEIGHBOURHOOD, choices=(NEIGHBOURHOOD, *INDICES),
+                         help="alone: re-rank with the folder's neighbourhoods (DBA + query expansion), better on "
+                              "large libraries with many images per kind of pattern, worse on small ones; with an "
+                              "index (ssim, cwssim, mse, sift, emd): re-order the best 3k matches by it")
     add_extractor_options(similar)
     similar.set_defaults(func=cmd_similar)
+
+    pair = sub.add_parser("compare", help="score two images with a classic similarity index")
+    pair.add_argument("image1")
+    pair.add_argument("image2")
+    pair.add_argument("--index", default="ssim", choices=INDICES,
+                      help="ssim (structure, pixel-aligned), cwssim (forgives small shifts), mse (a distance), "
+                           "sift (matched keypoints after a ratio test and RANSAC), emd (palette distance)")
+    pair.add_argument("--json", action="store_true")
+    pair.set_defaults(func=cmd_compare)
 
     failures = sub.add_parser("failures", help="list the files the last scan could not use, with reasons")
     failures.add_argument("folder")

@@ -23,6 +23,7 @@ from ..core.edits import ClusterBook, edits_key
 from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, embed_outside_image, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
+from ..core.rerank import pool_size, rerank
 from ..core.similarity import find_similar
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
@@ -298,11 +299,14 @@ class FolderSession(QObject):
         library = self.library
         if library is None:
             return
-        k = self.settings.similar_count
+        k, index_name = self.settings.similar_count, self.settings.similar_rerank
 
-        def job(_ctx):
-            matches = find_similar(library.paths, library.vectors, library.vectors[index], k, exclude=library.paths[index])
-            return SimilarResult(library.paths[index], index, self._indexed(library, matches))
+        def job(ctx):
+            query = library.paths[index]
+            matches = find_similar(library.paths, library.vectors, library.vectors[index], pool_size(k) if index_name else k,
+                                   exclude=query)
+            matches = self._reranked(query, matches, index_name, k, ctx)
+            return SimilarResult(query, index, self._indexed(library, matches))
 
         self.runner.start("similar", job, on_finished=self.similar_ready.emit, on_failed=self._failed("similar"))
 
@@ -312,15 +316,24 @@ class FolderSession(QObject):
         if library is None:
             self.message.emit("Open a folder first, then drop an image on it to search")
             return
-        k, device = self.settings.similar_count, self.settings.device
+        k, device, index_name = self.settings.similar_count, self.settings.device, self.settings.similar_rerank
         self.message.emit(f"Searching with {Path(path).name}…")
 
-        def job(_ctx):
+        def job(ctx):
             query = embed_outside_image(Path(path), library.spec, device)
-            matches = find_similar(library.paths, library.vectors, query, k)
+            matches = find_similar(library.paths, library.vectors, query, pool_size(k) if index_name else k)
+            matches = self._reranked(Path(path), matches, index_name, k, ctx)
             return SimilarResult(Path(path), library.index_of(Path(path)), self._indexed(library, matches))
 
         self.runner.start("similar", job, on_finished=self.similar_ready.emit, on_failed=self._failed("search"))
+
+    def _reranked(self, query: Path, matches, index_name: str, k: int, ctx):
+        if not index_name:
+            return matches
+        matches, skipped = rerank(query, matches, index_name, k, ctx.should_stop)
+        if skipped:
+            self.message.emit(f"Re-ranking left out {len(skipped)} unreadable image(s)")
+        return matches
 
     @staticmethod
     def _indexed(library: Library, matches) -> list[tuple[int, float]]:

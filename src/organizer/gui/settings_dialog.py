@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, 
                                QGroupBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.cluster import LINKAGES, METHODS
+from ..core.compare import INDICES as COMPARE_INDICES
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
 from ..core.features.registry import CNN_MODES, MODES
 from ..core.features.runtime import DEVICES
@@ -44,6 +45,9 @@ METHOD_LABELS = {"auto": "Automatic", "kmeans": "K-means", "dbscan": "DBSCAN", "
                  "agglomerative": "Agglomerative", "spectral": "Spectral", "affinity": "Affinity propagation"}
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                  "mps": "Apple GPU (Metal)"}
+RERANK_LABELS = {"": "No: keep the features' order", "ssim": "SSIM (pixel-aligned structure)",
+                 "cwssim": "CW-SSIM (forgives small shifts)", "mse": "Mean squared error",
+                 "sift": "SIFT keypoints (the same image turned or cropped)", "emd": "Palette distance (EMD)"}
 AUTOMATIC = "Automatic"
 
 
@@ -93,6 +97,12 @@ class SettingsDialog(QDialog):
                                         "low values show small tight groups, high values the overall shape.")
         self._row(similarity_map, "Perplexity:", self.perplexity_spin)
 
+        similar = self._form(layout, "Find similar", "Takes effect on the next search.")
+        self.rerank_combo = self._combo(("", *COMPARE_INDICES), RERANK_LABELS)
+        self.rerank_combo.setToolTip("Re-orders the best matches with a classic index; slower, and better "
+                                     "for near-copies than for designs that are merely alike.")
+        self._row(similar, "Re-rank matches by:", self.rerank_combo)
+
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -101,7 +111,7 @@ class SettingsDialog(QDialog):
         self.mode_combo.currentIndexChanged.connect(self._update)
         self.method_combo.currentIndexChanged.connect(self._update)
         self._load(settings)
-        # One label column across the three groups, so their fields line up.
+        # One label column across the groups, so their fields line up.
         width = max(label.sizeHint().width() for label in self._labels)
         for label in self._labels:
             label.setMinimumWidth(width)
@@ -161,6 +171,7 @@ class SettingsDialog(QDialog):
         self._select(self.linkage_combo, settings.linkage)
         self.min_size_spin.setValue(settings.min_cluster_size)
         self.perplexity_spin.setValue(settings.perplexity)
+        self._select(self.rerank_combo, settings.similar_rerank)
         self._update()
 
     def _update(self) -> None:
@@ -189,4 +200,5 @@ class SettingsDialog(QDialog):
                        cluster_k=self.k_spin.value(),
                        linkage=self.linkage_combo.currentData(),
                        min_cluster_size=self.min_size_spin.value(),
-                       perplexity=float(self.perplexity_spin.value()))
+                       perplexity=float(self.perplexity_spin.value()),
+                       similar_rerank=self.rerank_combo.currentData())

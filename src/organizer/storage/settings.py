@@ -30,6 +30,8 @@ class Settings:
     perplexity: float = 30.0
     grid_columns: int = 8
     similar_count: int = 24
+    #: A classic index that re-orders find-similar's best matches ("" for none); see core.compare.
+    similar_rerank: str = ""
     recent_folders: tuple[str, ...] = field(default_factory=tuple)
 
     def with_recent(self, folder: str) -> "Settings":

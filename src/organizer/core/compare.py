@@ -1,0 +1,424 @@
+"""Classic similarity indices between two images: SSIM, CW-SSIM, MSE, SIFT matching and palette EMD.
+
+The learned embeddings answer "which images look alike" over a whole folder; these indices
+answer it for one pair, with a number a user can reason about, and are cheap enough to
+re-rank a find-similar's top few. They measure different things:
+
+* ``ssim`` (Wang et al. 2004) compares local luminance, contrast and structure, pixel by
+  pixel, so a shift of a couple of pixels already costs a lot.
+* ``cwssim`` (Wang & Simoncelli 2005; Sampat et al. 2009) compares the coefficients of a
+  complex wavelet decomposition; a small translation turns their phase consistently over a
+  window, which the index ignores, so it forgives small shifts and brightness changes.
+* ``mse`` is the mean squared pixel difference, a distance: lower is more similar.
+* ``sift`` counts SIFT keypoint matches that agree on one homography, so it survives
+  rotation, scaling and cropping, but needs textured, non-repetitive images to find
+  keypoints at all.
+* ``emd`` is the Earth Mover's Distance between the two images' dominant-colour palettes
+  (see :mod:`organizer.core.features.palette`), a distance in ΔE*ab that ignores the motif.
+
+The pixel indices (all but ``sift``) compare fixed-size greyscale versions of the images
+made by :func:`prepare`, so images of any size and aspect can be compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from .features.palette import dominant_colours, palette_distance
+from .images import to_rgb
+
+INDICES = ("ssim", "cwssim", "mse", "sift", "emd")
+#: Higher is more similar for every index except mse (a distance).
+HIGHER_IS_BETTER = {"ssim": True, "cwssim": True, "mse": False, "sift": True, "emd": False}
+#: The side both images are resized to for the pixel indices.
+COMPARE_SIDE = 256
+#: Longest side SIFT works on, to bound its time, which grows with the pixel count.
+SIFT_MAX_SIDE = 1024
+
+#: Wavelength in pixels of the finest CW-SSIM scale; each further scale doubles it. Four
+#: pixels keeps the finest band clear of the Nyquist corner, where resampling noise lives.
+_MIN_WAVELENGTH = 4.0
+#: Radial bandwidth of the log-Gabor filters (sigma/f0 = 0.65, about 1.6 octaves) and the
+#: angular spread relative to the orientation spacing: Kovesi's usual values, which tile
+#: the frequency plane evenly at one-octave scale steps.
+_SIGMA_ON_F = 0.65
+_THETA_SPACING_ON_SIGMA = 1.3
+#: Lowe's ratio from his 2004 paper. Four octave scales reach a 32-pixel wavelength, still
+#: many windows across a 256-pixel image; six orientations are 30 degrees apart.
+_RATIO = 0.75
+_RANSAC_THRESHOLD = 5.0
+_SCALES = 4
+_ORIENTATIONS = 6
+_WINDOW = 7
+_K = 0.01
+#: Keeps flat-against-flat windows at 1 rather than 0/0 when both images have no energy.
+_ENERGY_FLOOR = 1e-20
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One index's verdict on a pair of images."""
+
+    index: str
+    #: See :data:`HIGHER_IS_BETTER` for the direction.
+    score: float
+    #: Index-specific extras, JSON-serialisable.
+    details: dict = field(default_factory=dict)
+
+
+def prepare(image: Image.Image, side: int = COMPARE_SIDE) -> np.ndarray:
+    """The greyscale array the pixel indices compare.
+
+    The short side's centred square is cut out and resized, so that a strip and a square
+    of the same pattern are compared at the same scale rather than one being squashed.
+
+    Parameters
+    ----------
+    image
+        Any PIL image; transparency reads as white, as in the rest of the app.
+    side
+        Side of the square result; at least 7, the SSIM window.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``side`` x ``side`` float64 values in [0, 1].
+    """
+    if side < 7:
+        raise ValueError(f"side must be at least 7 (the SSIM window), got {side}")
+    grey = to_rgb(image).convert("L")
+    width, height = grey.size
+    short = min(width, height)
+    left, top = (width - short) // 2, (height - short) // 2
+    square = grey.resize((side, side), Image.Resampling.LANCZOS,
+                         box=(left, top, left + short, top + short), reducing_gap=2.0)
+    return np.asarray(square, dtype=np.float64) / 255.0
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Structural similarity of two same-shaped arrays in [0, 1]; 1 for identical images.
+
+    Parameters
+    ----------
+    a, b
+        Greyscale arrays in [0, 1], as from :func:`prepare`.
+
+    Returns
+    -------
+    float
+        Mean SSIM over 7x7 windows, at most 1; it can be negative for anti-correlated images.
+    """
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(a, b, data_range=1.0))
+
+
+def mse(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean squared difference of two same-shaped arrays; 0 for identical images.
+
+    Parameters
+    ----------
+    a, b
+        Greyscale arrays in [0, 1], as from :func:`prepare`.
+
+    Returns
+    -------
+    float
+        A distance in [0, 1]: lower is more similar.
+    """
+    from skimage.metrics import mean_squared_error
+
+    return float(mean_squared_error(a, b))
+
+
+def cw_ssim(a: np.ndarray, b: np.ndarray, scales: int = _SCALES, orientations: int = _ORIENTATIONS,
+            window: int = _WINDOW, k: float = _K) -> float:
+    """Complex wavelet structural similarity (CW-SSIM) of two same-shaped greyscale arrays.
+
+    For the complex coefficients ``c_x``, ``c_y`` of one band over a local window,
+
+        S = (2 |sum c_x conj(c_y)| + K) / (sum |c_x|^2 + sum |c_y|^2 + K),
+
+    as in Wang & Simoncelli, "Translation insensitive image similarity in complex wavelet
+    domain" (ICASSP 2005) and Sampat et al., "Complex Wavelet Structural Similarity: A New
+    Image Similarity Index" (IEEE TIP 2009). S is averaged over each band and the result
+    is the mean over bands. A small shift multiplies a window's coefficients by nearly the
+    same phase factor, which the modulus of the sum ignores; that is why the index forgives
+    translations that SSIM punishes.
+
+    The decomposition is a bank of analytic log-Gabor filters applied in the Fourier domain
+    rather than Portilla & Simoncelli's complex steerable pyramid. The index is defined on
+    the coefficients of any complex, multi-scale, oriented decomposition whose filters are
+    one-sided in frequency, since that is what makes a coefficient's modulus locally stable
+    and its phase carry the structure; the log-Gabor bank has that property, needs only an
+    FFT, and has no DC response, so a uniform brightness change does not reach it. Unlike
+    the pyramid it is not decimated, so the window grows with the scale (``window * 2**s``
+    pixels at scale ``s``) to cover the same extent as a ``window``-sized window over a
+    band subsampled ``2**s`` times. The lowpass residual is left out: it holds the local
+    mean luminance, not structure.
+
+    Parameters
+    ----------
+    a, b
+        Greyscale arrays of the same shape, as from :func:`prepare`.
+    scales
+        Octave scales; the finest has a wavelength of 4 pixels.
+    orientations
+        Orientations evenly spaced over [0, pi).
+    window
+        Side of the square averaging window at the finest scale.
+    k
+        The stabiliser K as a fraction of the mean coefficient energy of both images over
+        all bands. Relative rather than absolute, so the index does not change when both
+        images' contrast is scaled alike, and K marks as low-signal the same share of
+        windows at any contrast.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1 for identical images.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"cw_ssim needs two greyscale arrays of one shape, got {a.shape} and {b.shape}")
+    return _cw_ssim_bands(_bands(a, scales, orientations), _bands(b, scales, orientations), window, k)
+
+
+def _bands(image: np.ndarray, scales: int, orientations: int) -> np.ndarray:
+    """The complex log-Gabor coefficients of ``image``, shaped (scales, orientations, H, W)."""
+    from scipy import fft
+
+    height, width = image.shape
+    # Mirroring the borders keeps the FFT's wrap-around from inventing an edge at each side,
+    # which would otherwise dominate the coarse bands of a non-periodic image.
+    reach = int(_MIN_WAVELENGTH * 2 ** (scales - 1))
+    pad_y, pad_x = min(reach, height - 1), min(reach, width - 1)
+    # Single precision halves the time and is ample for a score read to two decimals.
+    padded = np.pad(image.astype(np.float32), ((pad_y, pad_y), (pad_x, pad_x)), mode="reflect")
+    filters = _log_gabor_bank(padded.shape, scales, orientations)
+    coefficients = fft.ifft2(fft.fft2(padded) * filters)
+    return coefficients[..., pad_y:pad_y + height, pad_x:pad_x + width]
+
+
+@lru_cache(maxsize=2)
+def _log_gabor_bank(shape: tuple[int, int], scales: int, orientations: int) -> np.ndarray:
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.fftfreq(shape[1])[None, :]
+    radius = np.hypot(fx, fy)
+    radius[0, 0] = 1.0  # the DC term is zeroed below; this only avoids log(0)
+    angle = np.arctan2(-fy, fx)
+    theta_sigma = np.pi / orientations / _THETA_SPACING_ON_SIGMA
+    bank = np.empty((scales, orientations, *shape), dtype=np.float32)
+    for s in range(scales):
+        centre = 1.0 / (_MIN_WAVELENGTH * 2**s)
+        radial = np.exp(-np.log(radius / centre) ** 2 / (2 * np.log(_SIGMA_ON_F) ** 2))
+        radial[0, 0] = 0.0
+        for o in range(orientations):
+            # The angular Gaussian is centred on one direction and vanishes on the opposite
+            # one, so each filter is one-sided in frequency and its output analytic.
+            offset = (angle - o * np.pi / orientations + np.pi) % (2 * np.pi) - np.pi
+            bank[s, o] = radial * np.exp(-offset**2 / (2 * theta_sigma**2))
+    bank.flags.writeable = False
+    return bank
+
+
+def _cw_ssim_bands(x: np.ndarray, y: np.ndarray, window: int, k: float) -> float:
+    energy_x = x.real**2 + x.imag**2
+    energy_y = y.real**2 + y.imag**2
+    cross = x * np.conj(y)
+    stabiliser = k * float(energy_x.mean() + energy_y.mean()) + _ENERGY_FLOOR
+    band_scores = []
+    for s in range(x.shape[0]):
+        size = window * 2**s
+        for o in range(x.shape[1]):
+            # Windowed means rather than sums: N cancels, once K is scaled to match.
+            numerator = 2 * np.hypot(_local_mean(cross[s, o].real, size), _local_mean(cross[s, o].imag, size))
+            denominator = _local_mean(energy_x[s, o], size) + _local_mean(energy_y[s, o], size)
+            score = (numerator + stabiliser) / (denominator + stabiliser)
+            band_scores.append(float(np.clip(score, 0.0, 1.0).mean()))
+    return float(np.mean(band_scores))
+
+
+def _local_mean(values: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    # cv2's box filter is several times faster than scipy's uniform_filter, with the same
+    # mirrored borders.
+    return cv2.blur(np.ascontiguousarray(values), (size, size), borderType=cv2.BORDER_REFLECT)
+
+
+def sift_match(a_rgb: np.ndarray, b_rgb: np.ndarray, ratio: float = _RATIO,
+               ransac_threshold: float = _RANSAC_THRESHOLD) -> Comparison:
+    """Match SIFT keypoints between two images and count those that fit one homography.
+
+    Matches pass Lowe's ratio test, each keypoint of ``b`` keeps only its best match, and
+    RANSAC keeps the matches consistent with a single homography (a flat pattern seen
+    rotated, scaled or in perspective), which rejects chance look-alikes among repeated
+    motifs.
+
+    Parameters
+    ----------
+    a_rgb, b_rgb
+        uint8 images, H x W x 3 (RGB) or H x W (grey); floats are read as [0, 1].
+    ratio
+        Lowe's ratio: a match is kept when it is this much closer than the runner-up.
+    ransac_threshold
+        Largest reprojection error in pixels, at the working resolution, of an inlier.
+
+    Returns
+    -------
+    Comparison
+        ``score`` is inliers / min(keypoints in a, keypoints in b), in [0, 1]; 0 when either
+        image has no keypoints or fewer than 4 matches survive. ``details`` holds
+        ``keypoints_a``, ``keypoints_b``, ``matches`` (after the ratio test) and ``inliers``.
+    """
+    return _sift_score(_sift_features(a_rgb), _sift_features(b_rgb), ratio, ransac_threshold)
+
+
+def _sift_features(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Keypoint positions (N x 2) and descriptors (N x 128, or None when N is 0)."""
+    import cv2
+
+    grey = _grey_uint8(pixels)
+    scale = SIFT_MAX_SIDE / max(grey.shape)
+    if scale < 1:
+        size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    keypoints, descriptors = cv2.SIFT_create().detectAndCompute(grey, None)
+    points = np.array([kp.pt for kp in keypoints], dtype=np.float32).reshape(-1, 2)
+    return points, descriptors
+
+
+def _grey_uint8(pixels: np.ndarray) -> np.ndarray:
+    import cv2
+
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8:
+        pixels = (np.clip(pixels, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    if pixels.ndim == 3 and pixels.shape[2] >= 3:
+        return cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
+    return pixels if pixels.ndim == 2 else pixels[..., 0]
+
+
+def _sift_score(a: tuple[np.ndarray, np.ndarray | None], b: tuple[np.ndarray, np.ndarray | None],
+                ratio: float, ransac_threshold: float) -> Comparison:
+    import cv2
+
+    (points_a, descriptors_a), (points_b, descriptors_b) = a, b
+    details = {"keypoints_a": len(points_a), "keypoints_b": len(points_b), "matches": 0, "inliers": 0}
+    if descriptors_a is None or descriptors_b is None or not len(points_a) or not len(points_b):
+        return Comparison("sift", 0.0, details)
+    best: dict[int, cv2.DMatch] = {}
+    for pair in cv2.BFMatcher(cv2.NORM_L2).knnMatch(descriptors_a, descriptors_b, k=2):
+        # With a single keypoint in b there is no runner-up, so the ratio test cannot
+        # vouch for the match.
+        if len(pair) == 2 and pair[0].distance < ratio * pair[1].distance:
+            match = pair[0]
+            # Keeping one match per keypoint of b bounds the score by 1.
+            if match.trainIdx not in best or match.distance < best[match.trainIdx].distance:
+                best[match.trainIdx] = match
+    matches = list(best.values())
+    details["matches"] = len(matches)
+    if len(matches) >= 4:
+        source = points_a[[m.queryIdx for m in matches]]
+        target = points_b[[m.trainIdx for m in matches]]
+        _, mask = cv2.findHomography(source, target, cv2.RANSAC, ransac_threshold)
+        details["inliers"] = 0 if mask is None else int(mask.sum())
+    score = details["inliers"] / min(len(points_a), len(points_b))
+    return Comparison("sift", float(score), details)
+
+
+def compare(image_a: Image.Image, image_b: Image.Image, index: str = "ssim") -> Comparison:
+    """Score how alike two images are by one classic index.
+
+    Parameters
+    ----------
+    image_a, image_b
+        Any PIL images; their sizes and aspects may differ.
+    index
+        One of :data:`INDICES`.
+
+    Returns
+    -------
+    Comparison
+        The score's direction is given by :data:`HIGHER_IS_BETTER`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown index.
+    """
+    _check_index(index)
+    if index == "sift":
+        return sift_match(_rgb_array(image_a), _rgb_array(image_b))
+    if index == "emd":
+        first, second = dominant_colours(_rgb_array(image_a)), dominant_colours(_rgb_array(image_b))
+        return Comparison(index, palette_distance(first, second), {"palette_a": first.as_dict(),
+                                                                    "palette_b": second.as_dict()})
+    return _pixel_scorer(index, prepare(image_a))(prepare(image_b))
+
+
+def score_many(query: Image.Image, candidates: list[Image.Image], index: str) -> list[float]:
+    """The scores of ``query`` against each candidate, as :func:`compare` would give them.
+
+    The query is prepared once (and for ``cwssim`` and ``sift`` decomposed or its keypoints
+    found once), so re-ranking a find-similar's top few costs one image per candidate.
+
+    Parameters
+    ----------
+    query
+        The image the candidates are compared with.
+    candidates
+        The images to score, in any order.
+    index
+        One of :data:`INDICES`.
+
+    Returns
+    -------
+    list of float
+        One score per candidate, in the candidates' order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown index.
+    """
+    _check_index(index)
+    if index == "sift":
+        features = _sift_features(_rgb_array(query))
+        return [_sift_score(features, _sift_features(_rgb_array(image)), _RATIO, _RANSAC_THRESHOLD).score
+                for image in candidates]
+    if index == "emd":
+        palette = dominant_colours(_rgb_array(query))
+        return [palette_distance(palette, dominant_colours(_rgb_array(image))) for image in candidates]
+    scorer = _pixel_scorer(index, prepare(query))
+    return [scorer(prepare(image)).score for image in candidates]
+
+
+def _check_index(index: str) -> None:
+    if index not in INDICES:
+        raise ValueError(f"unknown index {index!r}; expected one of {', '.join(INDICES)}")
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    return np.asarray(to_rgb(image))
+
+
+def _pixel_scorer(index: str, a: np.ndarray) -> Callable[[np.ndarray], Comparison]:
+    """A function scoring prepared arrays against ``a``, doing the work on ``a`` once."""
+    if index == "cwssim":
+        bands_a = _bands(a, _SCALES, _ORIENTATIONS)
+
+        def score(b: np.ndarray) -> float:
+            return _cw_ssim_bands(bands_a, _bands(b, _SCALES, _ORIENTATIONS), _WINDOW, _K)
+    else:
+        measure = ssim if index == "ssim" else mse
+
+        def score(b: np.ndarray) -> float:
+            return measure(a, b)
+    return lambda b: Comparison(index, score(b), {"side": int(a.shape[0])})
