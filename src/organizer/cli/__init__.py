@@ -12,7 +12,7 @@ from ..core import images
 from ..core.features.weights import WeightsUnavailable
 from ..core.tasks import Cancelled
 from ..storage.cache import CacheError
-from . import analysis, engine, ordering
+from . import analysis, engine, ordering, tools
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine.register(sub)
     analysis.register(sub)
     ordering.register(sub)
+    tools.register(sub)
     return parser
 
 

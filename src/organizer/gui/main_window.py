@@ -18,6 +18,7 @@ from ..core.images import IMAGE_SUFFIXES
 from ..core.thumbs import ThumbnailStore
 from ..storage.paths import user_cache_dir
 from ..storage.settings import Settings
+from .align_dialog import AlignDialog
 from .cluster_grid import ClusterGrid
 from .dendrogram import DendrogramView
 from .export_dialog import ExportDialog
@@ -267,6 +268,17 @@ class MainWindow(QMainWindow):
 
     def reveal(self, index: int) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.session.library.paths[index].parent)))
+
+    def open_align(self) -> None:
+        """Align the selected images (two or more), or else the whole folder, in a non-blocking dialog."""
+        library = self.session.library
+        if library is None or len(library) < 2:
+            self.message.setText("Open a folder with at least two images first")
+            return
+        chosen = self._selection if len(self._selection) >= 2 else range(len(library))
+        dialog = AlignDialog(self.session.runner, [library.paths[i] for i in chosen], parent=self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
 
     def open_export(self) -> None:
         session = self.session

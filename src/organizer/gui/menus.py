@@ -37,6 +37,7 @@ def build_menu_bar(window: "MainWindow") -> dict[str, QAction]:
         "find_similar": _action(window, "&Find Similar", window.find_similar_to_selection, "Ctrl+F"),
         "new_cluster": _action(window, "&New Cluster from Selection", window.new_cluster_from_selection, "Ctrl+G"),
         "settings": _action(window, "&Settings…", window.open_settings, QKeySequence.Preferences),
+        "align": _action(window, "&Align Images…", window.open_align),
         "zoom_in": _action(window, "Zoom &In", window.map_view.zoom_in, [QKeySequence("+"), QKeySequence("=")]),
         "zoom_out": _action(window, "Zoom &Out", window.map_view.zoom_out, "-"),
         "fit": _action(window, "&Fit Map", window.map_view.zoom_to_fit, "0"),
@@ -74,6 +75,7 @@ def build_menu_bar(window: "MainWindow") -> dict[str, QAction]:
     view_menu.addAction(window.similar_dock.toggleViewAction())
     view_menu.addAction(window.failures_dock.toggleViewAction())
 
+    bar.addMenu("&Tools").addAction(actions["align"])
     bar.addMenu("&Help").addAction(actions["about"])
     return actions
 

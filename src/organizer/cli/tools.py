@@ -1,0 +1,59 @@
+"""The study tools beside the embedding: align (registration to a reference) and equalize (the per-image report)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..core.align import MAX_SIDE, MODELS, REFERENCES, align_images, write_aligned
+from ..core.scan import scan_folder
+from .common import StderrProgress
+
+
+def _image_paths(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise NotADirectoryError(f"not a folder: {folder}")
+    scanned = scan_folder(folder)
+    for path, reason in scanned.problems:
+        print(f"warning: skipped {path}: {reason}", file=sys.stderr)
+    return [entry.path for entry in scanned.files]
+
+
+def cmd_align(args) -> int:
+    paths = _image_paths(Path(args.folder))
+    result = align_images(paths, args.model, args.reference, args.max_side, progress=StderrProgress("aligning"))
+    for path, reason in result.failures:
+        print(f"warning: left out {path}: {reason}", file=sys.stderr)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    result.mean_image.save(tmp, format="PNG")
+    tmp.replace(out)
+    if args.aligned_dir:
+        written, failed = write_aligned(result, Path(args.aligned_dir), progress=StderrProgress("writing"))
+        for path, reason in failed:
+            print(f"warning: not written {path}: {reason}", file=sys.stderr)
+        print(f"{len(written)} aligned copies in {args.aligned_dir}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"aligned {len(result.paths)} images ({args.model}, reference {args.reference}); mean image: {out}")
+    for path, motion in zip(result.paths, result.to_json()["motions"]):
+        print(f"  {motion['tx']:8.2f} {motion['ty']:8.2f} px {motion['rotation']:7.2f}° ×{motion['scale']:.3f}  {path.name}")
+    return 0
+
+
+def register(sub) -> None:
+    align = sub.add_parser("align", help="align near-identical images (scans of one pattern) to a reference "
+                                         "and write their aligned mean image")
+    align.add_argument("folder")
+    align.add_argument("--out", required=True, help="the aligned mean image (PNG)")
+    align.add_argument("--model", default="rigid", choices=MODELS,
+                       help="the motion allowed: translation, rigid (and rotation), scaled-rotation, affine, bilinear")
+    align.add_argument("--reference", default="first", choices=REFERENCES,
+                       help="align to the first image (in path order), to the mean image, or each to the one before")
+    align.add_argument("--max-side", type=int, default=MAX_SIDE, help="the working resolution's long side")
+    align.add_argument("--aligned-dir", help="also write aligned copies into this new folder (never over a file)")
+    align.add_argument("--json", action="store_true", help="print the transforms and motions as JSON")
+    align.set_defaults(func=cmd_align)

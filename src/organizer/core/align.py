@@ -1,0 +1,444 @@
+"""Align near-identical images (scans or photos of one pattern) to a common reference.
+
+Several scans of the same print never sit in exactly the same place: the sheet shifts,
+turns and, between scanners or cameras, changes scale. Aligning them lets the app show
+their mean (a cleaner picture of the pattern than any one scan) and write aligned
+copies for side-by-side comparison. Registration is done by pystackreg (TurboReg, the
+ImageJ StackReg algorithm) on greyscale copies downscaled to a working resolution,
+which keeps it to a fraction of a second per image whatever the scan size.
+
+Matrix convention (pystackreg's, checked by the tests): each transform ``M`` maps a
+pixel of the reference frame to where that content lies in the moving image, in
+``(x, y)`` pixel coordinates at the working resolution (x to the right, y down, the
+origin at the centre of the top-left pixel). So an image whose content sits 5 px right
+of and 3 px below the reference gets ``M[0, 2] == 5`` and ``M[1, 2] == 3``; aligning
+samples the moving image at ``M @ (x, y, 1)`` for every output pixel. Bilinear
+transforms are pystackreg's 4×4 matrices acting on ``(x, y, x·y, 1)``; only their first
+two rows carry information.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .apply import write_new_file
+from .export import MAX_NAME_BYTES, safe_name
+from .images import DECODERS, ImageError, load
+from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+
+MODELS = ("translation", "rigid", "scaled-rotation", "affine", "bilinear")
+REFERENCES = ("first", "mean", "sequential")
+
+#: Long side of the working copies. TurboReg's accuracy is sub-pixel, so 512 px keeps
+#: alignment well within a scan's visible detail while one registration stays quick.
+MAX_SIDE = 512
+
+#: Below this TurboReg's scaled-rotation and affine fits give up (at 24 px they find no motion at all).
+MIN_SIDE = 32
+
+# pystackreg's constants, spelled out so that this module imports without pystackreg.
+_STACKREG = {"translation": 2, "rigid": 3, "scaled-rotation": 4, "affine": 6, "bilinear": 8}
+
+# ITU-R BT.601 luma, as PIL's "L" mode uses, but kept in floating point.
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@dataclass
+class AlignmentResult:
+    """The outcome of :func:`align_images`.
+
+    Attributes
+    ----------
+    paths
+        The images that were aligned, in the order given (unreadable ones left out).
+    transforms
+        ``(n, 3, 3)`` matrices, or ``(n, 4, 4)`` for the bilinear model, one per entry
+        of ``paths``, in working-resolution pixels; see the module docstring for the
+        convention. For the "first" reference the first matrix is the identity.
+    mean_image
+        The mean of the aligned RGB copies at the working resolution. Each pixel
+        averages only the images that cover it after alignment; pixels no image covers
+        keep the unaligned mean.
+    failures
+        ``(path, reason)`` for each image that could not be read; the others went on.
+    size
+        The working ``(width, height)``.
+    model, reference
+        The settings the images were aligned with (members of ``MODELS``, ``REFERENCES``).
+    source_size
+        The original ``(width, height)`` of the first usable image, so that a caller can
+        express translations in its pixels: multiply by ``source_size[0] / size[0]``.
+    """
+
+    paths: list[Path]
+    transforms: np.ndarray
+    mean_image: Image.Image
+    failures: list[tuple[Path, str]]
+    size: tuple[int, int]
+    model: str = "rigid"
+    reference: str = "first"
+    source_size: tuple[int, int] = (0, 0)
+
+    def to_json(self) -> dict:
+        """A JSON-ready summary: settings, matrices and, for each image, its motion."""
+        return {
+            "paths": [str(p) for p in self.paths],
+            "model": self.model,
+            "reference": self.reference,
+            "size": list(self.size),
+            "source_size": list(self.source_size),
+            "transforms": self.transforms.tolist(),
+            "motions": [describe_transform(m) for m in self.transforms],
+            "failures": [{"path": str(p), "reason": reason} for p, reason in self.failures],
+        }
+
+
+def describe_transform(matrix: np.ndarray) -> dict:
+    """The motion a transform stands for, in terms a person reads.
+
+    Parameters
+    ----------
+    matrix
+        A 3×3 matrix from any model, or a 4×4 bilinear one, whose ``x·y`` term is
+        ignored (it bends straight lines and has no single angle or scale).
+
+    Returns
+    -------
+    dict
+        ``tx``, ``ty``: where the reference's origin lies in the image, in pixels (the
+        image's content is that far right and down of the reference's).
+        ``rotation``: degrees, positive when the image is turned clockwise on screen
+        relative to the reference. ``scale``: the image's size relative to the
+        reference (above 1 when it shows the pattern larger). For affine matrices with
+        shear these are the nearest rotation and the mean scale (square root of the
+        determinant).
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.shape == (4, 4):
+        m = m[np.ix_([0, 1, 3], [0, 1, 3])]
+    if m.shape != (3, 3):
+        raise ValueError(f"expected a 3×3 or 4×4 transform matrix, got shape {m.shape}")
+    a, b, c, d = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
+    # atan2 of the antisymmetric part gives the rotation closest to any linear map, so
+    # a sheared affine still reports a meaningful angle.
+    rotation = float(np.degrees(np.arctan2(c - b, a + d)))
+    return {
+        "tx": float(m[0, 2]),
+        "ty": float(m[1, 2]),
+        "rotation": rotation,
+        "scale": float(np.sqrt(abs(a * d - b * c))),
+    }
+
+
+def align_arrays(stack: np.ndarray, model: str = "rigid", reference: str = "first",
+                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> np.ndarray:
+    """Register a greyscale stack, image by image, so that it can be cancelled.
+
+    Follows ``StackReg.register_stack`` exactly: "first" registers every image to
+    ``stack[0]``; "mean" registers every image (the first included) to the plain mean
+    of the unaligned stack, in one pass, as pystackreg does; "sequential" (pystackreg's
+    "previous") registers each image to the one before and chains the matrices, so each
+    still maps from the first image's frame.
+
+    Parameters
+    ----------
+    stack
+        ``(n, H, W)`` intensities, any real dtype.
+    model
+        One of ``MODELS``.
+    reference
+        One of ``REFERENCES``. The bilinear model cannot be chained, so it does not
+        combine with "sequential".
+    progress, should_stop
+        Called once per image.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, 3, 3)`` matrices, ``(n, 4, 4)`` for bilinear; see the module docstring.
+
+    Raises
+    ------
+    ValueError
+        For an unknown model or reference, the bilinear/sequential pair, or a stack that
+        is not 3-D.
+    Cancelled
+        When ``should_stop()`` turns true.
+    """
+    _check_settings(model, reference)
+    stack = np.asarray(stack, dtype=np.float64)
+    if stack.ndim != 3 or stack.shape[0] == 0:
+        raise ValueError(f"expected a non-empty (n, height, width) stack, got shape {stack.shape}")
+    from pystackreg import StackReg
+
+    sr = StackReg(_STACKREG[model])
+    n = stack.shape[0]
+    dim = 4 if model == "bilinear" else 3
+    transforms = np.repeat(np.identity(dim)[None], n, axis=0)
+    fixed = stack[0] if reference == "first" else stack.mean(axis=0) if reference == "mean" else None
+    start = 0 if reference == "mean" else 1
+    if start:
+        progress(1, n, "registering")  # the first image is its own reference
+    for i in range(start, n):
+        if should_stop():
+            raise Cancelled()
+        ref = stack[i - 1] if fixed is None else fixed
+        matrix = sr.register(np.ascontiguousarray(ref), np.ascontiguousarray(stack[i]))
+        transforms[i] = matrix @ transforms[i - 1] if reference == "sequential" else matrix
+        progress(i + 1, n, "registering")
+    return transforms
+
+
+def transform_stack(stack: np.ndarray, transforms: np.ndarray, model: str = "rigid") -> np.ndarray:
+    """Apply one transform per image, as ``StackReg.transform`` does, channel by channel.
+
+    Parameters
+    ----------
+    stack
+        ``(n, H, W)`` or ``(n, H, W, C)``.
+    transforms
+        ``(n, 3, 3)``, or ``(n, 4, 4)`` for bilinear, as from :func:`align_arrays`.
+    model
+        The model the transforms come from: it decides how pystackreg reads them.
+
+    Returns
+    -------
+    np.ndarray
+        Float64 of the input's shape. Pixels that map from outside the image are 0.
+    """
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    stack = np.asarray(stack, dtype=np.float64)
+    transforms = np.asarray(transforms, dtype=np.float64)
+    if stack.ndim not in (3, 4) or transforms.shape[0] != stack.shape[0]:
+        raise ValueError(f"{transforms.shape[0]} transforms do not fit a stack of shape {stack.shape}")
+    from pystackreg import StackReg
+
+    sr = StackReg(_STACKREG[model])
+    out = np.empty_like(stack)
+    for i in range(stack.shape[0]):
+        out[i] = _transform_one(sr, stack[i], transforms[i])
+    return out
+
+
+def align_images(paths: list[Path], model: str = "rigid", reference: str = "first",
+                 max_side: int = MAX_SIDE, progress: ProgressFn = no_progress,
+                 should_stop: StopFn = never_stop) -> AlignmentResult:
+    """Align image files to one another and return the transforms and the aligned mean.
+
+    Every file is read (unreadable ones are skipped with a reason) and resized to the
+    working size: the first usable image scaled so that its long side is at most
+    ``max_side`` (never enlarged). Images of another size are resized to exactly that
+    size, stretching them if their shape differs, because the registration compares
+    whole frames. Greyscale copies, each normalised to zero mean and unit spread so that
+    exposure differences between scans do not pull the fit, are registered with
+    :func:`align_arrays`; the transforms are then applied to the RGB copies to build the
+    mean image.
+
+    Parameters
+    ----------
+    paths
+        The images, the reference first when ``reference`` is "first".
+    model, reference
+        Members of ``MODELS`` and ``REFERENCES``; see :func:`align_arrays`.
+    max_side
+        Long side of the working copies, at least ``MIN_SIDE``.
+    progress
+        One count per file read, per image registered and per image averaged, under a
+        total fixed from the start (three per path).
+    should_stop
+        Checked before every image in each step.
+
+    Raises
+    ------
+    ValueError
+        For bad settings, or fewer than two readable images.
+    Cancelled
+        When ``should_stop()`` turns true.
+    """
+    _check_settings(model, reference)
+    if max_side < MIN_SIDE:
+        raise ValueError(f"the working size must be at least {MIN_SIDE} px, not {max_side}")
+    paths = [Path(p) for p in paths]
+    total = 3 * len(paths)
+    usable: list[Path] = []
+    failures: list[tuple[Path, str]] = []
+    rgb: list[np.ndarray] = []
+    size = source_size = (0, 0)
+    for i, path in enumerate(paths):
+        if should_stop():
+            raise Cancelled()
+        try:
+            image = load(path, min_side=max_side)
+        except ImageError as exc:
+            failures.append((path, exc.reason))
+        else:
+            if not rgb:
+                source_size = _source_size(path, image.size)
+                size = _working_size(image.size, max_side)
+            rgb.append(_resized(image, size))
+            usable.append(path)
+        progress(i + 1, total, f"reading {path.name}")
+    if len(usable) < 2:
+        raise ValueError(_too_few_message(len(paths), failures))
+
+    # The steps a skipped file would have taken count as done, so the total holds.
+    done = len(paths) + 2 * len(failures)
+    n = len(usable)
+    grey = np.stack([_normalised_grey(a) for a in rgb])
+
+    def registering(step: int, _total: int, note: str = "") -> None:
+        progress(done + step, total, f"registering {usable[step - 1].name}")
+
+    transforms = align_arrays(grey, model, reference, registering, should_stop)
+    del grey
+    done += n
+
+    from pystackreg import StackReg
+
+    sr = StackReg(_STACKREG[model])
+    height, width = size[1], size[0]
+    aligned_sum = np.zeros((height, width, 3))
+    plain_sum = np.zeros((height, width, 3))
+    coverage = np.zeros((height, width))
+    ones = np.ones((height, width))
+    for i, (path, array) in enumerate(zip(usable, rgb)):
+        if should_stop():
+            raise Cancelled()
+        aligned_sum += _transform_one(sr, array, transforms[i])
+        # The same transform of an all-ones frame says how much of each output pixel came
+        # from inside the image; the transform is linear, so dividing by it undoes the
+        # zeros blended in at the edges instead of darkening them.
+        coverage += _transform_one(sr, ones, transforms[i])
+        plain_sum += array
+        progress(done + i + 1, total, f"averaging {path.name}")
+    # Where (almost) no image reaches after alignment, the unaligned mean is the best
+    # picture there is.
+    covered = coverage > 0.5
+    mean = np.where(covered[..., None], aligned_sum / np.maximum(coverage, 0.5)[..., None], plain_sum / n)
+    mean_image = Image.fromarray(np.clip(np.rint(mean), 0, 255).astype(np.uint8), "RGB")
+    return AlignmentResult(usable, transforms, mean_image, failures, size, model, reference, source_size)
+
+
+def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn = no_progress,
+                  should_stop: StopFn = never_stop) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Write each aligned image as a PNG at the working resolution.
+
+    Files are named after their source (``scan.jpg`` becomes ``scan.png``), written to a
+    temporary name and published atomically, and never replace an existing file: a
+    taken name becomes ``scan (2).png`` and so on. The images are read again, so an
+    image that changed since :func:`align_images` is written with the old transform.
+
+    Parameters
+    ----------
+    result
+        From :func:`align_images`.
+    out_dir
+        Created if missing. It may not be a folder that holds one of the source images,
+        so that aligned copies never mix with the originals.
+
+    Returns
+    -------
+    tuple
+        The files written, in the order of ``result.paths``, and ``(path, reason)`` for
+        images that could no longer be read.
+
+    Raises
+    ------
+    ValueError
+        When ``out_dir`` holds one of the source images.
+    Cancelled
+        When ``should_stop()`` turns true; the files written so far stay.
+    """
+    out_dir = Path(out_dir)
+    resolved = out_dir.resolve()
+    if any(p.resolve().parent == resolved for p in result.paths):
+        raise ValueError(f"{out_dir} holds the original images; choose a new folder for the aligned copies")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from pystackreg import StackReg
+
+    sr = StackReg(_STACKREG[result.model])
+    written: list[Path] = []
+    failures: list[tuple[Path, str]] = []
+    n = len(result.paths)
+    for i, path in enumerate(result.paths):
+        if should_stop():
+            raise Cancelled()
+        try:
+            array = _resized(load(path, min_side=max(result.size)), result.size)
+        except ImageError as exc:
+            failures.append((path, exc.reason))
+        else:
+            aligned = np.clip(np.rint(_transform_one(sr, array, result.transforms[i])), 0, 255)
+            buffer = io.BytesIO()
+            Image.fromarray(aligned.astype(np.uint8), "RGB").save(buffer, "PNG")
+            # Room for the " (n)" that write_new_file may add.
+            name = safe_name(f"{path.stem}.png", limit=MAX_NAME_BYTES - 8)
+            written.append(write_new_file(out_dir, name, buffer.getvalue()))
+        progress(i + 1, n, path.name)
+    return written, failures
+
+
+def _check_settings(model: str, reference: str) -> None:
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if reference not in REFERENCES:
+        raise ValueError(f"unknown reference {reference!r}; choose one of {', '.join(REFERENCES)}")
+    if model == "bilinear" and reference == "sequential":
+        raise ValueError("bilinear alignment cannot be chained image to image; "
+                         "use the first image or the mean as the reference")
+
+
+def _working_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    width, height = size
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _source_size(path: Path, decoded: tuple[int, int]) -> tuple[int, int]:
+    """The upright size in the file, which a JPEG's draft decoding may have shrunk."""
+    try:
+        with Image.open(path, formats=DECODERS) as header:
+            width, height = header.size
+    except (OSError, SyntaxError, ValueError):
+        return decoded
+    # Draft decoding keeps the aspect, so a mismatch in orientation is an EXIF turn.
+    if (width > height) != (decoded[0] > decoded[1]):
+        width, height = height, width
+    return width, height
+
+
+def _resized(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _normalised_grey(rgb: np.ndarray) -> np.ndarray:
+    grey = rgb.astype(np.float64) @ _LUMA
+    spread = grey.std()
+    return (grey - grey.mean()) / spread if spread > 0 else grey - grey.mean()
+
+
+def _transform_one(sr, image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 2:
+        return sr.transform(np.ascontiguousarray(image), matrix)
+    return np.stack([sr.transform(np.ascontiguousarray(image[..., c]), matrix)
+                     for c in range(image.shape[-1])], axis=-1)
+
+
+def _too_few_message(count: int, failures: list[tuple[Path, str]]) -> str:
+    if not failures:
+        return f"Alignment needs at least two images; {count or 'none'} given."
+    message = f"Alignment needs at least two readable images; {count - len(failures)} of {count} could be read."
+    if failures:
+        shown = "; ".join(f"{p.name}: {reason}" for p, reason in failures[:3])
+        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+        message += f" Unreadable: {shown}{more}."
+    return message
