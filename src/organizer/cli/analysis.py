@@ -16,6 +16,7 @@ from ..core.evaluate import clustering_metrics, folder_labels, retrieval_metrics
 from ..core.features import make_spec
 from ..core.features.weights import WeightsUnavailable, checkpoint_dir
 from ..core.features.backbones import BACKBONES
+from ..core.levels import folder_spec
 from ..core.reduce import MapSpec, cached_map
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
 
@@ -88,7 +89,7 @@ def cmd_duplicates(args) -> int:
 def evaluation_specs() -> dict[str, dict]:
     """Every extractor this machine can run: lite0 settings, colour, and cached torchvision models."""
     options = {"lite0 default": {}, "lite0 texture": {"mode": "texture"}, "lite0 structure": {"mode": "structure"},
-               "lite0 invariant": {"invariant": True}}
+               "lite0 invariant": {"invariant": True}, "lite0 equalized": {"equalize": True}}
     for layers in ("early", "mid", "late"):
         options[f"lite0 {layers}"] = {"layers": layers}
         options[f"lite0 texture {layers}"] = {"mode": "texture", "layers": layers}
@@ -107,7 +108,11 @@ def cmd_evaluate(args) -> int:
     with open_cache(folder, args.cache_beside) as cache:
         for name, options in evaluation_specs().items():
             try:
+                options = dict(options)
+                equalized = options.pop("equalize", False)
                 spec = make_spec(**options)
+                if equalized:
+                    spec = folder_spec(spec, folder, cache)
                 report = embed_folder(folder, spec, cache, progress=StderrProgress(name))
             except WeightsUnavailable as exc:
                 print(f"skipped {name}: {exc}", file=sys.stderr)

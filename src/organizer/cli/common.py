@@ -13,6 +13,7 @@ from ..core.features import create_embedder, make_spec
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
 from ..core.features.registry import MODES
 from ..core.features.runtime import DEVICES, PRECISIONS, choose
+from ..core.levels import folder_spec
 from ..core.preprocess import POLICIES
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
@@ -55,6 +56,9 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--flip", action="store_true", help="average with the mirrored image")
     group.add_argument("--invariant", action="store_true",
                        help="match rotated and mirrored copies: average over all 8 flips and quarter turns (8x slower)")
+    group.add_argument("--equalize", action="store_true",
+                       help="bring every image to the folder's median brightness, contrast and sharpness first "
+                            "(`organizer equalize FOLDER` reports what that changes per image)")
     group.add_argument("--gram", action="store_true", help="texture mode: add Gram matrices")
     group.add_argument("--multiscale", action="store_true",
                        help="also look at a 2x detail view (better for photos of objects, 5x slower)")
@@ -91,6 +95,8 @@ def run_scan(args):
         return create_embedder(spec, choose(args.device, args.precision))
 
     with open_cache(folder, args.cache_beside) as cache:
+        if args.equalize:
+            spec = folder_spec(spec, folder, cache, progress=StderrProgress("levels"))
         report = embed_folder(folder, spec, cache, make_embedder=embedder, batch_size=args.batch_size,
                               progress=StderrProgress("embedding"))
         vectors = cache.vectors(spec.id, report.hashes)

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from ..core.align import MAX_SIDE, MODELS, REFERENCES, align_images, write_aligned
+from ..core.levels import equalize_report, measure_folder, quantised
 from ..core.scan import scan_folder
-from .common import StderrProgress
+from .common import StderrProgress, open_cache
 
 
 def _image_paths(folder: Path) -> list[Path]:
@@ -44,7 +45,37 @@ def cmd_align(args) -> int:
     return 0
 
 
+def cmd_equalize(args) -> int:
+    with open_cache(Path(args.folder), args.cache_beside) as cache:
+        levels = measure_folder(Path(args.folder), cache, progress=StderrProgress("measuring"))
+    if not levels.paths:
+        raise ValueError(f"no usable images in {args.folder}")
+    reference = dict(zip(("brightness", "contrast", "sharpness"), quantised(levels.reference)))
+    rows = equalize_report(levels, progress=StderrProgress("equalizing"))
+    for path, reason in levels.failures:
+        print(f"warning: left out {path}: {reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"reference": reference, "images": [{"path": str(path), **adjustment.as_dict()}
+                                                             for path, adjustment in rows]}, indent=2, ensure_ascii=False))
+        return 0
+    print("reference (the folder's median): " + ", ".join(f"{k} {v:g}" for k, v in reference.items()))
+    print(f"{'brightness':>17s} {'contrast':>15s} {'sharpness':>15s} {'gain':>5s} {'sharpen':>7s} {'blur':>5s}  image")
+    for path, change in rows:
+        before, after = change.before, change.after
+        print(f"{before.brightness:7.1f} → {after.brightness:5.1f}   {before.contrast:5.1f} → {after.contrast:5.1f}   "
+              f"{before.sharpness:5.1f} → {after.sharpness:5.1f} {change.gain:5.2f} {change.sharpen:7.2f} "
+              f"{change.blur:5.2f}  {path.name}")
+    return 0
+
+
 def register(sub) -> None:
+    equalize = sub.add_parser("equalize", help="report each image's brightness, contrast and sharpness, and what "
+                                               "equalizing to the folder's median (scan --equalize) changes")
+    equalize.add_argument("folder")
+    equalize.add_argument("--json", action="store_true")
+    equalize.add_argument("--cache-beside", action="store_true")
+    equalize.set_defaults(func=cmd_equalize)
+
     align = sub.add_parser("align", help="align near-identical images (scans of one pattern) to a reference "
                                          "and write their aligned mean image")
     align.add_argument("folder")

@@ -15,7 +15,11 @@ _CLUSTER_FIELDS = ("cluster_method", "cluster_k", "linkage", "min_cluster_size")
 
 
 def extractor_spec(settings: Settings):
-    """The extractor the settings describe; raises ValueError for invalid choices."""
+    """The extractor the settings describe; raises ValueError for invalid choices.
+
+    With ``settings.equalize`` the folder's reference level still has to be added
+    (core.levels.folder_spec), which needs the folder's images.
+    """
     return make_spec(settings.model, settings.layers or None, settings.feature_mode, invariant=settings.invariant)
 
 
@@ -28,6 +32,8 @@ def _extractor_id(settings: Settings) -> str | None:
 
 def what_changed(old: Settings, new: Settings) -> set[str]:
     """The stale results, a subset of {"embedding", "map", "clusters"}."""
+    if old.equalize != new.equalize:
+        return {"embedding", "map", "clusters"}
     if (old.model, old.layers, old.feature_mode, old.invariant) != (new.model, new.layers, new.feature_mode,
                                                                     new.invariant):
         old_id, new_id = _extractor_id(old), _extractor_id(new)

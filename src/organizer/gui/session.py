@@ -23,6 +23,7 @@ from ..core.edits import ClusterBook, edits_key
 from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, embed_outside_image, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
+from ..core.levels import folder_spec
 from ..core.rerank import pool_size, rerank
 from ..core.similarity import find_similar
 from ..storage.cache import Cache
@@ -132,6 +133,8 @@ class FolderSession(QObject):
             # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
             spec = extractor_spec(settings)
             with Cache(cache_db_path(folder)) as cache:
+                if settings.equalize:
+                    spec = folder_spec(spec, folder, cache, ctx.progress, ctx.should_stop)
                 return load_library(folder, spec, cache, device=device, progress=ctx.progress,
                                     should_stop=ctx.should_stop)
 

@@ -75,6 +75,10 @@ class SettingsDialog(QDialog):
         self.invariant_check.setToolTip("Averages each image over its 8 flips and quarter turns, for repeating "
                                         "patterns and scans that may be turned or mirrored.")
         features.addRow("", self.invariant_check)
+        self.equalize_check = QCheckBox("Equalize brightness, contrast and sharpness to the folder's median")
+        self.equalize_check.setToolTip("For scans and photos taken in different light or focus: each image is "
+                                       "brought to the folder's typical level before it is compared.")
+        features.addRow("", self.equalize_check)
         self.device_combo = self._combo(DEVICES, DEVICE_LABELS)
         self._row(features, "Compute on:", self.device_combo)
 
@@ -165,6 +169,7 @@ class SettingsDialog(QDialog):
         self.layers_edit.setText(settings.layers)
         self._select(self.mode_combo, settings.feature_mode)
         self.invariant_check.setChecked(settings.invariant)
+        self.equalize_check.setChecked(settings.equalize)
         self._select(self.device_combo, settings.device)
         self._select(self.method_combo, settings.cluster_method)
         self.k_spin.setValue(settings.cluster_k)
@@ -195,6 +200,7 @@ class SettingsDialog(QDialog):
                        layers=self.layers_edit.text().strip(),
                        feature_mode=self.mode_combo.currentData(),
                        invariant=self.invariant_check.isChecked(),
+                       equalize=self.equalize_check.isChecked(),
                        device=self.device_combo.currentData(),
                        cluster_method=self.method_combo.currentData(),
                        cluster_k=self.k_spin.value(),

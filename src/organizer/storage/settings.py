@@ -21,6 +21,8 @@ class Settings:
     layers: str = ""
     feature_mode: str = "content"
     invariant: bool = False
+    #: Equalize every image to the folder's median brightness, contrast and sharpness first.
+    equalize: bool = False
     device: str = "auto"
     precision: str = "auto"
     cluster_method: str = "auto"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import backbones
+from ..equalize import MEASURE_SIDE as EQUALIZE_SIDE
 from ..preprocess import POLICIES
 
 VERSION = 1
@@ -53,13 +54,17 @@ class ExtractorSpec:
     #: Average over the 8 flips and quarter turns (the dihedral group D4): a pattern
     #: matches its rotated and mirrored copies, as repeating tiles and flipped scans need.
     invariant: bool = False
+    #: The (brightness, contrast, sharpness) every image is equalized to before embedding,
+    #: normally the folder's median (see core.levels); empty for none.
+    equalize: tuple[float, ...] = ()
 
     @property
     def id(self) -> str:
+        levels = "+eq" + "-".join(f"{v:g}" for v in self.equalize) if self.equalize else ""
         if self.mode not in CNN_MODES:
-            return f"v{VERSION}/{self.mode}/{self.size}/{self.policy}"
+            return f"v{VERSION}/{self.mode}{levels}/{self.size}/{self.policy}"
         flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant))
-        extras = "".join(flag for flag, on in flags if on)
+        extras = "".join(flag for flag, on in flags if on) + levels
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
                 f"{self.mode}-{self.pooling}{extras}/{self.size}/{self.policy}")
 
@@ -69,8 +74,12 @@ class ExtractorSpec:
 
     @property
     def largest_input(self) -> int:
-        """The largest view side any input needs; images are decoded at least this big."""
-        return 2 * self.size if self.multiscale else self.size
+        """The largest view side any input needs; images are decoded at least this big.
+
+        Equalizing measures at its own resolution, which the decode must then cover too.
+        """
+        side = 2 * self.size if self.multiscale else self.size
+        return max(side, EQUALIZE_SIDE) if self.equalize else side
 
 
 def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,

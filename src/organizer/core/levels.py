@@ -1,0 +1,130 @@
+"""A folder's reference level for equalization: the median brightness, contrast and sharpness.
+
+Every image is measured once; the metrics are cached by content hash beside the vectors
+(under :data:`METRICS_ID`), so a rescan measures only new or changed files. The reference
+enters the extractor id (see :func:`with_reference`), quantised so that adding a few images
+to a large folder, which nudges the medians, does not embed the whole folder again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..storage.cache import Cache
+from . import images
+from .equalize import MEASURE_SIDE, Adjustment, ImageMetrics, equalize, measure, reference_level
+from .features import ExtractorSpec
+from .scan import hash_bytes, scan_folder
+from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+
+METRICS_ID = "levels/v1"
+#: Quantisation of the reference: 2 levels of brightness and contrast, 5 % of sharpness.
+#: Each is well below what equalization visibly changes, and well above what one image
+#: more or less moves the median of a folder of hundreds.
+LEVEL_STEP = 2.0
+SHARPNESS_RATIO = 1.05
+CHUNK = 64
+
+
+@dataclass
+class FolderLevels:
+    paths: list[Path]
+    metrics: list[ImageMetrics]
+    failures: list[tuple[Path, str]]
+
+    @property
+    def reference(self) -> ImageMetrics:
+        """The per-field median; raises ValueError for a folder without usable images."""
+        return reference_level(self.metrics)
+
+
+def measure_folder(folder: Path, cache: Cache, progress: ProgressFn = no_progress,
+                   should_stop: StopFn = never_stop) -> FolderLevels:
+    """Every usable image's metrics, measuring only what the cache lacks."""
+    scanned = scan_folder(Path(folder), should_stop)
+    known = cache.known_files()
+    measured = cache.embedded_hashes(METRICS_ID)
+    # A file a scan found unusable, unchanged since, is not read again (as in embed_folder).
+    known_failures = {f.path: f for f in cache.failures()}
+    result = FolderLevels([], [], list(scanned.problems))
+    hashes: list[str] = []
+
+    def read(entry) -> tuple[str, ImageMetrics | None, str]:
+        record, failure = known.get(str(entry.path)), known_failures.get(str(entry.path))
+        if failure and (failure.size, failure.mtime_ns) == (entry.size, entry.mtime_ns):
+            return "", None, failure.reason
+        if record and (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns) and record.hash in measured:
+            return record.hash, None, ""
+        try:
+            data = images.read_bytes(entry.path)
+            return hash_bytes(data), measure(images.decode(data, min_side=MEASURE_SIDE)), ""
+        except images.ImageError as exc:
+            return "", None, exc.reason
+
+    total = len(scanned.files)
+    fresh: dict[str, ImageMetrics] = {}
+    with ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="measure") as pool:
+        # Chunks, not one map over the folder: a cancel then waits for one chunk, not for every file.
+        for start in range(0, total, CHUNK):
+            if should_stop():
+                raise Cancelled()
+            chunk = scanned.files[start:start + CHUNK]
+            for entry, (digest, metrics, error) in zip(chunk, pool.map(read, chunk)):
+                if error:
+                    result.failures.append((entry.path, error))
+                    continue
+                if metrics is not None:
+                    fresh[digest] = metrics
+                result.paths.append(entry.path)
+                hashes.append(digest)
+            progress(min(start + CHUNK, total), total, "measuring levels")
+    if fresh:
+        with cache.transaction():
+            values = np.array([[m.brightness, m.contrast, m.sharpness] for m in fresh.values()], np.float32)
+            cache.put_embeddings(METRICS_ID, list(fresh), values)
+    stored = cache.vectors(METRICS_ID, hashes) if hashes else np.zeros((0, 3))
+    result.metrics = [fresh.get(h) or ImageMetrics(*map(float, row)) for h, row in zip(hashes, stored)]
+    return result
+
+
+def quantised(reference: ImageMetrics) -> tuple[float, float, float]:
+    def level(value: float) -> float:
+        return round(value / LEVEL_STEP) * LEVEL_STEP
+
+    sharpness = SHARPNESS_RATIO ** round(math.log(max(reference.sharpness, 1e-3), SHARPNESS_RATIO))
+    return level(reference.brightness), level(reference.contrast), round(sharpness, 3)
+
+
+def with_reference(spec: ExtractorSpec, reference: ImageMetrics) -> ExtractorSpec:
+    """``spec`` equalizing every image to ``reference`` (quantised) before embedding."""
+    return replace(spec, equalize=quantised(reference))
+
+
+def folder_spec(spec: ExtractorSpec, folder: Path, cache: Cache, progress: ProgressFn = no_progress,
+                should_stop: StopFn = never_stop) -> ExtractorSpec:
+    """``spec`` equalizing to ``folder``'s median level; raises ValueError for a folder with no usable image."""
+    return with_reference(spec, measure_folder(folder, cache, progress, should_stop).reference)
+
+
+def equalize_report(levels: FolderLevels, progress: ProgressFn = no_progress,
+                    should_stop: StopFn = never_stop) -> list[tuple[Path, Adjustment]]:
+    """What equalizing to the folder's reference does to each image: before, after and the settings used."""
+    reference = ImageMetrics(*quantised(levels.reference))
+    rows = []
+    for done, path in enumerate(levels.paths, 1):
+        if should_stop():
+            raise Cancelled()
+        try:
+            image = images.load(path, min_side=MEASURE_SIDE)
+        except images.ImageError as exc:
+            levels.failures.append((path, exc.reason))
+            continue
+        rows.append((path, equalize(image, reference)[1]))
+        progress(done, len(levels.paths), "equalizing")
+    return rows
