@@ -90,3 +90,9 @@ def test_evaluate_scores_every_extractor_best_first(capsys, labelled_folder):
 def test_evaluate_needs_labelled_subfolders(capsys, sample_folder):
     assert main(["evaluate", str(sample_folder)]) == 2
     assert "subfolders" in capsys.readouterr().err
+
+
+def test_evaluate_reads_labels_through_a_path_with_dots(capsys, labelled_folder):
+    dotted = labelled_folder / ".." / labelled_folder.name
+    rows = _json(capsys, ["evaluate", str(dotted), "--json"])
+    assert next(r for r in rows if r["extractor"] == "mean colour")["p_at_k"] > 0

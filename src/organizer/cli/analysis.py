@@ -103,7 +103,7 @@ def evaluation_specs() -> dict[str, dict]:
 
 
 def cmd_evaluate(args) -> int:
-    folder = Path(args.folder)
+    folder = Path(args.folder).resolve()  # the scan reports resolved paths; labels are read relative to it
     rows = []
     with open_cache(folder, args.cache_beside) as cache:
         for name, options in evaluation_specs().items():

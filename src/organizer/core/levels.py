@@ -9,8 +9,6 @@ to a large folder, which nudges the medians, does not embed the whole folder aga
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from ..storage.cache import Cache
 from . import images
 from .equalize import MEASURE_SIDE, Adjustment, ImageMetrics, equalize, measure, reference_level
 from .features import ExtractorSpec
-from .scan import hash_bytes, scan_folder
+from .folder_pass import compute_per_image
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 METRICS_ID = "levels/v1"
@@ -29,7 +27,6 @@ METRICS_ID = "levels/v1"
 #: more or less moves the median of a folder of hundreds.
 LEVEL_STEP = 2.0
 SHARPNESS_RATIO = 1.05
-CHUNK = 64
 
 
 @dataclass
@@ -47,50 +44,16 @@ class FolderLevels:
 def measure_folder(folder: Path, cache: Cache, progress: ProgressFn = no_progress,
                    should_stop: StopFn = never_stop) -> FolderLevels:
     """Every usable image's metrics, measuring only what the cache lacks."""
-    scanned = scan_folder(Path(folder), should_stop)
-    known = cache.known_files()
-    measured = cache.embedded_hashes(METRICS_ID)
-    # A file a scan found unusable, unchanged since, is not read again (as in embed_folder).
-    known_failures = {f.path: f for f in cache.failures()}
-    result = FolderLevels([], [], list(scanned.problems))
-    hashes: list[str] = []
-
-    def read(entry) -> tuple[str, ImageMetrics | None, str]:
-        record, failure = known.get(str(entry.path)), known_failures.get(str(entry.path))
-        if failure and (failure.size, failure.mtime_ns) == (entry.size, entry.mtime_ns):
-            return "", None, failure.reason
-        if record and (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns) and record.hash in measured:
-            return record.hash, None, ""
-        try:
-            data = images.read_bytes(entry.path)
-            return hash_bytes(data), measure(images.decode(data, min_side=MEASURE_SIDE)), ""
-        except images.ImageError as exc:
-            return "", None, exc.reason
-
-    total = len(scanned.files)
-    fresh: dict[str, ImageMetrics] = {}
-    with ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="measure") as pool:
-        # Chunks, not one map over the folder: a cancel then waits for one chunk, not for every file.
-        for start in range(0, total, CHUNK):
-            if should_stop():
-                raise Cancelled()
-            chunk = scanned.files[start:start + CHUNK]
-            for entry, (digest, metrics, error) in zip(chunk, pool.map(read, chunk)):
-                if error:
-                    result.failures.append((entry.path, error))
-                    continue
-                if metrics is not None:
-                    fresh[digest] = metrics
-                result.paths.append(entry.path)
-                hashes.append(digest)
-            progress(min(start + CHUNK, total), total, "measuring levels")
+    measured = compute_per_image(folder, cache, measure, MEASURE_SIDE, frozenset(cache.embedded_hashes(METRICS_ID)),
+                                 progress, should_stop, "measuring levels")
+    fresh = {digest: value for digest, value in zip(measured.hashes, measured.values) if value is not None}
     if fresh:
         with cache.transaction():
             values = np.array([[m.brightness, m.contrast, m.sharpness] for m in fresh.values()], np.float32)
             cache.put_embeddings(METRICS_ID, list(fresh), values)
-    stored = cache.vectors(METRICS_ID, hashes) if hashes else np.zeros((0, 3))
-    result.metrics = [fresh.get(h) or ImageMetrics(*map(float, row)) for h, row in zip(hashes, stored)]
-    return result
+    stored = cache.vectors(METRICS_ID, measured.hashes) if measured.hashes else np.zeros((0, 3))
+    metrics = [fresh.get(h) or ImageMetrics(*map(float, row)) for h, row in zip(measured.hashes, stored)]
+    return FolderLevels(measured.paths, metrics, measured.failures)
 
 
 def quantised(reference: ImageMetrics) -> tuple[float, float, float]:

@@ -1,0 +1,81 @@
+"""One parallel pass over a folder's images, computing a value per image.
+
+The equalization levels and the autoencoder's training set both need every image once,
+outside the embedding pipeline. Files the cache has already judged (a value stored under
+their content hash, or a failure) are not read again; decoding runs in a thread pool,
+since PIL releases the GIL.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from PIL import Image
+
+from ..storage.cache import Cache
+from . import images
+from .scan import hash_bytes, scan_folder
+from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+
+#: Files per step: a cancel waits for one chunk, not for the folder.
+CHUNK = 64
+
+
+@dataclass
+class FolderPass:
+    """The usable images in path order, their content hashes, and each computed value.
+
+    A value is ``None`` where the caller's store already had one for that hash.
+    """
+
+    paths: list[Path] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def compute_per_image(folder: Path, cache: Cache, compute: Callable[[Image.Image], Any], min_side: int,
+                      done_hashes: frozenset[str] = frozenset(), progress: ProgressFn = no_progress,
+                      should_stop: StopFn = never_stop, note: str = "") -> FolderPass:
+    """Decode every image of ``folder`` at least ``min_side`` on its short side and ``compute`` on it.
+
+    Images whose recorded hash is in ``done_hashes`` (and whose size and mtime are
+    unchanged) are skipped with a value of ``None``.
+    """
+    scanned = scan_folder(Path(folder), should_stop)
+    known = cache.known_files()
+    known_failures = {f.path: f for f in cache.failures()}
+    result = FolderPass(failures=list(scanned.problems))
+
+    def read(entry) -> tuple[str, Any, str]:
+        stamp = (entry.size, entry.mtime_ns)
+        record, failure = known.get(str(entry.path)), known_failures.get(str(entry.path))
+        if failure and (failure.size, failure.mtime_ns) == stamp:
+            return "", None, failure.reason
+        if record and (record.size, record.mtime_ns) == stamp and record.hash in done_hashes:
+            return record.hash, None, ""
+        try:
+            data = images.read_bytes(entry.path)
+            return hash_bytes(data), compute(images.decode(data, min_side=min_side)), ""
+        except images.ImageError as exc:
+            return "", None, exc.reason
+
+    total = len(scanned.files)
+    with ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="folder-pass") as pool:
+        for start in range(0, total, CHUNK):
+            if should_stop():
+                raise Cancelled()
+            chunk = scanned.files[start:start + CHUNK]
+            for entry, (digest, value, error) in zip(chunk, pool.map(read, chunk)):
+                if error:
+                    result.failures.append((entry.path, error))
+                    continue
+                result.paths.append(entry.path)
+                result.hashes.append(digest)
+                result.values.append(value)
+            progress(min(start + CHUNK, total), total, note)
+    return result
