@@ -9,6 +9,7 @@ import numpy as np
 
 from organizer.core.embed import embed_folder
 from organizer.core.features import ExtractorSpec
+from organizer.core.folder_model import for_folder
 from organizer.samples import write_sample_folder
 from organizer.storage.cache import Cache
 
@@ -27,13 +28,15 @@ def render_folder(count: int) -> Path:
     return folder
 
 
-def cached_vectors(folder: Path, spec: ExtractorSpec) -> tuple[list[Path], np.ndarray, float]:
+def cached_vectors(folder: Path, spec: ExtractorSpec, equalize: bool = False) -> tuple[list[Path], np.ndarray, float]:
     """The folder's images and vectors through the real pipeline, cached in bench/out/cache.
 
+    The spec is completed for the folder first (its equalization level, its autoencoder).
     Returns the paths, the vectors and the seconds the scan took (near 0 once cached).
     """
     with Cache(OUT / "cache" / f"{folder.name}.sqlite") as cache:
         started = time.perf_counter()
+        spec = for_folder(spec, folder, cache, equalize=equalize)
         report = embed_folder(folder, spec, cache)
         seconds = time.perf_counter() - started
         return report.paths, cache.vectors(spec.id, report.hashes), seconds

@@ -46,6 +46,10 @@ CONFIGS: dict[str, dict] = {
     "lite0 default, policy pad": {"policy": "pad"},
     "lite0 default + multiscale": {"multiscale": True},
     "lite0 default + multiscale + flip": {"multiscale": True, "flip": True},
+    "lite0 default + equalize (folder median)": {"equalize": True},
+    "lite0 structure (mid, luminance and negative)": {"mode": "structure"},
+    "autoencoder (trained on each folder)": {"model": "autoencoder"},
+    "palette (k-means Lab, kernel signature)": {"mode": "palette"},
     "lite0 texture (blocks 10+14)": {"mode": "texture"},
     "lite0 texture early": {"mode": "texture", "layers": "early"},
     "lite0 texture mid": {"mode": "texture", "layers": "mid"},
@@ -98,9 +102,11 @@ def main() -> int:
         if args.only and name not in args.only:
             continue
         try:
+            options = dict(options)
+            equalize = options.pop("equalize", False)
             spec = make_spec(**options)
-            dtd_paths, dtd_vectors, seconds = cached_vectors(args.data, spec)
-            obj_paths, obj_vectors, _ = cached_vectors(objects, spec)
+            dtd_paths, dtd_vectors, seconds = cached_vectors(args.data, spec, equalize)
+            obj_paths, obj_vectors, _ = cached_vectors(objects, spec, equalize)
         except WeightsUnavailable as exc:
             print(f"| {name} | skipped: {str(exc).split('.')[0]} |||||||")
             continue
@@ -111,7 +117,7 @@ def main() -> int:
             "swatches": scores(obj_vectors, families, np.flatnonzero(~photos)),
             "photos": scores(obj_vectors, families, np.flatnonzero(photos)),
         }
-        results[name] = {"id": spec.id, "dtd10_embed_seconds": round(seconds, 1), **result}
+        results[name] = {"options": options, "dtd10_embed_seconds": round(seconds, 1), **result}
         cells = [f"{m[key]:.3f} / {m['rerank_' + key]:.3f}" for m in result.values() for key in ("p_at_k", "map_at_r")]
         print(f"| {name} | {' | '.join(cells)} | {seconds:.0f} |", flush=True)
     (OUT / "quality.json").write_text(json.dumps(results, indent=2))

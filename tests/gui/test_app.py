@@ -307,3 +307,18 @@ def test_find_similar_reranks_by_the_index_chosen_in_the_settings(qtbot, window,
     assert scores == sorted(scores)  # palette distances: the closest first
     best = session.library.paths[results[0][0]]
     assert scores[0] == pytest.approx(compare(images.load(query), images.load(best), "emd").score)
+
+
+def test_choosing_the_autoencoder_trains_it_in_the_worker_with_its_loss_shown(qtbot, window, sample_folder):
+    from dataclasses import replace
+
+    drop(window, sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    session = window.session
+    notes = []
+    session.progress.connect(lambda stage, done, total, note: notes.append(note))
+    session.apply_settings(replace(session.settings, model="autoencoder"))
+    qtbot.waitUntil(lambda: session.library is not None and session.library.spec.model == "autoencoder"
+                    and len(session.library) == 36, timeout=120_000)
+    assert any(note.startswith("training the autoencoder") and "loss" in note for note in notes)
+    assert session.library.spec.weights.startswith("ae-")

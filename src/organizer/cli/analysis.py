@@ -16,7 +16,7 @@ from ..core.evaluate import clustering_metrics, folder_labels, retrieval_metrics
 from ..core.features import make_spec
 from ..core.features.weights import WeightsUnavailable, checkpoint_dir
 from ..core.features.backbones import BACKBONES
-from ..core.levels import folder_spec
+from ..core.folder_model import for_folder
 from ..core.reduce import MapSpec, cached_map
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
 
@@ -99,6 +99,7 @@ def evaluation_specs() -> dict[str, dict]:
     options["colour histogram"] = {"mode": "colour"}
     options["mean colour"] = {"mode": "mean-colour"}
     options["palette"] = {"mode": "palette"}
+    options["autoencoder (this folder)"] = {"model": "autoencoder"}
     return options
 
 
@@ -109,10 +110,9 @@ def cmd_evaluate(args) -> int:
         for name, options in evaluation_specs().items():
             try:
                 options = dict(options)
-                equalized = options.pop("equalize", False)
-                spec = make_spec(**options)
-                if equalized:
-                    spec = folder_spec(spec, folder, cache)
+                equalize = options.pop("equalize", False)
+                spec = for_folder(make_spec(**options), folder, cache, equalize=equalize,
+                                  progress=StderrProgress(f"{name} (preparing)"))
                 report = embed_folder(folder, spec, cache, progress=StderrProgress(name))
             except WeightsUnavailable as exc:
                 print(f"skipped {name}: {exc}", file=sys.stderr)

@@ -11,9 +11,9 @@ from pathlib import Path
 from ..core.embed import EmbedReport, embed_folder
 from ..core.features import create_embedder, make_spec
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
-from ..core.features.registry import MODES
+from ..core.features.registry import AUTOENCODER, MODES
 from ..core.features.runtime import DEVICES, PRECISIONS, choose
-from ..core.levels import folder_spec
+from ..core.folder_model import for_folder
 from ..core.preprocess import POLICIES
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
@@ -44,7 +44,9 @@ class StderrProgress:
 def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--mode") -> None:
     """The extractor choices; ``mode_flag`` renames ``--mode`` where a command has its own."""
     group = parser.add_argument_group("extractor")
-    group.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(BACKBONES))
+    group.add_argument("--model", default=DEFAULT_MODEL, choices=[*sorted(BACKBONES), AUTOENCODER],
+                       help="a pretrained backbone, or autoencoder: a small network trained on this folder "
+                            "(trained on first use; `organizer train-autoencoder` retrains)")
     group.add_argument("--layers", help="early, mid, late, or module names, comma-separated (default: measured per model)")
     group.add_argument(mode_flag, dest="feature_mode", default="content", choices=MODES,
                        help="what to compare: content, texture (style statistics), structure (the motif in any colours), "
@@ -95,8 +97,8 @@ def run_scan(args):
         return create_embedder(spec, choose(args.device, args.precision))
 
     with open_cache(folder, args.cache_beside) as cache:
-        if args.equalize:
-            spec = folder_spec(spec, folder, cache, progress=StderrProgress("levels"))
+        spec = for_folder(spec, folder, cache, equalize=args.equalize, device=args.device,
+                          progress=StderrProgress("preparing"))
         report = embed_folder(folder, spec, cache, make_embedder=embedder, batch_size=args.batch_size,
                               progress=StderrProgress("embedding"))
         vectors = cache.vectors(spec.id, report.hashes)

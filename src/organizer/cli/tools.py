@@ -1,4 +1,4 @@
-"""The study tools beside the embedding: align (registration to a reference) and equalize (the per-image report)."""
+"""The study tools beside the embedding: align, equalize (the per-image report) and train-autoencoder."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 from ..core.align import MAX_SIDE, MODELS, REFERENCES, align_images, write_aligned
+from ..core.features.autoencoder import TrainConfig, load_autoencoder
+from ..core.features.runtime import DEVICES
+from ..core.folder_model import train_for_folder, trained_models
 from ..core.levels import equalize_report, measure_folder, quantised
 from ..core.scan import scan_folder
 from .common import StderrProgress, open_cache
@@ -68,7 +71,28 @@ def cmd_equalize(args) -> int:
     return 0
 
 
+def cmd_train_autoencoder(args) -> int:
+    folder = Path(args.folder)
+    with open_cache(folder, args.cache_beside) as cache:
+        before = set(trained_models(cache.path))
+        path = train_for_folder(folder, cache, TrainConfig(epochs=args.epochs), args.device,
+                                progress=StderrProgress("autoencoder"))
+    _, meta = load_autoencoder(path)
+    state = "already trained on these images" if path in before else f"trained in {meta['seconds']:.1f} s"
+    print(f"{path} ({state}; loss {meta['losses'][0]:.4f} → {meta['losses'][-1]:.4f} over {meta['epochs_run']} epochs)")
+    print("use it with --model autoencoder", file=sys.stderr)
+    return 0
+
+
 def register(sub) -> None:
+    train = sub.add_parser("train-autoencoder", help="train the folder's own autoencoder (the --model autoencoder "
+                                                     "extractor) on its current images, unless that run is stored")
+    train.add_argument("folder")
+    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    train.add_argument("--device", default="auto", choices=DEVICES)
+    train.add_argument("--cache-beside", action="store_true")
+    train.set_defaults(func=cmd_train_autoencoder)
+
     equalize = sub.add_parser("equalize", help="report each image's brightness, contrast and sharpness, and what "
                                                "equalizing to the folder's median (scan --equalize) changes")
     equalize.add_argument("folder")

@@ -20,10 +20,10 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from ..core.cluster import ClusterSpec, cluster
 from ..core.dendrogram import dendrogram_segments
 from ..core.edits import ClusterBook, edits_key
+from ..core.folder_model import PREPARING_NOTES, for_folder
 from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, embed_outside_image, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
-from ..core.levels import folder_spec
 from ..core.rerank import pool_size, rerank
 from ..core.similarity import find_similar
 from ..storage.cache import Cache
@@ -133,8 +133,8 @@ class FolderSession(QObject):
             # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
             spec = extractor_spec(settings)
             with Cache(cache_db_path(folder)) as cache:
-                if settings.equalize:
-                    spec = folder_spec(spec, folder, cache, ctx.progress, ctx.should_stop)
+                spec = for_folder(spec, folder, cache, equalize=settings.equalize, device=device,
+                                  progress=ctx.progress, should_stop=ctx.should_stop)
                 return load_library(folder, spec, cache, device=device, progress=ctx.progress,
                                     should_stop=ctx.should_stop)
 
@@ -144,7 +144,10 @@ class FolderSession(QObject):
                           on_failed=self._failed("scan"), on_cancelled=lambda: None)
         self.warm_up(analysis=False)
 
-    def _scan_progress(self, done: int, total: int, _note: str) -> None:
+    def _scan_progress(self, done: int, total: int, note: str) -> None:
+        if note.startswith(PREPARING_NOTES):  # measuring or training before the scan: its own words, no rate
+            self.progress.emit("scan", done, total, note)
+            return
         elapsed = time.monotonic() - self._scan_started
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else 0.0

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, 
 from ..core.cluster import LINKAGES, METHODS
 from ..core.compare import INDICES as COMPARE_INDICES
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
-from ..core.features.registry import CNN_MODES, MODES
+from ..core.features.registry import AUTOENCODER, CNN_MODES, MODES
 from ..core.features.runtime import DEVICES
 from ..storage.settings import Settings
 from .palette import tone_colour
@@ -38,7 +38,8 @@ METHOD_NOTES = {
     "affinity": "Picks exemplar images, and the number of groups, by itself.",
 }
 MODEL_LABELS = {"lite0": "EfficientNet-Lite0", "resnet50": "ResNet-50", "vgg19": "VGG-19",
-                "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet-121"}
+                "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet-121",
+                AUTOENCODER: "Autoencoder trained on this folder"}
 MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structure (ignore colours)",
                "colour": "Colour", "mean-colour": "Mean colour", "palette": "Palette (ignore motif)"}
 METHOD_LABELS = {"auto": "Automatic", "kmeans": "K-means", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
@@ -62,7 +63,8 @@ class SettingsDialog(QDialog):
 
         features = self._form(layout, "Image features",
                               "Changing these embeds the folder again (cached per choice).")
-        self.model_combo = self._combo(sorted(BACKBONES, key=lambda m: (m != DEFAULT_MODEL, m)), MODEL_LABELS)
+        self.model_combo = self._combo([*sorted(BACKBONES, key=lambda m: (m != DEFAULT_MODEL, m)), AUTOENCODER],
+                                       MODEL_LABELS)
         self._row(features, "Model:", self.model_combo)
         self.layers_edit = QLineEdit(placeholderText="Default for the model")
         self.layers_edit.setToolTip("early, mid or late, or network module names, comma-separated")

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .registry import ExtractorSpec, make_spec
+from .registry import AUTOENCODER, ExtractorSpec, make_spec
 from .runtime import Runtime
 
 __all__ = ["Embedder", "ExtractorSpec", "create_embedder", "embed_inputs", "make_spec"]
@@ -18,6 +18,14 @@ class Embedder(Protocol):
 
 def create_embedder(spec: ExtractorSpec, runtime: Runtime | None = None) -> Embedder:
     """Build the embedder for ``spec``; CNN weights load here, so call it off the GUI thread."""
+    if spec.model == AUTOENCODER and spec.uses_cnn:
+        if not spec.weights_file:
+            raise ValueError("the autoencoder is not trained yet: scan the folder with it, or run "
+                             "`organizer train-autoencoder FOLDER`")
+        from . import runtime as runtime_mod
+        from .autoencoder import AutoencoderEmbedder
+
+        return AutoencoderEmbedder(spec.weights_file, runtime or runtime_mod.choose())
     if spec.mode == "palette":
         from .palette import PaletteEmbedder
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import backbones
+from .autoencoder import TrainConfig
 from ..equalize import MEASURE_SIDE as EQUALIZE_SIDE
 from ..preprocess import POLICIES
 
@@ -32,6 +33,8 @@ DEFAULT_LAYERS = {"lite0": "_blocks.10,_blocks.14"}
 #: P@5 0.60 against 0.53 with the default taps and 0.45 with the late ones.
 STRUCTURE_LAYERS = "mid"
 DEFAULT_POLICY = "auto"
+#: The model trained on the user's own folder (core.folder_model); not a pretrained backbone.
+AUTOENCODER = "autoencoder"
 DEFAULT_POOLING = "centre"
 
 
@@ -100,6 +103,13 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
         raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
     if policy not in POLICIES:
         raise ValueError(f"unknown resize policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    if model == AUTOENCODER:
+        if mode in CNN_MODES:
+            # One descriptor, the bottleneck, whatever the mode; untrained until
+            # core.folder_model.for_folder trains or finds the folder's model.
+            return ExtractorSpec(AUTOENCODER, ("bottleneck",), "content", TrainConfig().size, policy,
+                                 pooling="code", weights="untrained")
+        model = backbones.DEFAULT_MODEL  # the colour modes use no model at all
     backbone = backbones.get(model)
     if layers is None:
         layers = STRUCTURE_LAYERS if mode == "structure" else DEFAULT_LAYERS.get(model, "mid")

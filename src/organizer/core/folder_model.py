@@ -1,0 +1,89 @@
+"""The extractor as one folder needs it: with its equalization reference, or its own autoencoder.
+
+Both depend on the folder's images, so a spec made from the user's choices alone is
+completed here, with the cache at hand. The autoencoder is trained once per folder and
+kept beside the folder's cache (``<cache>.autoencoder-<training hash>.pt``); later scans,
+and images added since, use the newest model, until the user retrains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..storage.cache import Cache
+from .features import ExtractorSpec
+from .features.autoencoder import TrainConfig, save_autoencoder, train_autoencoder, training_hash
+from .features.registry import AUTOENCODER
+from .features.runtime import choose
+from .folder_pass import compute_per_image
+from .levels import folder_spec
+from .preprocess import make_views
+from .tasks import ProgressFn, StopFn, never_stop, no_progress
+
+_MARK = ".autoencoder-"
+#: How the progress notes of the steps before a scan begin, so a progress display can tell them apart.
+PREPARING_NOTES = ("measuring levels", "reading the training images", "training the autoencoder")
+
+
+def model_path(cache_path: Path, digest: str) -> Path:
+    return cache_path.with_name(f"{cache_path.stem}{_MARK}{digest}.pt")
+
+
+def trained_models(cache_path: Path) -> list[Path]:
+    """The autoencoders trained for this cache's folder, newest first."""
+    found = cache_path.parent.glob(f"{cache_path.stem}{_MARK}*.pt")
+    return sorted(found, key=lambda path: path.stat().st_mtime_ns, reverse=True)
+
+
+def autoencoder_spec(path: Path, policy: str = "auto") -> ExtractorSpec:
+    """The spec of a trained model; its id names the training run, not the file."""
+    digest = path.name.rsplit(_MARK, 1)[-1].removesuffix(".pt")
+    return ExtractorSpec(AUTOENCODER, ("bottleneck",), "content", TrainConfig().size, policy, pooling="code",
+                         weights=f"ae-{digest}", weights_file=str(path))
+
+
+def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConfig(), device: str = "auto",
+                     progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> Path:
+    """Train an autoencoder on ``folder``'s images (unless this exact run is stored) and return its file.
+
+    Raises
+    ------
+    ValueError
+        If the folder has fewer than two usable images.
+    Cancelled
+        When ``should_stop()`` turns true; nothing is saved.
+    """
+    def square(image):
+        return make_views(image, config.size, "crop")[0]
+
+    read = compute_per_image(folder, cache, square, config.size, progress=progress, should_stop=should_stop,
+                             note="reading the training images")
+    if len(read.paths) < 2:
+        raise ValueError(f"an autoencoder needs at least two usable images in {folder}")
+    path = model_path(cache.path, training_hash(read.hashes, config))
+    if path.is_file():
+        return path
+
+    def training_progress(epoch: int, epochs: int, note: str = "") -> None:
+        progress(epoch, epochs, f"training the autoencoder: {note}")
+
+    module, report = train_autoencoder(np.stack(read.values), config, training_progress, should_stop,
+                                       choose(device).device)
+    save_autoencoder(module, path, config, path.stem.rsplit(_MARK, 1)[-1], report)
+    return path
+
+
+def for_folder(spec: ExtractorSpec, folder: Path, cache: Cache, *, equalize: bool = False, device: str = "auto",
+               progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> ExtractorSpec:
+    """``spec`` completed for ``folder``: its autoencoder (trained if it has none) and its reference level."""
+    if spec.model == AUTOENCODER and not spec.weights_file:
+        models = trained_models(cache.path)
+        path = models[0] if models else train_for_folder(folder, cache, device=device, progress=progress,
+                                                          should_stop=should_stop)
+        spec = replace(autoencoder_spec(path, spec.policy), equalize=spec.equalize)
+    if equalize:
+        spec = folder_spec(spec, folder, cache, progress, should_stop)
+    return spec
