@@ -28,7 +28,7 @@ from PIL import Image
 
 from .apply import write_new_file
 from .export import MAX_NAME_BYTES, safe_name
-from .images import DECODERS, ImageError, load
+from .images import DECODERS, LUMA_WEIGHTS, ImageError, load
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 MODELS = ("translation", "rigid", "scaled-rotation", "affine", "bilinear")
@@ -45,7 +45,7 @@ MIN_SIDE = 32
 _STACKREG = {"translation": 2, "rigid": 3, "scaled-rotation": 4, "affine": 6, "bilinear": 8}
 
 # ITU-R BT.601 luma, as PIL's "L" mode uses, but kept in floating point.
-_LUMA = np.array([0.299, 0.587, 0.114])
+_LUMA = np.array(LUMA_WEIGHTS)
 
 
 @dataclass

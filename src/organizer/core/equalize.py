@@ -23,6 +23,8 @@ from typing import Iterable
 import numpy as np
 from PIL import Image, ImageFilter
 
+from .images import LUMA_WEIGHTS
+
 MEASURE_SIDE = 256
 #: Longer strips are measured on their centre part of this aspect ratio, which keeps the
 #: measuring copy small; a repeating strip's centre is representative of its whole.
@@ -41,7 +43,7 @@ TONE_STEPS = 6
 TONE_SAMPLE = 16384
 #: Below this spread an image is flat: there is nothing for a gain to scale.
 _FLAT = 1e-3
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_LUMA = np.array(LUMA_WEIGHTS, dtype=np.float32)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ MAX_PIXELS = 200_000_000
 # MAX_PIXELS itself, on the size it will really allocate.
 Image.MAX_IMAGE_PIXELS = None
 
+#: Rec. 601 luma weights for R, G and B: the grey of PIL's "L" mode, used wherever the
+#: core turns colour into luminance so every module measures the same grey.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
 _WHITE = (255, 255, 255)
 _ORIENTATION = 0x0112
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..images import LUMA_WEIGHTS
 from . import backbones
 from .registry import ExtractorSpec
 from .runtime import Runtime, autocast
@@ -116,10 +117,6 @@ def pool_maps(maps: list, mode: str, pooling: str = "avg", gram: bool = False):
                 values = gram_matrix[:, upper[0], upper[1]]
                 parts.append(_l2(values.sign() * values.abs().sqrt()))
     return torch.cat(parts, dim=1) / len(parts) ** 0.5
-
-
-#: Rec. 601 luma, the weights PIL's "L" conversion uses.
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 class CnnEmbedder:
