@@ -55,28 +55,16 @@ class Palette:
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB (uint8, any shape ending in 3) to CIELAB under D65."""
-    linear = rgb.astype(np.float64) / 255.0
-    linear = np.where(linear <= 0.04045, linear / 12.92, ((linear + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ np.array([[0.4124, 0.2126, 0.0193], [0.3576, 0.7152, 0.1192], [0.1805, 0.0722, 0.9505]])
-    xyz /= np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+    """sRGB (uint8, any shape ending in 3) to CIELAB under D65, by scikit-image."""
+    from skimage.color import rgb2lab
 
-
-def _lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    fy = (lab[..., 0] + 16) / 116
-    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
-    xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * np.array([0.95047, 1.0, 1.08883])
-    linear = xyz @ np.linalg.inv(np.array([[0.4124, 0.2126, 0.0193], [0.3576, 0.7152, 0.1192],
-                                           [0.1805, 0.0722, 0.9505]]))
-    linear = np.clip(linear, 0, 1)
-    srgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
-    return np.round(srgb * 255).astype(np.uint8)
+    return rgb2lab(np.asarray(rgb, dtype=np.uint8))
 
 
 def _hex(lab: np.ndarray) -> str:
-    return "#" + "".join(f"{v:02x}" for v in _lab_to_rgb(lab))
+    from skimage.color import lab2rgb
+
+    return "#" + "".join(f"{round(v * 255):02x}" for v in lab2rgb(np.asarray(lab, dtype=np.float64)))
 
 
 def dominant_colours(pixels: np.ndarray, k: int = COLOURS, seed: int = 0) -> Palette:
