@@ -16,33 +16,33 @@ import numpy as np
 from ..storage.cache import Cache
 from .features import ExtractorSpec
 from .features.autoencoder import TrainConfig, save_autoencoder, train_autoencoder, training_hash
-from .features.registry import AUTOENCODER
+from .features.registry import AUTOENCODER, autoencoder_spec
 from .features.runtime import choose
 from .folder_pass import compute_per_image
-from .levels import folder_spec
+from .levels import MEASURING_NOTE, folder_spec
 from .preprocess import make_views
 from .tasks import ProgressFn, StopFn, never_stop, no_progress
 
 _MARK = ".autoencoder-"
 #: How the progress notes of the steps before a scan begin, so a progress display can tell them apart.
-PREPARING_NOTES = ("measuring levels", "reading the training images", "training the autoencoder")
+READING_NOTE = "reading the training images"
+TRAINING_NOTE = "training the autoencoder"
+PREPARING_NOTES = (MEASURING_NOTE, READING_NOTE, TRAINING_NOTE)
 
 
 def model_path(cache_path: Path, digest: str) -> Path:
     return cache_path.with_name(f"{cache_path.stem}{_MARK}{digest}.pt")
 
 
+def _digest_of(path: Path) -> str:
+    """The training hash in a name made by :func:`model_path`."""
+    return path.stem.rsplit(_MARK, 1)[-1]
+
+
 def trained_models(cache_path: Path) -> list[Path]:
     """The autoencoders trained for this cache's folder, newest first."""
     found = cache_path.parent.glob(f"{cache_path.stem}{_MARK}*.pt")
     return sorted(found, key=lambda path: path.stat().st_mtime_ns, reverse=True)
-
-
-def autoencoder_spec(path: Path, policy: str = "auto") -> ExtractorSpec:
-    """The spec of a trained model; its id names the training run, not the file."""
-    digest = path.name.rsplit(_MARK, 1)[-1].removesuffix(".pt")
-    return ExtractorSpec(AUTOENCODER, ("bottleneck",), "content", TrainConfig().size, policy, pooling="code",
-                         weights=f"ae-{digest}", weights_file=str(path))
 
 
 def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConfig(), device: str = "auto",
@@ -60,19 +60,20 @@ def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConf
         return make_views(image, config.size, "crop")[0]
 
     read = compute_per_image(folder, cache, square, config.size, progress=progress, should_stop=should_stop,
-                             note="reading the training images")
+                             note=READING_NOTE)
     if len(read.paths) < 2:
         raise ValueError(f"an autoencoder needs at least two usable images in {folder}")
-    path = model_path(cache.path, training_hash(read.hashes, config))
+    digest = training_hash(read.hashes, config)
+    path = model_path(cache.path, digest)
     if path.is_file():
         return path
 
     def training_progress(epoch: int, epochs: int, note: str = "") -> None:
-        progress(epoch, epochs, f"training the autoencoder: {note}")
+        progress(epoch, epochs, f"{TRAINING_NOTE}: {note}")
 
     module, report = train_autoencoder(np.stack(read.values), config, training_progress, should_stop,
                                        choose(device).device)
-    save_autoencoder(module, path, config, path.stem.rsplit(_MARK, 1)[-1], report)
+    save_autoencoder(module, path, config, digest, report)
     return path
 
 
@@ -83,7 +84,7 @@ def for_folder(spec: ExtractorSpec, folder: Path, cache: Cache, *, equalize: boo
         models = trained_models(cache.path)
         path = models[0] if models else train_for_folder(folder, cache, device=device, progress=progress,
                                                           should_stop=should_stop)
-        spec = replace(autoencoder_spec(path, spec.policy), equalize=spec.equalize)
+        spec = replace(autoencoder_spec(spec.policy, _digest_of(path), str(path)), equalize=spec.equalize)
     if equalize:
         spec = folder_spec(spec, folder, cache, progress, should_stop)
     return spec

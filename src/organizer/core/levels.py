@@ -22,6 +22,7 @@ from .folder_pass import compute_per_image
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 METRICS_ID = "levels/v1"
+MEASURING_NOTE = "measuring levels"
 #: Quantisation of the reference: 2 levels of brightness and contrast, 5 % of sharpness.
 #: Each is well below what equalization visibly changes, and well above what one image
 #: more or less moves the median of a folder of hundreds.
@@ -45,7 +46,7 @@ def measure_folder(folder: Path, cache: Cache, progress: ProgressFn = no_progres
                    should_stop: StopFn = never_stop) -> FolderLevels:
     """Every usable image's metrics, measuring only what the cache lacks."""
     measured = compute_per_image(folder, cache, measure, MEASURE_SIDE, frozenset(cache.embedded_hashes(METRICS_ID)),
-                                 progress, should_stop, "measuring levels")
+                                 progress, should_stop, MEASURING_NOTE)
     fresh = {digest: value for digest, value in zip(measured.hashes, measured.values) if value is not None}
     if fresh:
         with cache.transaction():

@@ -105,10 +105,8 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
         raise ValueError(f"unknown resize policy {policy!r}; choose one of {', '.join(POLICIES)}")
     if model == AUTOENCODER:
         if mode in CNN_MODES:
-            # One descriptor, the bottleneck, whatever the mode; untrained until
-            # core.folder_model.for_folder trains or finds the folder's model.
-            return ExtractorSpec(AUTOENCODER, ("bottleneck",), "content", TrainConfig().size, policy,
-                                 pooling="code", weights="untrained")
+            # Untrained until core.folder_model.for_folder trains or finds the folder's model.
+            return autoencoder_spec(policy)
         model = backbones.DEFAULT_MODEL  # the colour modes use no model at all
     backbone = backbones.get(model)
     if layers is None:
@@ -125,6 +123,16 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
         spec = replace(spec, model="", taps=(), pooling="", flip=False, gram=False, multiscale=False,
                        weights="", weights_file="", invariant=False)
     return spec
+
+
+def autoencoder_spec(policy: str = DEFAULT_POLICY, training_hash: str = "", model_file: str = "") -> ExtractorSpec:
+    """The folder autoencoder's spec: one descriptor, its bottleneck, whatever the mode.
+
+    Its weights tag names the training run (``ae-<hash>``), or ``untrained`` without one.
+    """
+    weights = f"ae-{training_hash}" if training_hash else "untrained"
+    return ExtractorSpec(AUTOENCODER, ("bottleneck",), "content", TrainConfig().size, policy, pooling="code",
+                         weights=weights, weights_file=model_file)
 
 
 def _weights_tag(weights: str | Path | None) -> str:
