@@ -21,6 +21,8 @@ from organizer.core.rerank import pool_size, rerank
 from organizer.core.similarity import find_similar
 
 K = 10
+#: Every index re-ranks the same pool: the one find-similar fetches for any of them.
+POOL = pool_size(K, INDICES[0])
 
 
 def main() -> None:
@@ -32,8 +34,8 @@ def main() -> None:
     queries = [int(i) for label in sorted(set(labels)) for i in rng.choice(np.flatnonzero(labels == label), per_class,
                                                                              replace=False)]
     label_of = dict(zip(paths, labels))
-    print(f"# {folder.name}: {len(paths)} images, {len(queries)} queries, P@{K} after re-ranking the best {pool_size(K)}")
-    pools = {q: find_similar(paths, vectors, vectors[q], pool_size(K), exclude=paths[q]) for q in queries}
+    print(f"# {folder.name}: {len(paths)} images, {len(queries)} queries, P@{K} after re-ranking the best {POOL}")
+    pools = {q: find_similar(paths, vectors, vectors[q], POOL, exclude=paths[q]) for q in queries}
     plain = np.mean([[label_of[m.path] == labels[q] for m in pools[q][:K]] for q in queries])
     print(f"{'none (embedding order)':24s} P@10 {plain:.3f}")
     for index in INDICES:

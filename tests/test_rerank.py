@@ -93,8 +93,9 @@ def test_similar_reranks_by_an_index(capsys, tmp_path):
     assert scores[0] == pytest.approx(expected, abs=1e-6)  # the CLI prints six decimals
 
 
-def test_the_pool_is_larger_than_k():
-    assert pool_size(5) > 5
+def test_the_pool_is_larger_than_k_only_for_an_index():
+    assert pool_size(5, "ssim") > 5
+    assert pool_size(5, "") == pool_size(5, "neighbourhood") == 5
 
 
 def test_rerank_reads_odd_modes(tmp_path):

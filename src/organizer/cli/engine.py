@@ -58,10 +58,9 @@ def cmd_similar(args) -> int:
         query = vectors[report.paths.index(query_path)]
     else:
         query = embed_file(query_path, spec, embedder())
-    by_index = args.rerank in INDICES
-    matches = find_similar(report.paths, vectors, query, pool_size(args.k) if by_index else args.k, args.metric,
+    matches = find_similar(report.paths, vectors, query, pool_size(args.k, args.rerank), args.metric,
                            exclude=query_path, rerank=args.rerank == NEIGHBOURHOOD)
-    if by_index:
+    if args.rerank in INDICES:
         matches, skipped = rerank(query_path, matches, args.rerank, args.k)
         for path, reason in skipped:
             print(f"warning: left out {path}: {reason}", file=sys.stderr)

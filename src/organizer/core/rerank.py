@@ -18,9 +18,9 @@ from .tasks import Cancelled, StopFn, never_stop
 POOL_FACTOR = 3
 
 
-def pool_size(k: int) -> int:
-    """How many of the embedding's matches to hand to :func:`rerank` for a final top ``k``."""
-    return POOL_FACTOR * k
+def pool_size(k: int, index: str) -> int:
+    """How many of the embedding's matches to fetch for a final top ``k``: more when ``index`` re-ranks them."""
+    return POOL_FACTOR * k if index in INDICES else k
 
 
 def rerank(query: Path, matches: list[Match], index: str, k: int,

@@ -309,7 +309,7 @@ class FolderSession(QObject):
 
         def job(ctx):
             query = library.paths[index]
-            matches = find_similar(library.paths, library.vectors, library.vectors[index], pool_size(k) if index_name else k,
+            matches = find_similar(library.paths, library.vectors, library.vectors[index], pool_size(k, index_name),
                                    exclude=query)
             matches = self._reranked(query, matches, index_name, k, ctx)
             return SimilarResult(query, index, self._indexed(library, matches))
@@ -327,7 +327,7 @@ class FolderSession(QObject):
 
         def job(ctx):
             query = embed_outside_image(Path(path), library.spec, device)
-            matches = find_similar(library.paths, library.vectors, query, pool_size(k) if index_name else k)
+            matches = find_similar(library.paths, library.vectors, query, pool_size(k, index_name))
             matches = self._reranked(Path(path), matches, index_name, k, ctx)
             return SimilarResult(Path(path), library.index_of(Path(path)), self._indexed(library, matches))
 
