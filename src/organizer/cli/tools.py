@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.align import MAX_SIDE, MODELS, REFERENCES, align_images, write_aligned
+from ..core.align import MAX_SIDE, MODELS, REFERENCES, align_images, save_mean_image, write_aligned
 from ..core.features.autoencoder import TrainConfig, load_autoencoder
 from ..core.features.runtime import DEVICES
 from ..core.folder_model import train_for_folder, trained_models
@@ -29,11 +29,7 @@ def cmd_align(args) -> int:
     result = align_images(paths, args.model, args.reference, args.max_side, progress=StderrProgress("aligning"))
     for path, reason in result.failures:
         print(f"warning: left out {path}: {reason}", file=sys.stderr)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    result.mean_image.save(tmp, format="PNG")
-    tmp.replace(out)
+    out = save_mean_image(result, Path(args.out))
     if args.aligned_dir:
         written, failed = write_aligned(result, Path(args.aligned_dir), progress=StderrProgress("writing"))
         for path, reason in failed:

@@ -325,6 +325,16 @@ def align_images(paths: list[Path], model: str = "rigid", reference: str = "firs
     return AlignmentResult(usable, transforms, mean_image, failures, size, model, reference, source_size)
 
 
+def save_mean_image(result: AlignmentResult, target: Path) -> Path:
+    """Write the aligned mean as a PNG at ``target``, atomically: a reader never sees half an image."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    result.mean_image.save(partial, format="PNG")
+    partial.replace(target)
+    return target
+
+
 def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn = no_progress,
                   should_stop: StopFn = never_stop) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Write each aligned image as a PNG at the working resolution.

@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..core.align import MODELS, REFERENCES, AlignmentResult, align_images, write_aligned
+from ..core.align import MODELS, REFERENCES, AlignmentResult, align_images, save_mean_image, write_aligned
 from .workers import TaskRunner
 
 MODEL_LABELS = {"translation": "Translation", "rigid": "Rigid (shift and turn)",
@@ -151,15 +151,9 @@ class AlignDialog(QDialog):
             if not chosen:
                 return
             target = Path(chosen)
-        image = self.result.mean_image
-
-        def job(_ctx) -> Path:
-            tmp = target.with_name(target.name + ".part")
-            image.save(tmp, format="PNG")
-            tmp.replace(target)
-            return target
-
-        self._run(job, lambda path: self.status.setText(f"Saved {path}"), "Saving…")
+        result = self.result
+        self._run(lambda _ctx: save_mean_image(result, target), lambda path: self.status.setText(f"Saved {path}"),
+                  "Saving…")
 
     def write_copies(self, folder: Path | None = None) -> None:
         if self.result is None:
