@@ -4,6 +4,7 @@ import pytest
 
 from organizer.core.thumbs import ThumbnailStore
 from organizer.gui.thumbnails import ThumbnailLoader
+from organizer.gui.workers import TaskRunner
 
 
 @pytest.fixture
@@ -12,3 +13,11 @@ def loader(tmp_path):
     loader = ThumbnailLoader(ThumbnailStore(tmp_path / "thumbs"))
     yield loader
     loader.shutdown()
+
+
+@pytest.fixture
+def runner():
+    """A task runner for dialogs; teardown checks its jobs all ended."""
+    runner = TaskRunner()
+    yield runner
+    assert runner.shutdown(10_000)

@@ -7,15 +7,7 @@ import pytest
 from PIL import Image
 
 from organizer.gui.align_dialog import AlignDialog
-from organizer.gui.workers import TaskRunner
 from organizer.samples import SampleSpec, render
-
-
-@pytest.fixture
-def runner():
-    runner = TaskRunner()
-    yield runner
-    assert runner.shutdown(10_000)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from organizer.gui import export_dialog as export_module
 from organizer.gui.export_dialog import ExportDialog
 from organizer.gui.preview import PreviewDialog
 from organizer.gui.settings_dialog import SettingsDialog
-from organizer.gui.workers import TaskRunner
 from organizer.storage.settings import Settings
 
 COUNT = 12
@@ -48,13 +47,6 @@ def library(tmp_path) -> Library:
         paths.append(path)
     return Library(folder.resolve(), make_spec(mode="mean-colour"), paths, [hash_file(p) for p in paths],
                    rng.normal(size=(COUNT, 8)).astype(np.float32))
-
-
-@pytest.fixture
-def runner():
-    runner = TaskRunner()
-    yield runner
-    assert runner.shutdown(10_000)
 
 
 @pytest.fixture
