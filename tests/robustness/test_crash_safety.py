@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -104,3 +105,29 @@ def test_two_scans_of_one_folder_at_once_share_the_cache_safely(folder, tmp_path
     assert [child.returncode for child in children] == [0, 0], [err for _, err in outputs]
     assert [out.strip() for out, _ in outputs] == [str(IMAGES)] * 2
     assert _check_database(db) == (IMAGES, IMAGES)
+
+
+def test_many_connections_opening_a_new_cache_at_once_all_succeed(tmp_path):
+    # Switching a new file to WAL skips SQLite's busy handler, so without a retry some of
+    # these fail at once with "database is locked" (the schema row raced, too).
+    for trial in range(20):
+        db = tmp_path / f"cache{trial}.sqlite"
+        start = threading.Barrier(4)
+        errors: list[Exception] = []
+
+        def open_and_write(i: int) -> None:
+            start.wait()
+            try:
+                with Cache(db) as cache, cache.transaction():
+                    cache.put_files([(f"{i}.png", 1, 1, f"hash{i}")])
+            except Exception as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_and_write, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with Cache(db) as cache:
+            assert len(cache.known_files()) == 4

@@ -82,6 +82,10 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     return isinstance(exc, _Damaged) or getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
 class Cache:
     """One folder's cache database. Use as a context manager, from one thread."""
 
@@ -105,6 +109,24 @@ class Cache:
             raise CacheError(f"the cache {self.path} cannot be used: {exc}") from exc
 
     def _open(self) -> sqlite3.Connection:
+        """Connect, retrying while another process is setting up the same new file.
+
+        SQLite skips the busy handler where waiting could deadlock: switching a new file to
+        WAL while another connection does the same fails at once with "database is locked".
+        Two scans started together on a new folder hit exactly that, so retry until the busy
+        timeout rather than fail the scan."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.01
+        while True:
+            try:
+                return self._connect()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -112,13 +134,21 @@ class Cache:
             result = conn.execute("PRAGMA quick_check").fetchone()[0]
             if result != "ok":
                 raise _Damaged(f"integrity check failed: {result}")
-            conn.executescript(_SCHEMA)
+            # One write transaction, so a second process setting up the same file waits
+            # for the first instead of racing it to the schema-version row.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    conn.execute(statement)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
+            if int(row[0]) != SCHEMA_VERSION:
                 raise _Damaged(f"schema version {row[0]} is not {SCHEMA_VERSION}")
-        except Exception:
+        except BaseException:
             conn.close()
             raise
         return conn
