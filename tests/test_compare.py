@@ -15,6 +15,7 @@ from organizer.core.compare import (
     HIGHER_IS_BETTER,
     INDICES,
     compare,
+    compare_all,
     cw_ssim,
     mse,
     prepare,
@@ -22,6 +23,7 @@ from organizer.core.compare import (
     sift_match,
     ssim,
 )
+from organizer.core.tasks import Cancelled
 from organizer.samples import SampleSpec, render
 
 
@@ -136,6 +138,25 @@ def test_score_many_matches_compare_for_every_index():
         expected = [compare(query, candidate, index).score for candidate in candidates]
         assert score_many(query, candidates, index) == pytest.approx(expected, abs=1e-12)
     assert score_many(query, [], "ssim") == []
+
+
+def test_compare_all_gives_every_index_in_order_and_stops_between_them():
+    query, candidate = _image(_texture(0)), _image(_texture(1))
+    reports = []
+    results = compare_all(query, candidate, progress=lambda done, total, note="": reports.append((done, note)))
+    assert [r.index for r in results] == list(INDICES)
+    assert [r.score for r in results] == pytest.approx([compare(query, candidate, i).score for i in INDICES])
+    assert reports[0] == (0, "ssim") and reports[-1] == (len(INDICES), "")
+    asked = []
+
+    def stop_after_two() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(Cancelled):
+        compare_all(query, candidate, should_stop=stop_after_two)
+    with pytest.raises(ValueError, match="psnr"):
+        compare_all(query, candidate, ("ssim", "psnr"))
 
 
 def test_images_of_different_sizes_and_aspects_are_compared_by_their_centre():

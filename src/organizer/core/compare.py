@@ -31,6 +31,7 @@ from PIL import Image
 
 from .features.palette import dominant_colours, palette_distance
 from .images import to_rgb
+from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 INDICES = ("ssim", "cwssim", "mse", "sift", "emd")
 #: Higher is more similar for every index except mse (a distance).
@@ -361,6 +362,32 @@ def compare(image_a: Image.Image, image_b: Image.Image, index: str = "ssim") -> 
         return Comparison(index, palette_distance(first, second), {"palette_a": first.as_dict(),
                                                                     "palette_b": second.as_dict()})
     return _pixel_scorer(index, prepare(image_a))(prepare(image_b))
+
+
+def compare_all(image_a: Image.Image, image_b: Image.Image, indices: tuple[str, ...] = INDICES,
+                progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> list[Comparison]:
+    """Every index's verdict on one pair, in the order of ``indices``.
+
+    SIFT on two large images takes seconds, so progress is reported, and a stop honoured,
+    between indices.
+
+    Raises
+    ------
+    ValueError
+        For an unknown index.
+    Cancelled
+        When ``should_stop()`` turns true.
+    """
+    for index in indices:
+        _check_index(index)
+    results = []
+    for done, index in enumerate(indices):
+        if should_stop():
+            raise Cancelled()
+        progress(done, len(indices), index)
+        results.append(compare(image_a, image_b, index))
+    progress(len(indices), len(indices), "")
+    return results
 
 
 def score_many(query: Image.Image, candidates: list[Image.Image], index: str) -> list[float]:
