@@ -1,5 +1,6 @@
 """Equalizing a folder to its median level: measured once, keyed into the extractor id, reported per image."""
 
+import csv
 import json
 from dataclasses import replace
 
@@ -88,6 +89,18 @@ def test_the_equalize_command_reports_each_image(folder, capsys):
     target = report["reference"]["brightness"]
     assert abs(scan["after"]["brightness"] - target) < abs(scan["before"]["brightness"] - target)
     assert "broken.png" in captured.err
+
+
+def test_the_csv_report_has_a_row_per_image_matching_the_json(folder, capsys):
+    assert main(["equalize", str(folder), "--json"]) == 0
+    as_json = {row["path"]: row for row in json.loads(capsys.readouterr().out)["images"]}
+    assert main(["equalize", str(folder), "--csv"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert list(rows[0]) == list(levels.REPORT_COLUMNS) and len(rows) == len(as_json) == 6
+    for row in rows:
+        expected = as_json[row["path"]]
+        assert float(row["gain"]) == pytest.approx(expected["gain"], abs=1e-3)
+        assert float(row["brightness_after"]) == pytest.approx(expected["after"]["brightness"], abs=1e-2)
 
 
 def test_scan_with_equalize_uses_a_folder_reference(folder, capsys):

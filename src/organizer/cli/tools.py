@@ -10,7 +10,7 @@ from ..core.align import MAX_SIDE, MODELS, REFERENCES, align_images, save_mean_i
 from ..core.features.autoencoder import TrainConfig, load_autoencoder
 from ..core.features.runtime import DEVICES
 from ..core.folder_model import train_for_folder, trained_models
-from ..core.levels import equalize_report, measure_folder, quantised
+from ..core.levels import equalize_report, measure_folder, quantised, report_csv
 from ..core.scan import scan_folder
 from .common import StderrProgress, open_cache
 
@@ -57,6 +57,9 @@ def cmd_equalize(args) -> int:
         print(json.dumps({"reference": reference, "images": [{"path": str(path), **adjustment.as_dict()}
                                                              for path, adjustment in rows]}, indent=2, ensure_ascii=False))
         return 0
+    if args.csv:
+        sys.stdout.write(report_csv(rows))
+        return 0
     print("reference (the folder's median): " + ", ".join(f"{k} {v:g}" for k, v in reference.items()))
     print(f"{'brightness':>17s} {'contrast':>15s} {'sharpness':>15s} {'gain':>5s} {'sharpen':>7s} {'blur':>5s}  image")
     for path, change in rows:
@@ -92,7 +95,9 @@ def register(sub) -> None:
     equalize = sub.add_parser("equalize", help="report each image's brightness, contrast and sharpness, and what "
                                                "equalizing to the folder's median (scan --equalize) changes")
     equalize.add_argument("folder")
-    equalize.add_argument("--json", action="store_true")
+    output = equalize.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", action="store_true", help="one row per image, for a spreadsheet")
     equalize.add_argument("--cache-beside", action="store_true")
     equalize.set_defaults(func=cmd_equalize)
 

@@ -8,6 +8,8 @@ to a large folder, which nudges the medians, does not embed the whole folder aga
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -92,3 +94,37 @@ def equalize_report(levels: FolderLevels, progress: ProgressFn = no_progress,
         rows.append((path, equalize(image, reference)[1]))
         progress(done, len(levels.paths), "equalizing")
     return rows
+
+
+REPORT_COLUMNS = ("path", "brightness_before", "brightness_after", "contrast_before", "contrast_after",
+                  "sharpness_before", "sharpness_after", "gain", "offset", "sharpen", "blur")
+
+
+def report_table(rows: list[tuple[Path, Adjustment]]) -> list[dict]:
+    """One flat dict per image, keyed by :data:`REPORT_COLUMNS`: what a table or a CSV shows."""
+    table = []
+    for path, change in rows:
+        entry = {"path": str(path)}
+        for field in ("brightness", "contrast", "sharpness"):
+            entry[f"{field}_before"] = round(getattr(change.before, field), 3)
+            entry[f"{field}_after"] = round(getattr(change.after, field), 3)
+        entry.update({name: round(float(getattr(change, name)), 4) for name in ("gain", "offset", "sharpen", "blur")})
+        table.append(entry)
+    return table
+
+
+def report_csv(rows: list[tuple[Path, Adjustment]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, REPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(report_table(rows))
+    return buffer.getvalue()
+
+
+def save_report_csv(rows: list[tuple[Path, Adjustment]], target: Path) -> Path:
+    """Write :func:`report_csv` at ``target`` atomically: a reader never sees half a table."""
+    target = Path(target)
+    partial = target.with_name(target.name + ".part")
+    partial.write_text(report_csv(rows), encoding="utf-8")
+    partial.replace(target)
+    return target
