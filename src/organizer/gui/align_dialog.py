@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.align import MODELS, REFERENCES, AlignmentResult, align_images, save_mean_image, write_aligned
+from .worker_dialog import WorkerDialog, add_button, to_pixmap
 from .workers import TaskRunner
 
 MODEL_LABELS = {"translation": "Translation", "rigid": "Rigid (shift and turn)",
@@ -23,19 +23,11 @@ REFERENCE_LABELS = {"first": "The first image", "mean": "The mean image", "seque
 MEAN_SIDE = 360
 
 
-def to_pixmap(image) -> QPixmap:
-    """A PIL RGB image as a pixmap; the bytes are copied, so the PIL image may go."""
-    rgb = image.convert("RGB")
-    data = rgb.tobytes()
-    qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(qimage.copy())
-
-
-class AlignDialog(QDialog):
+class AlignDialog(WorkerDialog):
     def __init__(self, runner: TaskRunner, paths: list[Path], parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(runner, "align", parent)
         self.setWindowTitle(f"Align {len(paths)} Images")
-        self._runner, self._paths = runner, paths
+        self._paths = paths
         self.result: AlignmentResult | None = None
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -53,21 +45,16 @@ class AlignDialog(QDialog):
         results.addWidget(self.mean_label)
         results.addWidget(self.table, 1)
         layout.addLayout(results)
-        self.status = QLabel()
-        self.progress = QProgressBar(visible=False)
-        layout.addWidget(self.status)
-        layout.addWidget(self.progress)
+        self.add_status(layout)
         buttons = QHBoxLayout()
-        self.align_button = self._button(buttons, "Align", self.start)
-        self.cancel_button = self._button(buttons, "Cancel", lambda: self._runner.cancel("align"))
-        self.cancel_button.setVisible(False)
+        self.align_button = add_button(buttons, "Align", self.start)
         buttons.addStretch(1)
-        self.save_button = self._button(buttons, "Save Mean Image…", self.save_mean)
-        self.copies_button = self._button(buttons, "Write Aligned Copies…", self.write_copies)
-        self._button(buttons, "Close", self.close)
+        self.save_button = add_button(buttons, "Save Mean Image…", self.save_mean)
+        self.copies_button = add_button(buttons, "Write Aligned Copies…", self.write_copies)
+        add_button(buttons, "Close", self.close)
         layout.addLayout(buttons)
-        self.model_combo.currentIndexChanged.connect(self._update)
-        self._update()
+        self.model_combo.currentIndexChanged.connect(lambda _index: self.refresh())
+        self.refresh()
 
     @staticmethod
     def _combo(values, labels: dict[str, str], current: str) -> QComboBox:
@@ -77,14 +64,9 @@ class AlignDialog(QDialog):
         combo.setCurrentIndex(combo.findData(current))
         return combo
 
-    @staticmethod
-    def _button(row: QHBoxLayout, text: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.clicked.connect(lambda _=False: slot())
-        row.addWidget(button)
-        return button
-
-    def _update(self, busy: bool = False) -> None:
+    def refresh(self) -> None:
+        super().refresh()
+        busy = self.busy
         # pystackreg cannot chain bilinear transforms, so sequential alignment is off for it.
         sequential = self.reference_combo.model().item(REFERENCES.index("sequential"))
         sequential.setEnabled(self.model_combo.currentData() != "bilinear")
@@ -94,42 +76,15 @@ class AlignDialog(QDialog):
             widget.setEnabled(not busy)
         for button in (self.save_button, self.copies_button):
             button.setEnabled(not busy and self.result is not None)
-        self.cancel_button.setVisible(busy)
-        self.progress.setVisible(busy)
 
     def start(self) -> None:
         paths, model, reference = self._paths, self.model_combo.currentData(), self.reference_combo.currentData()
-        self._run(lambda ctx: align_images(paths, model, reference, progress=ctx.progress,
-                                           should_stop=ctx.should_stop), self._aligned, "Aligning…")
-
-    def _run(self, job, on_finished, note: str) -> None:
-        self.status.setText(note)
-        self.progress.setRange(0, 0)
-        self._update(busy=True)
-
-        def finished(value) -> None:
-            self._update()
-            on_finished(value)
-
-        def failed(message: str) -> None:
-            self._update()
-            self.status.setText(message)
-
-        def cancelled() -> None:
-            self._update()
-            self.status.setText("Cancelled.")
-
-        self._runner.start("align", job, on_finished=finished, on_progress=self._progressed,
-                           on_failed=failed, on_cancelled=cancelled)
-
-    def _progressed(self, done: int, total: int, note: str) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.progress.setFormat(note or "%v / %m")
+        self.run(lambda ctx: align_images(paths, model, reference, progress=ctx.progress,
+                                          should_stop=ctx.should_stop), self._aligned, "Aligning…")
 
     def _aligned(self, result: AlignmentResult) -> None:
         self.result = result
-        self._update()
+        self.refresh()
         pixmap = to_pixmap(result.mean_image)
         self.mean_label.setPixmap(pixmap.scaled(MEAN_SIDE, MEAN_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
                                                 Qt.TransformationMode.SmoothTransformation))
@@ -152,7 +107,7 @@ class AlignDialog(QDialog):
                 return
             target = Path(chosen)
         result = self.result
-        self._run(lambda _ctx: save_mean_image(result, target), lambda path: self.status.setText(f"Saved {path}"),
+        self.run(lambda _ctx: save_mean_image(result, target), lambda path: self.status.setText(f"Saved {path}"),
                   "Saving…")
 
     def write_copies(self, folder: Path | None = None) -> None:
@@ -170,9 +125,5 @@ class AlignDialog(QDialog):
             problems = f", {len(failed)} failed" if failed else ""
             self.status.setText(f"Wrote {len(written)} aligned copies to {folder}{problems}")
 
-        self._run(lambda ctx: write_aligned(result, folder, progress=ctx.progress, should_stop=ctx.should_stop),
+        self.run(lambda ctx: write_aligned(result, folder, progress=ctx.progress, should_stop=ctx.should_stop),
                   done, "Writing aligned copies…")
-
-    def closeEvent(self, event) -> None:
-        self._runner.cancel("align")
-        super().closeEvent(event)

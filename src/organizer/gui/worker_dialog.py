@@ -1,0 +1,93 @@
+"""A dialog whose work runs in a worker: a status line, a progress bar and Cancel.
+
+The tool dialogs (align, compare, equalization report) each run core work that can take
+seconds to minutes; they share this so the window never blocks, every run can be
+cancelled, and closing the dialog stops its work.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QBoxLayout, QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from .workers import TaskContext, TaskRunner
+
+
+def to_pixmap(image) -> QPixmap:
+    """A PIL image as an RGB pixmap; the bytes are copied, so the PIL image may go."""
+    rgb = image.convert("RGB")
+    data = rgb.tobytes()
+    qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(qimage.copy())
+
+
+def add_button(row: QHBoxLayout, text: str, slot: Callable[[], Any]) -> QPushButton:
+    button = QPushButton(text)
+    button.clicked.connect(lambda _=False: slot())
+    row.addWidget(button)
+    return button
+
+
+class WorkerDialog(QDialog):
+    """Subclasses lay out their widgets, call :meth:`add_status`, and start work with :meth:`run`.
+
+    :meth:`refresh` is called whenever :attr:`busy` changes; a subclass overrides it to
+    enable or disable its own controls, and calls the base to show or hide the progress.
+    """
+
+    def __init__(self, runner: TaskRunner, slot: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._runner, self._slot = runner, slot
+        self.busy = False
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar(visible=False)
+        self.cancel_button = QPushButton("Cancel", visible=False)
+        self.cancel_button.clicked.connect(lambda _=False: self._runner.cancel(self._slot))
+
+    def add_status(self, layout: QBoxLayout) -> None:
+        layout.addWidget(self.status)
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+
+    def refresh(self) -> None:
+        self.cancel_button.setVisible(self.busy)
+        self.progress.setVisible(self.busy)
+
+    def run(self, job: Callable[[TaskContext], Any], on_finished: Callable[[Any], None], note: str) -> None:
+        """Run ``job`` in this dialog's worker slot (cancelling any run before it)."""
+        self.status.setText(note)
+        self.progress.setRange(0, 0)
+        self._set_busy(True)
+
+        def finished(value) -> None:
+            self._set_busy(False)
+            on_finished(value)
+
+        def failed(message: str) -> None:
+            self._set_busy(False)
+            self.status.setText(message)
+
+        def cancelled() -> None:
+            self._set_busy(False)
+            self.status.setText("Cancelled.")
+
+        self._runner.start(self._slot, job, on_finished=finished, on_progress=self._progressed,
+                           on_failed=failed, on_cancelled=cancelled)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.refresh()
+
+    def _progressed(self, done: int, total: int, note: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{note}: %v / %m" if note else "%v / %m")
+
+    def closeEvent(self, event) -> None:
+        self._runner.cancel(self._slot)
+        super().closeEvent(event)
