@@ -322,3 +322,46 @@ def test_choosing_the_autoencoder_trains_it_in_the_worker_with_its_loss_shown(qt
                     and len(session.library) == 36, timeout=120_000)
     assert any(note.startswith("training the autoencoder") and "loss" in note for note in notes)
     assert session.library.spec.weights.startswith("ae-")
+
+
+def test_the_tools_menu_compares_two_selected_images_and_reports_the_levels(qtbot, window, sample_folder):
+    from organizer.gui.compare_dialog import CompareDialog
+    from organizer.gui.levels_dialog import LevelsDialog
+
+    drop(window, sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    library = window.session.library
+    tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
+    assert [a.text() for a in tools.actions()] == ["&Align Images…", "&Compare Two Images…", "&Equalization Report…"]
+
+    window.set_selection([])
+    window.actions_by_name["compare"].trigger()
+    assert "Select two images" in window.message.text()
+
+    first, second = (library.index_of(sample_folder / SampleSpec("normal-chevron", 0, v).filename()) for v in (0, 1))
+    window.set_selection([first, second])
+    window.actions_by_name["compare"].trigger()
+    dialog = window.findChild(CompareDialog)
+    assert dialog.windowTitle() == f"Compare {library.paths[first].name} and {library.paths[second].name}"
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=60_000)
+    dialog.close()
+    qtbot.waitUntil(lambda: window.findChild(CompareDialog) is None, timeout=5000)
+
+    # The image menu offers the comparison with the one other selected image.
+    window.set_selection([second])
+    window.grid.scroll_to(first)
+    window.tabs.setCurrentWidget(window.grid)
+    qtbot.wait(50)
+    viewport = window.grid.view().viewport()
+    centre = window.grid.view().visualRect(window.grid.model.index(window.grid.model.rows_of_images([first])[0])).center()
+    right_click = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, centre, viewport.mapToGlobal(centre))
+    choose_from_context_menu(qtbot, lambda: QApplication.sendEvent(viewport, right_click), "Compare with")
+    qtbot.waitUntil(lambda: window.findChild(CompareDialog) is not None, timeout=5000)
+    dialog = window.findChild(CompareDialog)
+    assert dialog.windowTitle() == f"Compare {library.paths[first].name} and {library.paths[second].name}"
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=60_000)
+
+    window.actions_by_name["levels"].trigger()
+    levels = window.findChild(LevelsDialog)
+    qtbot.waitUntil(lambda: levels.report is not None, timeout=60_000)
+    assert levels.table.rowCount() == 36

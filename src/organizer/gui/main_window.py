@@ -10,7 +10,7 @@ import numpy as np
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
                                QStackedWidget, QTabWidget)
 
 from .. import __version__
@@ -20,9 +20,11 @@ from ..storage.paths import user_cache_dir
 from ..storage.settings import Settings
 from .align_dialog import AlignDialog
 from .cluster_grid import ClusterGrid
+from .compare_dialog import CompareDialog
 from .dendrogram import DendrogramView
 from .export_dialog import ExportDialog
 from .failures_panel import FailuresPanel
+from .levels_dialog import LevelsDialog
 from .map_view import MapView
 from .menus import build_menu_bar, cluster_menu, image_menu, show_menu
 from .preview import PreviewDialog
@@ -32,6 +34,8 @@ from .similar_panel import SimilarPanel
 from .status import ProgressStatus
 from .thumbnails import ThumbnailLoader
 from .welcome import WelcomePage
+
+IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_SUFFIXES))})"
 
 APP_TITLE = "Pattern Organizer"
 
@@ -140,8 +144,7 @@ class MainWindow(QMainWindow):
             self.open_folder(Path(folder))
 
     def choose_query_image(self) -> None:
-        suffixes = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-        path, _ = QFileDialog.getOpenFileName(self, "Search with an image", "", f"Images ({suffixes})")
+        path, _ = QFileDialog.getOpenFileName(self, "Search with an image", "", IMAGE_FILTER)
         if path:
             self.session.find_similar_to_file(Path(path))
 
@@ -276,7 +279,43 @@ class MainWindow(QMainWindow):
             self.message.setText("Open a folder with at least two images first")
             return
         chosen = self._selection if len(self._selection) >= 2 else range(len(library))
-        dialog = AlignDialog(self.session.runner, [library.paths[i] for i in chosen], parent=self)
+        self._open_tool(AlignDialog(self.session.runner, [library.paths[i] for i in chosen], parent=self))
+
+    def open_compare(self, first: int | None = None, second: int | None = None) -> None:
+        """Compare two images by the classic indices: the given pair, the two selected, or the
+        one selected and a file the user picks."""
+        library = self.session.library
+        if first is None and len(self._selection) == 2:
+            first, second = self._selection
+        elif first is None and len(self._selection) == 1:
+            first = self._selection[0]
+        if library is None or first is None:
+            self.message.setText("Select two images to compare (Ctrl+click the second)")
+            return
+        if second is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, f"Compare {library.paths[first].name} With",
+                                                    str(library.folder), IMAGE_FILTER)
+            if not chosen:
+                return
+            other = Path(chosen)
+        else:
+            other = library.paths[second]
+        dialog = CompareDialog(self.session.runner, library.paths[first], other, parent=self)
+        self._open_tool(dialog)
+        dialog.start()
+
+    def open_levels(self) -> None:
+        """The equalization report for the open folder: each image's levels before and after."""
+        library = self.session.library
+        if library is None or not len(library):
+            self.message.setText("Open a folder first")
+            return
+        dialog = LevelsDialog(self.session.runner, library.folder, parent=self)
+        self._open_tool(dialog)
+        dialog.start()
+
+    def _open_tool(self, dialog: QDialog) -> None:
+        # Window-modal and non-blocking; its worker is cancelled when it closes.
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
 
@@ -313,7 +352,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.session.shutdown()
         self.thumbnails.shutdown()
-        for dialog in (self._preview, self.export_dialog):
-            if dialog is not None:
-                dialog.close()
+        # Every dialog is the window's child: closing each cancels its worker.
+        for dialog in self.findChildren(QDialog):
+            dialog.close()
         super().closeEvent(event)

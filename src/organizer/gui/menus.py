@@ -38,6 +38,8 @@ def build_menu_bar(window: "MainWindow") -> dict[str, QAction]:
         "new_cluster": _action(window, "&New Cluster from Selection", window.new_cluster_from_selection, "Ctrl+G"),
         "settings": _action(window, "&Settings…", window.open_settings, QKeySequence.Preferences),
         "align": _action(window, "&Align Images…", window.open_align),
+        "compare": _action(window, "&Compare Two Images…", window.open_compare),
+        "levels": _action(window, "&Equalization Report…", window.open_levels),
         "zoom_in": _action(window, "Zoom &In", window.map_view.zoom_in, [QKeySequence("+"), QKeySequence("=")]),
         "zoom_out": _action(window, "Zoom &Out", window.map_view.zoom_out, "-"),
         "fit": _action(window, "&Fit Map", window.map_view.zoom_to_fit, "0"),
@@ -75,7 +77,9 @@ def build_menu_bar(window: "MainWindow") -> dict[str, QAction]:
     view_menu.addAction(window.similar_dock.toggleViewAction())
     view_menu.addAction(window.failures_dock.toggleViewAction())
 
-    bar.addMenu("&Tools").addAction(actions["align"])
+    tools_menu = bar.addMenu("&Tools")
+    for name in ("align", "compare", "levels"):
+        tools_menu.addAction(actions[name])
     bar.addMenu("&Help").addAction(actions["about"])
     return actions
 
@@ -86,6 +90,11 @@ def image_menu(window: "MainWindow", index: int, selection: list[int]) -> QMenu:
     name = window.session.library.paths[index].name
     menu.addAction(f"Find Similar to {name}", lambda: window.session.find_similar(index))
     menu.addAction("Preview", lambda: window.show_preview(index))
+    others = [i for i in selection if i != index]
+    if len(others) == 1 and len(selection) <= 2:
+        other = others[0]
+        menu.addAction(f"Compare with {window.session.library.paths[other].name}",
+                       lambda: window.open_compare(index, other))
     book = window.session.book
     if book is not None:
         moving = selection if index in selection else [index]
