@@ -19,4 +19,19 @@ grep -q "inside the bundle" "$log"
 grep -q "^self-test: PASS" "$log"
 # The command-line face of the same bundle.
 env -i HOME="$root/home" PATH=/usr/bin:/bin LANG=C.UTF-8 "$root/opt/pattern-organizer/organizer-cli" --version
+# The optional native libraries are imported lazily, so only using them proves the freeze kept them:
+# skimage (ssim, mse), cv2 (sift), scipy's linprog (emd), pystackreg (align).
+cli() { env -i HOME="$root/home" PATH=/usr/bin:/bin LANG=C.UTF-8 "$root/opt/pattern-organizer/organizer-cli" "$@"; }
+cli samples --per-family 2 --colourways 2 "$root/samples"
+set -- $(LC_ALL=C ls "$root/samples" | head -n 2)  # two variants of one family and colourway; the names are fixed
+for index in ssim cwssim mse sift emd; do
+    cli compare "$root/samples/$1" "$root/samples/$2" --index "$index" --json >"$root/compare.json"
+    grep -q "\"index\": \"$index\"" "$root/compare.json"
+    echo "compare --index $index: ok"
+done
+mkdir "$root/align-set"
+cp "$root/samples/${1%%__*}"__* "$root/align-set/"  # the first family's four images
+cli align "$root/align-set" --out "$root/mean.png" --model rigid --json >/dev/null
+test -s "$root/mean.png"
+echo "align --model rigid: ok"
 echo "package test passed: $deb"
