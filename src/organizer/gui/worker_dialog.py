@@ -12,7 +12,7 @@ from typing import Any, Callable
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QBoxLayout, QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from .workers import TaskContext, TaskRunner
+from .workers import Task, TaskContext, TaskRunner
 
 
 def to_pixmap(image) -> QPixmap:
@@ -40,12 +40,12 @@ class WorkerDialog(QDialog):
     def __init__(self, runner: TaskRunner, slot: str, parent: QWidget | None = None):
         super().__init__(parent)
         self._runner, self._slot = runner, slot
-        self.busy = False
+        self._task: Task | None = None
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.progress = QProgressBar(visible=False)
         self.cancel_button = QPushButton("Cancel", visible=False)
-        self.cancel_button.clicked.connect(lambda _=False: self._runner.cancel(self._slot))
+        self.cancel_button.clicked.connect(lambda _=False: self.cancel())
 
     def add_status(self, layout: QBoxLayout) -> None:
         layout.addWidget(self.status)
@@ -54,33 +54,48 @@ class WorkerDialog(QDialog):
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
 
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
     def refresh(self) -> None:
         self.cancel_button.setVisible(self.busy)
         self.progress.setVisible(self.busy)
+
+    def cancel(self) -> None:
+        """Ask the running job to stop; it reports "Cancelled." once it has.
+
+        This stops the task itself rather than the runner's slot: cancelling the slot drops
+        the task's late signals, its cancellation too, and the dialog would stay busy."""
+        if self._task is not None:
+            self._task.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status.setText("Stopping…")
 
     def run(self, job: Callable[[TaskContext], Any], on_finished: Callable[[Any], None], note: str) -> None:
         """Run ``job`` in this dialog's worker slot (cancelling any run before it)."""
         self.status.setText(note)
         self.progress.setRange(0, 0)
-        self._set_busy(True)
+        self.cancel_button.setEnabled(True)
 
         def finished(value) -> None:
-            self._set_busy(False)
+            self._ended()
             on_finished(value)
 
         def failed(message: str) -> None:
-            self._set_busy(False)
+            self._ended()
             self.status.setText(message)
 
         def cancelled() -> None:
-            self._set_busy(False)
+            self._ended()
             self.status.setText("Cancelled.")
 
-        self._runner.start(self._slot, job, on_finished=finished, on_progress=self._progressed,
-                           on_failed=failed, on_cancelled=cancelled)
+        self._task = self._runner.start(self._slot, job, on_finished=finished, on_progress=self._progressed,
+                                        on_failed=failed, on_cancelled=cancelled)
+        self.refresh()
 
-    def _set_busy(self, busy: bool) -> None:
-        self.busy = busy
+    def _ended(self) -> None:
+        self._task = None
         self.refresh()
 
     def _progressed(self, done: int, total: int, note: str) -> None:
