@@ -55,6 +55,25 @@ def test_the_folder_is_measured_once_and_a_broken_file_is_listed(folder, tmp_pat
         assert again.reference.brightness == pytest.approx(first.reference.brightness, abs=0.2)
 
 
+def test_a_second_measure_reads_no_image_and_a_copy_is_not_decoded(folder, tmp_path, monkeypatch):
+    import shutil
+
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        first = measure_folder(folder, cache)
+        decoded, read = [], []
+        real_decode, real_read = images.decode, images.read_bytes
+        monkeypatch.setattr(images, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k))
+        monkeypatch.setattr(images, "read_bytes", lambda path: read.append(path.name) or real_read(path))
+        again = measure_folder(folder, cache)
+        assert decoded == [] and read == []
+        assert again.metrics == first.metrics and [p.name for p, _ in again.failures] == ["broken.png"]
+
+        shutil.copy(folder / "alpha-hearts.png", folder / "copy-of-hearts.png")
+        third = measure_folder(folder, cache)
+        assert read == ["copy-of-hearts.png"] and decoded == []
+        assert len(third.paths) == 7
+
+
 def test_the_reference_enters_the_id_quantised(folder, tmp_path):
     with Cache(tmp_path / "cache.sqlite") as cache:
         spec = folder_spec(make_spec(), folder, cache)

@@ -2,8 +2,8 @@
 
 The equalization levels and the autoencoder's training set both need every image once,
 outside the embedding pipeline. Files the cache has already judged (a value stored under
-their content hash, or a failure) are not read again; decoding runs in a thread pool,
-since PIL releases the GIL.
+their content hash, or a failure) are not read again, and the pass records what it hashed
+and what failed as a scan does; decoding runs in a thread pool, since PIL releases the GIL.
 """
 
 from __future__ import annotations
@@ -51,18 +51,23 @@ def compute_per_image(folder: Path, cache: Cache, compute: Callable[[Image.Image
     known_failures = {f.path: f for f in cache.failures()}
     result = FolderPass(failures=list(scanned.problems))
 
-    def read(entry) -> tuple[str, Any, str]:
+    def read(entry) -> tuple[str, Any, str, bool]:
+        """(hash, value, failure reason, whether the hash or failure is new to the cache)."""
         stamp = (entry.size, entry.mtime_ns)
         record, failure = known.get(str(entry.path)), known_failures.get(str(entry.path))
         if failure and (failure.size, failure.mtime_ns) == stamp:
-            return "", None, failure.reason
+            return "", None, failure.reason, False
         if record and (record.size, record.mtime_ns) == stamp and record.hash in done_hashes:
-            return record.hash, None, ""
+            return record.hash, None, "", False
         try:
             data = images.read_bytes(entry.path)
-            return hash_bytes(data), compute(images.decode(data, min_side=min_side)), ""
+            digest = hash_bytes(data)
+            # A copy or a renamed file: its hash is done, so there is nothing to decode.
+            if digest in done_hashes:
+                return digest, None, "", True
+            return digest, compute(images.decode(data, min_side=min_side)), "", True
         except images.ImageError as exc:
-            return "", None, exc.reason
+            return "", None, exc.reason, not exc.transient
 
     total = len(scanned.files)
     with ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="folder-pass") as pool:
@@ -70,12 +75,22 @@ def compute_per_image(folder: Path, cache: Cache, compute: Callable[[Image.Image
             if should_stop():
                 raise Cancelled()
             chunk = scanned.files[start:start + CHUNK]
-            for entry, (digest, value, error) in zip(chunk, pool.map(read, chunk)):
+            hashed, failed = [], []
+            for entry, (digest, value, error, new) in zip(chunk, pool.map(read, chunk)):
                 if error:
                     result.failures.append((entry.path, error))
+                    if new:
+                        failed.append((str(entry.path), entry.size, entry.mtime_ns, error))
                     continue
+                if new:
+                    hashed.append((str(entry.path), entry.size, entry.mtime_ns, digest))
                 result.paths.append(entry.path)
                 result.hashes.append(digest)
                 result.values.append(value)
+            # Recorded as the scan records them, so the next pass (or scan) reads neither again.
+            with cache.transaction():
+                cache.put_files(hashed)
+                cache.forget_failures(path for path, *_ in hashed)
+                cache.put_failures(failed)
             progress(min(start + CHUNK, total), total, note)
     return result

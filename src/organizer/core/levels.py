@@ -54,8 +54,10 @@ def measure_folder(folder: Path, cache: Cache, progress: ProgressFn = no_progres
         with cache.transaction():
             values = np.array([[m.brightness, m.contrast, m.sharpness] for m in fresh.values()], np.float32)
             cache.put_embeddings(METRICS_ID, list(fresh), values)
+    # Always the stored rows, never the fresh floats: the cache keeps float16, and a median
+    # from other values on the first run would give a second scan another extractor id.
     stored = cache.vectors(METRICS_ID, measured.hashes) if measured.hashes else np.zeros((0, 3))
-    metrics = [fresh.get(h) or ImageMetrics(*map(float, row)) for h, row in zip(measured.hashes, stored)]
+    metrics = [ImageMetrics(*map(float, row)) for row in stored]
     return FolderLevels(measured.paths, metrics, measured.failures)
 
 
