@@ -135,16 +135,10 @@ class Cache:
             if result != "ok":
                 raise _Damaged(f"integrity check failed: {result}")
             # One write transaction, so a second process setting up the same file waits
-            # for the first instead of racing it to the schema-version row.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in filter(str.strip, _SCHEMA.split(";")):
-                    conn.execute(statement)
-                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            # for the first instead of racing it to the schema-version row. On an error the
+            # connection is closed below, which rolls the transaction back.
+            conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO meta VALUES "
+                               f"('schema_version', '{SCHEMA_VERSION}'); COMMIT;")
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if int(row[0]) != SCHEMA_VERSION:
                 raise _Damaged(f"schema version {row[0]} is not {SCHEMA_VERSION}")
