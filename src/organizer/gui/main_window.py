@@ -315,7 +315,8 @@ class MainWindow(QMainWindow):
         dialog.start()
 
     def _open_tool(self, dialog: QDialog) -> None:
-        # Window-modal and non-blocking; its worker is cancelled when it closes.
+        # Window-modal and non-blocking: its work runs in a worker while the map stays live,
+        # and is cancelled when the dialog closes.
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
 
@@ -327,13 +328,11 @@ class MainWindow(QMainWindow):
         book = session.book
         if self.export_dialog is not None:
             self.export_dialog.close()
-        # Window-modal and non-blocking: the export runs in a worker while the map stays live.
         self.export_dialog = ExportDialog(session.runner, session.library, None if book is None else book.labels,
                                           {} if book is None else dict(book.names), dict(session.medoids),
                                           parent=self)
-        self.export_dialog.setAttribute(Qt.WA_DeleteOnClose)
         self.export_dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
-        self.export_dialog.open()
+        self._open_tool(self.export_dialog)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.session.settings, self)

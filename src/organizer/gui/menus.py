@@ -91,7 +91,7 @@ def image_menu(window: "MainWindow", index: int, selection: list[int]) -> QMenu:
     menu.addAction(f"Find Similar to {name}", lambda: window.session.find_similar(index))
     menu.addAction("Preview", lambda: window.show_preview(index))
     others = [i for i in selection if i != index]
-    if len(others) == 1 and len(selection) <= 2:
+    if len(others) == 1:
         other = others[0]
         menu.addAction(f"Compare with {window.session.library.paths[other].name}",
                        lambda: window.open_compare(index, other))
