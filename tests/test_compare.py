@@ -23,6 +23,7 @@ from organizer.core.compare import (
     sift_match,
     ssim,
 )
+from organizer.core.features.palette import dominant_colours
 from organizer.core.tasks import Cancelled
 from organizer.samples import SampleSpec, render
 
@@ -138,6 +139,17 @@ def test_score_many_matches_compare_for_every_index():
         expected = [compare(query, candidate, index).score for candidate in candidates]
         assert score_many(query, candidates, index) == pytest.approx(expected, abs=1e-12)
     assert score_many(query, [], "ssim") == []
+
+
+def test_compare_details_say_what_each_index_looked_at():
+    first, second = _image(_texture(0)), _image(_texture(1))
+    for index in ("ssim", "cwssim", "mse"):
+        assert compare(first, second, index).details == {"side": COMPARE_SIDE}
+    # The palettes come in the order of the images, so the compare dialog shows each under its own.
+    emd = compare(first, second, "emd").details
+    assert emd == {"palette_a": dominant_colours(np.asarray(first.convert("RGB"))).as_dict(),
+                   "palette_b": dominant_colours(np.asarray(second.convert("RGB"))).as_dict()}
+    json.dumps(emd)
 
 
 def test_compare_all_gives_every_index_in_order_and_stops_between_them():

@@ -354,14 +354,7 @@ def compare(image_a: Image.Image, image_b: Image.Image, index: str = "ssim") -> 
     ValueError
         For an unknown index.
     """
-    _check_index(index)
-    if index == "sift":
-        return sift_match(_rgb_array(image_a), _rgb_array(image_b))
-    if index == "emd":
-        first, second = dominant_colours(_rgb_array(image_a)), dominant_colours(_rgb_array(image_b))
-        return Comparison(index, palette_distance(first, second), {"palette_a": first.as_dict(),
-                                                                    "palette_b": second.as_dict()})
-    return _pixel_scorer(index, prepare(image_a))(prepare(image_b))
+    return _scorer(index, image_a)(image_b)
 
 
 def compare_all(image_a: Image.Image, image_b: Image.Image, indices: tuple[str, ...] = INDICES,
@@ -379,7 +372,7 @@ def compare_all(image_a: Image.Image, image_b: Image.Image, indices: tuple[str, 
         When ``should_stop()`` turns true.
     """
     for index in indices:
-        _check_index(index)
+        check_index(index)
     results = []
     for done, index in enumerate(indices):
         if should_stop():
@@ -415,19 +408,12 @@ def score_many(query: Image.Image, candidates: list[Image.Image], index: str) ->
     ValueError
         For an unknown index.
     """
-    _check_index(index)
-    if index == "sift":
-        features = _sift_features(_rgb_array(query))
-        return [_sift_score(features, _sift_features(_rgb_array(image)), _RATIO, _RANSAC_THRESHOLD).score
-                for image in candidates]
-    if index == "emd":
-        palette = dominant_colours(_rgb_array(query))
-        return [palette_distance(palette, dominant_colours(_rgb_array(image))) for image in candidates]
-    scorer = _pixel_scorer(index, prepare(query))
-    return [scorer(prepare(image)).score for image in candidates]
+    scorer = _scorer(index, query)
+    return [scorer(image).score for image in candidates]
 
 
-def _check_index(index: str) -> None:
+def check_index(index: str) -> None:
+    """Raise ``ValueError`` naming the valid indices unless ``index`` is one of :data:`INDICES`."""
     if index not in INDICES:
         raise ValueError(f"unknown index {index!r}; expected one of {', '.join(INDICES)}")
 
@@ -436,8 +422,31 @@ def _rgb_array(image: Image.Image) -> np.ndarray:
     return np.asarray(to_rgb(image))
 
 
-def _pixel_scorer(index: str, a: np.ndarray) -> Callable[[np.ndarray], Comparison]:
-    """A function scoring prepared arrays against ``a``, doing the work on ``a`` once."""
+def _scorer(index: str, image_a: Image.Image) -> Callable[[Image.Image], Comparison]:
+    """A function giving ``compare(image_a, image_b, index)`` for any ``image_b``.
+
+    The work on ``image_a`` (its prepared array, wavelet bands, keypoints or palette) is
+    done once here, so scoring many images against one costs one image each.
+
+    Raises
+    ------
+    ValueError
+        For an unknown index.
+    """
+    check_index(index)
+    if index == "sift":
+        features_a = _sift_features(_rgb_array(image_a))
+        return lambda image_b: _sift_score(features_a, _sift_features(_rgb_array(image_b)), _RATIO,
+                                           _RANSAC_THRESHOLD)
+    if index == "emd":
+        palette_a = dominant_colours(_rgb_array(image_a))
+
+        def emd(image_b: Image.Image) -> Comparison:
+            palette_b = dominant_colours(_rgb_array(image_b))
+            return Comparison(index, palette_distance(palette_a, palette_b),
+                              {"palette_a": palette_a.as_dict(), "palette_b": palette_b.as_dict()})
+        return emd
+    a = prepare(image_a)
     if index == "cwssim":
         bands_a = _bands(a, _SCALES, _ORIENTATIONS)
 
@@ -448,4 +457,4 @@ def _pixel_scorer(index: str, a: np.ndarray) -> Callable[[np.ndarray], Compariso
 
         def score(b: np.ndarray) -> float:
             return measure(a, b)
-    return lambda b: Comparison(index, score(b), {"side": int(a.shape[0])})
+    return lambda image_b: Comparison(index, score(prepare(image_b)), {"side": int(a.shape[0])})

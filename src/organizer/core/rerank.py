@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import images
-from .compare import COMPARE_SIDE, HIGHER_IS_BETTER, INDICES, score_many
+from .compare import COMPARE_SIDE, HIGHER_IS_BETTER, INDICES, check_index, score_many
 from .similarity import Match
 from .tasks import Cancelled, StopFn, never_stop
 
@@ -34,8 +34,8 @@ def rerank(query: Path, matches: list[Match], index: str, k: int,
     images.ImageError
         If the query itself cannot be read.
     """
-    if index not in INDICES:
-        raise ValueError(f"unknown index {index!r}; choose one of {', '.join(INDICES)}")
+    # Checked before the candidates are read, not only by score_many after, so a bad index fails at once.
+    check_index(index)
     query_image = images.load(Path(query), min_side=COMPARE_SIDE)
     readable, skipped = [], []
     for match in matches:
