@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from ..tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+from .cnn import image_descriptors, uint8_tensor
 from .runtime import Runtime, choose
 
 if TYPE_CHECKING:
@@ -125,13 +126,6 @@ def make_autoencoder(config: TrainConfig) -> torch.nn.Module:
     return _autoencoder_class()(config)
 
 
-def _uint8_tensor(images: np.ndarray, device: str) -> torch.Tensor:
-    import torch
-
-    # Views sliced from a decoded image are read-only; torch wants writable memory.
-    return torch.from_numpy(np.require(images, dtype=np.uint8, requirements=["C", "W"])).to(device)
-
-
 def _to_unit(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 (N, H, W, 3) to float (N, 3, H, W) in [0, 1]."""
     return pixels.permute(0, 3, 1, 2).float().div_(255.0)
@@ -169,7 +163,7 @@ def train_autoencoder(images: np.ndarray, config: TrainConfig = TrainConfig(), p
     model.to(device).train()
     generator = torch.Generator().manual_seed(config.seed)
     # Kept as uint8 until batched: a quarter of the memory for a large folder.
-    data = _uint8_tensor(images, device)
+    data = uint8_tensor(images, device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     losses: list[float] = []
     for epoch in range(1, config.epochs + 1):
@@ -263,12 +257,10 @@ class AutoencoderEmbedder:
         from torch.nn.functional import interpolate, normalize
 
         with torch.inference_mode():
-            batch = _to_unit(_uint8_tensor(views, self.runtime.device))
+            batch = _to_unit(uint8_tensor(views, self.runtime.device))
             side = self.config.size
             if batch.shape[-2:] != (side, side):
                 batch = interpolate(batch, (side, side), mode="bilinear", antialias=True).clamp_(0, 1)
             # Each view counts once in its image's mean, whatever the size of its code.
             codes = normalize(self.model.encode(batch), dim=1, eps=1e-12)
-            summed = torch.zeros(n_images, codes.shape[1], device=codes.device)
-            summed.index_add_(0, torch.as_tensor(owners, dtype=torch.long, device=codes.device), codes)
-            return normalize(summed, dim=1, eps=1e-12).cpu().numpy().astype(np.float32)
+            return image_descriptors(codes, owners, n_images)

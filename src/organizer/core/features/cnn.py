@@ -14,12 +14,17 @@ weighs the same in a cosine similarity, whatever its channel count.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..images import LUMA_WEIGHTS
 from . import backbones
-from .registry import ExtractorSpec
 from .runtime import Runtime, autocast
+
+if TYPE_CHECKING:
+    # Annotations only: the registry imports the autoencoder, which imports this module.
+    from .registry import ExtractorSpec
 
 
 class _ReachedLastTap(Exception):
@@ -74,6 +79,27 @@ def _l2(x):
     import torch
 
     return torch.nn.functional.normalize(x, dim=1, eps=1e-12)
+
+
+def uint8_tensor(views: np.ndarray, device: str):
+    """``views`` (uint8, N×H×W×3) as a uint8 tensor on ``device``, still channels-last."""
+    import torch
+
+    # Views sliced from a decoded image are read-only; torch wants writable memory.
+    return torch.from_numpy(np.require(views, dtype=np.uint8, requirements=["C", "W"])).to(device)
+
+
+def image_descriptors(descriptors, owners: np.ndarray, n_images: int) -> np.ndarray:
+    """The unit-length sum of each image's view descriptors, as (n_images, D) float32.
+
+    ``descriptors`` is a (N, D) tensor, one row per view; ``owners[i]`` is the image view
+    i belongs to.
+    """
+    import torch
+
+    summed = torch.zeros(n_images, descriptors.shape[1], device=descriptors.device)
+    summed.index_add_(0, torch.as_tensor(owners, dtype=torch.long, device=descriptors.device), descriptors)
+    return _l2(summed).cpu().numpy().astype(np.float32)
 
 
 #: The centre prior's standard deviation, as a fraction of the map's side. Measured on
@@ -146,18 +172,13 @@ class CnnEmbedder:
         import torch
 
         with torch.inference_mode():
-            # Views sliced from a decoded image are read-only; torch wants writable memory.
-            views = np.require(views, requirements=["C", "W"])
-            batch = torch.from_numpy(views).to(self.runtime.device).permute(0, 3, 1, 2).float()
+            batch = uint8_tensor(views, self.runtime.device).permute(0, 3, 1, 2).float()
             if self.spec.mode == "structure":
                 luminance = (batch * self._luma).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
                 descriptors = self._symmetrised(luminance) + self._symmetrised(255.0 - luminance)
             else:
                 descriptors = self._symmetrised(batch)
-            owner_index = torch.from_numpy(owners).to(descriptors.device)
-            summed = torch.zeros(n_images, descriptors.shape[1], device=descriptors.device)
-            summed.index_add_(0, owner_index, descriptors)
-            return _l2(summed).cpu().numpy().astype(np.float32)
+            return image_descriptors(descriptors, owners, n_images)
 
     def _symmetrised(self, pixels):
         """The summed descriptors of ``pixels`` (N×3×S×S, 0..255) over the flips the spec asks for."""
