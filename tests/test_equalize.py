@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from organizer.core.equalize import Adjustment, ImageMetrics, equalize, measure, reference_level
+from organizer.core.equalize import Adjustment, ImageMetrics, equalize, equalized, measure, reference_level
 from organizer.samples import SampleSpec, render
 
 FAMILIES = ("normal-stripes", "normal-chevron", "normal-diamonds", "normal-knotgrid",
@@ -116,6 +116,17 @@ def test_library_images_move_to_the_folder_median(family):
     assert abs(adjustment.after.brightness - reference.brightness) < 3
     before, after = adjustment.before, adjustment.after
     assert abs(after.contrast - reference.contrast) <= abs(before.contrast - reference.contrast) + 1
+
+
+@pytest.mark.parametrize("family", ["normal-stripes", "alpha-hearts"])
+def test_equalized_is_the_image_equalize_returns(family):
+    reference = ImageMetrics(150, 40, 20)
+    image = _sample(family, 320)
+    before = measure(image)
+
+    assert np.array_equal(np.asarray(equalized(image, reference)), np.asarray(equalize(image, reference)[0]))
+    assert np.array_equal(np.asarray(equalized(image, reference, before)),
+                          np.asarray(equalize(image, reference, before)[0]))
 
 
 @pytest.mark.parametrize("image", [

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..storage.cache import Cache
 from . import images, preprocess
-from .equalize import ImageMetrics, equalize
+from .equalize import ImageMetrics, equalized
 from .features import Embedder, ExtractorSpec, create_embedder, embed_inputs
 from .scan import FileEntry, hash_bytes, scan_folder
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
@@ -236,5 +236,5 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder) -> np.ndarra
 
 def _inputs(image, spec: ExtractorSpec) -> dict[int, np.ndarray]:
     if spec.equalize:
-        image, _ = equalize(image, ImageMetrics(*spec.equalize))
+        image = equalized(image, ImageMetrics(*spec.equalize))
     return preprocess.network_inputs(image, spec.size, spec.policy, spec.multiscale)

@@ -229,6 +229,23 @@ def equalize(image: Image.Image, reference: ImageMetrics,
     -------
     tuple of PIL.Image.Image and Adjustment
     """
+    result, gain, offset, sharpen, blur, before = _equalize(image, reference, before)
+    return result, Adjustment(gain, offset, sharpen, blur, before, measure(result))
+
+
+def equalized(image: Image.Image, reference: ImageMetrics,
+              before: ImageMetrics | None = None) -> Image.Image:
+    """The image :func:`equalize` returns, for callers that have no use for its :class:`Adjustment`.
+
+    Embedding is one: measuring the result for ``Adjustment.after`` is another pass over
+    the image that it would throw away.
+    """
+    return _equalize(image, reference, before)[0]
+
+
+def _equalize(image: Image.Image, reference: ImageMetrics, before: ImageMetrics | None
+              ) -> tuple[Image.Image, float, float, float, float, ImageMetrics]:
+    """:func:`equalize`'s image and the fields of its :class:`Adjustment` but ``after``."""
     rgb = image.convert("RGB")
     luma = _luma(rgb)
     before = before if before is not None else _metrics(luma)
@@ -250,4 +267,4 @@ def equalize(image: Image.Image, reference: ImageMetrics,
     mean, contrast = float(luma.mean(dtype=np.float64)), float(luma.std(dtype=np.float64))
     gain, offset = _tone(rgb, mean, contrast, reference)
     result = rgb.point(_levels(mean, gain, offset).astype(np.uint8).tolist() * 3)
-    return result, Adjustment(gain, offset, sharpen, blur, before, measure(result))
+    return result, gain, offset, sharpen, blur, before
