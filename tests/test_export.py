@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -321,6 +322,20 @@ def test_an_empty_journal_left_by_a_kill_does_not_block_exports(tmp_path):
     out.mkdir(parents=True)
     (out / "20260101-000000-sorted-copy.jsonl").write_bytes(b"")
     assert apply_mod.unfinished_journal(tmp_path / "out") is None
+
+
+def test_of_two_journals_from_one_second_the_later_one_is_unfinished(tmp_path, monkeypatch):
+    """The second export in a second gets ``X (2).jsonl``, which a plain name sort puts before ``X.jsonl``."""
+    source = tmp_path / "src"
+    paths = _library(source)
+    # Both exports in one second, whatever the clock does: the stamp is frozen.
+    monkeypatch.setattr(apply_mod, "time", SimpleNamespace(strftime=lambda _format: "20260101-000000",
+                                                           monotonic_ns=time.monotonic_ns))
+    for _ in range(2):
+        with pytest.raises(Cancelled):
+            apply_plan(plan_sorted(paths, [0], source, tmp_path / "out"), "copy", should_stop=lambda: True)
+    journal, _ = apply_mod.unfinished_journal(tmp_path / "out")
+    assert journal.name == "20260101-000000-sorted-copy (2).jsonl"
 
 
 def test_a_name_at_the_length_limit_still_gets_a_free_variant(tmp_path):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -158,8 +159,7 @@ def _read_journal(journal_path: Path) -> list[dict]:
         records = [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ExportError(f"{journal_path} is damaged: {exc}") from None
-    if not records or records[0].get("journal") != 1:
-        raise ExportError(f"{journal_path} is not an export journal")
+    _check_header(journal_path, records[0] if records else None)
     if sum("op" in r for r in records) != records[0].get("operations"):
         raise ExportError(f"{journal_path} is incomplete")
     return records
@@ -203,10 +203,50 @@ def _append(journal_path: Path, record: dict) -> None:
     writer.close()
 
 
+def read_journal_header(journal_path: Path) -> dict:
+    """The journal's first record alone: cheap even for a journal of 100,000 operations.
+
+    Raises
+    ------
+    ExportError
+        The file does not start with an export journal's header.
+    """
+    with open(journal_path, "rb") as handle:
+        line = handle.readline()
+    try:
+        header = json.loads(line)
+    except ValueError as exc:  # bad JSON or bad UTF-8
+        raise ExportError(f"{journal_path} is damaged: {exc}") from None
+    return _check_header(journal_path, header)
+
+
+def _check_header(journal_path: Path, header: object) -> dict:
+    if not isinstance(header, dict) or header.get("journal") != 1:
+        raise ExportError(f"{journal_path} is not an export journal")
+    return header
+
+
+def journals_newest_first(out_dir: Path) -> list[Path]:
+    """The journals in ``out_dir``, newest first; none when it has no journal folder (or is missing)."""
+    folder = Path(out_dir) / JOURNAL_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.jsonl"), key=_journal_age, reverse=True)
+
+
+def _journal_age(journal: Path) -> tuple[str, int]:
+    """Sort key: the name's timestamp, then the `` (n)`` counter two exports in one second get.
+
+    Not the plain name: a space sorts before the dot, so ``X (2).jsonl`` would come
+    before the older ``X.jsonl``.
+    """
+    counter = re.search(r" \((\d+)\)\.jsonl$", journal.name)
+    return journal.name[:15], int(counter.group(1)) if counter else 1
+
+
 def unfinished_journal(out_dir: Path) -> tuple[Path, dict] | None:
     """The newest journal in ``out_dir`` whose export neither finished nor was undone, with its header."""
-    folder = Path(out_dir) / JOURNAL_DIR
-    for journal in sorted(folder.glob("*.jsonl"), reverse=True) if folder.is_dir() else []:
+    for journal in journals_newest_first(out_dir):
         try:
             records = _read_journal(journal)
         except (ExportError, OSError):

@@ -10,7 +10,6 @@ holds: an interrupted export to resume, or a move that can still be undone.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import numpy as np
 
 from . import grid as grid_mod
 from . import order as order_mod
-from .apply import JOURNAL_DIR, ApplyReport, UndoReport, apply_plan, unfinished_journal, write_new_file
+from .apply import (ApplyReport, ExportError, UndoReport, apply_plan, journals_newest_first, read_journal_header,
+                    unfinished_journal, write_new_file)
 from .cluster import ClusterSpec, cluster
 from .edits import ClusterBook
 from .export import PLANS, ExportPlan, PlanError, check_folders, plan_clusters, plan_grid, plan_sorted
@@ -154,8 +154,7 @@ def pending_journal(out_dir: Path, source_folder: Path, kind: str, mode: str) ->
         ``out_dir`` holds a different unfinished export, which must be finished or undone
         first: exporting over it would mix two half exports.
     """
-    out_dir = Path(out_dir)
-    pending = unfinished_journal(out_dir) if out_dir.is_dir() else None
+    pending = unfinished_journal(out_dir)
     if pending is None:
         return None
     journal, header = pending
@@ -172,30 +171,13 @@ def latest_move_journal(out_dir: Path) -> Path | None:
     Reads each journal's first line and its end only, so a check costs little even for a
     folder of 100,000 moved files.
     """
-    folder = Path(out_dir) / JOURNAL_DIR
-    if not folder.is_dir():
-        return None
-    for journal in sorted(folder.glob("*.jsonl"), key=_journal_age, reverse=True):
+    for journal in journals_newest_first(out_dir):
         try:
-            if _header(journal).get("mode") == "move" and not _was_undone(journal):
+            if read_journal_header(journal).get("mode") == "move" and not _was_undone(journal):
                 return journal
-        except (OSError, ValueError):
+        except (OSError, ExportError):
             continue  # unreadable or damaged: undo would refuse it too
     return None
-
-
-def _journal_age(journal: Path) -> tuple[str, int]:
-    """Sort key: the name's timestamp, then its `` (n)`` counter, as two exports in one second get."""
-    counter = re.search(r" \((\d+)\)\.jsonl$", journal.name)
-    return journal.name[:15], int(counter.group(1)) if counter else 1
-
-
-def _header(journal: Path) -> dict:
-    with open(journal, "rb") as handle:
-        header = json.loads(handle.readline())
-    if not isinstance(header, dict) or header.get("journal") != 1:
-        raise ValueError(f"{journal} is not an export journal")
-    return header
 
 
 def _was_undone(journal: Path) -> bool:
