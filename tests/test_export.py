@@ -338,6 +338,22 @@ def test_of_two_journals_from_one_second_the_later_one_is_unfinished(tmp_path, m
     assert journal.name == "20260101-000000-sorted-copy (2).jsonl"
 
 
+def test_replace_atomically_replaces_or_leaves_the_old_file_and_no_partial(tmp_path):
+    target = tmp_path / "sheet.png"
+    target.write_bytes(b"old")
+    assert apply_mod.replace_atomically(target, lambda partial: partial.write_bytes(b"new")) == target
+    assert target.read_bytes() == b"new"
+
+    def half_write(partial):
+        partial.write_bytes(b"ha")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        apply_mod.replace_atomically(target, half_write)
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sheet.png"]
+
+
 def test_a_name_at_the_length_limit_still_gets_a_free_variant(tmp_path):
     source = tmp_path / "src"
     source.mkdir()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.apply import replace_atomically
 from ..core.cluster import LINKAGES, METHODS, ClusterSpec, cluster
 from ..core.dedup import DEFAULT_THRESHOLD, find_duplicates
 from ..core.embed import embed_folder
@@ -37,13 +38,14 @@ def cmd_map(args) -> int:
     with open_cache(Path(args.folder), args.cache_beside) as cache:
         layout, source = cached_map(cache, spec.id, report.hashes, vectors, map_spec,
                                     progress=StderrProgress("map"))
-    out = Path(args.out)
-    tmp = out.with_name(out.name + ".part")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "x", "y"])
-        writer.writerows((str(p), f"{x:.4f}", f"{y:.4f}") for p, (x, y) in zip(report.paths, layout))
-    tmp.replace(out)
+
+    def write(partial: Path) -> None:
+        with open(partial, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "x", "y"])
+            writer.writerows((str(p), f"{x:.4f}", f"{y:.4f}") for p, (x, y) in zip(report.paths, layout))
+
+    out = replace_atomically(Path(args.out), write)
     print(f"map of {len(report.paths)} images ({source}) written to {out}", file=sys.stderr)
     return 0
 

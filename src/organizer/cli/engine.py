@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import images
+from ..core.apply import replace_atomically
 from ..core.compare import HIGHER_IS_BETTER, INDICES, compare
 from ..core.embed import embed_file
 from ..core.index import METRICS
@@ -40,10 +41,14 @@ def cmd_embed(args) -> int:
     report, vectors, *_ = run_scan(args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part.npz")
-    np.savez(tmp, paths=np.array([str(p) for p in report.paths], dtype=str), vectors=vectors.astype(np.float32),
-             extractor=np.array(report.extractor))
-    tmp.replace(out)
+
+    def write(partial: Path) -> None:
+        # Through a handle: given a name, np.savez would append .npz to the partial's.
+        with open(partial, "wb") as handle:
+            np.savez(handle, paths=np.array([str(p) for p in report.paths], dtype=str),
+                     vectors=vectors.astype(np.float32), extractor=np.array(report.extractor))
+
+    replace_atomically(out, write)
     print(f"wrote {len(report.paths)} vectors of dimension {vectors.shape[1] if len(vectors) else 0} to {out}",
           file=sys.stderr)
     return 0

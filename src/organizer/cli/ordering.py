@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 
 from ..core import grid as grid_mod
 from ..core import order as order_mod
-from ..core.apply import resume, undo
+from ..core.apply import replace_atomically, resume, undo
 from ..core.cluster import ClusterSpec, cluster
 from ..core.embed import embed_folder
 from ..core.export import MODES, PLANS, check_folders
@@ -67,11 +66,10 @@ def _grid(args, vectors) -> tuple[np.ndarray, int]:
 def cmd_grid(args) -> int:
     report, vectors, _, _ = run_scan(args)
     grid, cols = _grid(args, vectors)
-    out = Path(args.out)
-    temp = out.with_name(f".{out.name}.part-{os.getpid()}")
-    temp.write_bytes(render_sheet(report.paths, list(grid), cols, cell=args.cell, names=args.names,
-                                  progress=StderrProgress("sheet")))
-    os.replace(temp, out)  # the file the user named: replacing it is what they asked for
+    sheet = render_sheet(report.paths, list(grid), cols, cell=args.cell, names=args.names,
+                         progress=StderrProgress("sheet"))
+    # The file the user named: replacing it is what they asked for.
+    replace_atomically(Path(args.out), lambda partial: partial.write_bytes(sheet))
     print(f"contact sheet of {len(report.paths)} images written to {args.out}", file=sys.stderr)
     return 0
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .apply import write_new_file
+from .apply import replace_atomically, write_new_file
 from .export import MAX_NAME_BYTES, safe_name
 from .images import DECODERS, LUMA_WEIGHTS, ImageError, load
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
@@ -329,10 +329,8 @@ def save_mean_image(result: AlignmentResult, target: Path) -> Path:
     """Write the aligned mean as a PNG at ``target``, atomically: a reader never sees half an image."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    result.mean_image.save(partial, format="PNG")
-    partial.replace(target)
-    return target
+    # The partial's name does not end in .png: name the format.
+    return replace_atomically(target, lambda partial: result.mean_image.save(partial, format="PNG"))
 
 
 def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn = no_progress,

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,6 +137,25 @@ def write_new_file(folder: Path, name: str, data: bytes) -> Path:
                 n += 1
     finally:
         temp.unlink(missing_ok=True)
+
+
+def replace_atomically(target: Path, write: Callable[[Path], None]) -> Path:
+    """Make ``target`` the file that ``write(partial)`` writes, replacing any file there.
+
+    ``write`` writes to a hidden ``.part`` sibling that is then renamed over ``target``,
+    so a reader finds the old file or the whole new one, never half of one; the partial
+    is removed if ``write`` fails. Unlike :func:`write_new_file` this replaces: it is for
+    files whose name the user chose. The name holds the process id so that two processes
+    writing one target never write into each other's partial.
+    """
+    target = Path(target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        write(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
 # journal -------------------------------------------------------------------------------------

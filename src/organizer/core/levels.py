@@ -18,6 +18,7 @@ import numpy as np
 
 from ..storage.cache import Cache
 from . import images
+from .apply import replace_atomically
 from .equalize import MEASURE_SIDE, Adjustment, ImageMetrics, equalize, measure, reference_level
 from .features import ExtractorSpec
 from .folder_pass import compute_per_image
@@ -125,8 +126,5 @@ def report_csv(rows: list[tuple[Path, Adjustment]]) -> str:
 
 def save_report_csv(rows: list[tuple[Path, Adjustment]], target: Path) -> Path:
     """Write :func:`report_csv` at ``target`` atomically: a reader never sees half a table."""
-    target = Path(target)
-    partial = target.with_name(target.name + ".part")
-    partial.write_text(report_csv(rows), encoding="utf-8")
-    partial.replace(target)
-    return target
+    text = report_csv(rows)
+    return replace_atomically(Path(target), lambda partial: partial.write_text(text, encoding="utf-8"))

@@ -16,7 +16,6 @@ import functools
 import hashlib
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
+from ..apply import replace_atomically
 from ..tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from .cnn import image_descriptors, uint8_tensor
 from .runtime import Runtime, choose
@@ -197,9 +197,7 @@ def save_autoencoder(module: torch.nn.Module, path: Path, config: TrainConfig, t
         "seconds": float(report.seconds),
         "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
     }
-    partial = path.with_suffix(".part")
-    torch.save(payload, partial)
-    os.replace(partial, path)
+    replace_atomically(path, lambda partial: torch.save(payload, partial))
 
 
 def load_autoencoder(path: Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
