@@ -444,9 +444,7 @@ def _transform_one(sr, image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def _too_few_message(count: int, failures: list[tuple[Path, str]]) -> str:
     if not failures:
         return f"Alignment needs at least two images; {count or 'none'} given."
-    message = f"Alignment needs at least two readable images; {count - len(failures)} of {count} could be read."
-    if failures:
-        shown = "; ".join(f"{p.name}: {reason}" for p, reason in failures[:3])
-        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
-        message += f" Unreadable: {shown}{more}."
-    return message
+    shown = "; ".join(f"{p.name}: {reason}" for p, reason in failures[:3])
+    more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+    return (f"Alignment needs at least two readable images; {count - len(failures)} of {count} could be read. "
+            f"Unreadable: {shown}{more}.")
