@@ -97,9 +97,11 @@ def table(rows: list[dict]) -> str:
         base = ours.get(r["dataset"])
         if "error" in r:
             # A peer that ran out of time took longer than the limit: the ratio is at most this.
-            bound = f"< {base['total_s'] / TIMEOUT_S:.2f}" if base and "finish" in r["error"] else "–"
-            lines.append(f"| {r['dataset']} | {r['tool']} | > {TIMEOUT_S} | {bound} | – | – | – | – | {r['error']} |"
-                         if bound != "–" else f"| {r['dataset']} | {r['tool']} | – | – | – | – | – | – | {r['error']} |")
+            timed_out = base is not None and "finish" in r["error"]
+            time_cell, ratio_cell = ((f"> {TIMEOUT_S}", f"< {base['total_s'] / TIMEOUT_S:.2f}") if timed_out
+                                     else ("–", "–"))
+            lines.append(f"| {r['dataset']} | {r['tool']} | {time_cell} | {ratio_cell} | – | – | – | – | "
+                         f"{r['error']} |")
             continue
         ratio = "1" if r["tool"] == "ours" else (f"{base['total_s'] / r['total_s']:.2f}" if base else "–")
         q = r.get("quality", {})
