@@ -175,6 +175,8 @@ def test_dropping_an_outside_image_searches_with_it(qtbot, window, sample_folder
     qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=60_000)
     families = [family_of(window.session.library.paths[i].name) for i, _ in window.similar.results()[:6]]
     assert all(f.startswith("alpha-") for f in families)
+    # The query's icon came with the result (made in the worker), so it shows at once.
+    assert not window.similar._query_icon.pixmap().isNull()
 
 
 def test_failures_are_listed_in_the_panel_not_in_dialogs(qtbot, window, tmp_path):

@@ -19,6 +19,21 @@ THUMB_SIDE = 256
 QUALITY = 85
 
 
+def make_thumbnail(source: Path, side: int = THUMB_SIDE) -> bytes:
+    """The JPEG bytes of ``source`` fitted into ``side`` × ``side``, stored nowhere.
+
+    Raises
+    ------
+    images.ImageError
+        When the source cannot be decoded.
+    """
+    image = images.load(Path(source), min_side=side)
+    image.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=QUALITY)
+    return out.getvalue()
+
+
 class ThumbnailStore:
     def __init__(self, root: Path, side: int = THUMB_SIDE):
         self.root = Path(root)
@@ -45,11 +60,7 @@ class ThumbnailStore:
         return data
 
     def make(self, source: Path) -> bytes:
-        image = images.load(Path(source), min_side=self.side)
-        image.thumbnail((self.side, self.side), Image.Resampling.LANCZOS, reducing_gap=2.0)
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=QUALITY)
-        return out.getvalue()
+        return make_thumbnail(source, self.side)
 
     @staticmethod
     def _store(target: Path, data: bytes) -> None:

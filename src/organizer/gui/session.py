@@ -21,11 +21,13 @@ from ..core.cluster import ClusterSpec, cluster
 from ..core.dendrogram import dendrogram_segments
 from ..core.edits import ClusterBook, edits_key
 from ..core.folder_model import PREPARING_NOTES, for_folder
+from ..core.images import ImageError
 from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, embed_outside_image, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
 from ..core.rerank import pool_size, rerank
 from ..core.similarity import find_similar
+from ..core.thumbs import make_thumbnail
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
@@ -39,6 +41,9 @@ class SimilarResult:
     query_path: Path
     query_index: int | None
     matches: list[tuple[int, float]] = field(default_factory=list)
+    #: JPEG bytes of an outside query's thumbnail, made in the worker; None for a folder image
+    #: (the thumbnail loader has it) or a file that cannot be decoded.
+    query_thumbnail: bytes | None = None
 
 
 @dataclass
@@ -68,6 +73,15 @@ def cluster_spec(settings: Settings) -> ClusterSpec:
 
 def _medoids(book: ClusterBook, vectors: np.ndarray) -> dict[int, int]:
     return {label: book.medoid(label, vectors) for label in book.clusters() if label >= 0}
+
+
+def _outside_thumbnail(path: Path) -> bytes | None:
+    # Not stored: an outside file is shown once, for this search. One that cannot be
+    # decoded just shows no icon.
+    try:
+        return make_thumbnail(path)
+    except ImageError:
+        return None
 
 
 class FolderSession(QObject):
@@ -329,7 +343,10 @@ class FolderSession(QObject):
             query = embed_outside_image(Path(path), library.spec, device)
             matches = find_similar(library.paths, library.vectors, query, pool_size(k, index_name))
             matches = self._reranked(Path(path), matches, index_name, k, ctx)
-            return SimilarResult(Path(path), library.index_of(Path(path)), self._indexed(library, matches))
+            index = library.index_of(Path(path))
+            # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
+            thumbnail = _outside_thumbnail(Path(path)) if index is None else None
+            return SimilarResult(Path(path), index, self._indexed(library, matches), thumbnail)
 
         self.runner.start("similar", job, on_finished=self.similar_ready.emit, on_failed=self._failed("search"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
 from .session import SimilarResult
@@ -99,21 +99,23 @@ class SimilarPanel(QWidget):
         self.model.set_results(result.matches, paths, hashes)
         where = "" if result.query_index is not None else " (from outside the folder)"
         self._title.setText(f"<b>{len(result.matches)} images like</b><br>{result.query_path.name}{where}")
+        self._query_icon.clear()  # not the previous query's icon while this one's thumbnail loads
         self._show_query_icon()
 
     def _show_query_icon(self) -> None:
-        result = self._query
-        pixmap = None
-        if result is not None and result.query_index is not None:
+        result, pixmap = self._query, None
+        if result.query_index is not None:
             pixmap = self._thumbnails.pixmap(result.query_path, self._query_hashes[result.query_index])
-        elif result is not None:
-            pixmap = QPixmap(str(result.query_path))
+        elif result.query_thumbnail is not None:  # an outside file's, made off the GUI thread with the search
+            pixmap = QPixmap.fromImage(QImage.fromData(result.query_thumbnail))
         if pixmap is not None and not pixmap.isNull():
             self._query_icon.setPixmap(pixmap.scaled(QUERY_SIDE, QUERY_SIDE, Qt.KeepAspectRatio,
                                                      Qt.SmoothTransformation))
 
-    def _query_thumbnail_ready(self, _digest: str) -> None:
-        if self._query is not None and self._query_icon.pixmap().isNull():
+    def _query_thumbnail_ready(self, digest: str) -> None:
+        # Only a folder image's icon waits for the loader; an outside query's is shown at once or never.
+        result = self._query
+        if result is not None and result.query_index is not None and self._query_hashes[result.query_index] == digest:
             self._show_query_icon()
 
     def results(self) -> list[tuple[int, float]]:
