@@ -53,6 +53,12 @@ def wait_until_ready(qtbot, window, images: int) -> None:
     qtbot.waitUntil(lambda: window.map_view.point_count() == images, timeout=5000)
 
 
+def all_medoids(session) -> dict[int, int]:
+    """Every cluster's medoid computed afresh, to check the session's incremental update."""
+    return {label: session.book.medoid(label, session.library.vectors) for label in session.book.clusters()
+            if label >= 0}
+
+
 def choose_from_context_menu(qtbot, trigger, text_start: str) -> None:
     """Open a context menu with ``trigger`` and pick the action whose text starts with ``text_start``."""
     chosen = []
@@ -117,8 +123,11 @@ def test_drop_a_folder_find_similar_edit_undo_and_export(qtbot, window, sample_f
     assert session.undo_stack.canUndo()
     window.actions_by_name["undo"].trigger()
     assert session.book.labels.tolist() == before.tolist()
+    assert session.medoids == all_medoids(session)
     window.actions_by_name["redo"].trigger()
     assert session.book.labels[index] == target
+    # Only the clusters the move changed are recomputed; every medoid must still match a full recompute.
+    assert session.medoids == all_medoids(session)
 
     # Export with copy through the dialog; the originals stay as they were.
     originals = {p: hash_file(p) for p in sample_folder.iterdir()}
@@ -152,8 +161,11 @@ def test_edits_are_restored_when_the_folder_is_opened_again(qtbot, store, sample
     qtbot.addWidget(first)
     first.open_folder(sample_folder)
     wait_until_ready(qtbot, first, 36)
+    medoids = dict(first.session.medoids)
     first.session.rename(first.session.book.clusters()[0], "Chevrons and friends")
+    assert first.session.medoids == medoids
     first.session.new_cluster([0, 1])
+    assert first.session.medoids == all_medoids(first.session)
     labels = first.session.book.labels.copy()
     first.close()
 

@@ -75,6 +75,16 @@ def _medoids(book: ClusterBook, vectors: np.ndarray) -> dict[int, int]:
     return {label: book.medoid(label, vectors) for label in book.clusters() if label >= 0}
 
 
+def _updated_medoids(book: ClusterBook, vectors: np.ndarray, medoids: dict[int, int],
+                     old_labels: np.ndarray) -> dict[int, int]:
+    """``medoids`` after ``book`` changed from ``old_labels``: only clusters that gained or lost members are
+    recomputed, since an edit runs on the GUI thread and usually touches one or two of many clusters."""
+    moved = book.labels != old_labels
+    changed = set(book.labels[moved].tolist()) | set(old_labels[moved].tolist())
+    return {label: medoids[label] if label in medoids and label not in changed else book.medoid(label, vectors)
+            for label in book.clusters() if label >= 0}
+
+
 def _outside_thumbnail(path: Path) -> bytes | None:
     # Not stored: an outside file is shown once, for this search. One that cannot be
     # decoded just shows no icon.
@@ -267,8 +277,9 @@ class FolderSession(QObject):
         self.undo_stack.push(_BookCommand(self, text, before, after))
 
     def _set_book_state(self, state) -> None:
+        old_labels = self.book.labels
         self.book.restore(state)
-        self.medoids = _medoids(self.book, self.library.vectors)
+        self.medoids = _updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
         with Cache(cache_db_path(self.library.folder)) as cache:
             cache.put_edits(edits_key(self.library.spec.id, cluster_spec(self.settings)),
                             self.book.to_json(self.library.hashes))
