@@ -21,8 +21,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QListView,
 
 from ..core.edits import ClusterBook
 from .cluster_grid_delegate import (DEFAULT_COLUMNS, HEADER_HEIGHT, MAX_COLUMNS, MIN_COLUMNS, ClusterGridDelegate,
-                                    Colour, muted)
+                                    Colour)
 from .cluster_grid_model import BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, MIME, ClusterGridModel
+from .palette import tone_colour
 from .thumbnails import ThumbnailLoader
 
 __all__ = ["BROKEN_ROLE", "DEFAULT_COLUMNS", "HEADER_HEIGHT", "IMAGE_ROLE", "LABEL_ROLE", "MAX_COLUMNS", "MIME",
@@ -158,7 +159,7 @@ class ClusterGridView(QListView):
         super().paintEvent(event)
         if not self.model() or not self.model().rowCount():
             painter = QPainter(self.viewport())
-            painter.setPen(muted(self.palette()))
+            painter.setPen(tone_colour(self.palette(), "muted"))
             painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, "No clusters yet")
 
 

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette, QPen, QPixma
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from .cluster_grid_model import BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
-from .palette import cluster_colour
+from .palette import cluster_colour, tone_colour
 
 if TYPE_CHECKING:  # only for the annotation: the view's module imports this one
     from .cluster_grid import ClusterGridView
@@ -76,7 +76,7 @@ class ClusterGridDelegate(QStyledItemDelegate):
         text.setLeft(text.left() + painter.fontMetrics().horizontalAdvance(name) + 10)
         font.setBold(False)
         painter.setFont(font)
-        painter.setPen(muted(palette))
+        painter.setPen(tone_colour(palette, "muted"))
         painter.drawText(text, _LEFT, size)
 
     def _paint_cell(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
@@ -106,12 +106,12 @@ class ClusterGridDelegate(QStyledItemDelegate):
             painter.restore()
             return
         palette = self._view.palette()
-        painter.fillPath(path, _mix(palette.color(Colour.Base), muted(palette), 0.18))
+        painter.fillPath(path, _mix(palette.color(Colour.Base), palette.color(Colour.Text), 0.18))
         if index.data(BROKEN_ROLE):
             side = max(8, min(rect.width(), rect.height()) // 3)
             mark, inset = QRect(0, 0, side, side), side // 7
             mark.moveCenter(rect.center())
-            painter.setPen(QPen(muted(palette), max(1.5, side / 12)))
+            painter.setPen(QPen(tone_colour(palette, "muted"), max(1.5, side / 12)))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(mark)
             painter.drawLine(mark.topRight() + QPoint(-inset, inset), mark.bottomLeft() + QPoint(inset, -inset))
@@ -137,13 +137,6 @@ class ClusterGridDelegate(QStyledItemDelegate):
                 self._scaled.popitem(last=False)
         self._scaled.move_to_end(key)
         return found
-
-
-def muted(palette: QPalette) -> QColor:
-    """Secondary text: the text colour faded, so it reads on light and dark themes alike."""
-    colour = QColor(palette.color(Colour.Text))
-    colour.setAlphaF(0.6)
-    return colour
 
 
 def _mix(base: QColor, tint: QColor, amount: float) -> QColor:

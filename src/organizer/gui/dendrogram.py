@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from ..core.dendrogram import MIXED, Dendrogram
-from .palette import cluster_colour
+from .palette import cluster_colour, tone_colour
 
 MESSAGE = "The dendrogram appears for agglomerative clustering"
 #: A link's polyline p0-p1-p2-p3 as three separate lines, for connect="pairs".
@@ -50,7 +50,7 @@ class DendrogramView(QWidget):
             return
         self._stack.setCurrentWidget(self.plot)
         item = self.plot.getPlotItem()
-        neutral = self._neutral_colour()
+        neutral = tone_colour(self.palette(), "muted")
         for label in np.unique(d.colours):
             rows = d.colours == label
             colour = neutral if label == MIXED else cluster_colour(int(label))
@@ -80,19 +80,12 @@ class DendrogramView(QWidget):
             self.set_dendrogram(self._dendrogram)
         super().changeEvent(event)
 
-    def _neutral_colour(self) -> QColor:
-        colour = QColor(self.palette().color(QPalette.ColorRole.Text))
-        colour.setAlphaF(0.55)
-        return colour
-
     def _apply_palette(self) -> None:
         palette = self.palette()
         self.plot.setBackground(palette.color(QPalette.ColorRole.Base))
-        text = palette.color(QPalette.ColorRole.Text)
+        text, muted = palette.color(QPalette.ColorRole.Text), tone_colour(palette, "muted")
         for name in ("left", "bottom"):
             axis = self.plot.getPlotItem().getAxis(name)
-            axis.setPen(pg.mkPen(self._neutral_colour()))
+            axis.setPen(pg.mkPen(muted))
             axis.setTextPen(pg.mkPen(text))
-        muted = self._neutral_colour()
-        self.message.setStyleSheet(f"color: rgba({muted.red()}, {muted.green()}, {muted.blue()}, {muted.alpha()});"
-                                   " font-size: 13pt;")
+        self.message.setStyleSheet(f"color: {muted.name()}; font-size: 13pt;")

@@ -21,7 +21,7 @@ def cluster_colour(label: int) -> QColor:
 
 
 def tone_colour(palette: QPalette, tone: str) -> QColor:
-    """Text colour for a "warning", an "error" or a "muted" explanation, light theme or dark."""
+    """Text colour for a "warning", an "error" or "muted" secondary text and lines, light theme or dark."""
     text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
     if tone == "muted":  # between the text and the window: readable but quiet
         return QColor(*(int(a * 0.6 + b * 0.4) for a, b in zip(text.getRgb()[:3], window.getRgb()[:3])))
