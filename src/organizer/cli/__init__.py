@@ -13,10 +13,11 @@ from ..core.features.weights import WeightsUnavailable
 from ..core.tasks import Cancelled
 from ..storage.cache import CacheError
 from . import analysis, engine, ordering, tools
+from .args import Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="organizer", description="Sort pattern images by visual similarity.")
+    parser = Parser(prog="organizer", description="Sort pattern images by visual similarity.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -34,7 +35,12 @@ def subcommands() -> frozenset[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # argparse ends --help, --version and a bad argument (status 2) by exiting; callers
+        # in-process get the status back like any other outcome.
+        return int(exc.code or 0)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()

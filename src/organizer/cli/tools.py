@@ -6,18 +6,17 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.align import MAX_SIDE, MODELS, REFERENCES, align_images, save_mean_image, write_aligned
+from ..core.align import MAX_SIDE, MIN_SIDE, MODELS, REFERENCES, align_images, save_mean_image, write_aligned
 from ..core.features.autoencoder import TrainConfig, load_autoencoder
 from ..core.features.runtime import DEVICES
 from ..core.folder_model import train_for_folder, trained_models
 from ..core.levels import equalize_report, measure_folder, quantised, report_csv
 from ..core.scan import scan_folder
+from .args import add_folder, bounded_int
 from .common import StderrProgress, open_cache
 
 
 def _image_paths(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise NotADirectoryError(f"not a folder: {folder}")
     scanned = scan_folder(folder)
     for path, reason in scanned.problems:
         print(f"warning: skipped {path}: {reason}", file=sys.stderr)
@@ -86,15 +85,15 @@ def cmd_train_autoencoder(args) -> int:
 def register(sub) -> None:
     train = sub.add_parser("train-autoencoder", help="train the folder's own autoencoder (the --model autoencoder "
                                                      "extractor) on its current images, unless that run is stored")
-    train.add_argument("folder")
-    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    add_folder(train)
+    train.add_argument("--epochs", type=bounded_int(1, 1000), default=TrainConfig.epochs)
     train.add_argument("--device", default="auto", choices=DEVICES)
     train.add_argument("--cache-beside", action="store_true")
     train.set_defaults(func=cmd_train_autoencoder)
 
     equalize = sub.add_parser("equalize", help="report each image's brightness, contrast and sharpness, and what "
                                                "equalizing to the folder's median (scan --equalize) changes")
-    equalize.add_argument("folder")
+    add_folder(equalize)
     output = equalize.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true")
     output.add_argument("--csv", action="store_true", help="one row per image, for a spreadsheet")
@@ -103,13 +102,15 @@ def register(sub) -> None:
 
     align = sub.add_parser("align", help="align near-identical images (scans of one pattern) to a reference "
                                          "and write their aligned mean image")
-    align.add_argument("folder")
+    add_folder(align)
     align.add_argument("--out", required=True, help="the aligned mean image (PNG)")
     align.add_argument("--model", default="rigid", choices=MODELS,
                        help="the motion allowed: translation, rigid (and rotation), scaled-rotation, affine, bilinear")
     align.add_argument("--reference", default="first", choices=REFERENCES,
                        help="align to the first image (in path order), to the mean image, or each to the one before")
-    align.add_argument("--max-side", type=int, default=MAX_SIDE, help="the working resolution's long side")
+    # Align holds every image at this size at once, so memory grows with its square.
+    align.add_argument("--max-side", type=bounded_int(MIN_SIDE, 4 * MAX_SIDE), default=MAX_SIDE,
+                       help="the working resolution's long side")
     align.add_argument("--aligned-dir", help="also write aligned copies into this new folder (never over a file)")
     align.add_argument("--json", action="store_true", help="print the transforms and motions as JSON")
     align.set_defaults(func=cmd_align)
