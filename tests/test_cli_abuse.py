@@ -4,11 +4,15 @@ never a traceback, a hang or a memory blow-up."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from organizer.cli import main
+from organizer.core.features import backbones
+from organizer.core.features.weights import BadWeights
+from organizer.samples import SampleSpec, render
 
 FAST = ["--mode", "colour"]
 
@@ -100,3 +104,55 @@ def test_samples_refuses_an_empty_folder_name(capsys, tmp_path, monkeypatch):
     assert main(["samples", ""]) == 2
     assert "argument FOLDER: not a folder: ''" in _error_line(capsys)
     assert not list(tmp_path.iterdir())
+
+
+# weights files ---------------------------------------------------------------------------------
+def _bad_weights(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    import torch
+
+    linear = torch.nn.Linear(3, 2).state_dict()
+    files = {"text": tmp_path / "notes.txt", "empty": tmp_path / "empty.pt", "truncated": tmp_path / "cut.pt",
+             "list": tmp_path / "list.pt", "checkpoint": tmp_path / "checkpoint.pt",
+             "module": tmp_path / "module.pt", "other network": tmp_path / "linear.pt"}
+    files["text"].write_text("my notes\nabout weights\n")
+    files["empty"].write_bytes(b"")
+    torch.save(linear, files["other network"])
+    whole = files["other network"].read_bytes()
+    files["truncated"].write_bytes(whole[: len(whole) // 2])
+    torch.save([torch.zeros(2)], files["list"])
+    torch.save({"epoch": 3, "state_dict": linear}, files["checkpoint"])
+    torch.save(torch.nn.Linear(3, 2), files["module"])
+    reasons = {"text": "neither a zip archive nor a pickle", "empty": "the file is empty",
+               "truncated": "zip archive", "list": "it holds an object of type list", "checkpoint": "'epoch' holds an object of type int",
+               "module": "Python objects besides tensors", "other network": "not a state_dict for lite0"}
+    return {kind: (files[kind], reasons[kind]) for kind in files}
+
+
+def test_every_bad_weights_file_is_one_clear_reason(tmp_path):
+    for kind, (path, reason) in _bad_weights(tmp_path).items():
+        with pytest.raises(BadWeights) as caught:
+            backbones.build(backbones.get("lite0"), path)
+        message = str(caught.value)
+        assert message.startswith(f"{path}: ") and reason in message, kind
+        assert "\n" not in message and caught.value.user_file, kind
+
+
+def test_a_state_dict_for_the_network_still_loads(tmp_path):
+    import torch
+
+    source = backbones.build(backbones.get("lite0"), None)
+    torch.save(source.state_dict(), tmp_path / "mine.pt")
+    loaded = backbones.build(backbones.get("lite0"), tmp_path / "mine.pt")
+    assert all(torch.equal(a, b) for a, b in zip(source.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_a_text_file_as_weights_exits_2_with_one_line(capsys, tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    render(SampleSpec("alpha-hearts", 0, 0), (64, 64)).save(folder / "one.png")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not weights\n" * 5)
+    assert main(["scan", str(folder), "--weights", str(notes)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith(("error", "Traceback"))]
+    assert errors == [f"error: --weights {notes}: not a PyTorch state_dict "
+                      f"(neither a zip archive nor a pickle, as torch.save writes)"]

@@ -9,7 +9,7 @@ import sys
 
 from .. import __version__
 from ..core import images
-from ..core.features.weights import WeightsUnavailable
+from ..core.features.weights import BadWeights, WeightsUnavailable
 from ..core.tasks import Cancelled
 from ..storage.cache import CacheError
 from . import analysis, engine, ordering, tools
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; what was finished is kept and the next run picks up from there", file=sys.stderr)
         return 130
+    except BadWeights as exc:
+        print(f"error: {'--weights ' if exc.user_file else ''}{exc}", file=sys.stderr)
+        return 2
     except (WeightsUnavailable, CacheError, ValueError, images.ImageError, RuntimeError, OSError,
             sqlite3.Error) as exc:
         print(f"error: {exc}", file=sys.stderr)
