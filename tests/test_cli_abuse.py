@@ -3,11 +3,13 @@ never a traceback, a hang or a memory blow-up."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from organizer.cli import main
 from organizer.core.features import backbones
@@ -15,6 +17,7 @@ from organizer.core.features.weights import BadWeights
 from organizer.samples import SampleSpec, render
 
 FAST = ["--mode", "colour"]
+NEWLINE, TAB = "a\nb.png", "tab\there.png"
 
 
 def _error_line(capsys) -> str:
@@ -156,3 +159,58 @@ def test_a_text_file_as_weights_exits_2_with_one_line(capsys, tmp_path):
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith(("error", "Traceback"))]
     assert errors == [f"error: --weights {notes}: not a PyTorch state_dict "
                       f"(neither a zip archive nor a pickle, as torch.save writes)"]
+
+
+# names that need quoting -----------------------------------------------------------------------
+@pytest.fixture
+def odd_names(sample_folder, tmp_path):
+    """The sample folder plus a copy named with a newline, one with a tab, and a corrupt file
+    whose name holds a newline and an escape character."""
+    folder = tmp_path / "odd"
+    shutil.copytree(sample_folder, folder)
+    first = sorted(folder.iterdir())[0]
+    shutil.copy(first, folder / NEWLINE)
+    shutil.copy(sorted(folder.iterdir())[5], folder / TAB)
+    (folder / "bad\n\x1b[31mred.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    return folder
+
+
+def _lines(capsys, argv) -> list[str]:
+    assert main(argv) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_names_with_control_characters_stay_on_one_line(capsys, odd_names):
+    images = 38  # 36 samples and the two copies; the corrupt file fails
+    quoted, tabbed = repr(str(odd_names / NEWLINE)), repr(str(odd_names / TAB))
+    order = _lines(capsys, ["order", str(odd_names), *FAST])
+    assert len(order) == images and quoted in order and tabbed in order
+    assert str(odd_names / SampleSpec("alpha-checker", 0, 0).filename()) in order  # plain names stay unquoted
+    similar = _lines(capsys, ["similar", str(odd_names), str(odd_names / NEWLINE), "-k", str(images - 1), *FAST])
+    assert len(similar) == images - 1 and any(line.endswith(tabbed) for line in similar)
+    failures = _lines(capsys, ["failures", str(odd_names)])
+    assert len(failures) == 1 and failures[0].startswith(repr(str(odd_names / "bad\n\x1b[31mred.png")) + ": ")
+    scan = [line for line in _lines(capsys, ["scan", str(odd_names), *FAST]) if "failed:" in line]
+    assert len(scan) == 1 and "\x1b" not in scan[0]
+    duplicates = _lines(capsys, ["duplicates", str(odd_names), *FAST])
+    assert f"  {quoted}" in duplicates and all(line.startswith(("  ", "exact", "near")) for line in duplicates)
+    clusters = _lines(capsys, ["cluster", str(odd_names), "--method", "kmeans", "--k", "9", *FAST])
+    assert len(clusters) == 10
+    rows = json.loads("\n".join(_lines(capsys, ["order", str(odd_names), "--json", *FAST])))
+    assert {row["path"] for row in rows} >= {str(odd_names / NEWLINE), str(odd_names / TAB)}
+
+
+def test_grid_names_show_a_newline_escaped(capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    render(SampleSpec("normal-zigzag", 0, 0), (64, 64)).save(folder / NEWLINE)
+    render(SampleSpec("alpha-hearts", 0, 0), (64, 64)).save(folder / "plain.png")
+    drawn = []
+    text = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", lambda self, xy, label, *a, **k: (
+        drawn.append(label), text(self, xy, label, *a, **k))[1])
+    out = tmp_path / "sheet.png"
+    assert main(["grid", str(folder), "--out", str(out), "--names", "--cell", "256", *FAST]) == 0
+    assert sorted(drawn) == sorted([repr(NEWLINE), "plain.png"])  # one line each, the newline shown as \\n
+    with Image.open(out) as sheet:
+        assert sheet.size == (2 * 260 + 4, 256 + 14 + 8)

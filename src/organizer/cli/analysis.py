@@ -18,6 +18,7 @@ from ..core.features import make_spec
 from ..core.features.weights import WeightsUnavailable, checkpoint_dir
 from ..core.features.backbones import BACKBONES
 from ..core.folder_model import for_folder
+from ..core.printable import printable
 from ..core.reduce import MapSpec, cached_map
 from .args import add_folder, bounded_float, bounded_int
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
@@ -71,7 +72,7 @@ def cmd_cluster(args) -> int:
         return 0
     print(f"{len(result.sizes)} clusters by {result.method} {result.params}, noise {result.noise_fraction:.0%}")
     for label, size in sorted(result.sizes.items(), key=lambda item: -item[1]):
-        print(f"  cluster {label:3d}: {size:5d} images, medoid {report.paths[result.medoids[label]].name}")
+        print(f"  cluster {label:3d}: {size:5d} images, medoid {printable(report.paths[result.medoids[label]].name)}")
     return 0
 
 
@@ -85,7 +86,7 @@ def cmd_duplicates(args) -> int:
     for group in groups:
         print(f"{group.kind} ({len(group.paths)} images, similarity >= {group.similarity:.3f}):")
         for path in group.paths:
-            print(f"  {path}")
+            print(f"  {printable(path)}")
     if not groups:
         print("no duplicates found", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from ..core.features.registry import AUTOENCODER, MAX_INPUT, MIN_INPUT, MODES
 from ..core.features.runtime import DEVICES, PRECISIONS, choose
 from ..core.folder_model import for_folder
 from ..core.preprocess import POLICIES
+from ..core.printable import printable
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from .args import bounded_int
@@ -40,6 +41,11 @@ class StderrProgress:
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+
+def problem(path: Path | str, reason: str) -> str:
+    """``path: reason`` as one line of output, whatever the name or the reason hold."""
+    return f"{printable(path)}: {printable(reason)}"
 
 
 def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--mode") -> None:

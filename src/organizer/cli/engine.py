@@ -13,12 +13,13 @@ from ..core.apply import replace_atomically
 from ..core.compare import HIGHER_IS_BETTER, INDICES, compare
 from ..core.embed import embed_file
 from ..core.index import METRICS
+from ..core.printable import printable
 from ..core.rerank import pool_size, rerank
 from ..core.similarity import find_similar
 from ..samples import PALETTES, write_sample_folder
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder
-from .common import add_extractor_options, open_cache, run_scan, scan_summary
+from .common import add_extractor_options, open_cache, problem, run_scan, scan_summary
 
 
 NEIGHBOURHOOD = "neighbourhood"
@@ -36,7 +37,7 @@ def cmd_scan(args) -> int:
           f"{summary['seconds']:.2f} s, {summary['images_per_second']:.1f} img/s")
     print(f"extractor: {report.extractor}")
     for path, reason in report.failures:
-        print(f"  failed: {path}: {reason}")
+        print(f"  failed: {problem(path, reason)}")
     return 0
 
 
@@ -71,13 +72,13 @@ def cmd_similar(args) -> int:
     if args.rerank in INDICES:
         matches, skipped = rerank(query_path, matches, args.rerank, args.k)
         for path, reason in skipped:
-            print(f"warning: left out {path}: {reason}", file=sys.stderr)
+            print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     if args.json:
         print(json.dumps([{"path": str(m.path), "score": round(m.score, 6)} for m in matches], indent=2,
                          ensure_ascii=False))
     else:
         for match in matches:
-            print(f"{match.score:9.4f}  {match.path}")
+            print(f"{match.score:9.4f}  {printable(match.path)}")
     return 0
 
 
@@ -104,7 +105,7 @@ def cmd_failures(args) -> int:
         print(json.dumps([{"path": f.path, "reason": f.reason} for f in failures], indent=2, ensure_ascii=False))
     else:
         for failure in failures:
-            print(f"{failure.path}: {failure.reason}")
+            print(problem(failure.path, failure.reason))
         if not failures:
             print("no failures recorded (run `organizer scan FOLDER` first)", file=sys.stderr)
     return 0

@@ -18,6 +18,7 @@ from ..core.export import MODES, PLANS, check_folders
 from ..core.export_flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
 from ..core.features import make_spec
 from ..core.library import Library
+from ..core.printable import printable
 from ..core.sheet import render_sheet
 from .args import add_folder, bounded_int
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
@@ -57,7 +58,7 @@ def cmd_order(args) -> int:
                           for rank, i in enumerate(order, start=1)], indent=2, ensure_ascii=False))
     else:
         for i in order:
-            print(report.paths[i])
+            print(printable(report.paths[i]))
     return 0
 
 

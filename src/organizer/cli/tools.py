@@ -11,15 +11,16 @@ from ..core.features.autoencoder import TrainConfig, load_autoencoder
 from ..core.features.runtime import DEVICES
 from ..core.folder_model import train_for_folder, trained_models
 from ..core.levels import equalize_report, measure_folder, quantised, report_csv
+from ..core.printable import printable
 from ..core.scan import scan_folder
 from .args import add_folder, bounded_int
-from .common import StderrProgress, open_cache
+from .common import StderrProgress, open_cache, problem
 
 
 def _image_paths(folder: Path) -> list[Path]:
     scanned = scan_folder(folder)
     for path, reason in scanned.problems:
-        print(f"warning: skipped {path}: {reason}", file=sys.stderr)
+        print(f"warning: skipped {problem(path, reason)}", file=sys.stderr)
     return [entry.path for entry in scanned.files]
 
 
@@ -27,19 +28,20 @@ def cmd_align(args) -> int:
     paths = _image_paths(Path(args.folder))
     result = align_images(paths, args.model, args.reference, args.max_side, progress=StderrProgress("aligning"))
     for path, reason in result.failures:
-        print(f"warning: left out {path}: {reason}", file=sys.stderr)
+        print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     out = save_mean_image(result, Path(args.out))
     if args.aligned_dir:
         written, failed = write_aligned(result, Path(args.aligned_dir), progress=StderrProgress("writing"))
         for path, reason in failed:
-            print(f"warning: not written {path}: {reason}", file=sys.stderr)
+            print(f"warning: not written {problem(path, reason)}", file=sys.stderr)
         print(f"{len(written)} aligned copies in {args.aligned_dir}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
     print(f"aligned {len(result.paths)} images ({args.model}, reference {args.reference}); mean image: {out}")
     for path, motion in zip(result.paths, result.to_json()["motions"]):
-        print(f"  {motion['tx']:8.2f} {motion['ty']:8.2f} px {motion['rotation']:7.2f}° ×{motion['scale']:.3f}  {path.name}")
+        print(f"  {motion['tx']:8.2f} {motion['ty']:8.2f} px {motion['rotation']:7.2f}° ×{motion['scale']:.3f}  "
+              f"{printable(path.name)}")
     return 0
 
 
@@ -51,7 +53,7 @@ def cmd_equalize(args) -> int:
     reference = dict(zip(("brightness", "contrast", "sharpness"), quantised(levels.reference)))
     rows = equalize_report(levels, progress=StderrProgress("equalizing"))
     for path, reason in levels.failures:
-        print(f"warning: left out {path}: {reason}", file=sys.stderr)
+        print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     if args.json:
         print(json.dumps({"reference": reference, "images": [{"path": str(path), **adjustment.as_dict()}
                                                              for path, adjustment in rows]}, indent=2, ensure_ascii=False))
@@ -65,7 +67,7 @@ def cmd_equalize(args) -> int:
         before, after = change.before, change.after
         print(f"{before.brightness:7.1f} → {after.brightness:5.1f}   {before.contrast:5.1f} → {after.contrast:5.1f}   "
               f"{before.sharpness:5.1f} → {after.sharpness:5.1f} {change.gain:5.2f} {change.sharpen:7.2f} "
-              f"{change.blur:5.2f}  {path.name}")
+              f"{change.blur:5.2f}  {printable(path.name)}")
     return 0
 
 
