@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
+import organizer
 from organizer.cli import main
 from organizer.core.features import backbones
 from organizer.core.features.weights import BadWeights
@@ -214,3 +217,23 @@ def test_grid_names_show_a_newline_escaped(capsys, tmp_path, monkeypatch):
     assert sorted(drawn) == sorted([repr(NEWLINE), "plain.png"])  # one line each, the newline shown as \\n
     with Image.open(out) as sheet:
         assert sheet.size == (2 * 260 + 4, 256 + 14 + 8)
+
+
+# a reader that leaves early --------------------------------------------------------------------
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
+def test_a_closed_pipe_ends_quietly(sample_folder, unbuffered):
+    assert main(["scan", str(sample_folder), *FAST]) == 0  # the subprocess only reads the cache
+    env = dict(os.environ, PYTHONPATH=str(Path(organizer.__file__).parents[1]))
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` once it has its lines: every write now fails
+    try:
+        result = subprocess.run([sys.executable, "-m", "organizer", "similar", str(sample_folder),
+                                 str(sorted(sample_folder.iterdir())[0]), *FAST],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert result.stderr == ""

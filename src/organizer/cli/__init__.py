@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sqlite3
 import sys
 
@@ -34,6 +35,7 @@ def subcommands() -> frozenset[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit status (2 for bad arguments, 141 when stdout's reader left)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -46,6 +48,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        status = _run(args)
+        # Inside the try: output still buffered for a pipe fails here, not at interpreter exit.
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader (head, less) has all it wanted. Point stdout at devnull, as the Python
+        # docs advise, so the flush at exit does not fail a second time.
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
+
+
+def _run(args) -> int:
+    try:
         return args.func(args)
     except Cancelled:
         print("cancelled; what was finished is kept and the next run picks up from there", file=sys.stderr)
@@ -53,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; what was finished is kept and the next run picks up from there", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # for main, not the OSError below: a reader that stopped early is no error
     except BadWeights as exc:
         print(f"error: {'--weights ' if exc.user_file else ''}{exc}", file=sys.stderr)
         return 2
@@ -60,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             sqlite3.Error) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:  # io.UnsupportedOperation too: an in-memory stdout, as under a test, has no descriptor
+        pass
 
 
 if __name__ == "__main__":
