@@ -10,14 +10,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 import organizer
 from organizer.cli import main
-from organizer.core.features import backbones
+from organizer.core.features import backbones, make_spec
 from organizer.core.features.weights import BadWeights
 from organizer.samples import SampleSpec, render
+from organizer.storage import cache as cache_mod
+from organizer.storage.cache import Cache, CacheError
+from organizer.storage.paths import cache_db_path
 
 FAST = ["--mode", "colour"]
 NEWLINE, TAB = "a\nb.png", "tab\there.png"
@@ -237,3 +241,84 @@ def test_a_closed_pipe_ends_quietly(sample_folder, unbuffered):
         os.close(write_end)
     assert result.returncode == 141, result.stderr
     assert result.stderr == ""
+
+
+# a full disk -----------------------------------------------------------------------------------
+def _fill_at_open(patch: pytest.MonkeyPatch) -> None:
+    """Every cache opened from now on has no room to grow: SQLite's own "database or disk is
+    full" (SQLITE_FULL), as on a full disk, which it answers by rolling back by itself."""
+    connect = cache_mod.Cache._connect
+
+    def full(self):
+        conn = connect(self)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        return conn
+
+    patch.setattr(cache_mod.Cache, "_connect", full)
+
+
+def _fill(cache: Cache, rows: int) -> None:
+    with cache.transaction():
+        cache.put_files((f"/f{i}.png", i, i, f"h{i}") for i in range(rows))
+        cache.put_embeddings("x", [f"h{i}" for i in range(rows)], np.ones((rows, 64)) * np.arange(rows)[:, None])
+
+
+WRITES = {
+    "embeddings": lambda c: _fill(c, 400),
+    "failures": lambda c: _write(c, lambda: c.put_failures((f"/bad{i}", 1, 1, "x" * 200) for i in range(200))),
+    "layout": lambda c: c.put_layout("x", "p", ["h0"], b"\x00" * 100_000),
+    "edits": lambda c: c.put_edits("k", "[]" * 50_000),
+}
+
+
+def _write(cache: Cache, put) -> None:
+    with cache.transaction():
+        put()
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES)
+def test_a_full_disk_is_one_clear_error_and_the_cache_stays_intact(tmp_path, monkeypatch, write):
+    path = tmp_path / "cache.sqlite"
+    with Cache(path) as cache:
+        _fill(cache, 20)
+        before = cache.vectors("x", [f"h{i}" for i in range(20)])
+    with monkeypatch.context() as patch:
+        _fill_at_open(patch)
+        with Cache(path) as cache, pytest.raises(CacheError) as caught:
+            write(cache)
+    message = str(caught.value)
+    assert message.startswith(f"the disk is full: the cache {path} could not be written; nothing was lost")
+    assert "cannot rollback" not in message
+    with Cache(path) as cache:
+        assert cache.recovered_from is None
+        assert np.array_equal(cache.vectors("x", [f"h{i}" for i in range(20)]), before)
+        assert len(cache.known_files()) == 20 and cache.get_edits("k") is None
+        _fill(cache, 400)  # with room again, the same writes go through
+        assert cache.count_embeddings("x") == 400
+
+
+def test_a_scan_onto_a_full_disk_says_so_in_one_line(capsys, sample_folder, tmp_path, monkeypatch):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    kept = sorted(sample_folder.iterdir())[:6]
+    for path in kept:
+        shutil.copy(path, folder / path.name)
+    assert main(["scan", str(folder), *FAST]) == 0
+    for path in sorted(sample_folder.iterdir())[6:]:
+        shutil.copy(path, folder / path.name)
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        _fill_at_open(patch)
+        assert main(["scan", str(folder), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "cannot rollback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error")] == [
+        f"error: the disk is full: the cache {cache_db_path(folder.resolve(), False)} could not be written; "
+        f"nothing was lost (free some space and run again)"]
+    spec = make_spec(mode="colour")
+    with Cache(cache_db_path(folder.resolve(), False)) as cache:
+        assert cache.count_embeddings(spec.id) == len(kept)
+    assert main(["scan", str(folder), "--json", *FAST]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["from_cache"] == len(kept) and summary["embedded"] == 36 - len(kept)
