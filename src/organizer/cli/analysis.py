@@ -18,8 +18,12 @@ from ..core.features import make_spec
 from ..core.features.weights import WeightsUnavailable, checkpoint_dir
 from ..core.features.backbones import BACKBONES
 from ..core.folder_model import for_folder
+from ..core.printable import printable
 from ..core.reduce import MapSpec, cached_map
+from .args import add_folder, bounded_float, bounded_int
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
+
+MAX_CLUSTERS = 1000
 
 
 def _json_default(value):
@@ -68,7 +72,7 @@ def cmd_cluster(args) -> int:
         return 0
     print(f"{len(result.sizes)} clusters by {result.method} {result.params}, noise {result.noise_fraction:.0%}")
     for label, size in sorted(result.sizes.items(), key=lambda item: -item[1]):
-        print(f"  cluster {label:3d}: {size:5d} images, medoid {report.paths[result.medoids[label]].name}")
+        print(f"  cluster {label:3d}: {size:5d} images, medoid {printable(report.paths[result.medoids[label]].name)}")
     return 0
 
 
@@ -82,7 +86,7 @@ def cmd_duplicates(args) -> int:
     for group in groups:
         print(f"{group.kind} ({len(group.paths)} images, similarity >= {group.similarity:.3f}):")
         for path in group.paths:
-            print(f"  {path}")
+            print(f"  {printable(path)}")
     if not groups:
         print("no duplicates found", file=sys.stderr)
     return 0
@@ -138,38 +142,41 @@ def cmd_evaluate(args) -> int:
 
 def register(sub) -> None:
     map_parser = sub.add_parser("map", help="lay the folder out in 2-D (t-SNE) and write path,x,y as CSV")
-    map_parser.add_argument("folder")
+    add_folder(map_parser)
     map_parser.add_argument("--out", required=True)
-    map_parser.add_argument("--perplexity", type=float, default=MapSpec.perplexity)
-    map_parser.add_argument("--seed", type=int, default=0)
+    map_parser.add_argument("--perplexity", type=bounded_float(1, 500), default=MapSpec.perplexity)
+    map_parser.add_argument("--seed", type=bounded_int(0, 2**32 - 1), default=0)
     add_extractor_options(map_parser)
     map_parser.set_defaults(func=cmd_map)
 
     clusters = sub.add_parser("cluster", help="group the folder's images")
-    clusters.add_argument("folder")
+    add_folder(clusters)
     clusters.add_argument("--method", default="auto", choices=METHODS)
     chosen = clusters.add_mutually_exclusive_group()
-    chosen.add_argument("--k", type=int, help="the number of clusters, for methods that take one")
+    chosen.add_argument("--k", type=bounded_int(1, MAX_CLUSTERS),
+                        help="the number of clusters, for methods that take one")
     chosen.add_argument("--auto", action="store_true", help="choose k automatically (the default)")
     clusters.add_argument("--linkage", default="ward", choices=LINKAGES)
-    clusters.add_argument("--eps", type=float, help="DBSCAN radius (default: from the k-distance elbow)")
-    clusters.add_argument("--min-cluster-size", type=int)
-    clusters.add_argument("--k-max", type=int, default=ClusterSpec.k_max)
+    # Unit vectors lie at most 2 apart, so a wider radius joins everything.
+    clusters.add_argument("--eps", type=bounded_float(0, 2, above=True),
+                          help="DBSCAN radius (default: from the k-distance elbow)")
+    clusters.add_argument("--min-cluster-size", type=bounded_int(2, 100_000), help="HDBSCAN: the smallest group")
+    clusters.add_argument("--k-max", type=bounded_int(2, MAX_CLUSTERS), default=ClusterSpec.k_max)
     clusters.add_argument("--reassign-noise", action="store_true", help="HDBSCAN/DBSCAN: noise joins its neighbours")
     clusters.add_argument("--json", action="store_true")
     add_extractor_options(clusters)
     clusters.set_defaults(func=cmd_cluster)
 
     duplicates = sub.add_parser("duplicates", help="list exact and near-duplicate groups")
-    duplicates.add_argument("folder")
-    duplicates.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+    add_folder(duplicates)
+    duplicates.add_argument("--threshold", type=bounded_float(0, 1), default=DEFAULT_THRESHOLD,
                             help="cosine similarity from which two images count as near duplicates")
     duplicates.add_argument("--json", action="store_true")
     add_extractor_options(duplicates)
     duplicates.set_defaults(func=cmd_duplicates)
 
     evaluate = sub.add_parser("evaluate", help="score every extractor on a folder whose subfolders are labels")
-    evaluate.add_argument("folder")
+    add_folder(evaluate)
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--cache-beside", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)

@@ -11,12 +11,14 @@ from pathlib import Path
 from ..core.embed import EmbedReport, embed_folder
 from ..core.features import create_embedder, make_spec
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
-from ..core.features.registry import AUTOENCODER, MODES
+from ..core.features.registry import AUTOENCODER, MAX_INPUT, MIN_INPUT, MODES
 from ..core.features.runtime import DEVICES, PRECISIONS, choose
 from ..core.folder_model import for_folder
 from ..core.preprocess import POLICIES
+from ..core.printable import printable
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
+from .args import bounded_int
 
 
 class StderrProgress:
@@ -41,6 +43,11 @@ class StderrProgress:
         sys.stderr.flush()
 
 
+def problem(path: Path | str, reason: str) -> str:
+    """``path: reason`` as one line of output, whatever the name or the reason hold."""
+    return f"{printable(path)}: {printable(reason)}"
+
+
 def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--mode") -> None:
     """The extractor choices; ``mode_flag`` renames ``--mode`` where a command has its own."""
     group = parser.add_argument_group("extractor")
@@ -51,7 +58,8 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument(mode_flag, dest="feature_mode", default="content", choices=MODES,
                        help="what to compare: content, texture (style statistics), structure (the motif in any colours), "
                             "colour, mean-colour or palette (dominant colours, any motif)")
-    group.add_argument("--size", type=int, help="network input size in pixels (default: the model's)")
+    group.add_argument("--size", type=bounded_int(MIN_INPUT, MAX_INPUT),
+                       help="network input size in pixels (default: the model's)")
     group.add_argument("--policy", default="auto", choices=POLICIES, help="how images are fitted to the input square")
     group.add_argument("--pooling", default="centre", choices=("avg", "centre"),
                        help="centre (default) weights the middle of each view more, for photos of objects; avg weighs all equally")
@@ -67,7 +75,8 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--weights", help="a state_dict file instead of the pretrained weights")
     group.add_argument("--device", default="auto", choices=DEVICES)
     group.add_argument("--precision", default="auto", choices=PRECISIONS)
-    group.add_argument("--batch-size", type=int)
+    group.add_argument("--batch-size", type=bounded_int(1, 4096),
+                       help="views per inference batch (default: from the device)")
     parser.add_argument("--cache-beside", action="store_true",
                         help="keep the cache in FOLDER/.pattern-organizer instead of the user cache dir")
 

@@ -13,13 +13,17 @@ from ..core.apply import replace_atomically
 from ..core.compare import HIGHER_IS_BETTER, INDICES, compare
 from ..core.embed import embed_file
 from ..core.index import METRICS
+from ..core.printable import printable
 from ..core.rerank import pool_size, rerank
 from ..core.similarity import find_similar
+from ..samples import PALETTES, write_sample_folder
 from ..storage.paths import samples_dir
-from .common import add_extractor_options, open_cache, run_scan, scan_summary
+from .args import add_folder, bounded_int, output_folder
+from .common import add_extractor_options, open_cache, problem, run_scan, scan_summary
 
 
 NEIGHBOURHOOD = "neighbourhood"
+MAX_RESULTS = 100_000
 
 
 def cmd_scan(args) -> int:
@@ -33,7 +37,7 @@ def cmd_scan(args) -> int:
           f"{summary['seconds']:.2f} s, {summary['images_per_second']:.1f} img/s")
     print(f"extractor: {report.extractor}")
     for path, reason in report.failures:
-        print(f"  failed: {path}: {reason}")
+        print(f"  failed: {problem(path, reason)}")
     return 0
 
 
@@ -68,13 +72,13 @@ def cmd_similar(args) -> int:
     if args.rerank in INDICES:
         matches, skipped = rerank(query_path, matches, args.rerank, args.k)
         for path, reason in skipped:
-            print(f"warning: left out {path}: {reason}", file=sys.stderr)
+            print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     if args.json:
         print(json.dumps([{"path": str(m.path), "score": round(m.score, 6)} for m in matches], indent=2,
                          ensure_ascii=False))
     else:
         for match in matches:
-            print(f"{match.score:9.4f}  {match.path}")
+            print(f"{match.score:9.4f}  {printable(match.path)}")
     return 0
 
 
@@ -101,16 +105,14 @@ def cmd_failures(args) -> int:
         print(json.dumps([{"path": f.path, "reason": f.reason} for f in failures], indent=2, ensure_ascii=False))
     else:
         for failure in failures:
-            print(f"{failure.path}: {failure.reason}")
+            print(problem(failure.path, failure.reason))
         if not failures:
             print("no failures recorded (run `organizer scan FOLDER` first)", file=sys.stderr)
     return 0
 
 
 def cmd_samples(args) -> int:
-    from ..samples import write_sample_folder
-
-    folder = Path(args.folder) if args.folder else samples_dir()
+    folder = args.folder or samples_dir()
     paths = write_sample_folder(folder, per_family=args.per_family, colourways=args.colourways, fmt=args.format)
     print(folder)
     print(f"wrote {len(paths)} sample images", file=sys.stderr)
@@ -119,21 +121,21 @@ def cmd_samples(args) -> int:
 
 def register(sub) -> None:
     scan = sub.add_parser("scan", help="scan and embed a folder, then print a summary")
-    scan.add_argument("folder")
+    add_folder(scan)
     scan.add_argument("--json", action="store_true")
     add_extractor_options(scan)
     scan.set_defaults(func=cmd_scan)
 
     embed = sub.add_parser("embed", help="scan a folder and write its vectors to an .npz file")
-    embed.add_argument("folder")
+    add_folder(embed)
     embed.add_argument("--out", required=True, help="the .npz file (arrays: paths, vectors)")
     add_extractor_options(embed)
     embed.set_defaults(func=cmd_embed)
 
     similar = sub.add_parser("similar", help="list the images most like IMAGE (which may lie outside FOLDER)")
-    similar.add_argument("folder")
+    add_folder(similar)
     similar.add_argument("image")
-    similar.add_argument("-k", type=int, default=10)
+    similar.add_argument("-k", type=bounded_int(1, MAX_RESULTS), default=10, help="how many matches to list")
     similar.add_argument("--metric", default="cosine", choices=METRICS,
                          help="cosine scores are similarities; euclidean and manhattan scores are distances")
     similar.add_argument("--json", action="store_true")
@@ -154,14 +156,15 @@ def register(sub) -> None:
     pair.set_defaults(func=cmd_compare)
 
     failures = sub.add_parser("failures", help="list the files the last scan could not use, with reasons")
-    failures.add_argument("folder")
+    add_folder(failures)
     failures.add_argument("--json", action="store_true")
     failures.add_argument("--cache-beside", action="store_true")
     failures.set_defaults(func=cmd_failures)
 
     samples = sub.add_parser("samples", help="render the bracelet-pattern sample folder")
-    samples.add_argument("folder", nargs="?", help="where to write (default: the user data dir)")
-    samples.add_argument("--per-family", type=int, default=6)
-    samples.add_argument("--colourways", type=int, default=3)
+    samples.add_argument("folder", metavar="FOLDER", nargs="?", type=output_folder,
+                         help="where to write (default: the user data dir)")
+    samples.add_argument("--per-family", type=bounded_int(1, 1000), default=6, help="variants per family and colourway")
+    samples.add_argument("--colourways", type=bounded_int(1, len(PALETTES)), default=3)
     samples.add_argument("--format", default="png", choices=("png", "jpg"))
     samples.set_defaults(func=cmd_samples)

@@ -18,8 +18,12 @@ from ..core.export import MODES, PLANS, check_folders
 from ..core.export_flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
 from ..core.features import make_spec
 from ..core.library import Library
+from ..core.printable import printable
 from ..core.sheet import render_sheet
+from .args import add_folder, bounded_int
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
+
+MAX_COLUMNS = 1000
 
 
 def _mean_colours(args, hashes: list[str]) -> np.ndarray:
@@ -54,7 +58,7 @@ def cmd_order(args) -> int:
                           for rank, i in enumerate(order, start=1)], indent=2, ensure_ascii=False))
     else:
         for i in order:
-            print(report.paths[i])
+            print(printable(report.paths[i]))
     return 0
 
 
@@ -121,29 +125,29 @@ def _order_options(parser: argparse.ArgumentParser) -> None:
 
 def register(sub) -> None:
     order = sub.add_parser("order", help="print the folder's images in a pleasing order")
-    order.add_argument("folder")
+    add_folder(order)
     _order_options(order)
     order.add_argument("--json", action="store_true")
     add_extractor_options(order)
     order.set_defaults(func=cmd_order)
 
     grid = sub.add_parser("grid", help="sort the images on a 2-D grid and draw it as a contact sheet")
-    grid.add_argument("folder")
+    add_folder(grid)
     grid.add_argument("--out", required=True, help="the PNG to write")
-    grid.add_argument("--cols", type=int)
-    grid.add_argument("--cell", type=int, default=128, help="thumbnail size in pixels")
+    grid.add_argument("--cols", type=bounded_int(1, MAX_COLUMNS))
+    grid.add_argument("--cell", type=bounded_int(16, 1024), default=128, help="thumbnail size in pixels")
     grid.add_argument("--names", action="store_true", help="write each file name under its thumbnail")
     add_extractor_options(grid)
     grid.set_defaults(func=cmd_grid)
 
     export = sub.add_parser("export", help="write a sorted copy of the folder (never touching the originals)")
-    export.add_argument("folder")
+    add_folder(export)
     export.add_argument("--out", required=True, help="the export folder (outside FOLDER)")
     export.add_argument("--plan", default="sorted", choices=PLANS)
     export.add_argument("--mode", default="copy", choices=MODES,
                         help="copy (default), link (hard links where possible) or move (journalled, undoable)")
     export.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")
-    export.add_argument("--cols", type=int, help="grid plan: columns")
+    export.add_argument("--cols", type=bounded_int(1, MAX_COLUMNS), help="grid plan: columns")
     _order_options(export)
     add_extractor_options(export, mode_flag="--feature-mode")
     export.set_defaults(func=cmd_export)

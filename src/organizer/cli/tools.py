@@ -6,21 +6,21 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.align import MAX_SIDE, MODELS, REFERENCES, align_images, save_mean_image, write_aligned
+from ..core.align import MAX_SIDE, MIN_SIDE, MODELS, REFERENCES, align_images, save_mean_image, write_aligned
 from ..core.features.autoencoder import TrainConfig, load_autoencoder
 from ..core.features.runtime import DEVICES
 from ..core.folder_model import train_for_folder, trained_models
 from ..core.levels import equalize_report, measure_folder, quantised, report_csv
+from ..core.printable import printable
 from ..core.scan import scan_folder
-from .common import StderrProgress, open_cache
+from .args import add_folder, bounded_int
+from .common import StderrProgress, open_cache, problem
 
 
 def _image_paths(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise NotADirectoryError(f"not a folder: {folder}")
     scanned = scan_folder(folder)
     for path, reason in scanned.problems:
-        print(f"warning: skipped {path}: {reason}", file=sys.stderr)
+        print(f"warning: skipped {problem(path, reason)}", file=sys.stderr)
     return [entry.path for entry in scanned.files]
 
 
@@ -28,19 +28,20 @@ def cmd_align(args) -> int:
     paths = _image_paths(Path(args.folder))
     result = align_images(paths, args.model, args.reference, args.max_side, progress=StderrProgress("aligning"))
     for path, reason in result.failures:
-        print(f"warning: left out {path}: {reason}", file=sys.stderr)
+        print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     out = save_mean_image(result, Path(args.out))
     if args.aligned_dir:
         written, failed = write_aligned(result, Path(args.aligned_dir), progress=StderrProgress("writing"))
         for path, reason in failed:
-            print(f"warning: not written {path}: {reason}", file=sys.stderr)
+            print(f"warning: not written {problem(path, reason)}", file=sys.stderr)
         print(f"{len(written)} aligned copies in {args.aligned_dir}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
     print(f"aligned {len(result.paths)} images ({args.model}, reference {args.reference}); mean image: {out}")
     for path, motion in zip(result.paths, result.to_json()["motions"]):
-        print(f"  {motion['tx']:8.2f} {motion['ty']:8.2f} px {motion['rotation']:7.2f}° ×{motion['scale']:.3f}  {path.name}")
+        print(f"  {motion['tx']:8.2f} {motion['ty']:8.2f} px {motion['rotation']:7.2f}° ×{motion['scale']:.3f}  "
+              f"{printable(path.name)}")
     return 0
 
 
@@ -52,7 +53,7 @@ def cmd_equalize(args) -> int:
     reference = dict(zip(("brightness", "contrast", "sharpness"), quantised(levels.reference)))
     rows = equalize_report(levels, progress=StderrProgress("equalizing"))
     for path, reason in levels.failures:
-        print(f"warning: left out {path}: {reason}", file=sys.stderr)
+        print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     if args.json:
         print(json.dumps({"reference": reference, "images": [{"path": str(path), **adjustment.as_dict()}
                                                              for path, adjustment in rows]}, indent=2, ensure_ascii=False))
@@ -66,7 +67,7 @@ def cmd_equalize(args) -> int:
         before, after = change.before, change.after
         print(f"{before.brightness:7.1f} → {after.brightness:5.1f}   {before.contrast:5.1f} → {after.contrast:5.1f}   "
               f"{before.sharpness:5.1f} → {after.sharpness:5.1f} {change.gain:5.2f} {change.sharpen:7.2f} "
-              f"{change.blur:5.2f}  {path.name}")
+              f"{change.blur:5.2f}  {printable(path.name)}")
     return 0
 
 
@@ -86,15 +87,15 @@ def cmd_train_autoencoder(args) -> int:
 def register(sub) -> None:
     train = sub.add_parser("train-autoencoder", help="train the folder's own autoencoder (the --model autoencoder "
                                                      "extractor) on its current images, unless that run is stored")
-    train.add_argument("folder")
-    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    add_folder(train)
+    train.add_argument("--epochs", type=bounded_int(1, 1000), default=TrainConfig.epochs)
     train.add_argument("--device", default="auto", choices=DEVICES)
     train.add_argument("--cache-beside", action="store_true")
     train.set_defaults(func=cmd_train_autoencoder)
 
     equalize = sub.add_parser("equalize", help="report each image's brightness, contrast and sharpness, and what "
                                                "equalizing to the folder's median (scan --equalize) changes")
-    equalize.add_argument("folder")
+    add_folder(equalize)
     output = equalize.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true")
     output.add_argument("--csv", action="store_true", help="one row per image, for a spreadsheet")
@@ -103,13 +104,15 @@ def register(sub) -> None:
 
     align = sub.add_parser("align", help="align near-identical images (scans of one pattern) to a reference "
                                          "and write their aligned mean image")
-    align.add_argument("folder")
+    add_folder(align)
     align.add_argument("--out", required=True, help="the aligned mean image (PNG)")
     align.add_argument("--model", default="rigid", choices=MODELS,
                        help="the motion allowed: translation, rigid (and rotation), scaled-rotation, affine, bilinear")
     align.add_argument("--reference", default="first", choices=REFERENCES,
                        help="align to the first image (in path order), to the mean image, or each to the one before")
-    align.add_argument("--max-side", type=int, default=MAX_SIDE, help="the working resolution's long side")
+    # Align holds every image at this size at once, so memory grows with its square.
+    align.add_argument("--max-side", type=bounded_int(MIN_SIDE, 4 * MAX_SIDE), default=MAX_SIDE,
+                       help="the working resolution's long side")
     align.add_argument("--aligned-dir", help="also write aligned copies into this new folder (never over a file)")
     align.add_argument("--json", action="store_true", help="print the transforms and motions as JSON")
     align.set_defaults(func=cmd_align)

@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from . import images
+from .printable import printable
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 CAPTION_HEIGHT = 14
@@ -45,7 +46,7 @@ def render_sheet(paths: list[Path], grid: list[int], cols: int, cell: int = 128,
         thumb = _thumbnail(paths[index], cell)
         sheet.paste(thumb, (x + (cell - thumb.width) // 2, y + (cell - thumb.height) // 2))
         if names:
-            label = Path(paths[index]).name
+            label = printable(Path(paths[index]).name)
             while label and draw.textlength(label, font=font) > cell:
                 label = label[:-1]
             draw.text((x, y + cell + 1), label, fill=(40, 40, 40), font=font)

@@ -168,7 +168,7 @@ class Cache:
 
     def transaction(self):
         """A context manager for one atomic batch of writes."""
-        return _Transaction(self._conn)
+        return _Transaction(self._conn, self.path)
 
     # files -----------------------------------------------------------------------------
     def known_files(self) -> dict[str, FileRecord]:
@@ -256,8 +256,9 @@ class Cache:
 
 
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, path: Path):
         self._conn = conn
+        self._path = path
 
     def __enter__(self) -> None:
         # IMMEDIATE takes the write lock up front, so a second writer waits at BEGIN (with
@@ -265,14 +266,40 @@ class _Transaction:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise CacheError(f"the cache is busy or not writable: {exc}") from exc
+            raise CacheError(_write_failure(self._path, exc)) from exc
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self._conn.execute("ROLLBACK")
+        if exc_type is None:
+            try:
+                self._conn.execute("COMMIT")
+                return
+            except sqlite3.Error as error:
+                exc = error
+        self._rollback()
+        if isinstance(exc, sqlite3.Error):
+            raise CacheError(_write_failure(self._path, exc)) from exc
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back after some errors (a full disk, an I/O error), and a
+        # ROLLBACK then fails with "no transaction is active", which would hide the real error.
+        if not self._conn.in_transaction:
             return
         try:
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as error:
             self._conn.execute("ROLLBACK")
-            raise CacheError(f"the cache could not be written (disk full or read-only?): {error}") from error
+        except sqlite3.Error as error:
+            # The error that stopped the batch is the one to report; SQLite undoes a
+            # transaction left open when the connection closes or the file next opens.
+            log.warning("Could not roll back a write to %s: %s", self._path, error)
+
+
+def _write_failure(path: Path, exc: sqlite3.Error) -> str:
+    """One line for a write the cache refused; the batch is undone, everything saved before stays."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name.startswith("SQLITE_FULL"):
+        return (f"the disk is full: the cache {path} could not be written; nothing was lost "
+                f"(free some space and run again)")
+    if name.startswith("SQLITE_READONLY"):
+        return f"the cache {path} is read-only and could not be written; nothing was lost"
+    if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+        return f"the cache {path} is busy (another scan is writing it?) and could not be written; nothing was lost"
+    return f"the cache {path} could not be written ({exc}); nothing was lost"

@@ -8,6 +8,7 @@ is the wrong notion of "similar" for patterns. Each backbone offers ``early``, `
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -116,8 +117,8 @@ def build(backbone: Backbone, weights: str | Path | None,
         if weights is not None:
             user_file = None if weights == "pretrained" else Path(weights)
             path = weights_mod.resolve(backbone.weights_url, user_file, progress)
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(_fix_legacy_keys(backbone.name, state))
+            weights_mod.load_into(model, path, backbone.name, user_file=user_file is not None,
+                                  adapt=functools.partial(_fix_legacy_keys, backbone.name))
         if backbone.name == "vgg19":
             model.features = model.features[:VGG19_CUT]
             model.avgpool = model.classifier = torch.nn.Identity()
@@ -125,7 +126,6 @@ def build(backbone: Backbone, weights: str | Path | None,
 
 
 def _build_lite0(weights: str | Path | None):
-    import torch
     from efficientnet_lite_pytorch import EfficientNet
 
     model = EfficientNet.from_name("efficientnet-lite0")
@@ -134,7 +134,7 @@ def _build_lite0(weights: str | Path | None):
     path = lite0_weights_path() if weights == "pretrained" else Path(weights)
     if not path.is_file():
         raise weights_mod.WeightsUnavailable(f"weights file not found: {path}")
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    weights_mod.load_into(model, path, "lite0", user_file=weights != "pretrained")
     log.info("lite0 weights loaded from %s", path)
     return model
 

@@ -36,6 +36,8 @@ DEFAULT_POLICY = "auto"
 #: The model trained on the user's own folder (core.folder_model); not a pretrained backbone.
 AUTOENCODER = "autoencoder"
 DEFAULT_POOLING = "centre"
+#: The network input sides a spec may ask for, in pixels.
+MIN_INPUT, MAX_INPUT = 32, 1024
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,8 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
         layers = STRUCTURE_LAYERS if mode == "structure" else DEFAULT_LAYERS.get(model, "mid")
     taps = backbones.resolve_taps(backbone, layers)
     size = size or backbone.input_size
-    if not 32 <= size <= 1024:
-        raise ValueError(f"input size {size} is outside 32..1024")
+    if not MIN_INPUT <= size <= MAX_INPUT:
+        raise ValueError(f"input size {size} is outside {MIN_INPUT}..{MAX_INPUT}")
     weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
     spec = ExtractorSpec(model, taps, mode, size, policy, pooling, flip, gram, multiscale,
                          _weights_tag(weights), weights_file, invariant)
