@@ -14,6 +14,7 @@ weighs the same in a cosine similarity, whatever its channel count.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,7 +45,9 @@ class TapNet:
         if unknown:
             sample = ", ".join(n for n in list(modules)[1:12] if n)
             raise ValueError(f"no layer named {', '.join(unknown)} in this model (layers look like: {sample}, ...)")
-        self._outputs: dict[str, object] = {}
+        # The hooks are shared by every caller, so each thread collects its own call's
+        # outputs: the library shares one embedder between a scan and outside queries.
+        self._calls = threading.local()
         fired: list[str] = []
         probes = [modules[t].register_forward_hook(lambda *_, t=t: fired.append(t)) for t in taps]
         with torch.no_grad():
@@ -60,19 +63,23 @@ class TapNet:
 
     def _keeper(self, tap: str):
         def hook(_module, _inputs, output):
-            self._outputs[tap] = output
+            self._calls.outputs[tap] = output
             if tap == self._last:
                 raise _ReachedLastTap
 
         return hook
 
     def __call__(self, batch) -> list:
-        self._outputs = {}
+        outputs: dict[str, object] = {}
+        self._calls.outputs = outputs
         try:
             self.model(batch)
         except _ReachedLastTap:
             pass
-        return [self._outputs[t] for t in self.taps]
+        finally:
+            # Dropped at once, so the thread holds no feature maps between calls.
+            del self._calls.outputs
+        return [outputs[t] for t in self.taps]
 
 
 def _l2(x):

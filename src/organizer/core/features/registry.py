@@ -18,7 +18,9 @@ from .autoencoder import TrainConfig
 from ..equalize import MEASURE_SIDE as EQUALIZE_SIDE
 from ..preprocess import POLICIES
 
-VERSION = 1
+#: 2: a v1 vector may have been computed while another thread used the same network, whose
+#: shared tap outputs then mixed the two calls' images, and been cached wrong for good.
+VERSION = 2
 MODES = ("content", "texture", "structure", "colour", "mean-colour", "palette")
 POOLINGS = ("avg", "centre")
 CNN_MODES = ("content", "texture", "structure")
