@@ -60,12 +60,12 @@ def dialog(qtbot, runner, library, tmp_path) -> ExportDialog:
 @pytest.fixture
 def slow_copies(monkeypatch):
     """Each copy takes 0.3 s, so an export of 12 files runs long enough to stop midway."""
-    copy = apply_mod._copy_to
+    copy = apply_mod.copy_to
 
     def slow(source, target):
         time.sleep(0.3)
-        copy(source, target)
-    monkeypatch.setattr(apply_mod, "_copy_to", slow)
+        return copy(source, target)
+    monkeypatch.setattr(apply_mod, "copy_to", slow)
 
 
 # export ------------------------------------------------------------------------------------------

@@ -17,11 +17,11 @@ import numpy as np
 
 from . import grid as grid_mod
 from . import order as order_mod
-from .apply import (ApplyReport, ExportError, UndoReport, apply_plan, journals_newest_first, read_journal_header,
-                    unfinished_journal, write_new_file)
+from .apply import ApplyReport, UndoReport, apply_plan, write_new_file
 from .cluster import ClusterSpec, cluster
 from .edits import ClusterBook
 from .export import PLANS, ExportPlan, PlanError, check_folders, plan_clusters, plan_grid, plan_sorted
+from .journal import ExportError, journals_newest_first, read_journal_header, unfinished_journal
 from .library import Library
 from .sheet import render_sheet
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
