@@ -109,6 +109,16 @@ def test_copy_export_writes_the_files_and_keeps_the_originals(qtbot, dialog, lib
     assert dialog.export_button.isEnabled()
 
 
+def test_an_export_to_a_stick_that_refuses_permissions_says_so_once(qtbot, dialog, library, tmp_path, refuse_in):
+    refuse_in(tmp_path / "out", "chmod", "utime")
+    with qtbot.waitSignal(dialog.exported, timeout=WAIT_MS) as signal:
+        dialog.start_export()
+    assert signal.args[0].done == COUNT and _exported(tmp_path / "out") == sorted(_tree(library.folder).values())
+    status = dialog.status_label.text()
+    assert "12 files written" in status
+    assert status.count(f"kept the content but not the permissions or times of {COUNT} files") == 1
+
+
 def test_export_without_a_preview_plans_first(qtbot, dialog, library, tmp_path):
     with qtbot.waitSignal(dialog.exported, timeout=WAIT_MS):
         dialog.start_export()

@@ -13,7 +13,8 @@
   made durable (directory fsync) before the old name is removed, so a complete copy
   exists at every moment, power cuts included.
 - A full disk or a read-only target stops the export with :class:`ExportError`. What was
-  done stays journalled.
+  done stays journalled. Permissions and times a target file system cannot keep (FAT,
+  exFAT) are reported once, not failed per file: the content is what matters.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class ApplyReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     #: Sources copied because a hard link was impossible (another drive, FAT, exFAT).
     copied_instead: list[Path] = field(default_factory=list)
+    #: (target, attributes) for files whose permissions or times the target file system refused.
+    attributes_refused: list[tuple[Path, frozenset[str]]] = field(default_factory=list)
 
 
 def _hash_or_blank(path: Path) -> str:
@@ -203,9 +206,9 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
             raise PermissionError(errno.EACCES, "not readable", str(op.source))
         op.target.parent.mkdir(parents=True, exist_ok=True)
         if mode == "copy":
-            copy_to(op.source, op.target)
+            refused = copy_to(op.source, op.target)
         else:
-            _link_or_copy(op, mode, report)
+            refused = _link_or_copy(op, mode, report)
     except FileExistsError:
         report.failed.append((op.source, f"{op.target} appeared while exporting; left alone"))
         return
@@ -214,6 +217,8 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
             report.failed.append((op.source, "the source file is not readable"))
             return
         raise
+    if refused:
+        report.attributes_refused.append((op.target, refused))
     if mode == "move":
         if op.hash and hash_file(op.target) != op.hash:
             op.target.unlink()  # the source changed since planning: keep it where it is
@@ -224,7 +229,8 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
     report.done += 1
 
 
-def _link_or_copy(op: Operation, mode: str, report: ApplyReport) -> None:
+def _link_or_copy(op: Operation, mode: str, report: ApplyReport) -> frozenset[str]:
+    """Hard-link the source to the target, or copy it where links cannot reach."""
     try:
         os.link(op.source, op.target)
     except FileExistsError:
@@ -232,9 +238,10 @@ def _link_or_copy(op: Operation, mode: str, report: ApplyReport) -> None:
     except OSError as exc:
         if exc.errno in TARGET_FULL:
             raise
-        copy_to(op.source, op.target)
         if mode == "link":
             report.copied_instead.append(op.source)
+        return copy_to(op.source, op.target)
+    return frozenset()
 
 
 def _remove_leftover_parts(plan: ExportPlan) -> None:

@@ -131,9 +131,17 @@ def apply_summary(report: ApplyReport) -> tuple[str, list[str]]:
     """What an export did, for people: a headline, then a line per file that needs a look."""
     headline = (f"{report.done} files written, {report.already_there} already there, {len(report.failed)} failed; "
                 f"journal: {report.journal}")
-    details = [f"failed: {source}: {reason}" for source, reason in report.failed]
+    details = [_refused_note(report.attributes_refused)] if report.attributes_refused else []
+    details += [f"failed: {source}: {reason}" for source, reason in report.failed]
     details += [f"copied instead of linked (different file system): {source}" for source in report.copied_instead]
     return headline, details
+
+
+def _refused_note(refused: list[tuple[Path, frozenset[str]]]) -> str:
+    """One line for every file whose permissions or times the target refused, not one per file."""
+    attributes = " or ".join(sorted(set().union(*(names for _, names in refused))))
+    return (f"kept the content but not the {attributes} of {len(refused)} files "
+            f"(the target file system refuses them)")
 
 
 def undo_summary(report: UndoReport) -> tuple[str, list[str]]:

@@ -3,7 +3,9 @@
 The primitives :mod:`.apply` builds exports and undo from. A copy is written to a hidden
 temporary name and published with ``os.link``, which fails rather than replacing an
 existing file; where the file system has no hard links (FAT, exFAT, some shares) the name
-is claimed exclusively first.
+is claimed exclusively first. Permissions and times are copied where the target file
+system keeps them; one that refuses them (FAT and exFAT have no Unix permissions) gets
+the content alone, and the caller reports what was refused.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import time
 from pathlib import Path
 
 PART_PREFIX = ".organizer-part-"
 #: Errors that mean the target side cannot take more files: stop, don't skip.
 TARGET_FULL = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
+#: What setting an attribute the file system cannot store answers: EPERM for a chmod on
+#: FAT or exFAT, ENOTSUP or EINVAL on shares without Unix times or modes.
+_ATTRIBUTE_REFUSED = frozenset({errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EINVAL,
+                                errno.ENOSYS})
 
 
 def fsync_dir(folder: Path) -> None:
@@ -55,8 +62,15 @@ def publish(temp: Path, target: Path) -> None:
     os.unlink(temp)
 
 
-def copy_to(source: Path, target: Path) -> None:
-    """Copy ``source`` to the new name ``target``, atomically and never replacing."""
+def copy_to(source: Path, target: Path) -> frozenset[str]:
+    """Copy ``source``'s content to the new name ``target``, atomically and never replacing.
+
+    Returns
+    -------
+    frozenset
+        The attributes the target file system refused ("permissions", "times"); empty
+        when it kept them all.
+    """
     temp = temp_name(target.parent)
     try:
         with open(source, "rb") as reader, open(temp, "xb") as writer:
@@ -66,4 +80,31 @@ def copy_to(source: Path, target: Path) -> None:
         publish(temp, target)
     finally:
         temp.unlink(missing_ok=True)
-    shutil.copystat(source, target)  # after publishing: a read-only temp could not be unlinked
+    return copy_attributes(source, target)  # after publishing: a read-only temp could not be unlinked
+
+
+def copy_attributes(source: Path, target: Path) -> frozenset[str]:
+    """Give ``target`` the permissions, times and extended attributes of ``source`` where it can.
+
+    Returns the attributes the target's file system refused, so that the copy goes on
+    with its content and the export reports them once instead of failing per file.
+    """
+    try:
+        shutil.copystat(source, target)
+        return frozenset()
+    except OSError as exc:
+        if exc.errno not in _ATTRIBUTE_REFUSED:
+            raise
+    # copystat stops at the first refusal: set each one alone to keep what can be kept.
+    info = os.stat(source)
+    refused = set()
+    for name, apply in (("times", lambda: os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))),
+                        ("permissions", lambda: os.chmod(target, stat.S_IMODE(info.st_mode)))):
+        try:
+            apply()
+        except OSError as exc:
+            if exc.errno not in _ATTRIBUTE_REFUSED:
+                raise
+            refused.add(name)
+    return frozenset(refused)
+
