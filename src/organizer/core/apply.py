@@ -15,6 +15,8 @@
 - A full disk or a read-only target stops the export with :class:`ExportError`. What was
   done stays journalled. Permissions and times a target file system cannot keep (FAT,
   exFAT) are reported once, not failed per file: the content is what matters.
+- A moved symbolic link stays a link to the same file, its text rewritten for its new
+  folder; undo puts the original text back.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .export import MODES, ExportPlan, Operation
 from .journal import JOURNAL_DIR, ExportError, JournalWriter, append_record, read_journal
 from .scan import hash_file
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
-from .transfer import PART_PREFIX, TARGET_FULL, copy_to, fsync_dir, publish, temp_name
+from .transfer import PART_PREFIX, TARGET_FULL, copy_to, fsync_dir, moved_link_text, publish, temp_name
 
 
 @dataclass
@@ -111,12 +113,21 @@ def _create_journal(plan: ExportPlan, mode: str, hashes: list[str]) -> Path:
     records = [{"journal": 1, "mode": mode, "kind": plan.kind, "source_folder": str(plan.source_folder),
                 "out_dir": str(plan.out_dir), "created": stamp, "operations": len(plan.operations)}]
     for i, (op, digest) in enumerate(zip(plan.operations, hashes)):
-        records.append({"op": i, "source": str(op.source), "target": str(op.target), "hash": digest,
-                        "rank": op.rank, "cluster": op.cluster,
-                        "position": plan.positions[i] if i < len(plan.positions) else None})
+        record = {"op": i, "source": str(op.source), "target": str(op.target), "hash": digest,
+                  "rank": op.rank, "cluster": op.cluster,
+                  "position": plan.positions[i] if i < len(plan.positions) else None}
+        link = _link_text(op.source)
+        records.append(record if link is None else {**record, "link": link})
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     return write_new_file(plan.out_dir / JOURNAL_DIR, f"{stamp}-{plan.kind}-{mode}.jsonl", text.encode("utf-8"))
 
+
+def _link_text(path: Path) -> str | None:
+    """A symbolic link's own text, which undo needs to put a moved link back exactly; None for a file."""
+    try:
+        return os.readlink(path)
+    except OSError:  # not a link, or gone: its turn reports that
+        return None
 
 
 # apply ---------------------------------------------------------------------------------------
@@ -207,6 +218,8 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
         op.target.parent.mkdir(parents=True, exist_ok=True)
         if mode == "copy":
             refused = copy_to(op.source, op.target)
+        elif mode == "move" and op.source.is_symlink():
+            refused = _move_link(op.source, op.target)
         else:
             refused = _link_or_copy(op, mode, report)
     except FileExistsError:
@@ -230,9 +243,13 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
 
 
 def _link_or_copy(op: Operation, mode: str, report: ApplyReport) -> frozenset[str]:
-    """Hard-link the source to the target, or copy it where links cannot reach."""
+    """Hard-link the source's file to the target, or copy it where links cannot reach.
+
+    The link goes to the file a symbolic link points at: Linux's link() would link the
+    symbolic link itself, whose relative text means another file in another folder.
+    """
     try:
-        os.link(op.source, op.target)
+        os.link(os.path.realpath(op.source), op.target)
     except FileExistsError:
         raise
     except OSError as exc:
@@ -241,6 +258,19 @@ def _link_or_copy(op: Operation, mode: str, report: ApplyReport) -> frozenset[st
         if mode == "link":
             report.copied_instead.append(op.source)
         return copy_to(op.source, op.target)
+    return frozenset()
+
+
+def _move_link(source: Path, target: Path) -> frozenset[str]:
+    """A symbolic link at ``target`` to the file ``source`` points at; a copy where links cannot be made."""
+    try:
+        os.symlink(moved_link_text(source, target), target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno in TARGET_FULL:
+            raise
+        return copy_to(source, target)  # no symbolic links there (FAT, exFAT): the file's content goes
     return frozenset()
 
 
@@ -315,15 +345,36 @@ def undo(journal_path: Path) -> UndoReport:
             continue
         source.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(target, source)
+            _put_back(target, source, record.get("link"), digest)
         except FileExistsError:
             report.problems.append((source, "a file appeared at the original name; the export copy is kept"))
             continue
-        except OSError:
-            copy_to(target, source)
         fsync_dir(source.parent)
         target.unlink()
         report.restored += 1
     append_record(journal_path, {"undone": True})
     return report
 
+
+def _put_back(target: Path, source: Path, link: str | None, digest: str) -> None:
+    """Give a moved file its original name again: the symbolic link it was, with its text, or its content.
+
+    Raises ``FileExistsError`` when something has taken the original name.
+    """
+    if link is not None:
+        try:
+            os.symlink(link, source)
+        except FileExistsError:
+            raise
+        except OSError:
+            pass  # no symbolic links here: the content goes back instead
+        else:
+            if source.exists() and _same_content(target, source, digest):
+                return
+            source.unlink()  # the link no longer reaches that file: the content goes back instead
+    try:
+        os.link(os.path.realpath(target), source)
+    except FileExistsError:
+        raise
+    except OSError:
+        copy_to(target, source)

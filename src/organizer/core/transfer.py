@@ -108,3 +108,23 @@ def copy_attributes(source: Path, target: Path) -> frozenset[str]:
             refused.add(name)
     return frozenset(refused)
 
+
+def moved_link_text(link: Path, new: Path) -> str:
+    """What a symbolic link moved from ``link`` to ``new`` must hold to point where it pointed.
+
+    An absolute target stays as it is. A relative one is rewritten relative to the new
+    folder, or made absolute where no relative path reaches it (another drive, or a
+    ``..`` after a linked folder that the rewrite cannot follow).
+    """
+    text = os.readlink(link)
+    if os.path.isabs(text):
+        return text
+    pointed = os.path.join(os.path.realpath(link.parent), text)
+    new_folder = os.path.realpath(new.parent)
+    try:
+        relative = os.path.relpath(pointed, new_folder)
+    except ValueError:  # Windows: no relative path between drives
+        return os.path.realpath(link)
+    if os.path.realpath(os.path.join(new_folder, relative)) != os.path.realpath(link):
+        return os.path.realpath(link)
+    return relative
