@@ -11,15 +11,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage as ndi
 
-from organizer.core.align import (
-    MODELS,
-    REFERENCES,
-    align_arrays,
-    align_images,
-    describe_transform,
-    transform_stack,
-    write_aligned,
-)
+from organizer.core.align import MODELS, REFERENCES, align_images, write_aligned
+from organizer.core.registration import align_arrays, describe_transform, transform_stack
 from organizer.core.tasks import Cancelled
 
 BIG = 260
