@@ -32,6 +32,15 @@ MAX_SIDE = 512
 #: Below this TurboReg's scaled-rotation and affine fits give up (at 24 px they find no motion at all).
 MIN_SIDE = 32
 
+#: What each image keeps in memory per working pixel until the mean is made: its RGB copy
+#: (3 bytes) and its normalised greyscale copy for the registration (float64, 8 bytes).
+BYTES_PER_PIXEL = 3 + 8
+
+#: The most images one alignment takes: about 1.4 GB at the default working size, which a
+#: laptop holds beside the app. Scans of one pattern come in tens; a whole folder of
+#: thousands would exhaust memory, and its mean would show no one pattern anyway.
+MAX_IMAGES = 500
+
 # ITU-R BT.601 luma, as PIL's "L" mode uses, but kept in floating point.
 _LUMA = np.array(LUMA_WEIGHTS)
 
@@ -86,9 +95,33 @@ class AlignmentResult:
         }
 
 
+def memory_estimate(count: int, max_side: int = MAX_SIDE) -> int:
+    """The bytes aligning ``count`` images holds at its peak: square working copies, the largest there are."""
+    return count * max_side * max_side * BYTES_PER_PIXEL
+
+
+def check_count(count: int, max_images: int = MAX_IMAGES, max_side: int = MAX_SIDE) -> None:
+    """Refuse, before reading any image, an alignment of more than ``max_images`` images.
+
+    Raises
+    ------
+    ValueError
+        Saying how much memory the alignment would take, and the limit.
+    """
+    if count > max_images:
+        raise ValueError(f"Aligning {count} images would take about {megabytes(memory_estimate(count, max_side))} "
+                         f"of memory ({megabytes(memory_estimate(1, max_side))} each at {max_side} px); "
+                         f"the limit is {max_images} images. Choose fewer images.")
+
+
+def megabytes(size: int) -> str:
+    """``size`` bytes as a person reads it: "1,442 MB"."""
+    return f"{size / 1e6:,.0f} MB"
+
+
 def align_images(paths: list[Path], model: str = "rigid", reference: str = "first",
                  max_side: int = MAX_SIDE, progress: ProgressFn = no_progress,
-                 should_stop: StopFn = never_stop) -> AlignmentResult:
+                 should_stop: StopFn = never_stop, max_images: int = MAX_IMAGES) -> AlignmentResult:
     """Align image files to one another and return the transforms and the aligned mean.
 
     Every file is read (unreadable ones are skipped with a reason) and resized to the
@@ -113,17 +146,20 @@ def align_images(paths: list[Path], model: str = "rigid", reference: str = "firs
         total fixed from the start (three per path).
     should_stop
         Checked before every image in each step.
+    max_images
+        The most images taken: each holds :func:`memory_estimate` bytes until the end.
 
     Raises
     ------
     ValueError
-        For bad settings, or fewer than two readable images.
+        For bad settings, fewer than two readable images, or more than ``max_images``.
     Cancelled
         When ``should_stop()`` turns true.
     """
     check_settings(model, reference)
     if max_side < MIN_SIDE:
         raise ValueError(f"the working size must be at least {MIN_SIDE} px, not {max_side}")
+    check_count(len(paths), max_images, max_side)
     paths = [Path(p) for p in paths]
     total = 3 * len(paths)
     usable: list[Path] = []
