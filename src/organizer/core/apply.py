@@ -47,6 +47,8 @@ class ApplyReport:
     copied_instead: list[Path] = field(default_factory=list)
     #: (target, attributes) for files whose permissions or times the target file system refused.
     attributes_refused: list[tuple[Path, frozenset[str]]] = field(default_factory=list)
+    #: What else a person should know, one line each (a contact sheet drawn smaller, or not at all).
+    notes: list[str] = field(default_factory=list)
 
 
 def _hash_or_blank(path: Path) -> str:
