@@ -12,17 +12,13 @@ from organizer.cli import main
 from organizer.core import sheet as sheet_mod
 from organizer.core.export_flow import CONTACT_SHEET, apply_summary, build_plan, run_export
 from organizer.core.sheet import MAX_SHEET_PIXELS, fit_cell, render_sheet, sheet_size
-from organizer.samples import SampleSpec, render
+from organizer.samples import write_sample_folder
 from test_export_flow import make_library
 
 
 @pytest.fixture
 def swatches(tmp_path):
-    paths = []
-    for i in range(5):
-        paths.append(tmp_path / f"swatch_{i}.png")
-        render(SampleSpec("normal-stripes", i % 3, i), (60, 40)).save(paths[-1])
-    return paths
+    return write_sample_folder(tmp_path / "swatches", per_family=1, colourways=1, size=(60, 40))[:5]
 
 
 @pytest.fixture

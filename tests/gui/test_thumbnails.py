@@ -9,18 +9,15 @@ import pytest
 from organizer.core.scan import hash_file
 from organizer.core.thumbs import ThumbnailStore
 from organizer.gui.thumbnails import ThumbnailLoader, pixmap_bytes
-from organizer.samples import SampleSpec, render
+from organizer.samples import write_sample_folder
 
 WAIT_MS = 10_000
 
 
 @pytest.fixture
 def images(tmp_path):
-    """Ten distinct 300 × 200 images, so each thumbnail is 256 × 171 (about 175 KB as a pixmap)."""
-    paths = []
-    for i in range(10):
-        paths.append(tmp_path / f"swatch_{i}.png")
-        render(SampleSpec("normal-stripes", i % 3, i), (300, 200)).save(paths[-1])
+    """Nine distinct 300 × 200 images, so each thumbnail is 256 × 171 (about 175 KB as a pixmap)."""
+    paths = write_sample_folder(tmp_path / "images", per_family=1, colourways=1, size=(300, 200))
     return [(path, hash_file(path)) for path in paths]
 
 
