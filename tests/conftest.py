@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -34,3 +35,33 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"the evaluation data is not at {root} (it lives beside the repo, in ../shared)")
     return root
+
+
+
+class Refusals:
+    """``refusals(folder, "chmod", ...)`` makes those ``os`` calls answer EPERM inside ``folder``,
+    as a FAT or exFAT stick answers chmod, utime, link and symlink; ``undo()`` ends it."""
+
+    def __init__(self) -> None:
+        self._patch = pytest.MonkeyPatch()
+
+    def __call__(self, folder: Path, *names: str) -> None:
+        for name in names:
+            real = getattr(os, name)
+
+            def refusing(*args, _real=real, **kwargs):
+                inside = [str(arg) for arg in args if isinstance(arg, (str, Path)) and str(folder) in str(arg)]
+                if inside:
+                    raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), inside[0])
+                return _real(*args, **kwargs)
+            self._patch.setattr(os, name, refusing)
+
+    def undo(self) -> None:
+        self._patch.undo()
+
+
+@pytest.fixture
+def refuse_in():
+    refusals = Refusals()
+    yield refusals
+    refusals.undo()

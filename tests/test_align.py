@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +12,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage as ndi
 
-from organizer.core.align import (
-    MODELS,
-    REFERENCES,
-    align_arrays,
-    align_images,
-    describe_transform,
-    transform_stack,
-    write_aligned,
-)
+from organizer.core.align import MODELS, REFERENCES, align_images, megabytes, memory_estimate, write_aligned
+from organizer.core.registration import align_arrays, describe_transform, transform_stack
 from organizer.core.tasks import Cancelled
 
 BIG = 260
@@ -260,6 +254,37 @@ def test_fewer_than_two_readable_images_is_an_error(scan_folder):
         align_images([scan_folder / "a.png", scan_folder / "broken.png"])
     with pytest.raises(ValueError, match="two"):
         align_images([])
+
+
+def test_more_images_than_the_cap_are_refused_before_any_is_read(tmp_path):
+    never_written = [tmp_path / f"scan_{i}.png" for i in range(3)]
+    with pytest.raises(ValueError, match=r"Aligning 3 images would take about [\d,]+ MB .*the limit is 2 images"):
+        align_images(never_written, max_images=2)
+
+
+def test_the_memory_estimate_covers_what_aligning_holds(texture, tmp_path):
+    """Square images at the working size hold what the estimate says, all at once, at the peak."""
+    paths = []
+    for i in range(6):
+        write_png(tmp_path / f"{i}.png", warp(texture, shift=(i, -i))[0])
+        paths.append(tmp_path / f"{i}.png")
+    tracemalloc.start()
+    try:
+        align_images(paths, "translation", max_side=96)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert memory_estimate(6, 96) == 6 * 96 * 96 * (3 + 8)
+    assert peak >= memory_estimate(6, 96)
+
+
+def test_the_align_command_refuses_more_images_than_max_images(scan_folder, tmp_path, capsys):
+    from organizer.cli import main
+
+    assert main(["align", str(scan_folder), "--out", str(tmp_path / "mean.png"), "--max-images", "2"]) == 2
+    error = capsys.readouterr().err
+    assert f"about {megabytes(memory_estimate(4))} of memory" in error and "the limit is 2 images" in error
+    assert not (tmp_path / "mean.png").exists()
 
 
 def test_cancelling_stops_each_step(texture, scan_folder):

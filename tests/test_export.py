@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from organizer.core import apply as apply_mod
+from organizer.core import journal as journal_mod
+from organizer.core import transfer as transfer_mod
 from organizer.core.apply import ExportError, apply_plan, hash_file, undo
 from organizer.core.export import PlanError, plan_clusters, plan_grid, plan_sorted, safe_name
 from organizer.core.sheet import render_sheet
@@ -145,14 +147,14 @@ def test_a_read_only_or_full_target_stops_with_a_clear_error(tmp_path, monkeypat
             raise OSError(code, os.strerror(code), writer.name)
         return real_copy(reader, writer, *args)
 
-    monkeypatch.setattr(apply_mod.shutil, "copyfileobj", failing_copy)
+    monkeypatch.setattr(transfer_mod.shutil, "copyfileobj", failing_copy)
     with pytest.raises(ExportError, match="2 files were written") as caught:
         apply_plan(plan, "copy")
     assert os.strerror(code) in str(caught.value)
     assert _tree(source) == before
     assert len(_exported(tmp_path / "out")) == 2  # no half-written third file
-    monkeypatch.setattr(apply_mod.shutil, "copyfileobj", real_copy)
-    journal, _ = apply_mod.unfinished_journal(tmp_path / "out")
+    monkeypatch.setattr(transfer_mod.shutil, "copyfileobj", real_copy)
+    journal, _ = journal_mod.unfinished_journal(tmp_path / "out")
     rerun = apply_mod.resume(journal)
     assert rerun.already_there == 2 and rerun.done == 4
 
@@ -224,17 +226,17 @@ def test_a_killed_export_loses_nothing_and_can_be_finished_or_undone(tmp_path, m
     assert set(before.values()) <= survivors
     # Nothing half-written: every exported file is byte-identical to an original.
     assert set(exported.values()) <= set(before.values())
-    journal, _ = apply_mod.unfinished_journal(out)
+    journal, _ = journal_mod.unfinished_journal(out)
     if mode == "move":
         undo(journal)
         assert _tree(source) == before
-        assert apply_mod.unfinished_journal(out) is None
+        assert journal_mod.unfinished_journal(out) is None
     else:
         report = apply_mod.resume(journal)
         assert report.done + report.already_there + len(report.failed) == 120 and not report.failed
         assert sorted(_exported(out).values()) == sorted(before.values())  # each exactly once
         assert _tree(source) == before
-        assert apply_mod.unfinished_journal(out) is None
+        assert journal_mod.unfinished_journal(out) is None
 
 
 def test_resume_of_a_killed_move_finishes_it(tmp_path):
@@ -245,7 +247,7 @@ def test_resume_of_a_killed_move_finishes_it(tmp_path):
     stops = iter([False, False, True])
     with pytest.raises(Cancelled):
         apply_plan(plan, "move", should_stop=lambda: next(stops))
-    journal, header = apply_mod.unfinished_journal(tmp_path / "out")
+    journal, header = journal_mod.unfinished_journal(tmp_path / "out")
     assert header["mode"] == "move"
     report = apply_mod.resume(journal)
     assert report.done == 4 and sorted(_exported(tmp_path / "out").values()) == before
@@ -309,19 +311,19 @@ def test_a_torn_journal_line_is_ignored_and_repaired(tmp_path):
     with pytest.raises(Cancelled):
         apply_plan(plan_sorted(paths, list(range(6)), source, tmp_path / "out"), "copy",
                    should_stop=lambda: next(stops))
-    journal, _ = apply_mod.unfinished_journal(tmp_path / "out")
+    journal, _ = journal_mod.unfinished_journal(tmp_path / "out")
     with open(journal, "ab") as handle:
         handle.write(b'{"done": 1, "partial\xc3')  # a kill mid-line, mid-character
     report = apply_mod.resume(journal)
     assert report.done == 5 and report.already_there == 1
-    assert apply_mod.unfinished_journal(tmp_path / "out") is None
+    assert journal_mod.unfinished_journal(tmp_path / "out") is None
 
 
 def test_an_empty_journal_left_by_a_kill_does_not_block_exports(tmp_path):
     out = tmp_path / "out" / apply_mod.JOURNAL_DIR
     out.mkdir(parents=True)
     (out / "20260101-000000-sorted-copy.jsonl").write_bytes(b"")
-    assert apply_mod.unfinished_journal(tmp_path / "out") is None
+    assert journal_mod.unfinished_journal(tmp_path / "out") is None
 
 
 def test_of_two_journals_from_one_second_the_later_one_is_unfinished(tmp_path, monkeypatch):
@@ -329,12 +331,11 @@ def test_of_two_journals_from_one_second_the_later_one_is_unfinished(tmp_path, m
     source = tmp_path / "src"
     paths = _library(source)
     # Both exports in one second, whatever the clock does: the stamp is frozen.
-    monkeypatch.setattr(apply_mod, "time", SimpleNamespace(strftime=lambda _format: "20260101-000000",
-                                                           monotonic_ns=time.monotonic_ns))
+    monkeypatch.setattr(apply_mod, "time", SimpleNamespace(strftime=lambda _format: "20260101-000000"))
     for _ in range(2):
         with pytest.raises(Cancelled):
             apply_plan(plan_sorted(paths, [0], source, tmp_path / "out"), "copy", should_stop=lambda: True)
-    journal, _ = apply_mod.unfinished_journal(tmp_path / "out")
+    journal, _ = journal_mod.unfinished_journal(tmp_path / "out")
     assert journal.name == "20260101-000000-sorted-copy (2).jsonl"
 
 

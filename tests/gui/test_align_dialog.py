@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from organizer.core.align import MAX_IMAGES, memory_estimate
 from organizer.gui.align_dialog import AlignDialog
 from organizer.samples import SampleSpec, render
 
@@ -57,3 +60,42 @@ def test_an_unreadable_set_reports_the_reason(qtbot, runner, tmp_path):
     dialog.start()
     qtbot.waitUntil(lambda: "x.png" in dialog.status.text(), timeout=10_000)
     assert dialog.result is None and dialog.align_button.isEnabled()
+
+
+def _megabytes(text: str) -> float:
+    return float(re.search(r"([\d,]+) MB", text).group(1).replace(",", ""))
+
+
+def test_the_selection_is_aligned_unless_the_whole_folder_is_chosen(qtbot, runner, turned_copies):
+    folder = turned_copies + [turned_copies[0].with_name("d.png")]
+    dialog = AlignDialog(runner, turned_copies[:2], folder)
+    qtbot.addWidget(dialog)
+    assert dialog.paths == turned_copies[:2]
+    assert _megabytes(dialog.estimate_label.text()) == round(memory_estimate(2) / 1e6)
+    dialog.scope_combo.setCurrentIndex(dialog.scope_combo.findData("folder"))
+    assert dialog.paths == folder
+    assert _megabytes(dialog.estimate_label.text()) == round(memory_estimate(4) / 1e6)
+    dialog.scope_combo.setCurrentIndex(dialog.scope_combo.findData("selection"))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30_000)
+    assert dialog.result.paths == turned_copies[:2] and dialog.table.rowCount() == 2
+
+
+def test_without_a_selection_nothing_runs_until_the_folder_is_chosen(qtbot, runner, turned_copies):
+    dialog = AlignDialog(runner, [], turned_copies)
+    qtbot.addWidget(dialog)
+    assert dialog.paths == [] and not dialog.align_button.isEnabled()
+    assert "Select two or more images" in dialog.estimate_label.text()
+    dialog.scope_combo.setCurrentIndex(dialog.scope_combo.findData("folder"))
+    assert dialog.align_button.isEnabled()
+
+
+def test_more_images_than_the_cap_are_refused_before_anything_is_read(qtbot, runner, tmp_path):
+    missing = [tmp_path / f"never_written_{i}.png" for i in range(MAX_IMAGES + 1)]
+    dialog = AlignDialog(runner, missing)
+    qtbot.addWidget(dialog)
+    assert not dialog.align_button.isEnabled()
+    assert f"the limit is {MAX_IMAGES} images" in dialog.estimate_label.text()
+    assert _megabytes(dialog.estimate_label.text()) == round(memory_estimate(MAX_IMAGES + 1) / 1e6)
+    dialog.start()
+    assert not dialog.busy and f"the limit is {MAX_IMAGES} images" in dialog.status.text()

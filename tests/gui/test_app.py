@@ -350,6 +350,7 @@ def test_choosing_the_autoencoder_trains_it_in_the_worker_with_its_loss_shown(qt
 
 
 def test_the_tools_menu_compares_two_selected_images_and_reports_the_levels(qtbot, window, sample_folder):
+    from organizer.gui.align_dialog import AlignDialog
     from organizer.gui.compare_dialog import CompareDialog
     from organizer.gui.levels_dialog import LevelsDialog
 
@@ -359,11 +360,20 @@ def test_the_tools_menu_compares_two_selected_images_and_reports_the_levels(qtbo
     tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
     assert [a.text() for a in tools.actions()] == ["&Align Images…", "&Compare Two Images…", "&Equalization Report…"]
 
+    first, second = (library.index_of(sample_folder / SampleSpec("normal-chevron", 0, v).filename()) for v in (0, 1))
+    for selection in ([], [first, second]):  # the whole folder only by the dialog's own choice
+        window.set_selection(selection)
+        window.actions_by_name["align"].trigger()
+        align = window.findChild(AlignDialog)
+        assert align.paths == [library.paths[i] for i in selection]
+        assert align.align_button.isEnabled() == bool(selection)
+        align.close()
+        qtbot.waitUntil(lambda: window.findChild(AlignDialog) is None, timeout=5000)
+
     window.set_selection([])
     window.actions_by_name["compare"].trigger()
     assert "Select two images" in window.message.text()
 
-    first, second = (library.index_of(sample_folder / SampleSpec("normal-chevron", 0, v).filename()) for v in (0, 1))
     window.set_selection([first, second])
     window.actions_by_name["compare"].trigger()
     dialog = window.findChild(CompareDialog)

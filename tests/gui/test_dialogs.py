@@ -60,12 +60,12 @@ def dialog(qtbot, runner, library, tmp_path) -> ExportDialog:
 @pytest.fixture
 def slow_copies(monkeypatch):
     """Each copy takes 0.3 s, so an export of 12 files runs long enough to stop midway."""
-    copy = apply_mod._copy_to
+    copy = apply_mod.copy_to
 
     def slow(source, target):
         time.sleep(0.3)
-        copy(source, target)
-    monkeypatch.setattr(apply_mod, "_copy_to", slow)
+        return copy(source, target)
+    monkeypatch.setattr(apply_mod, "copy_to", slow)
 
 
 # export ------------------------------------------------------------------------------------------
@@ -107,6 +107,16 @@ def test_copy_export_writes_the_files_and_keeps_the_originals(qtbot, dialog, lib
     assert (out / "contact_sheet.png").is_file() == (kind == "grid")
     assert "12 files written" in dialog.status_label.text() and str(report.journal) in dialog.status_label.text()
     assert dialog.export_button.isEnabled()
+
+
+def test_an_export_to_a_stick_that_refuses_permissions_says_so_once(qtbot, dialog, library, tmp_path, refuse_in):
+    refuse_in(tmp_path / "out", "chmod", "utime")
+    with qtbot.waitSignal(dialog.exported, timeout=WAIT_MS) as signal:
+        dialog.start_export()
+    assert signal.args[0].done == COUNT and _exported(tmp_path / "out") == sorted(_tree(library.folder).values())
+    status = dialog.status_label.text()
+    assert "12 files written" in status
+    assert status.count(f"kept the content but not the permissions or times of {COUNT} files") == 1
 
 
 def test_export_without_a_preview_plans_first(qtbot, dialog, library, tmp_path):

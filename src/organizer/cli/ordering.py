@@ -19,7 +19,7 @@ from ..core.export_flow import apply_summary, build_plan, pending_journal, run_e
 from ..core.features import make_spec
 from ..core.library import Library
 from ..core.printable import printable
-from ..core.sheet import render_sheet
+from ..core.sheet import check_sheet, render_sheet
 from .args import add_folder, bounded_int
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
 
@@ -69,6 +69,8 @@ def _grid(args, vectors) -> tuple[np.ndarray, int]:
 
 def cmd_grid(args) -> int:
     report, vectors, _, _ = run_scan(args)
+    # Before the grid sort, which takes a while for thousands of images.
+    check_sheet(len(vectors), grid_mod.grid_shape(len(vectors), args.cols)[1], args.cell, names=args.names)
     grid, cols = _grid(args, vectors)
     sheet = render_sheet(report.paths, list(grid), cols, cell=args.cell, names=args.names,
                          progress=StderrProgress("sheet"))

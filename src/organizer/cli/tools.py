@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.align import MAX_SIDE, MIN_SIDE, MODELS, REFERENCES, align_images, save_mean_image, write_aligned
+from ..core.align import (MAX_IMAGES, MAX_SIDE, MIN_SIDE, MODELS, REFERENCES, align_images, check_count, megabytes,
+                          memory_estimate, save_mean_image, write_aligned)
 from ..core.features.autoencoder import TrainConfig, load_autoencoder
 from ..core.features.runtime import DEVICES
 from ..core.folder_model import train_for_folder, trained_models
@@ -26,7 +27,11 @@ def _image_paths(folder: Path) -> list[Path]:
 
 def cmd_align(args) -> int:
     paths = _image_paths(Path(args.folder))
-    result = align_images(paths, args.model, args.reference, args.max_side, progress=StderrProgress("aligning"))
+    check_count(len(paths), args.max_images, args.max_side)
+    print(f"aligning {len(paths)} images: about {megabytes(memory_estimate(len(paths), args.max_side))} of memory",
+          file=sys.stderr)
+    result = align_images(paths, args.model, args.reference, args.max_side, progress=StderrProgress("aligning"),
+                          max_images=args.max_images)
     for path, reason in result.failures:
         print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     out = save_mean_image(result, Path(args.out))
@@ -113,6 +118,9 @@ def register(sub) -> None:
     # Align holds every image at this size at once, so memory grows with its square.
     align.add_argument("--max-side", type=bounded_int(MIN_SIDE, 4 * MAX_SIDE), default=MAX_SIDE,
                        help="the working resolution's long side")
+    align.add_argument("--max-images", type=bounded_int(1, 100_000), default=MAX_IMAGES,
+                       help=f"refuse a folder of more images than this (default {MAX_IMAGES}): each holds about "
+                            f"{megabytes(memory_estimate(1))} at the default working size")
     align.add_argument("--aligned-dir", help="also write aligned copies into this new folder (never over a file)")
     align.add_argument("--json", action="store_true", help="print the transforms and motions as JSON")
     align.set_defaults(func=cmd_align)

@@ -3,18 +3,10 @@
 Several scans of the same print never sit in exactly the same place: the sheet shifts,
 turns and, between scanners or cameras, changes scale. Aligning them lets the app show
 their mean (a cleaner picture of the pattern than any one scan) and write aligned
-copies for side-by-side comparison. Registration is done by pystackreg (TurboReg, the
-ImageJ StackReg algorithm) on greyscale copies downscaled to a working resolution,
-which keeps it to a fraction of a second per image whatever the scan size.
-
-Matrix convention (pystackreg's, checked by the tests): each transform ``M`` maps a
-pixel of the reference frame to where that content lies in the moving image, in
-``(x, y)`` pixel coordinates at the working resolution (x to the right, y down, the
-origin at the centre of the top-left pixel). So an image whose content sits 5 px right
-of and 3 px below the reference gets ``M[0, 2] == 5`` and ``M[1, 2] == 3``; aligning
-samples the moving image at ``M @ (x, y, 1)`` for every output pixel. Bilinear
-transforms are pystackreg's 4×4 matrices acting on ``(x, y, x·y, 1)``; only their first
-two rows carry information.
+copies for side-by-side comparison. Registration (:mod:`.registration`, pystackreg's
+TurboReg) runs on greyscale copies downscaled to a working resolution, which keeps it
+to a fraction of a second per image whatever the scan size. The settings, ``MODELS`` and
+``REFERENCES``, are registration's; the app and the CLI take them from here.
 """
 
 from __future__ import annotations
@@ -29,10 +21,9 @@ from PIL import Image
 from .apply import replace_atomically, write_new_file
 from .export import MAX_NAME_BYTES, safe_name
 from .images import DECODERS, LUMA_WEIGHTS, ImageError, load
+from .registration import (MODELS, REFERENCES, STACKREG, align_arrays, check_settings, describe_transform,
+                           transform_one)
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
-
-MODELS = ("translation", "rigid", "scaled-rotation", "affine", "bilinear")
-REFERENCES = ("first", "mean", "sequential")
 
 #: Long side of the working copies. TurboReg's accuracy is sub-pixel, so 512 px keeps
 #: alignment well within a scan's visible detail while one registration stays quick.
@@ -41,8 +32,14 @@ MAX_SIDE = 512
 #: Below this TurboReg's scaled-rotation and affine fits give up (at 24 px they find no motion at all).
 MIN_SIDE = 32
 
-# pystackreg's constants, spelled out so that this module imports without pystackreg.
-_STACKREG = {"translation": 2, "rigid": 3, "scaled-rotation": 4, "affine": 6, "bilinear": 8}
+#: What each image keeps in memory per working pixel until the mean is made: its RGB copy
+#: (3 bytes) and its normalised greyscale copy for the registration (float64, 8 bytes).
+BYTES_PER_PIXEL = 3 + 8
+
+#: The most images one alignment takes: about 1.4 GB at the default working size, which a
+#: laptop holds beside the app. Scans of one pattern come in tens; a whole folder of
+#: thousands would exhaust memory, and its mean would show no one pattern anyway.
+MAX_IMAGES = 500
 
 # ITU-R BT.601 luma, as PIL's "L" mode uses, but kept in floating point.
 _LUMA = np.array(LUMA_WEIGHTS)
@@ -98,137 +95,33 @@ class AlignmentResult:
         }
 
 
-def describe_transform(matrix: np.ndarray) -> dict:
-    """The motion a transform stands for, in terms a person reads.
-
-    Parameters
-    ----------
-    matrix
-        A 3×3 matrix from any model, or a 4×4 bilinear one, whose ``x·y`` term is
-        ignored (it bends straight lines and has no single angle or scale).
-
-    Returns
-    -------
-    dict
-        ``tx``, ``ty``: where the reference's origin lies in the image, in pixels (the
-        image's content is that far right and down of the reference's).
-        ``rotation``: degrees, positive when the image is turned clockwise on screen
-        relative to the reference. ``scale``: the image's size relative to the
-        reference (above 1 when it shows the pattern larger). For affine matrices with
-        shear these are the nearest rotation and the mean scale (square root of the
-        determinant).
-    """
-    m = np.asarray(matrix, dtype=float)
-    if m.shape == (4, 4):
-        m = m[np.ix_([0, 1, 3], [0, 1, 3])]
-    if m.shape != (3, 3):
-        raise ValueError(f"expected a 3×3 or 4×4 transform matrix, got shape {m.shape}")
-    a, b, c, d = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
-    # atan2 of the antisymmetric part gives the rotation closest to any linear map, so
-    # a sheared affine still reports a meaningful angle.
-    rotation = float(np.degrees(np.arctan2(c - b, a + d)))
-    return {
-        "tx": float(m[0, 2]),
-        "ty": float(m[1, 2]),
-        "rotation": rotation,
-        "scale": float(np.sqrt(abs(a * d - b * c))),
-    }
+def memory_estimate(count: int, max_side: int = MAX_SIDE) -> int:
+    """The bytes aligning ``count`` images holds at its peak: square working copies, the largest there are."""
+    return count * max_side * max_side * BYTES_PER_PIXEL
 
 
-def align_arrays(stack: np.ndarray, model: str = "rigid", reference: str = "first",
-                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> np.ndarray:
-    """Register a greyscale stack, image by image, so that it can be cancelled.
-
-    Follows ``StackReg.register_stack`` exactly: "first" registers every image to
-    ``stack[0]``; "mean" registers every image (the first included) to the plain mean
-    of the unaligned stack, in one pass, as pystackreg does; "sequential" (pystackreg's
-    "previous") registers each image to the one before and chains the matrices, so each
-    still maps from the first image's frame.
-
-    Parameters
-    ----------
-    stack
-        ``(n, H, W)`` intensities, any real dtype.
-    model
-        One of ``MODELS``.
-    reference
-        One of ``REFERENCES``. The bilinear model cannot be chained, so it does not
-        combine with "sequential".
-    progress, should_stop
-        Called once per image.
-
-    Returns
-    -------
-    np.ndarray
-        ``(n, 3, 3)`` matrices, ``(n, 4, 4)`` for bilinear; see the module docstring.
+def check_count(count: int, max_images: int = MAX_IMAGES, max_side: int = MAX_SIDE) -> None:
+    """Refuse, before reading any image, an alignment of more than ``max_images`` images.
 
     Raises
     ------
     ValueError
-        For an unknown model or reference, the bilinear/sequential pair, or a stack that
-        is not 3-D.
-    Cancelled
-        When ``should_stop()`` turns true.
+        Saying how much memory the alignment would take, and the limit.
     """
-    _check_settings(model, reference)
-    stack = np.asarray(stack, dtype=np.float64)
-    if stack.ndim != 3 or stack.shape[0] == 0:
-        raise ValueError(f"expected a non-empty (n, height, width) stack, got shape {stack.shape}")
-    from pystackreg import StackReg
-
-    sr = StackReg(_STACKREG[model])
-    n = stack.shape[0]
-    dim = 4 if model == "bilinear" else 3
-    transforms = np.repeat(np.identity(dim)[None], n, axis=0)
-    fixed = stack[0] if reference == "first" else stack.mean(axis=0) if reference == "mean" else None
-    start = 0 if reference == "mean" else 1
-    if start:
-        progress(1, n, "registering")  # the first image is its own reference
-    for i in range(start, n):
-        if should_stop():
-            raise Cancelled()
-        ref = stack[i - 1] if fixed is None else fixed
-        matrix = sr.register(np.ascontiguousarray(ref), np.ascontiguousarray(stack[i]))
-        transforms[i] = matrix @ transforms[i - 1] if reference == "sequential" else matrix
-        progress(i + 1, n, "registering")
-    return transforms
+    if count > max_images:
+        raise ValueError(f"Aligning {count} images would take about {megabytes(memory_estimate(count, max_side))} "
+                         f"of memory ({megabytes(memory_estimate(1, max_side))} each at {max_side} px); "
+                         f"the limit is {max_images} images. Choose fewer images.")
 
 
-def transform_stack(stack: np.ndarray, transforms: np.ndarray, model: str = "rigid") -> np.ndarray:
-    """Apply one transform per image, as ``StackReg.transform`` does, channel by channel.
-
-    Parameters
-    ----------
-    stack
-        ``(n, H, W)`` or ``(n, H, W, C)``.
-    transforms
-        ``(n, 3, 3)``, or ``(n, 4, 4)`` for bilinear, as from :func:`align_arrays`.
-    model
-        The model the transforms come from: it decides how pystackreg reads them.
-
-    Returns
-    -------
-    np.ndarray
-        Float64 of the input's shape. Pixels that map from outside the image are 0.
-    """
-    if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-    stack = np.asarray(stack, dtype=np.float64)
-    transforms = np.asarray(transforms, dtype=np.float64)
-    if stack.ndim not in (3, 4) or transforms.shape[0] != stack.shape[0]:
-        raise ValueError(f"{transforms.shape[0]} transforms do not fit a stack of shape {stack.shape}")
-    from pystackreg import StackReg
-
-    sr = StackReg(_STACKREG[model])
-    out = np.empty_like(stack)
-    for i in range(stack.shape[0]):
-        out[i] = _transform_one(sr, stack[i], transforms[i])
-    return out
+def megabytes(size: int) -> str:
+    """``size`` bytes as a person reads it: "1,442 MB"."""
+    return f"{size / 1e6:,.0f} MB"
 
 
 def align_images(paths: list[Path], model: str = "rigid", reference: str = "first",
                  max_side: int = MAX_SIDE, progress: ProgressFn = no_progress,
-                 should_stop: StopFn = never_stop) -> AlignmentResult:
+                 should_stop: StopFn = never_stop, max_images: int = MAX_IMAGES) -> AlignmentResult:
     """Align image files to one another and return the transforms and the aligned mean.
 
     Every file is read (unreadable ones are skipped with a reason) and resized to the
@@ -253,17 +146,20 @@ def align_images(paths: list[Path], model: str = "rigid", reference: str = "firs
         total fixed from the start (three per path).
     should_stop
         Checked before every image in each step.
+    max_images
+        The most images taken: each holds :func:`memory_estimate` bytes until the end.
 
     Raises
     ------
     ValueError
-        For bad settings, or fewer than two readable images.
+        For bad settings, fewer than two readable images, or more than ``max_images``.
     Cancelled
         When ``should_stop()`` turns true.
     """
-    _check_settings(model, reference)
+    check_settings(model, reference)
     if max_side < MIN_SIDE:
         raise ValueError(f"the working size must be at least {MIN_SIDE} px, not {max_side}")
+    check_count(len(paths), max_images, max_side)
     paths = [Path(p) for p in paths]
     total = 3 * len(paths)
     usable: list[Path] = []
@@ -301,7 +197,7 @@ def align_images(paths: list[Path], model: str = "rigid", reference: str = "firs
 
     from pystackreg import StackReg
 
-    sr = StackReg(_STACKREG[model])
+    sr = StackReg(STACKREG[model])
     height, width = size[1], size[0]
     aligned_sum = np.zeros((height, width, 3))
     plain_sum = np.zeros((height, width, 3))
@@ -310,11 +206,11 @@ def align_images(paths: list[Path], model: str = "rigid", reference: str = "firs
     for i, (path, array) in enumerate(zip(usable, rgb)):
         if should_stop():
             raise Cancelled()
-        aligned_sum += _transform_one(sr, array, transforms[i])
+        aligned_sum += transform_one(sr, array, transforms[i])
         # The same transform of an all-ones frame says how much of each output pixel came
         # from inside the image; the transform is linear, so dividing by it undoes the
         # zeros blended in at the edges instead of darkening them.
-        coverage += _transform_one(sr, ones, transforms[i])
+        coverage += transform_one(sr, ones, transforms[i])
         plain_sum += array
         progress(done + i + 1, total, f"averaging {path.name}")
     # Where (almost) no image reaches after alignment, the unaligned mean is the best
@@ -370,7 +266,7 @@ def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn =
     out_dir.mkdir(parents=True, exist_ok=True)
     from pystackreg import StackReg
 
-    sr = StackReg(_STACKREG[result.model])
+    sr = StackReg(STACKREG[result.model])
     written: list[Path] = []
     failures: list[tuple[Path, str]] = []
     n = len(result.paths)
@@ -382,7 +278,7 @@ def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn =
         except ImageError as exc:
             failures.append((path, exc.reason))
         else:
-            aligned = np.clip(np.rint(_transform_one(sr, array, result.transforms[i])), 0, 255)
+            aligned = np.clip(np.rint(transform_one(sr, array, result.transforms[i])), 0, 255)
             buffer = io.BytesIO()
             Image.fromarray(aligned.astype(np.uint8), "RGB").save(buffer, "PNG")
             # Room for the " (n)" that write_new_file may add.
@@ -390,16 +286,6 @@ def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn =
             written.append(write_new_file(out_dir, name, buffer.getvalue()))
         progress(i + 1, n, path.name)
     return written, failures
-
-
-def _check_settings(model: str, reference: str) -> None:
-    if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-    if reference not in REFERENCES:
-        raise ValueError(f"unknown reference {reference!r}; choose one of {', '.join(REFERENCES)}")
-    if model == "bilinear" and reference == "sequential":
-        raise ValueError("bilinear alignment cannot be chained image to image; "
-                         "use the first image or the mean as the reference")
 
 
 def _working_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
@@ -431,14 +317,6 @@ def _normalised_grey(rgb: np.ndarray) -> np.ndarray:
     grey = rgb.astype(np.float64) @ _LUMA
     spread = grey.std()
     return (grey - grey.mean()) / spread if spread > 0 else grey - grey.mean()
-
-
-def _transform_one(sr, image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    image = np.asarray(image, dtype=np.float64)
-    if image.ndim == 2:
-        return sr.transform(np.ascontiguousarray(image), matrix)
-    return np.stack([sr.transform(np.ascontiguousarray(image[..., c]), matrix)
-                     for c in range(image.shape[-1])], axis=-1)
 
 
 def _too_few_message(count: int, failures: list[tuple[Path, str]]) -> str:

@@ -13,7 +13,10 @@
   made durable (directory fsync) before the old name is removed, so a complete copy
   exists at every moment, power cuts included.
 - A full disk or a read-only target stops the export with :class:`ExportError`. What was
-  done stays journalled.
+  done stays journalled. Permissions and times a target file system cannot keep (FAT,
+  exFAT) are reported once, not failed per file: the content is what matters.
+- A moved symbolic link stays a link to the same file, its text rewritten for its new
+  folder; undo puts the original text back.
 """
 
 from __future__ import annotations
@@ -21,25 +24,16 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .export import MODES, ExportPlan, Operation
+from .journal import JOURNAL_DIR, ExportError, JournalWriter, append_record, read_journal
 from .scan import hash_file
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
-
-JOURNAL_DIR = ".organizer-journal"
-_PART_PREFIX = ".organizer-part-"
-#: Errors that mean the target side cannot take more files: stop, don't skip.
-_TARGET_FULL = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
-
-
-class ExportError(RuntimeError):
-    """The export stopped; the message says why and what state it left."""
+from .transfer import PART_PREFIX, TARGET_FULL, copy_to, fsync_dir, moved_link_text, publish, temp_name
 
 
 @dataclass
@@ -51,6 +45,10 @@ class ApplyReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     #: Sources copied because a hard link was impossible (another drive, FAT, exFAT).
     copied_instead: list[Path] = field(default_factory=list)
+    #: (target, attributes) for files whose permissions or times the target file system refused.
+    attributes_refused: list[tuple[Path, frozenset[str]]] = field(default_factory=list)
+    #: What else a person should know, one line each (a contact sheet drawn smaller, or not at all).
+    notes: list[str] = field(default_factory=list)
 
 
 def _hash_or_blank(path: Path) -> str:
@@ -59,19 +57,6 @@ def _hash_or_blank(path: Path) -> str:
         return hash_file(path)
     except OSError:
         return ""
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # Windows cannot open folders; its renames are durable enough
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -84,44 +69,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _temp_name(folder: Path, tag: str = "") -> Path:
-    return folder / f"{_PART_PREFIX}{os.getpid()}-{time.monotonic_ns()}{tag}"
-
-
-def _publish(temp: Path, target: Path) -> None:
-    """Give ``temp`` the name ``target`` unless that name exists; never replaces a file."""
-    try:
-        os.link(temp, target)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno in _TARGET_FULL:
-            raise
-        # No hard links here (FAT, exFAT, some shares): claim the name exclusively, then
-        # replace our own empty placeholder.
-        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
-        os.replace(temp, target)
-        return
-    os.unlink(temp)
-
-
-def _copy_to(source: Path, target: Path) -> None:
-    temp = _temp_name(target.parent)
-    try:
-        with open(source, "rb") as reader, open(temp, "xb") as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
-            writer.flush()
-            os.fsync(writer.fileno())  # on the write handle: Windows refuses it on a reader
-        _publish(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
-    shutil.copystat(source, target)  # after publishing: a read-only temp could not be unlinked
-
-
 def write_new_file(folder: Path, name: str, data: bytes) -> Path:
     """Write ``data`` under ``name`` in ``folder``, or ``name (2)`` etc. if taken; atomic, never replacing."""
     stem, suffix = os.path.splitext(name)
-    temp = _temp_name(folder)
+    temp = temp_name(folder)
     try:
         with open(temp, "xb") as handle:
             handle.write(data)
@@ -131,7 +82,7 @@ def write_new_file(folder: Path, name: str, data: bytes) -> Path:
         while True:
             target = folder / (name if n == 1 else f"{stem} ({n}){suffix}")
             try:
-                _publish(temp, target)
+                publish(temp, target)
                 return target
             except FileExistsError:
                 n += 1
@@ -164,116 +115,21 @@ def _create_journal(plan: ExportPlan, mode: str, hashes: list[str]) -> Path:
     records = [{"journal": 1, "mode": mode, "kind": plan.kind, "source_folder": str(plan.source_folder),
                 "out_dir": str(plan.out_dir), "created": stamp, "operations": len(plan.operations)}]
     for i, (op, digest) in enumerate(zip(plan.operations, hashes)):
-        records.append({"op": i, "source": str(op.source), "target": str(op.target), "hash": digest,
-                        "rank": op.rank, "cluster": op.cluster,
-                        "position": plan.positions[i] if i < len(plan.positions) else None})
+        record = {"op": i, "source": str(op.source), "target": str(op.target), "hash": digest,
+                  "rank": op.rank, "cluster": op.cluster,
+                  "position": plan.positions[i] if i < len(plan.positions) else None}
+        link = _link_text(op.source)
+        records.append(record if link is None else {**record, "link": link})
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     return write_new_file(plan.out_dir / JOURNAL_DIR, f"{stamp}-{plan.kind}-{mode}.jsonl", text.encode("utf-8"))
 
 
-def _read_journal(journal_path: Path) -> list[dict]:
-    """The journal's complete lines; a last line cut short by a kill is ignored."""
-    data = Path(journal_path).read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
+def _link_text(path: Path) -> str | None:
+    """A symbolic link's own text, which undo needs to put a moved link back exactly; None for a file."""
     try:
-        records = [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ExportError(f"{journal_path} is damaged: {exc}") from None
-    _check_header(journal_path, records[0] if records else None)
-    if sum("op" in r for r in records) != records[0].get("operations"):
-        raise ExportError(f"{journal_path} is incomplete")
-    return records
-
-
-class _JournalWriter:
-    """Appends records to a journal, first cutting off a line a kill left unfinished.
-
-    Records are fsynced every ``SYNC_EVERY`` and on close: a lost "done" record only means
-    a resume re-checks that file by hash, so syncing each one would buy nothing.
-    """
-
-    SYNC_EVERY = 64
-
-    def __init__(self, journal_path: Path):
-        self._handle = open(journal_path, "r+b")
-        data = self._handle.read()
-        self._handle.truncate(data.rfind(b"\n") + 1)
-        self._handle.seek(0, os.SEEK_END)
-        self._pending = 0
-
-    def write(self, record: dict) -> None:
-        self._handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-        self._pending += 1
-        if self._pending >= self.SYNC_EVERY:
-            self.sync()
-
-    def sync(self) -> None:
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._pending = 0
-
-    def close(self) -> None:
-        self.sync()
-        self._handle.close()
-
-
-def _append(journal_path: Path, record: dict) -> None:
-    writer = _JournalWriter(journal_path)
-    writer.write(record)
-    writer.close()
-
-
-def read_journal_header(journal_path: Path) -> dict:
-    """The journal's first record alone: cheap even for a journal of 100,000 operations.
-
-    Raises
-    ------
-    ExportError
-        The file does not start with an export journal's header.
-    """
-    with open(journal_path, "rb") as handle:
-        line = handle.readline()
-    try:
-        header = json.loads(line)
-    except ValueError as exc:  # bad JSON or bad UTF-8
-        raise ExportError(f"{journal_path} is damaged: {exc}") from None
-    return _check_header(journal_path, header)
-
-
-def _check_header(journal_path: Path, header: object) -> dict:
-    if not isinstance(header, dict) or header.get("journal") != 1:
-        raise ExportError(f"{journal_path} is not an export journal")
-    return header
-
-
-def journals_newest_first(out_dir: Path) -> list[Path]:
-    """The journals in ``out_dir``, newest first; none when it has no journal folder (or is missing)."""
-    folder = Path(out_dir) / JOURNAL_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(folder.glob("*.jsonl"), key=_journal_age, reverse=True)
-
-
-def _journal_age(journal: Path) -> tuple[str, int]:
-    """Sort key: the name's timestamp, then the `` (n)`` counter two exports in one second get.
-
-    Not the plain name: a space sorts before the dot, so ``X (2).jsonl`` would come
-    before the older ``X.jsonl``.
-    """
-    counter = re.search(r" \((\d+)\)\.jsonl$", journal.name)
-    return journal.name[:15], int(counter.group(1)) if counter else 1
-
-
-def unfinished_journal(out_dir: Path) -> tuple[Path, dict] | None:
-    """The newest journal in ``out_dir`` whose export neither finished nor was undone, with its header."""
-    for journal in journals_newest_first(out_dir):
-        try:
-            records = _read_journal(journal)
-        except (ExportError, OSError):
-            continue  # a journal that never got written whole describes nothing that happened
-        if not any(r.get("finished") or r.get("undone") for r in records):
-            return journal, records[0]
-    return None
+        return os.readlink(path)
+    except OSError:  # not a link, or gone: its turn reports that
+        return None
 
 
 # apply ---------------------------------------------------------------------------------------
@@ -304,7 +160,7 @@ def apply_plan(plan: ExportPlan, mode: str = "copy", *, progress: ProgressFn = n
 
 def resume(journal_path: Path, *, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> ApplyReport:
     """Finish an interrupted export exactly as it was planned, skipping what was done."""
-    records = _read_journal(journal_path)
+    records = read_journal(journal_path)
     header = records[0]
     ops = [r for r in records if "op" in r]
     done = {r["done"] for r in records if "done" in r}
@@ -319,7 +175,7 @@ def _run(plan: ExportPlan, mode: str, journal: Path, done_before: set[int],
          progress: ProgressFn, should_stop: StopFn) -> ApplyReport:
     _remove_leftover_parts(plan)
     report = ApplyReport(journal, already_there=len(done_before))
-    writer = _JournalWriter(journal)
+    writer = JournalWriter(journal)
     try:
         for i, op in enumerate(plan.operations):
             if i in done_before:
@@ -331,11 +187,11 @@ def _run(plan: ExportPlan, mode: str, journal: Path, done_before: set[int],
             writer.write({"done": i} if len(report.failed) == failures else {"failed": i})
             progress(i + 1, len(plan.operations), op.target.name)
         for folder in {op.target.parent for op in plan.operations}:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         _write_tables(plan)
         writer.write({"finished": True})
     except OSError as exc:
-        if exc.errno in _TARGET_FULL + (errno.EACCES, errno.EPERM):
+        if exc.errno in TARGET_FULL + (errno.EACCES, errno.EPERM):
             raise ExportError(f"the export stopped: {exc.strerror} ({exc.filename or plan.out_dir}). "
                               f"{report.done} files were written; run the same export again to finish it, "
                               f"or `organizer undo {journal}`") from exc
@@ -350,7 +206,7 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
         if op.hash and hash_file(op.target) == op.hash:
             report.already_there += 1  # finished by an earlier, interrupted run
             if mode == "move" and op.source.exists() and _same_content(op.target, op.source, op.hash):
-                _fsync_dir(op.target.parent)
+                fsync_dir(op.target.parent)
                 op.source.unlink()
             return
         report.failed.append((op.source, f"{op.target} already exists and holds a different file"))
@@ -363,9 +219,11 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
             raise PermissionError(errno.EACCES, "not readable", str(op.source))
         op.target.parent.mkdir(parents=True, exist_ok=True)
         if mode == "copy":
-            _copy_to(op.source, op.target)
+            refused = copy_to(op.source, op.target)
+        elif mode == "move" and op.source.is_symlink():
+            refused = _move_link(op.source, op.target)
         else:
-            _link_or_copy(op, mode, report)
+            refused = _link_or_copy(op, mode, report)
     except FileExistsError:
         report.failed.append((op.source, f"{op.target} appeared while exporting; left alone"))
         return
@@ -374,27 +232,48 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
             report.failed.append((op.source, "the source file is not readable"))
             return
         raise
+    if refused:
+        report.attributes_refused.append((op.target, refused))
     if mode == "move":
         if op.hash and hash_file(op.target) != op.hash:
             op.target.unlink()  # the source changed since planning: keep it where it is
             report.failed.append((op.source, "changed since the export was planned; not moved"))
             return
-        _fsync_dir(op.target.parent)  # the new name is durable before the old one goes
+        fsync_dir(op.target.parent)  # the new name is durable before the old one goes
         op.source.unlink()
     report.done += 1
 
 
-def _link_or_copy(op: Operation, mode: str, report: ApplyReport) -> None:
+def _link_or_copy(op: Operation, mode: str, report: ApplyReport) -> frozenset[str]:
+    """Hard-link the source's file to the target, or copy it where links cannot reach.
+
+    The link goes to the file a symbolic link points at: Linux's link() would link the
+    symbolic link itself, whose relative text means another file in another folder.
+    """
     try:
-        os.link(op.source, op.target)
+        os.link(os.path.realpath(op.source), op.target)
     except FileExistsError:
         raise
     except OSError as exc:
-        if exc.errno in _TARGET_FULL:
+        if exc.errno in TARGET_FULL:
             raise
-        _copy_to(op.source, op.target)
         if mode == "link":
             report.copied_instead.append(op.source)
+        return copy_to(op.source, op.target)
+    return frozenset()
+
+
+def _move_link(source: Path, target: Path) -> frozenset[str]:
+    """A symbolic link at ``target`` to the file ``source`` points at; a copy where links cannot be made."""
+    try:
+        os.symlink(moved_link_text(source, target), target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno in TARGET_FULL:
+            raise
+        return copy_to(source, target)  # no symbolic links there (FAT, exFAT): the file's content goes
+    return frozenset()
 
 
 def _remove_leftover_parts(plan: ExportPlan) -> None:
@@ -405,8 +284,8 @@ def _remove_leftover_parts(plan: ExportPlan) -> None:
     for folder in {plan.out_dir} | {op.target.parent for op in plan.operations}:
         if not folder.is_dir():
             continue
-        for leftover in folder.glob(f"{_PART_PREFIX}*"):
-            owner = leftover.name[len(_PART_PREFIX):].split("-", 1)[0]
+        for leftover in folder.glob(f"{PART_PREFIX}*"):
+            owner = leftover.name[len(PART_PREFIX):].split("-", 1)[0]
             if not (owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner))):
                 leftover.unlink(missing_ok=True)
 
@@ -440,7 +319,7 @@ def undo(journal_path: Path) -> UndoReport:
     the targets are found relative to the journal's own location.
     """
     journal_path = Path(journal_path)
-    records = _read_journal(journal_path)
+    records = read_journal(journal_path)
     header = records[0]
     mode = header["mode"]
     out_then, out_now = Path(header["out_dir"]), journal_path.resolve().parent.parent
@@ -468,14 +347,36 @@ def undo(journal_path: Path) -> UndoReport:
             continue
         source.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(target, source)
+            _put_back(target, source, record.get("link"), digest)
         except FileExistsError:
             report.problems.append((source, "a file appeared at the original name; the export copy is kept"))
             continue
-        except OSError:
-            _copy_to(target, source)
-        _fsync_dir(source.parent)
+        fsync_dir(source.parent)
         target.unlink()
         report.restored += 1
-    _append(journal_path, {"undone": True})
+    append_record(journal_path, {"undone": True})
     return report
+
+
+def _put_back(target: Path, source: Path, link: str | None, digest: str) -> None:
+    """Give a moved file its original name again: the symbolic link it was, with its text, or its content.
+
+    Raises ``FileExistsError`` when something has taken the original name.
+    """
+    if link is not None:
+        try:
+            os.symlink(link, source)
+        except FileExistsError:
+            raise
+        except OSError:
+            pass  # no symbolic links here: the content goes back instead
+        else:
+            if source.exists() and _same_content(target, source, digest):
+                return
+            source.unlink()  # the link no longer reaches that file: the content goes back instead
+    try:
+        os.link(os.path.realpath(target), source)
+    except FileExistsError:
+        raise
+    except OSError:
+        copy_to(target, source)

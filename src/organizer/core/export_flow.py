@@ -17,13 +17,13 @@ import numpy as np
 
 from . import grid as grid_mod
 from . import order as order_mod
-from .apply import (ApplyReport, ExportError, UndoReport, apply_plan, journals_newest_first, read_journal_header,
-                    unfinished_journal, write_new_file)
+from .apply import ApplyReport, UndoReport, apply_plan, write_new_file
 from .cluster import ClusterSpec, cluster
 from .edits import ClusterBook
 from .export import PLANS, ExportPlan, PlanError, check_folders, plan_clusters, plan_grid, plan_sorted
+from .journal import ExportError, journals_newest_first, read_journal_header, unfinished_journal
 from .library import Library
-from .sheet import render_sheet
+from .sheet import CELL, MAX_SHEET_PIXELS, fit_cell, render_sheet
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 CONTACT_SHEET = "contact_sheet.png"
@@ -115,25 +115,49 @@ def run_export(prepared: PreparedExport, mode: str = "copy", progress: ProgressF
 
     Raises what :func:`.apply.apply_plan` raises (``ExportError``, ``Cancelled``).
     """
-    plan = prepared.plan
-    report = apply_plan(plan, mode, progress=progress, should_stop=should_stop)
+    report = apply_plan(prepared.plan, mode, progress=progress, should_stop=should_stop)
     if prepared.grid is not None and prepared.cols:
-        # Drawn from the exported files: after a move the originals are gone. Not
-        # cancellable: the files are written by now, and the sheet completes the export.
-        exported = {op.source: op.target for op in plan.operations}
-        sheet = render_sheet([exported.get(p, p) for p in prepared.paths], prepared.grid, prepared.cols,
-                             names=True, progress=lambda done, total, note="": progress(done, total, "contact sheet"))
-        write_new_file(plan.out_dir, CONTACT_SHEET, sheet)
+        _draw_sheet(prepared, report, progress)
     return report
+
+
+def _draw_sheet(prepared: PreparedExport, report: ApplyReport, progress: ProgressFn) -> None:
+    """The grid's contact sheet beside the files, with cells shrunk to keep it within the sheet limit.
+
+    Drawn from the exported files: after a move the originals are gone. Not cancellable:
+    the files are written by now, and the sheet completes the export.
+    """
+    cells, cols = len(prepared.grid), prepared.cols
+    cell = fit_cell(cells, cols, names=True)
+    limit = f"{MAX_SHEET_PIXELS / 1e6:.0f} megapixels"
+    if cell is None:
+        report.notes.append(f"no contact sheet: {cells} cells do not fit one sheet of at most {limit}")
+        return
+    if cell < CELL:
+        report.notes.append(f"contact sheet drawn with {cell} px cells instead of {CELL} px, to stay within {limit}")
+    plan = prepared.plan
+    exported = {op.source: op.target for op in plan.operations}
+    sheet = render_sheet([exported.get(p, p) for p in prepared.paths], prepared.grid, cols, cell=cell, names=True,
+                         progress=lambda done, total, note="": progress(done, total, "contact sheet"))
+    write_new_file(plan.out_dir, CONTACT_SHEET, sheet)
 
 
 def apply_summary(report: ApplyReport) -> tuple[str, list[str]]:
     """What an export did, for people: a headline, then a line per file that needs a look."""
     headline = (f"{report.done} files written, {report.already_there} already there, {len(report.failed)} failed; "
                 f"journal: {report.journal}")
-    details = [f"failed: {source}: {reason}" for source, reason in report.failed]
+    details = list(report.notes)
+    details += [_refused_note(report.attributes_refused)] if report.attributes_refused else []
+    details += [f"failed: {source}: {reason}" for source, reason in report.failed]
     details += [f"copied instead of linked (different file system): {source}" for source in report.copied_instead]
     return headline, details
+
+
+def _refused_note(refused: list[tuple[Path, frozenset[str]]]) -> str:
+    """One line for every file whose permissions or times the target refused, not one per file."""
+    attributes = " or ".join(sorted(set().union(*(names for _, names in refused))))
+    return (f"kept the content but not the {attributes} of {len(refused)} files "
+            f"(the target file system refuses them)")
 
 
 def undo_summary(report: UndoReport) -> tuple[str, list[str]]:

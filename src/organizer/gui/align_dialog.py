@@ -2,7 +2,9 @@
 
 The registration runs in a worker with progress and cancel; the dialog shows the mean
 image, each image's recovered motion, and can save the mean or write aligned copies into
-a new folder. The originals are only read.
+a new folder. The originals are only read. It aligns the selected images; the whole
+folder only when chosen, and never more images than the core's cap, with the memory the
+choice takes shown before it runs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..core.align import MODELS, REFERENCES, AlignmentResult, align_images, save_mean_image, write_aligned
+from ..core.align import (MODELS, REFERENCES, AlignmentResult, align_images, check_count, megabytes, memory_estimate,
+                          save_mean_image, write_aligned)
 from .worker_dialog import WorkerDialog, add_button, to_pixmap
 from .workers import TaskRunner
 
@@ -24,15 +27,25 @@ MEAN_SIDE = 360
 
 
 class AlignDialog(WorkerDialog):
-    def __init__(self, runner: TaskRunner, paths: list[Path], parent: QWidget | None = None):
+    """Aligns ``selected``, or ``folder`` (every image of the open folder) when the user picks it."""
+
+    def __init__(self, runner: TaskRunner, selected: list[Path], folder: list[Path] | None = None,
+                 parent: QWidget | None = None):
         super().__init__(runner, "align", parent)
-        self.setWindowTitle(f"Align {len(paths)} Images")
-        self._paths = paths
+        self.setWindowTitle("Align Images")
+        self._choices = {"selection": list(selected), "folder": list(folder or [])}
         self.result: AlignmentResult | None = None
         layout = QVBoxLayout(self)
         form = QFormLayout()
+        self.scope_combo = QComboBox()
+        self.scope_combo.addItem(f"The {len(selected)} selected images", "selection")
+        if folder:
+            self.scope_combo.addItem(f"The whole folder ({len(folder)} images)", "folder")
+        self.estimate_label = QLabel(wordWrap=True)
         self.model_combo = self._combo(MODELS, MODEL_LABELS, "rigid")
         self.reference_combo = self._combo(REFERENCES, REFERENCE_LABELS, "first")
+        form.addRow("Images:", self.scope_combo)
+        form.addRow("Memory:", self.estimate_label)
         form.addRow("Allowed motion:", self.model_combo)
         form.addRow("Align to:", self.reference_combo)
         layout.addLayout(form)
@@ -54,7 +67,23 @@ class AlignDialog(WorkerDialog):
         add_button(buttons, "Close", self.close)
         layout.addLayout(buttons)
         self.model_combo.currentIndexChanged.connect(lambda _index: self.refresh())
+        self.scope_combo.currentIndexChanged.connect(lambda _index: self.refresh())
         self.refresh()
+
+    @property
+    def paths(self) -> list[Path]:
+        """The images the chosen scope holds."""
+        return self._choices[self.scope_combo.currentData()]
+
+    def _refusal(self) -> str:
+        """Why the chosen images cannot be aligned, or "" when they can."""
+        if len(self.paths) < 2:
+            return "Select two or more images, or choose the whole folder."
+        try:
+            check_count(len(self.paths))
+        except ValueError as exc:
+            return str(exc)
+        return ""
 
     @staticmethod
     def _combo(values, labels: dict[str, str], current: str) -> QComboBox:
@@ -72,13 +101,22 @@ class AlignDialog(WorkerDialog):
         sequential.setEnabled(self.model_combo.currentData() != "bilinear")
         if self.model_combo.currentData() == "bilinear" and self.reference_combo.currentData() == "sequential":
             self.reference_combo.setCurrentIndex(REFERENCES.index("first"))
-        for widget in (self.model_combo, self.reference_combo, self.align_button):
+        refusal = self._refusal()
+        count = len(self.paths)
+        self.estimate_label.setText(refusal or f"about {megabytes(memory_estimate(count))} for {count} images "
+                                               f"while aligning")
+        for widget in (self.scope_combo, self.model_combo, self.reference_combo):
             widget.setEnabled(not busy)
+        self.align_button.setEnabled(not busy and not refusal)
         for button in (self.save_button, self.copies_button):
             button.setEnabled(not busy and self.result is not None)
 
     def start(self) -> None:
-        paths, model, reference = self._paths, self.model_combo.currentData(), self.reference_combo.currentData()
+        refusal = self._refusal()
+        if refusal:
+            self.status.setText(refusal)
+            return
+        paths, model, reference = self.paths, self.model_combo.currentData(), self.reference_combo.currentData()
         self.run(lambda ctx: align_images(paths, model, reference, progress=ctx.progress,
                                           should_stop=ctx.should_stop), self._aligned, "Aligning…")
 

@@ -273,13 +273,13 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.session.library.paths[index].parent)))
 
     def open_align(self) -> None:
-        """Align the selected images (two or more), or else the whole folder, in a non-blocking dialog."""
+        """Align the selected images, or the whole folder if the user chooses it there, in a non-blocking dialog."""
         library = self.session.library
         if library is None or len(library) < 2:
             self.message.setText("Open a folder with at least two images first")
             return
-        chosen = self._selection if len(self._selection) >= 2 else range(len(library))
-        self._open_tool(AlignDialog(self.session.runner, [library.paths[i] for i in chosen], parent=self))
+        selected = [library.paths[i] for i in self._selection]
+        self._open_tool(AlignDialog(self.session.runner, selected, list(library.paths), parent=self))
 
     def open_compare(self, first: int | None = None, second: int | None = None) -> None:
         """Compare two images by the classic indices: the given pair, the two selected, or the

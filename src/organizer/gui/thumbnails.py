@@ -3,11 +3,14 @@
 Views ask for a pixmap while painting; a miss returns None and queues the load, and
 ``ready`` announces it. Requests are served last-in first-out and the queue is bounded,
 so scrolling fast through thousands of images loads what is on screen now, not what
-flew past a second ago.
+flew past a second ago. The pixmaps kept are bounded by their bytes, the least recently
+used going first, and every load reports back, even one that fails, so no thumbnail is
+left waiting for ever.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -19,6 +22,16 @@ from ..core.images import ImageError
 from ..core.thumbs import ThumbnailStore
 
 MAX_PENDING = 400
+#: Bytes the kept pixmaps may take: about 1,000 full-size thumbnails (256 px at 32 bits,
+#: 256 KB each), several screens of the densest grid; a count of 3,000 took 790 MB.
+BUDGET_BYTES = 256 * 1024 * 1024
+
+log = logging.getLogger(__name__)
+
+
+def pixmap_bytes(pixmap: QPixmap) -> int:
+    """The memory a pixmap's pixels take."""
+    return pixmap.width() * pixmap.height() * pixmap.depth() // 8
 
 
 class _Load(QRunnable):
@@ -31,21 +44,28 @@ class _Load(QRunnable):
         if item is None:
             return
         path, digest = item
+        image = QImage()
         try:
             image = QImage.fromData(self._loader.store.get(path, digest))
         except (ImageError, OSError):
-            image = QImage()
-        self._loader._loaded.emit(digest, image)
+            pass  # shown as broken; the scan lists the reason
+        except Exception:  # noqa: BLE001 - a bug, not a bad file: logged, and the thumbnail shown as broken
+            log.exception("the thumbnail of %s failed", path)
+        finally:
+            # Always: a digest left in flight is never requested again.
+            self._loader._loaded.emit(digest, image)
 
 
 class ThumbnailLoader(QObject):
     ready = Signal(str)
     _loaded = Signal(str, QImage)
 
-    def __init__(self, store: ThumbnailStore, capacity: int = 3000, threads: int = 2, parent: QObject | None = None):
+    def __init__(self, store: ThumbnailStore, budget_bytes: int = BUDGET_BYTES, threads: int = 2,
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.store = store
-        self._capacity = capacity
+        self._budget = budget_bytes
+        self._bytes = 0
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._broken: set[str] = set()
         self._pending: OrderedDict[str, Path] = OrderedDict()
@@ -67,6 +87,11 @@ class ThumbnailLoader(QObject):
 
     def is_broken(self, digest: str) -> bool:
         return digest in self._broken
+
+    @property
+    def cached_bytes(self) -> int:
+        """The memory the kept pixmaps take, at most the budget (or the one newest pixmap)."""
+        return self._bytes
 
     def request(self, path: Path, digest: str) -> None:
         with self._lock:
@@ -92,10 +117,19 @@ class ThumbnailLoader(QObject):
         if image.isNull():
             self._broken.add(digest)
         else:
-            self._pixmaps[digest] = QPixmap.fromImage(image)
-            while len(self._pixmaps) > self._capacity:
-                self._pixmaps.popitem(last=False)
+            self._keep(digest, QPixmap.fromImage(image))
         self.ready.emit(digest)
+
+    def _keep(self, digest: str, pixmap: QPixmap) -> None:
+        replaced = self._pixmaps.pop(digest, None)
+        if replaced is not None:
+            self._bytes -= pixmap_bytes(replaced)
+        self._pixmaps[digest] = pixmap
+        self._bytes += pixmap_bytes(pixmap)
+        # The newest stays even alone over the budget: the view repaints for it at once.
+        while self._bytes > self._budget and len(self._pixmaps) > 1:
+            _, evicted = self._pixmaps.popitem(last=False)
+            self._bytes -= pixmap_bytes(evicted)
 
     def shutdown(self) -> None:
         with self._lock:
