@@ -19,7 +19,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ..core.cluster import ClusterSpec, cluster
 from ..core.dendrogram import dendrogram_segments
-from ..core.edits import ClusterBook, edits_key
+from ..core.edits import ClusterBook, edits_key, image_keys
 from ..core.folder_model import PREPARING_NOTES, for_folder
 from ..core.images import ImageError
 from ..core.invalidation import extractor_spec, what_changed
@@ -246,7 +246,8 @@ class FolderSession(QObject):
             if len(library) < 3:
                 return _ClusterResult(ClusterBook(np.zeros(len(library), dtype=np.int64)), {}, None, False)
             clustering = cluster(library.vectors, spec, progress=ctx.progress, should_stop=ctx.should_stop)
-            restored = ClusterBook.from_json(saved, library.hashes) if saved else None
+            keys = image_keys(library.folder, library.paths)
+            restored = ClusterBook.from_json(saved, keys, library.hashes) if saved else None
             book = restored or ClusterBook(clustering.labels)
             dendrogram = None
             if clustering.linkage is not None and len(clustering.linkage) + 1 == len(library):
@@ -282,7 +283,8 @@ class FolderSession(QObject):
         self.medoids = _updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
         with Cache(cache_db_path(self.library.folder)) as cache:
             cache.put_edits(edits_key(self.library.spec.id, cluster_spec(self.settings)),
-                            self.book.to_json(self.library.hashes))
+                            self.book.to_json(image_keys(self.library.folder, self.library.paths),
+                                              self.library.hashes))
         self.clusters_changed.emit()
 
     def move_to_cluster(self, indices: list[int], label: int) -> None:
