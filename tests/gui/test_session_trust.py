@@ -1,4 +1,5 @@
-"""The session under real use: late results are dropped, and edits are saved off the GUI thread."""
+"""The session under real use: late results are dropped, edits are saved off the GUI thread and
+follow the files, and a move export leaves the library describing the files as they are."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 
 from organizer.core.edits import ClusterBook, edits_key, image_keys
 from organizer.gui import session as session_module
+from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.session import FolderSession, cluster_spec
-from organizer.samples import write_sample_folder
+from organizer.samples import SampleSpec, render, write_sample_folder
 from organizer.storage.cache import Cache
 from organizer.storage.paths import cache_db_path
 from organizer.storage.settings import Settings
@@ -118,3 +121,49 @@ def test_edits_are_saved_off_the_gui_thread_in_order_and_survive_shutdown(qtbot,
     keys = image_keys(session.library.folder, session.library.paths)
     assert ClusterBook.from_json(saved, keys, session.library.hashes).labels.tolist() == expected.tolist()
 
+
+def test_after_a_move_export_and_its_undo_the_library_lists_the_files_where_they_are(qtbot, tmp_path):
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    store.setValue(SETTINGS_KEY, FAST.to_json())
+    window = create_window(store)
+    qtbot.addWidget(window)
+    folder, out = tmp_path / "library", tmp_path / "exported"
+    write_sample_folder(folder, per_family=1, colourways=1, size=(64, 64))
+    window.open_folder(folder)
+    session = window.session
+    wait_ready(qtbot, session, folder)
+    before = dict(zip(session.library.paths, session.book.labels.tolist()))
+    kept = session.book.labels[0]
+    session.rename(kept, "Kept by path")
+    # Two images arrive after the scan: the export knows nothing of them, so they stay.
+    arrived = [folder / "arrived-1.png", folder / "arrived-2.png"]
+    for n, path in enumerate(arrived):
+        render(SampleSpec("normal-stripes", 1, 5 + n), size=(64, 64)).save(path)
+
+    window.actions_by_name["export"].trigger()
+    dialog = window.export_dialog
+    dialog.set_plan("sorted")
+    dialog.set_mode("move")
+    dialog.set_target(out)
+    exported, undone = [], []
+    dialog.exported.connect(exported.append)
+    dialog.undone.connect(undone.append)
+    dialog.start_export()
+    qtbot.waitUntil(lambda: bool(exported), timeout=TIMEOUT_MS)
+    assert exported[0].done == len(before) and not exported[0].failed
+    wait_ready(qtbot, session, folder)
+    assert sorted(session.library.paths) == sorted(p.resolve() for p in arrived)
+    assert all(path.exists() for path in session.library.paths)
+
+    qtbot.waitUntil(lambda: dialog.undo_button.isEnabled(), timeout=TIMEOUT_MS)
+    dialog.undo_last_move()
+    qtbot.waitUntil(lambda: bool(undone), timeout=TIMEOUT_MS)
+    assert undone[0].restored == len(before)
+    qtbot.waitUntil(lambda: len(session.library or []) == len(before) + 2, timeout=TIMEOUT_MS)
+    wait_ready(qtbot, session, folder)
+    assert all(path.exists() for path in session.library.paths)
+    # The edits follow the files back by path: each returned image is in its cluster again.
+    labels = dict(zip(session.library.paths, session.book.labels.tolist()))
+    assert {path: labels[path] for path in before} == before
+    assert session.book.name(kept) == "Kept by path"
+    window.close()
