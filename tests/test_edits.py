@@ -1,10 +1,15 @@
-"""Cluster edits: each operation, undo snapshots, and persistence by content hash."""
+"""Cluster edits: each operation, undo snapshots, and persistence by path, then content hash."""
+
+import json
+import shutil
 
 import numpy as np
 import pytest
 
 from organizer.core.cluster import ClusterSpec
-from organizer.core.edits import NOISE, ClusterBook, edits_key
+from organizer.core.edits import NOISE, ClusterBook, edits_key, image_keys
+from organizer.core.scan import hash_file
+from organizer.samples import SampleSpec, render
 
 
 def blobs(per: int = 10, centres: int = 3, dims: int = 16, seed: int = 0) -> np.ndarray:
@@ -67,22 +72,85 @@ def test_medoid_is_the_member_nearest_the_mean_direction():
     assert book.medoid(0, vectors) == 1
 
 
-def test_json_round_trip_follows_images_by_hash_across_a_reordered_folder():
+def test_json_round_trip_follows_images_by_path_across_a_reordered_folder():
     book = ClusterBook(np.array([0, 1, 1, 2]), {1: "Stars"})
-    text = book.to_json(["a", "b", "c", "d"])
-    restored = ClusterBook.from_json(text, ["d", "c", "b", "a", "new"])
+    text = book.to_json(["a.png", "b.png", "c.png", "d.png"], ["ha", "hb", "hc", "hd"])
+    restored = ClusterBook.from_json(text, ["d.png", "c.png", "b.png", "a.png", "new.png"],
+                                     ["hd", "hc", "hb", "ha", "hnew"])
     assert restored.labels.tolist() == [2, 1, 1, 0, NOISE]
     assert restored.name(1) == "Stars"
 
 
-@pytest.mark.parametrize("text", ["not json", "[]", '{"format": 99, "labels": {}}', '{"format": 1}'])
+def write_library(folder, names_and_specs) -> list:
+    """Render each sample to its name under ``folder``; a name given a path instead copies that file."""
+    paths = []
+    for name, source in names_and_specs:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(source, SampleSpec):
+            render(source, size=(64, 64)).save(path)
+        else:
+            shutil.copyfile(source, path)
+        paths.append(path)
+    return paths
+
+
+def test_identical_copies_in_different_clusters_keep_their_own_after_a_reload(tmp_path):
+    folder = tmp_path / "library"
+    chevron = folder / "chevron.png"
+    paths = write_library(folder, [("chevron.png", SampleSpec("normal-chevron", 0, 0)),
+                                   ("old/chevron copy.png", chevron),
+                                   ("stars.png", SampleSpec("alpha-stars", 1, 0))])
+    hashes = [hash_file(p) for p in paths]
+    assert hashes[0] == hashes[1] != hashes[2]
+    book = ClusterBook(np.array([0, 1, 1]))  # the user moved the old copy in with the stars
+    keys = image_keys(folder, paths)
+    assert keys == ["chevron.png", "old/chevron copy.png", "stars.png"]
+
+    restored = ClusterBook.from_json(book.to_json(keys, hashes), keys, hashes)
+    assert restored.labels.tolist() == [0, 1, 1]
+    restored.move([1], 0)  # moving one copy back leaves the other where it is, through a second reload
+    again = ClusterBook.from_json(restored.to_json(keys, hashes), keys, hashes)
+    assert again.labels.tolist() == [0, 0, 1]
+
+
+def test_a_renamed_file_keeps_its_cluster_and_renamed_copies_keep_theirs(tmp_path):
+    folder = tmp_path / "library"
+    first = folder / "a.png"
+    paths = write_library(folder, [("a.png", SampleSpec("normal-chevron", 0, 0)), ("b.png", first),
+                                   ("c.png", SampleSpec("alpha-stars", 1, 0)),
+                                   ("d.png", SampleSpec("normal-diamonds", 0, 1))])
+    hashes = [hash_file(p) for p in paths]
+    text = ClusterBook(np.array([0, 1, 2, 2]), {1: "Copies"}).to_json(image_keys(folder, paths), hashes)
+
+    # Rename both copies and the stars; the folder lists them in another order now.
+    for old, new in (("a.png", "z-first.png"), ("b.png", "y-second.png"), ("c.png", "sub/stars.png")):
+        (folder / new).parent.mkdir(exist_ok=True)
+        (folder / old).rename(folder / new)
+    renamed = sorted(p for p in folder.rglob("*.png"))
+    restored = ClusterBook.from_json(text, image_keys(folder, renamed), [hash_file(p) for p in renamed])
+    by_name = dict(zip([p.name for p in renamed], restored.labels.tolist()))
+    assert by_name["stars.png"] == by_name["d.png"] == 2
+    # Each saved entry of the copies is used once: one copy in each of its two clusters.
+    assert sorted([by_name["z-first.png"], by_name["y-second.png"]]) == [0, 1]
+    assert restored.name(1) == "Copies"
+
+
+def test_edits_saved_by_hash_in_the_first_format_are_still_read():
+    text = json.dumps({"format": 1, "labels": {"ha": 0, "hb": 3}, "names": {"3": "Stars"}})
+    restored = ClusterBook.from_json(text, ["x.png", "y.png", "y copy.png"], ["ha", "hb", "hb"])
+    assert restored.labels.tolist() == [0, 3, 3] and restored.name(3) == "Stars"
+
+
+@pytest.mark.parametrize("text", ["not json", "[]", '{"format": 99, "labels": {}}', '{"format": 1}',
+                                  '{"format": 2}', '{"format": 2, "labels": {"a": 3}}'])
 def test_broken_or_foreign_json_is_ignored(text):
-    assert ClusterBook.from_json(text, ["a"]) is None
+    assert ClusterBook.from_json(text, ["a"], ["a"]) is None
 
 
 def test_a_book_that_knows_too_few_images_is_stale():
-    text = ClusterBook(np.array([0])).to_json(["a"])
-    assert ClusterBook.from_json(text, ["a", "b", "c"]) is None
+    text = ClusterBook(np.array([0])).to_json(["a"], ["ha"])
+    assert ClusterBook.from_json(text, ["a", "b", "c"], ["ha", "hb", "hc"]) is None
 
 
 def test_edits_key_separates_methods_and_extractors():

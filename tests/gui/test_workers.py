@@ -1,7 +1,9 @@
 """The Qt adapter for core jobs: results on the GUI thread, cancellation, stale results dropped."""
 
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 from PySide6.QtCore import QThread
@@ -100,3 +102,48 @@ def test_progress_is_throttled_but_the_last_report_always_arrives(qtbot, runner)
     runner.start("p", chatty, on_progress=lambda d, t, n: reports.append(d), on_finished=done.append)
     qtbot.waitUntil(lambda: bool(done), timeout=5000)
     assert reports[-1] == 2000 and len(reports) < 200
+
+
+class _Result:
+    """A job's result that a weak reference can follow."""
+
+
+def test_ended_tasks_their_jobs_and_their_results_are_freed(qtbot, runner):
+    """Finished, failed, raised-cancelled and superseded tasks: none may stay alive after it ends."""
+    tasks, results, captured, ended = [], [], [], []
+    release = threading.Event()
+
+    def make_job(kind: str):
+        held = _Result()  # what a job's closure captures (a library, say)
+        captured.append(weakref.ref(held))
+
+        def job(ctx):
+            assert held is not None
+            if kind == "failed":
+                raise ImageError("unreadable")
+            if kind == "cancelled":
+                raise Cancelled()
+            if kind == "superseded":
+                release.wait(5)
+            result = _Result()
+            results.append(weakref.ref(result))
+            return result
+        return job
+
+    kinds = ["finished", "failed", "cancelled", "superseded"] * 5
+    for n, kind in enumerate(kinds):
+        task = runner.start(f"slot{n}", make_job(kind), on_finished=lambda r: ended.append(True),
+                            on_failed=lambda m: ended.append(True), on_cancelled=lambda: ended.append(True))
+        if kind == "superseded":
+            runner.cancel(task.slot)  # its late end must still free it
+        tasks.append(weakref.ref(task))
+        del task
+    release.set()
+    qtbot.waitUntil(lambda: len(ended) == 15 and not runner.busy(), timeout=10_000)
+    assert runner.shutdown(5000)
+    qtbot.wait(50)
+    gc.collect()
+    assert len(tasks) == 20 and len(results) == 10
+    assert [ref for ref in tasks if ref() is not None] == []
+    assert [ref for ref in results if ref() is not None] == []
+    assert [ref for ref in captured if ref() is not None] == []

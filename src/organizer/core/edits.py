@@ -2,21 +2,26 @@
 
 A :class:`ClusterBook` is plain data with small, total operations, so the GUI can wrap
 each one in an undo command (a snapshot before and after) and the cache can keep the
-result as JSON. Images are matched by content hash on reload, so a rescan that adds or
-removes files keeps every edit that still applies.
+result as JSON. Images are matched by their path in the folder on reload, and a path no
+longer there by its content hash, so identical copies keep their own clusters, a renamed
+file keeps its cluster, and a rescan that adds or removes files keeps every edit that
+still applies.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from .cluster import ClusterSpec, cluster
 
 NOISE = -1
-FORMAT = 1
+#: 2: labels by path in the folder, each with its content hash; 1 (still read): by hash alone,
+#: which gave every identical copy one label.
+FORMAT = 2
 
 
 @dataclass
@@ -101,32 +106,62 @@ class ClusterBook:
         self.names = dict(names)
 
     # persistence ------------------------------------------------------------------------
-    def to_json(self, hashes: list[str]) -> str:
-        return json.dumps({"format": FORMAT,
-                           "labels": {h: int(label) for h, label in zip(hashes, self.labels)},
-                           "names": {str(k): v for k, v in self.names.items()}})
+    def to_json(self, keys: list[str], hashes: list[str]) -> str:
+        """The book as JSON; ``keys`` are the images' :func:`image_keys`, ``hashes`` their content hashes."""
+        labels = {key: [digest, int(label)] for key, digest, label in zip(keys, hashes, self.labels)}
+        return json.dumps({"format": FORMAT, "labels": labels, "names": {str(k): v for k, v in self.names.items()}})
 
     @classmethod
-    def from_json(cls, text: str, hashes: list[str]) -> "ClusterBook | None":
+    def from_json(cls, text: str, keys: list[str], hashes: list[str]) -> "ClusterBook | None":
         """The saved book for these images, or None when it no longer describes them.
 
-        Images the saved book does not know are left unclustered, for the user to place;
-        a book that knows fewer than half of the images is stale and dropped.
+        An image takes the label saved for its path; one whose path is not saved takes an
+        unused saved entry with its hash (a renamed or moved file). Images the saved book does
+        not know are left unclustered, for the user to place; a book that knows fewer than
+        half of the images is stale and dropped.
         """
         try:
             data = json.loads(text)
-            if data.get("format") != FORMAT:
-                return None
-            saved = {str(h): int(v) for h, v in data["labels"].items()}
             names = {int(k): str(v) for k, v in data.get("names", {}).items()}
+            if data.get("format") == FORMAT:
+                found = _by_path_then_hash({str(k): (str(h), int(v)) for k, (h, v) in data["labels"].items()},
+                                           keys, hashes)
+            elif data.get("format") == 1:
+                by_hash = {str(h): int(v) for h, v in data["labels"].items()}
+                found = [by_hash.get(h) for h in hashes]
+            else:
+                return None
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
-        known = sum(h in saved for h in hashes)
+        known = sum(label is not None for label in found)
         if not hashes or known * 2 < len(hashes):
             return None
-        labels = np.array([saved.get(h, NOISE) for h in hashes], dtype=np.int64)
+        labels = np.array([NOISE if label is None else label for label in found], dtype=np.int64)
         present = set(labels.tolist())
         return cls(labels, {k: v for k, v in names.items() if k in present})
+
+
+def _by_path_then_hash(saved: dict[str, tuple[str, int]], keys: list[str], hashes: list[str]) -> list[int | None]:
+    """Each image's saved label: by its path, else by an unused saved entry of the same hash."""
+    present = set(keys)
+    spare: dict[str, list[int]] = {}
+    for key, (digest, label) in saved.items():
+        if key not in present:
+            spare.setdefault(digest, []).append(label)
+    found: list[int | None] = []
+    for key, digest in zip(keys, hashes):
+        if key in saved:
+            found.append(saved[key][1])
+        else:
+            # Each saved entry is used once, so two renamed copies keep their own labels.
+            found.append(spare[digest].pop(0) if spare.get(digest) else None)
+    return found
+
+
+def image_keys(folder: Path, paths: list[Path]) -> list[str]:
+    """The images' paths relative to ``folder``, as saved edits name them: the same on every OS."""
+    root = Path(folder)
+    return [path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix() for path in paths]
 
 
 def edits_key(extractor: str, spec: ClusterSpec) -> str:

@@ -72,6 +72,7 @@ def _row(parent: QVBoxLayout | QWidget, *items: QWidget | tuple[QWidget | None, 
 class ExportDialog(QDialog):
     exported = Signal(object)  # ApplyReport
     undone = Signal(object)  # UndoReport
+    library_files_changed = Signal()  # a move or its undo ended, even in part: the library's paths are stale
 
     def __init__(self, runner: TaskRunner, library: Library, labels: np.ndarray | None, names: dict[int, str],
                  medoids: dict[int, int], parent: QWidget | None = None, default_out: Path | None = None):
@@ -85,7 +86,7 @@ class ExportDialog(QDialog):
         self._book = None if self._labels is None else ClusterBook(self._labels, self._names)
         self._prepared: PreparedExport | None = None
         self._task: Task | None = None
-        self._task_slot = ""
+        self._task_slot, self._moves_files = "", False
         self._undo_journal: Path | None = None
         self._target_check = QTimer(self, singleShot=True, interval=TARGET_CHECK_DELAY_MS)
         self._target_check.timeout.connect(self._check_target)
@@ -296,7 +297,7 @@ class ExportDialog(QDialog):
                 return resume(journal, progress=ctx.progress, should_stop=ctx.should_stop), None
             plan = prepared or build(ctx)
             return run_export(plan, mode, ctx.progress, ctx.should_stop), plan
-        self._run("export", job, self._exported, "Exporting…")
+        self._run("export", job, self._exported, "Exporting…", moves_files=mode == "move")
 
     def _exported(self, result) -> None:
         report, plan = result
@@ -311,7 +312,8 @@ class ExportDialog(QDialog):
         if journal is None:
             return
         # Not cancellable: undo has no stopping point, and half an undo helps nobody.
-        self._run("export", lambda ctx: undo(journal), self._undone, "Moving the files back…", cancellable=False)
+        self._run("export", lambda ctx: undo(journal), self._undone, "Moving the files back…", cancellable=False,
+                  moves_files=True)
 
     def _undone(self, report) -> None:
         self._say(_summary_html(*undo_summary(report)), "error" if report.problems else "")
@@ -324,7 +326,7 @@ class ExportDialog(QDialog):
         self.plan_summary.setText("Preview again to plan another export.")
         self._check_target()
 
-    def _run(self, slot: str, job, on_finished, note: str, cancellable: bool = True) -> None:
+    def _run(self, slot: str, job, on_finished, note: str, cancellable: bool = True, moves_files: bool = False) -> None:
         self._stop_task()
         self._say(note)
         self.progress.setRange(0, 0)
@@ -332,7 +334,7 @@ class ExportDialog(QDialog):
         self.progress.setVisible(True)
         self.cancel_button.setVisible(cancellable)
         self.cancel_button.setEnabled(True)
-        self._task_slot = slot
+        self._task_slot, self._moves_files = slot, moves_files
 
         def finished(result) -> None:
             self._idle()
@@ -363,6 +365,9 @@ class ExportDialog(QDialog):
 
     def _idle(self) -> None:
         self._task, self._task_slot = None, ""
+        if self._moves_files:
+            self._moves_files = False
+            self.library_files_changed.emit()
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._update_options()

@@ -184,8 +184,11 @@ class MainWindow(QMainWindow):
         library = self.session.library
         if library is None:
             return
+        # Indices into the previous scan name other images now.
+        self._selection = []
         self.grid.clear()
         self.map_view.clear()
+        self.similar.clear()
 
     def _layout_changed(self, layout) -> None:
         library, book = self.session.library, self.session.book
@@ -332,6 +335,9 @@ class MainWindow(QMainWindow):
                                           {} if book is None else dict(book.names), dict(session.medoids),
                                           parent=self)
         self.export_dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
+        # A move export or its undo changed the folder: scan it again, so paths, clusters and
+        # edits (which follow the files by path and hash) describe the files as they are now.
+        self.export_dialog.library_files_changed.connect(session.rescan)
         self._open_tool(self.export_dialog)
 
     def open_settings(self) -> None:

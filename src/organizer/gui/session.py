@@ -2,16 +2,19 @@
 
 The session owns no widget. It starts core jobs through the :class:`TaskRunner` (scan,
 then map and clusters side by side), keeps their results, applies cluster edits through
-the undo stack and saves them with the folder's cache, and announces every change with a
-signal. Each settings change re-runs only the steps it invalidates.
+the undo stack and saves them with the folder's cache, from one writer thread, and
+announces every change with a signal. Each settings change re-runs only the steps it
+invalidates. Every result is applied only while the folder, its scan and (for a split) its
+clusters are those it was computed from; see :mod:`organizer.core.generation`.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -19,31 +22,18 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ..core.cluster import ClusterSpec, cluster
 from ..core.dendrogram import dendrogram_segments
-from ..core.edits import ClusterBook, edits_key
+from ..core.edits import ClusterBook, edits_key, image_keys
 from ..core.folder_model import PREPARING_NOTES, for_folder
-from ..core.images import ImageError
+from ..core.generation import Generation
 from ..core.invalidation import extractor_spec, what_changed
-from ..core.library import Library, embed_outside_image, load_analysis_libraries, load_library, warm_up
+from ..core.library import Library, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
-from ..core.rerank import pool_size, rerank
-from ..core.similarity import find_similar
-from ..core.thumbs import make_thumbnail
+from ..core.writer import SerialWriter
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
-from .workers import TaskRunner
-
-
-@dataclass
-class SimilarResult:
-    """A find-similar answer: the query (an image of the folder or an outside file) and its matches."""
-
-    query_path: Path
-    query_index: int | None
-    matches: list[tuple[int, float]] = field(default_factory=list)
-    #: JPEG bytes of an outside query's thumbnail, made in the worker; None for a folder image
-    #: (the thumbnail loader has it) or a file that cannot be decoded.
-    query_thumbnail: bytes | None = None
+from .similar_search import file_search_job, search_job
+from .workers import TaskRunner, describe_error
 
 
 @dataclass
@@ -85,15 +75,6 @@ def _updated_medoids(book: ClusterBook, vectors: np.ndarray, medoids: dict[int, 
             for label in book.clusters() if label >= 0}
 
 
-def _outside_thumbnail(path: Path) -> bytes | None:
-    # Not stored: an outside file is shown once, for this search. One that cannot be
-    # decoded just shows no icon.
-    try:
-        return make_thumbnail(path)
-    except ImageError:
-        return None
-
-
 class FolderSession(QObject):
     library_changed = Signal()
     layout_changed = Signal(object)
@@ -119,8 +100,21 @@ class FolderSession(QObject):
         self.book: ClusterBook | None = None
         self.medoids: dict[int, int] = {}
         self.device_description = "chosen when the first folder opens"
+        self.generation = Generation()
+        self._writer = SerialWriter(
+            on_error=lambda exc: self.message.emit(f"Your edits could not be saved: {describe_error(exc)}"))
         self._scan_started = 0.0
         self._warmed = False
+
+    def _current_only(self, handler: Callable, *, book: bool = False) -> Callable:
+        """``handler`` for a result of the library as it is now (with ``book``, of its clusters
+        too): one that lands after they changed is dropped, never shown."""
+        stamp = self.generation.stamp()
+
+        def deliver(*args) -> None:
+            if self.generation.is_current(stamp, book=book):
+                handler(*args)
+        return deliver
 
     # opening and scanning ---------------------------------------------------------------
     def warm_up(self, analysis: bool = True) -> None:
@@ -147,11 +141,13 @@ class FolderSession(QObject):
         self.rescan()
 
     def rescan(self) -> None:
+        """Scan the folder again: after a settings change that needs new vectors, or after its files moved."""
         if self.folder is None:
             return
         folder, settings, device = self.folder, self.settings, self.settings.device
-        self.runner.cancel("map")
-        self.runner.cancel("clusters")
+        self.generation.new_library()
+        for slot in ("map", "clusters", "split", "similar"):
+            self.runner.cancel(slot)
 
         def job(ctx):
             # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
@@ -164,7 +160,7 @@ class FolderSession(QObject):
 
         self._scan_started = time.monotonic()
         self.message.emit(f"Scanning {folder.name}…")
-        self.runner.start("scan", job, on_finished=self._scanned, on_progress=self._scan_progress,
+        self.runner.start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
                           on_failed=self._failed("scan"), on_cancelled=lambda: None)
         self.warm_up(analysis=False)
 
@@ -179,7 +175,11 @@ class FolderSession(QObject):
         self.progress.emit("scan", done, total, note)
 
     def _scanned(self, library: Library) -> None:
-        self.library = library
+        # Indices into the old library mean other images now (a move export took some away):
+        # its clusters, map and undo history go with it, and results still running are stale.
+        self.generation.new_library()
+        self.library, self.layout, self.book, self.medoids = library, None, None, {}
+        self.undo_stack.clear()
         self.failures_changed.emit(list(library.failures))
         self.library_changed.emit()
         report = library.report
@@ -198,11 +198,11 @@ class FolderSession(QObject):
         self.message.emit("Cancelled; the images embedded so far are cached and the next scan resumes"
                           if was_scanning else "Cancelled")
 
-    def _failed(self, stage: str):
+    def _failed(self, stage: str, *, book: bool = False):
         def report(text: str) -> None:
             self.progress.emit(stage, 1, 1, "")
             self.message.emit(f"{stage.capitalize()} failed: {text}")
-        return report
+        return self._current_only(report, book=book)
 
     # map -------------------------------------------------------------------------------
     def recompute_map(self) -> None:
@@ -217,7 +217,8 @@ class FolderSession(QObject):
                 return cached_map(cache, library.spec.id, library.hashes, library.vectors, spec,
                                   progress=ctx.progress, should_stop=ctx.should_stop, on_partial=ctx.partial)
 
-        self.runner.start("map", job, on_finished=self._mapped, on_partial=self._map_partial,
+        self.runner.start("map", job, on_finished=self._current_only(self._mapped),
+                          on_partial=self._current_only(self._map_partial),
                           on_progress=lambda d, t, n: self.progress.emit("map", d, t, n),
                           on_failed=self._failed("map"))
 
@@ -238,26 +239,31 @@ class FolderSession(QObject):
             return
         spec = cluster_spec(self.settings)
         key = edits_key(library.spec.id, spec)
+        self.generation.new_book()
+        writer = self._writer
 
         def job(ctx):
             load_analysis_libraries()
+            writer.flush()  # the edits saved last must be the ones read back
             with Cache(cache_db_path(library.folder)) as cache:
                 saved = cache.get_edits(key)
             if len(library) < 3:
                 return _ClusterResult(ClusterBook(np.zeros(len(library), dtype=np.int64)), {}, None, False)
             clustering = cluster(library.vectors, spec, progress=ctx.progress, should_stop=ctx.should_stop)
-            restored = ClusterBook.from_json(saved, library.hashes) if saved else None
+            keys = image_keys(library.folder, library.paths)
+            restored = ClusterBook.from_json(saved, keys, library.hashes) if saved else None
             book = restored or ClusterBook(clustering.labels)
             dendrogram = None
             if clustering.linkage is not None and len(clustering.linkage) + 1 == len(library):
                 dendrogram = dendrogram_segments(clustering.linkage, clustering.labels)
             return _ClusterResult(book, _medoids(book, library.vectors), dendrogram, restored is not None)
 
-        self.runner.start("clusters", job, on_finished=self._clustered,
+        self.runner.start("clusters", job, on_finished=self._current_only(self._clustered),
                           on_progress=lambda d, t, n: self.progress.emit("clusters", d, t, n),
                           on_failed=self._failed("clusters"))
 
     def _clustered(self, result: _ClusterResult) -> None:
+        self.generation.new_book()
         self.undo_stack.clear()
         self.book, self.medoids = result.book, result.medoids
         self.progress.emit("clusters", 1, 1, "")
@@ -279,11 +285,21 @@ class FolderSession(QObject):
     def _set_book_state(self, state) -> None:
         old_labels = self.book.labels
         self.book.restore(state)
+        self.generation.new_book()
         self.medoids = _updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
-        with Cache(cache_db_path(self.library.folder)) as cache:
-            cache.put_edits(edits_key(self.library.spec.id, cluster_spec(self.settings)),
-                            self.book.to_json(self.library.hashes))
+        self._save_edits()
         self.clusters_changed.emit()
+
+    def _save_edits(self) -> None:
+        """Save the book on the writer thread: opening the cache on the GUI thread froze the window."""
+        library, (labels, names) = self.library, self.book.snapshot()
+        key = edits_key(library.spec.id, cluster_spec(self.settings))
+
+        def write() -> None:
+            text = ClusterBook(labels, names).to_json(image_keys(library.folder, library.paths), library.hashes)
+            with Cache(cache_db_path(library.folder)) as cache:
+                cache.put_edits(key, text)
+        self._writer.submit((library.folder, key), write)
 
     def move_to_cluster(self, indices: list[int], label: int) -> None:
         moving = [i for i in indices if self.book is not None and self.book.labels[i] != label]
@@ -323,56 +339,30 @@ class FolderSession(QObject):
             before = self.book.snapshot()
             self.undo_stack.push(_BookCommand(self, f"Split {self.book.name(label)}", before, after))
 
-        self.runner.start("split", job, on_finished=done, on_failed=self._failed("split"))
+        # Computed from the clusters as they are now: after a recluster or another edit it would undo those.
+        self.runner.start("split", job, on_finished=self._current_only(done, book=True),
+                          on_failed=self._failed("split", book=True))
 
     # find similar ----------------------------------------------------------------------
     def find_similar(self, index: int) -> None:
-        library = self.library
-        if library is None:
+        if self.library is None:
             return
-        k, index_name = self.settings.similar_count, self.settings.similar_rerank
-
-        def job(ctx):
-            query = library.paths[index]
-            matches = find_similar(library.paths, library.vectors, library.vectors[index], pool_size(k, index_name),
-                                   exclude=query)
-            matches = self._reranked(query, matches, index_name, k, ctx)
-            return SimilarResult(query, index, self._indexed(library, matches))
-
-        self.runner.start("similar", job, on_finished=self.similar_ready.emit, on_failed=self._failed("similar"))
+        job = search_job(self.library, index, self.settings.similar_count, self.settings.similar_rerank,
+                         self.message.emit)
+        self.runner.start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
+                          on_failed=self._failed("similar"))
 
     def find_similar_to_file(self, path: Path) -> None:
         """Search with an image from outside the folder (its embedding loads the model once)."""
-        library = self.library
-        if library is None:
+        if self.library is None:
             self.message.emit("Open a folder first, then drop an image on it to search")
             return
-        k, device, index_name = self.settings.similar_count, self.settings.device, self.settings.similar_rerank
+        settings = self.settings
         self.message.emit(f"Searching with {Path(path).name}…")
-
-        def job(ctx):
-            query = embed_outside_image(Path(path), library.spec, device)
-            matches = find_similar(library.paths, library.vectors, query, pool_size(k, index_name))
-            matches = self._reranked(Path(path), matches, index_name, k, ctx)
-            index = library.index_of(Path(path))
-            # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
-            thumbnail = _outside_thumbnail(Path(path)) if index is None else None
-            return SimilarResult(Path(path), index, self._indexed(library, matches), thumbnail)
-
-        self.runner.start("similar", job, on_finished=self.similar_ready.emit, on_failed=self._failed("search"))
-
-    def _reranked(self, query: Path, matches, index_name: str, k: int, ctx):
-        if not index_name:
-            return matches
-        matches, skipped = rerank(query, matches, index_name, k, ctx.should_stop)
-        if skipped:
-            self.message.emit(f"Re-ranking left out {len(skipped)} unreadable image(s)")
-        return matches
-
-    @staticmethod
-    def _indexed(library: Library, matches) -> list[tuple[int, float]]:
-        row = {p: i for i, p in enumerate(library.paths)}
-        return [(row[m.path], m.score) for m in matches]
+        job = file_search_job(self.library, Path(path), settings.similar_count, settings.device,
+                              settings.similar_rerank, self.message.emit)
+        self.runner.start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
+                          on_failed=self._failed("search"))
 
     # settings --------------------------------------------------------------------------
     def apply_settings(self, settings: Settings) -> None:
@@ -387,4 +377,6 @@ class FolderSession(QObject):
             self.recluster()
 
     def shutdown(self) -> None:
+        """Stop the jobs and write the edits still waiting."""
         self.runner.shutdown()
+        self._writer.close()

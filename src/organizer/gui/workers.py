@@ -15,7 +15,7 @@ import time
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from ..core.tasks import Cancelled, StopFlag
 
@@ -27,7 +27,7 @@ PROGRESS_INTERVAL_S = 0.05
 
 
 class TaskContext:
-    """What a job receives: the core's callbacks, wired to its task's signals."""
+    """What a job receives: the core's callbacks, reported through its task."""
 
     def __init__(self, task: "Task"):
         self._task = task
@@ -38,31 +38,37 @@ class TaskContext:
         if done < total and now - self._last < PROGRESS_INTERVAL_S:
             return
         self._last = now
-        self._task.progress.emit(done, total, note)
+        self._task.report("progress", done, total, note)
 
     def should_stop(self) -> bool:
         return self._task.stop_flag()
 
     def partial(self, value: Any) -> None:
-        self._task.partial.emit(value)
+        self._task.report("partial", value)
 
 
-class Task(QObject):
-    progress = Signal(int, int, str)
-    partial = Signal(object)
-    finished = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
+class Task:
+    """One run of a job: its slot, its stop flag and, until it ends, its owner's handlers.
 
-    def __init__(self, slot: str, job: Callable[[TaskContext], Any]):
-        super().__init__()
+    A plain object, not a QObject with signals of its own: per-task connections held
+    closures that referred to the task, which Qt kept alive for good, and its result too.
+    """
+
+    def __init__(self, slot: str, job: Callable[[TaskContext], Any] | None, handlers: dict[str, Callable],
+                 send: Callable[["Task", str, tuple], None]):
         self.slot = slot
         self.job = job
+        self.handlers = handlers
         self.stop_flag = StopFlag()
         self.started_at = time.monotonic()
+        self._send = send
 
     def cancel(self) -> None:
         self.stop_flag.set()
+
+    def report(self, kind: str, *args: Any) -> None:
+        """From the worker: hand ``kind`` ("progress", "partial" or an ending) to the GUI thread."""
+        self._send(self, kind, args)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -71,42 +77,40 @@ def describe_error(exc: BaseException) -> str:
     return reason[0].upper() + reason[1:] if reason else type(exc).__name__
 
 
-class _Runnable(QRunnable):
-    def __init__(self, task: Task, done: Callable[["_Runnable"], None]):
-        super().__init__()
-        self.setAutoDelete(False)
-        self.task = task
-        self._done = done
-
-    def run(self) -> None:
-        task = self.task
-        try:
-            result = task.job(TaskContext(task))
-        except Cancelled:
-            task.cancelled.emit()
-        except Exception as exc:  # noqa: BLE001 - every failure must reach the user, not kill the thread
-            log.warning("%s task failed:\n%s", task.slot, traceback.format_exc())
-            task.failed.emit(describe_error(exc))
+def _run(task: Task) -> None:
+    """A task's job, on a pool thread; its reports go to the GUI thread through the task."""
+    try:
+        result = task.job(TaskContext(task))
+    except Cancelled:
+        task.report("cancelled")
+    except Exception as exc:  # noqa: BLE001 - every failure must reach the user, not kill the thread
+        log.warning("%s task failed:\n%s", task.slot, traceback.format_exc())
+        task.report("failed", describe_error(exc))
+    else:
+        if task.stop_flag():
+            task.report("cancelled")
         else:
-            if task.stop_flag():
-                task.cancelled.emit()
-            else:
-                task.finished.emit(result)
-        finally:
-            self._done(self)
+            task.report("finished", result)
+    finally:
+        task.job = None  # its closure may hold a whole library
+
+
+_ENDINGS = frozenset({"finished", "failed", "cancelled"})
 
 
 class TaskRunner(QObject):
     """Runs jobs off the GUI thread, one per slot; see the module notes."""
 
     busy_changed = Signal(bool)
+    #: (task, kind, arguments) from a worker, delivered to _arrived on the GUI thread.
+    _reported = Signal(object, str, object)
 
     def __init__(self, parent: QObject | None = None, threads: int = 3):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._current: dict[str, Task] = {}
-        self._running: set[_Runnable] = set()
+        self._reported.connect(self._arrived)
 
     def start(self, slot: str, job: Callable[[TaskContext], Any], *,
               on_finished: Callable[[Any], None] | None = None,
@@ -115,34 +119,32 @@ class TaskRunner(QObject):
               on_failed: Callable[[str], None] | None = None,
               on_cancelled: Callable[[], None] | None = None) -> Task:
         self.cancel(slot)
-        task = Task(slot, job)
+        handlers = {"finished": on_finished, "progress": on_progress, "partial": on_partial,
+                    "failed": on_failed, "cancelled": on_cancelled}
+        task = Task(slot, job, {kind: handler for kind, handler in handlers.items() if handler is not None},
+                    self._reported.emit)
         self._current[slot] = task
-        for signal, handler in ((task.finished, on_finished), (task.progress, on_progress),
-                                (task.partial, on_partial), (task.failed, on_failed),
-                                (task.cancelled, on_cancelled)):
-            if handler is not None:
-                signal.connect(self._only_current(task, handler))
-        for ending in (task.finished, task.failed, task.cancelled):
-            ending.connect(lambda *_, t=task: self._ended(t))
-        runnable = _Runnable(task, self._running.discard)
         was_busy = self.busy()
-        self._running.add(runnable)
-        self._pool.start(runnable)
+        # A function, not a QRunnable subclass: PySide kept some of those alive for good,
+        # and the task with them.
+        self._pool.start(lambda: _run(task))
         if not was_busy:
             self.busy_changed.emit(True)
         return task
 
-    def _only_current(self, task: Task, handler: Callable) -> Callable:
-        def deliver(*args):
-            if self._current.get(task.slot) is task:
+    def _arrived(self, task: Task, kind: str, args: tuple) -> None:
+        """A worker's report, on the GUI thread: given to the owner while its task is the slot's current one."""
+        try:
+            handler = task.handlers.get(kind)
+            if handler is not None and self._current.get(task.slot) is task:
                 handler(*args)
-        return deliver
-
-    def _ended(self, task: Task) -> None:
-        if self._current.get(task.slot) is task:
-            del self._current[task.slot]
-        if not self.busy():
-            self.busy_changed.emit(False)
+        finally:
+            if kind in _ENDINGS:
+                if self._current.get(task.slot) is task:
+                    del self._current[task.slot]
+                task.handlers = {}  # the owner's closures: nothing reaches them through the task now
+                if not self.busy():
+                    self.busy_changed.emit(False)
 
     def running(self, slot: str) -> bool:
         return slot in self._current

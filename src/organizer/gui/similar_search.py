@@ -1,0 +1,79 @@
+"""Find-similar jobs for the session: search the library with one of its images or an outside file.
+
+Each function returns a job for the :class:`~.workers.TaskRunner`; the job captures the
+library it searches, so a result always describes that library, and the session drops it
+when the library has changed since (see :mod:`organizer.core.generation`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..core.images import ImageError
+from ..core.library import Library, embed_outside_image
+from ..core.rerank import pool_size, rerank
+from ..core.similarity import find_similar
+from ..core.thumbs import make_thumbnail
+from .workers import TaskContext
+
+
+@dataclass
+class SimilarResult:
+    """A find-similar answer: the query (an image of the folder or an outside file) and its matches."""
+
+    query_path: Path
+    query_index: int | None
+    matches: list[tuple[int, float]] = field(default_factory=list)
+    #: JPEG bytes of an outside query's thumbnail, made in the worker; None for a folder image
+    #: (the thumbnail loader has it) or a file that cannot be decoded.
+    query_thumbnail: bytes | None = None
+
+
+def _outside_thumbnail(path: Path) -> bytes | None:
+    # Not stored: an outside file is shown once, for this search. One that cannot be
+    # decoded just shows no icon.
+    try:
+        return make_thumbnail(path)
+    except ImageError:
+        return None
+
+
+def _reranked(query: Path, matches, index_name: str, k: int, ctx: TaskContext, say: Callable[[str], None]):
+    if not index_name:
+        return matches
+    matches, skipped = rerank(query, matches, index_name, k, ctx.should_stop)
+    if skipped:
+        say(f"Re-ranking left out {len(skipped)} unreadable image(s)")
+    return matches
+
+
+def _indexed(library: Library, matches) -> list[tuple[int, float]]:
+    row = {p: i for i, p in enumerate(library.paths)}
+    return [(row[m.path], m.score) for m in matches]
+
+
+def search_job(library: Library, index: int, k: int, index_name: str,
+               say: Callable[[str], None]) -> Callable[[TaskContext], SimilarResult]:
+    """A job that finds the ``k`` images most like the library's image ``index``."""
+    def job(ctx: TaskContext) -> SimilarResult:
+        query = library.paths[index]
+        matches = find_similar(library.paths, library.vectors, library.vectors[index], pool_size(k, index_name),
+                               exclude=query)
+        return SimilarResult(query, index, _indexed(library, _reranked(query, matches, index_name, k, ctx, say)))
+    return job
+
+
+def file_search_job(library: Library, path: Path, k: int, device: str, index_name: str,
+                    say: Callable[[str], None]) -> Callable[[TaskContext], SimilarResult]:
+    """A job that finds the ``k`` images most like the file ``path`` (its embedding loads the model once)."""
+    def job(ctx: TaskContext) -> SimilarResult:
+        query = embed_outside_image(path, library.spec, device)
+        matches = find_similar(library.paths, library.vectors, query, pool_size(k, index_name))
+        matches = _reranked(path, matches, index_name, k, ctx, say)
+        index = library.index_of(path)
+        # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
+        thumbnail = _outside_thumbnail(path) if index is None else None
+        return SimilarResult(path, index, _indexed(library, matches), thumbnail)
+    return job
