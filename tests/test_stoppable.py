@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from organizer.core import subprocess_step
+from organizer.core.reduce import MapSpec, cached_map, compute_map
 from organizer.core.subprocess_step import ChildDied, run_step, run_stoppable
 from organizer.core.tasks import Cancelled, StopFlag, never_stop
+from organizer.storage.cache import Cache
 
 
 def _column_sums(matrix: np.ndarray, scale: float) -> np.ndarray:
@@ -98,3 +100,54 @@ def test_run_step_keeps_small_or_unstoppable_steps_in_this_process(monkeypatch):
     assert run_step(os.getpid, rows=10, should_stop=never_stop) == here
     assert run_step(os.getpid, rows=10, should_stop=StopFlag()) != here
 
+
+def _blobs(k: int, per: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dim)) * 4
+    return (np.repeat(centres, per, axis=0) + rng.normal(size=(k * per, dim))).astype(np.float32)
+
+
+FAST_MAP = MapSpec(early_iterations=50, iterations=100, snapshot_every=25)
+
+
+def test_a_stop_ends_the_maps_neighbour_search_in_its_child():
+    points = _blobs(k=4, per=subprocess_step.CHILD_FROM_ROWS // 2)  # twice the child size: seconds of search
+
+    def searching() -> bool:
+        return any(child.name == "stoppable _affinities" for child in multiprocessing.active_children())
+
+    with pytest.raises(Cancelled):
+        compute_map(points, FAST_MAP, should_stop=searching)
+    assert multiprocessing.active_children() == []
+
+
+def test_the_layout_asks_should_stop_at_every_iteration():
+    calls = []
+    compute_map(_blobs(k=3, per=40), FAST_MAP, should_stop=lambda: calls.append(1) and False)
+    assert len(calls) >= FAST_MAP.early_iterations + FAST_MAP.iterations
+
+
+def test_a_map_made_in_child_processes_matches_the_one_made_here(tmp_path, monkeypatch):
+    points = _blobs(k=3, per=40)
+    hashes = [f"h{i:03d}" for i in range(len(points))]
+    first = list(range(3, len(points)))  # three newcomers, placed into the cached map
+
+    def computed_then_placed(stop) -> tuple[np.ndarray, np.ndarray]:
+        with Cache(tmp_path / f"{len(list(tmp_path.iterdir()))}.sqlite") as cache:
+            computed, _ = cached_map(cache, "x", [hashes[i] for i in first], points[first], FAST_MAP, should_stop=stop)
+            placed, source = cached_map(cache, "x", hashes, points, FAST_MAP, should_stop=stop)
+        assert source == "placed"
+        return computed, placed
+
+    here = computed_then_placed(never_stop)
+    children = []
+
+    def counted(fn, *args, **kwargs):
+        children.append(fn.__name__)
+        return run_stoppable(fn, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess_step, "CHILD_FROM_ROWS", 10)
+    monkeypatch.setattr(subprocess_step, "run_stoppable", counted)
+    there = computed_then_placed(StopFlag())
+    assert children == ["_pca", "_affinities", "place"]
+    assert np.array_equal(there[0], here[0]) and np.array_equal(there[1], here[1])
