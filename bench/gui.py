@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from organizer.core.edits import ClusterBook
@@ -53,34 +53,19 @@ print(f"SHOWN {time.perf_counter() - t0:.4f} {'torch' in sys.modules}", flush=Tr
 """
 SCAN_CHILD = """
 import json, sys, time
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings
 from organizer.gui.app import application, create_window
+from gui import open_with_heartbeat
 app = application()
 window = create_window(QSettings(sys.argv[1], QSettings.Format.IniFormat))
 window.show(); app.processEvents()
-session, runs = window.session, {}
+session = window.session
 if sys.argv[3] == "after-warm-up":  # as when the user opens a folder a few seconds after launch
     session.warm_up()
     while not session._warmed:
         app.processEvents(); time.sleep(0.01)
-for run in ("cold", "warm"):  # the re-open finds everything in the cache, and torch imported
-    loop, gaps, marks = QEventLoop(), [], {}
-    def tick():
-        now = time.perf_counter()
-        gaps.append(now - marks["last"]); marks["last"] = now
-        if session.library is not None and "scan" not in marks:
-            marks["scan"], marks["scan_ticks"] = now, len(gaps)
-        working = session.runner.running("map") or session.runner.running("clusters")
-        if (session.layout is not None and session.book is not None and not working) or now - marks["start"] > 600:
-            marks["done"] = now; loop.quit()
-    timer = QTimer(interval=10, timerType=Qt.TimerType.PreciseTimer, timeout=tick)
-    timer.start()
-    marks["start"] = marks["last"] = time.perf_counter()  # the first gap holds open_folder's own work
-    window.open_folder(sys.argv[2])
-    loop.exec(); timer.stop()
-    runs[run] = {"gaps_scan": gaps[:marks.get("scan_ticks", len(gaps))], "gaps_all": gaps,
-                 "images": len(session.library or ()), "scan_s": marks.get("scan", float("nan")) - marks["start"],
-                 "done_s": marks["done"] - marks["start"], "torch": "torch" in sys.modules}
+# The re-open finds everything in the cache, and torch imported.
+runs = {run: open_with_heartbeat(window, sys.argv[2]) for run in ("cold", "warm")}
 print("RESULT " + json.dumps(runs), flush=True)
 """
 
@@ -102,9 +87,59 @@ def pump_until(app: QApplication, count, expected: int, quiet_s: float = 2.0, ti
 
 
 def child_env(base: Path) -> dict[str, str]:
-    # Fresh user dirs, so nothing is cached and the user's own cache and settings stay untouched.
+    # Fresh user dirs, so nothing is cached and the user's own cache and settings stay untouched;
+    # bench/ on the path, so a child imports this module's heartbeat.
+    path = os.pathsep.join(filter(None, (str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH"))))
     return {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-            "ORGANIZER_CACHE_DIR": str(base / "cache"), "ORGANIZER_DATA_DIR": str(base / "data")}
+            "ORGANIZER_CACHE_DIR": str(base / "cache"), "ORGANIZER_DATA_DIR": str(base / "data"), "PYTHONPATH": path}
+
+
+def heartbeat(start, finished, limit_s: float = 600) -> list[float]:
+    """Call ``start()``, then run the event loop under a 10 ms timer until ``finished(now, beats)`` or ``limit_s``.
+
+    Returns the gaps between beats in seconds: the longest is the longest the GUI thread
+    stalled. The first gap holds ``start()``'s own work.
+    """
+    loop, gaps, marks = QEventLoop(), [], {}
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - marks["last"])
+        marks["last"] = now
+        if finished(now, len(gaps)) or now - marks["start"] > limit_s:
+            loop.quit()
+
+    timer = QTimer(interval=10, timerType=Qt.TimerType.PreciseTimer, timeout=tick)
+    timer.start()
+    marks["start"] = marks["last"] = time.perf_counter()
+    start()
+    loop.exec()
+    timer.stop()
+    return gaps
+
+
+def open_with_heartbeat(window, folder: str, limit_s: float = 600) -> dict:
+    """Open ``folder`` in ``window`` under a :func:`heartbeat` until its map and clusters are done.
+
+    Returns the gaps (``gaps_all``; ``gaps_scan`` until the scan ended, ``gaps_map`` and
+    ``gaps_clusters`` until each ended), the image count, the seconds to the scan's end
+    (``scan_s``) and to the last job's (``done_s``), and whether torch was imported.
+    """
+    session, ends = window.session, {}
+    started = time.perf_counter()
+
+    def finished(now: float, beats: int) -> bool:
+        if session.library is not None:
+            ends.setdefault("scan", (now, beats))
+            for job, result in (("map", session.layout), ("clusters", session.book)):
+                if result is not None and not session.runner.running(job):
+                    ends.setdefault(job, (now, beats))
+        return len(ends) == 3
+
+    gaps = heartbeat(lambda: window.open_folder(folder), finished, limit_s)
+    return {"gaps_all": gaps, **{f"gaps_{job}": gaps[:beats] for job, (_, beats) in ends.items()},
+            "images": len(session.library or ()), "scan_s": ends.get("scan", (float("nan"),))[0] - started,
+            "done_s": time.perf_counter() - started, "torch": "torch" in sys.modules}
 
 
 def bench_launch(runs: int = 3) -> dict:

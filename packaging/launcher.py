@@ -3,8 +3,10 @@
 import multiprocessing
 import sys
 
-from organizer.__main__ import main
-
 if __name__ == "__main__":
-    multiprocessing.freeze_support()  # joblib and friends may start worker processes
+    # Before anything else: a child process of the frozen app (the fork server, or a spawned
+    # clustering or map step) starts as this executable again and must run its task here.
+    multiprocessing.freeze_support()
+    from organizer.__main__ import main
+
     sys.exit(main())

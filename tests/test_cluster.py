@@ -136,3 +136,47 @@ def test_invalid_specs_are_refused(bad):
     points, _ = _blobs()
     with pytest.raises(ValueError):
         cluster(points, ClusterSpec(**bad))
+
+
+@pytest.mark.parametrize("spec", [ClusterSpec("auto", k_max=6), ClusterSpec("kmeans", k_max=4),
+                                  ClusterSpec("agglomerative", k=4, linkage="average"), ClusterSpec("spectral", k=4),
+                                  ClusterSpec("affinity"), ClusterSpec("dbscan", reassign_noise=True),
+                                  ClusterSpec("hdbscan", reassign_noise=True)], ids=lambda spec: spec.method)
+def test_a_stoppable_run_fits_in_child_processes_and_matches_the_in_process_labels(spec, monkeypatch):
+    from organizer.core import subprocess_step
+    from organizer.core.tasks import StopFlag
+
+    points, _ = _blobs()
+    here = cluster(points, spec)  # nobody can stop it: every step in this process
+    children = []
+
+    def counted(fn, *args, **kwargs):
+        children.append(fn.__name__)
+        return run_stoppable(fn, *args, **kwargs)
+
+    run_stoppable = subprocess_step.run_stoppable
+    monkeypatch.setattr(subprocess_step, "CHILD_FROM_ROWS", 10)
+    monkeypatch.setattr(subprocess_step, "run_stoppable", counted)
+    there = cluster(points, spec, should_stop=StopFlag())
+    assert "clustering_space" in children and len(children) >= 2
+    assert np.array_equal(there.labels, here.labels)
+    assert there.params == here.params and there.scores == here.scores
+    assert (there.linkage is None) == (here.linkage is None)
+    if here.linkage is not None:
+        assert np.array_equal(there.linkage, here.linkage)
+
+
+def test_a_stop_ends_hdbscan_in_its_child_on_a_large_folder():
+    import multiprocessing
+
+    from organizer.core.subprocess_step import CHILD_FROM_ROWS
+
+    # Five times the size that goes to a child: HDBSCAN takes seconds on it, far longer than one poll.
+    points, _ = _blobs(k=10, per=CHILD_FROM_ROWS // 2, dim=64)
+
+    def hdbscan_running() -> bool:
+        return any(child.name == "stoppable _hdbscan_fit" for child in multiprocessing.active_children())
+
+    with pytest.raises(Cancelled):
+        cluster(points, ClusterSpec("hdbscan"), should_stop=hdbscan_running)
+    assert multiprocessing.active_children() == []

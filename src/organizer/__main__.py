@@ -28,4 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen build's child processes start here; see packaging/launcher.py
     sys.exit(main())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .index import build_index, unit_rows
+from .subprocess_step import run_step
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 METHODS = ("auto", "kmeans", "dbscan", "hdbscan", "agglomerative", "spectral", "affinity")
@@ -86,13 +87,17 @@ def cluster(vectors: np.ndarray, spec: ClusterSpec = ClusterSpec(), *, progress:
             should_stop: StopFn = never_stop) -> Clustering:
     """Cluster ``vectors`` as ``spec`` says; see :class:`ClusterSpec`.
 
+    Steps that cannot check ``should_stop`` run in a child process on large inputs, where a
+    stop ends them (see :func:`.subprocess_step.run_step`).
+
     Raises
     ------
     Cancelled
-        When ``should_stop()`` turns true (checked between candidate k values).
+        When ``should_stop()`` turns true.
     """
     spec.validate(len(vectors))
-    space = clustering_space(vectors, spec.space_dims, spec.seed)
+    space = run_step(clustering_space, vectors, spec.space_dims, spec.seed, rows=len(vectors),
+                     should_stop=should_stop)
     from . import cluster_methods
 
     result = cluster_methods.run(spec.method, space, spec, progress, should_stop)

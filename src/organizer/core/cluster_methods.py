@@ -1,6 +1,8 @@
 """One function per clustering method, each returning a :class:`~.cluster.Clustering`.
 
-They receive the reduced clustering space (see :func:`.cluster.clustering_space`).
+They receive the reduced clustering space (see :func:`.cluster.clustering_space`). Each
+fit that cannot check ``should_stop`` goes through :func:`.subprocess_step.run_step`, so a
+stop ends it on large inputs; the module-level ``_..._fit`` functions are those steps.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import numpy as np
 
 from .cluster import (SAMPLE_LIMIT, ClusterSpec, Clustering, choose_k, elbow, reassign_noise)
 from .index import build_index, unit_rows
+from .subprocess_step import run_step
 from .tasks import ProgressFn, StopFn
 
 DBSCAN_MIN_SAMPLES = 5
@@ -39,13 +42,17 @@ def _assign_to_centres(space: np.ndarray, fitted: np.ndarray, fitted_labels: np.
     return labels
 
 
-def _kmeans(space, spec, progress, should_stop) -> Clustering:
+def _kmeans_fit(space: np.ndarray, k: int, seed: int):
     from sklearn.cluster import KMeans
 
+    return KMeans(k, n_init=4, random_state=seed).fit(space)
+
+
+def _kmeans(space, spec, progress, should_stop) -> Clustering:
     models = {}
 
     def fit(k):
-        models[k] = KMeans(k, n_init=4, random_state=spec.seed).fit(space)
+        models[k] = run_step(_kmeans_fit, space, k, spec.seed, rows=len(space), should_stop=should_stop)
         return models[k].labels_
 
     if spec.k is not None:
@@ -58,7 +65,8 @@ def _agglomerative(space, spec, progress, should_stop) -> Clustering:
     from scipy.cluster.hierarchy import fcluster, linkage
 
     fitted = _sample(space, SAMPLE_LIMIT, spec.seed)
-    tree = linkage(space[fitted].astype(np.float64), method=spec.linkage)
+    tree = run_step(linkage, space[fitted].astype(np.float64), spec.linkage, rows=len(fitted),
+                    should_stop=should_stop)
 
     def fit(k):
         return fcluster(tree, k, criterion="maxclust") - 1
@@ -88,15 +96,19 @@ def _similarity_graph(space: np.ndarray):
     return graph.maximum(graph.T)
 
 
-def _spectral(space, spec, progress, should_stop) -> Clustering:
+def _spectral_fit(graph, k: int, seed: int) -> np.ndarray:
     from sklearn.cluster import SpectralClustering
 
+    model = SpectralClustering(k, affinity="precomputed", random_state=seed, assign_labels="cluster_qr")
+    return model.fit_predict(graph)
+
+
+def _spectral(space, spec, progress, should_stop) -> Clustering:
     fitted = _sample(space, SAMPLE_LIMIT, spec.seed)
     graph = _similarity_graph(space[fitted])
 
     def fit(k):
-        model = SpectralClustering(k, affinity="precomputed", random_state=spec.seed, assign_labels="cluster_qr")
-        return model.fit_predict(graph)
+        return run_step(_spectral_fit, graph, k, spec.seed, rows=len(fitted), should_stop=should_stop)
 
     if spec.k is not None:
         k, scores = spec.k, {}
@@ -106,22 +118,28 @@ def _spectral(space, spec, progress, should_stop) -> Clustering:
     return Clustering(labels, "spectral", {"k": k, "fitted": len(fitted)}, scores)
 
 
-def _affinity(space, spec, progress, should_stop) -> Clustering:
+def _affinity_fit(points: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
+    """Affinity propagation's labels and iteration count on the cosine similarities of ``points``."""
     from sklearn.cluster import AffinityPropagation
 
-    fitted = _sample(space, AFFINITY_SAMPLE_LIMIT, spec.seed)
-    unit = unit_rows(space[fitted])
+    unit = unit_rows(points)
     similarity = unit @ unit.T
     # The lowest similarity as every point's preference asks for few exemplars; the median
     # (sklearn's default) splits a folder into dozens of tiny clusters. Heavy damping
     # keeps the messages from oscillating on near-identical patterns.
     model = AffinityPropagation(affinity="precomputed", preference=float(similarity.min()), damping=0.9,
-                                random_state=spec.seed, max_iter=400)
-    fitted_labels = model.fit_predict(similarity)
+                                random_state=seed, max_iter=400)
+    return model.fit_predict(similarity), model.n_iter_
+
+
+def _affinity(space, spec, progress, should_stop) -> Clustering:
+    fitted = _sample(space, AFFINITY_SAMPLE_LIMIT, spec.seed)
+    fitted_labels, iterations = run_step(_affinity_fit, space[fitted], spec.seed, rows=len(fitted),
+                                         should_stop=should_stop)
     progress(1, 1, "affinity propagation")
     labels = _assign_to_centres(space, fitted, fitted_labels)
     params = {"k": int(len(set(fitted_labels.tolist()) - {-1})), "fitted": len(fitted),
-              "converged": bool(model.n_iter_ < 400)}
+              "converged": bool(iterations < 400)}
     return Clustering(labels, "affinity", params)
 
 
@@ -134,35 +152,46 @@ def dbscan_eps(space: np.ndarray, min_samples: int = DBSCAN_MIN_SAMPLES) -> floa
     return max(float(curve[int(elbow(list(range(len(curve))), list(curve)))]), 1e-6)
 
 
-def _dbscan(space, spec, progress, should_stop) -> Clustering:
-    from sklearn.cluster import DBSCAN
-
-    eps = spec.eps
-    if eps is None:
-        eps = dbscan_eps(space)
-    labels = DBSCAN(eps=eps, min_samples=DBSCAN_MIN_SAMPLES).fit_predict(space)
-    params = {"eps": eps, "min_samples": DBSCAN_MIN_SAMPLES, "eps_auto": spec.eps is None,
-              "noise_before_reassignment": float(np.mean(labels < 0))}
+def _with_noise_reassigned(space: np.ndarray, labels: np.ndarray, spec: ClusterSpec) -> tuple[np.ndarray, float]:
+    """The labels, noise reassigned where ``spec`` asks, and the noise fraction before that."""
+    noise = float(np.mean(labels < 0))
     if spec.reassign_noise and (labels >= 0).any():
         labels = reassign_noise(space, labels)
+    return labels, noise
+
+
+def _dbscan_fit(space: np.ndarray, spec: ClusterSpec) -> tuple[np.ndarray, float, float]:
+    """DBSCAN's labels, the eps it used and the noise fraction before reassignment."""
+    from sklearn.cluster import DBSCAN
+
+    eps = spec.eps if spec.eps is not None else dbscan_eps(space)
+    labels = DBSCAN(eps=eps, min_samples=DBSCAN_MIN_SAMPLES).fit_predict(space)
+    labels, noise = _with_noise_reassigned(space, labels, spec)
+    return labels, eps, noise
+
+
+def _dbscan(space, spec, progress, should_stop) -> Clustering:
+    labels, eps, noise = run_step(_dbscan_fit, space, spec, rows=len(space), should_stop=should_stop)
+    params = {"eps": eps, "min_samples": DBSCAN_MIN_SAMPLES, "eps_auto": spec.eps is None,
+              "noise_before_reassignment": noise}
     progress(1, 1, "dbscan")
     return Clustering(labels, "dbscan", params)
 
 
-def _hdbscan_labels(space: np.ndarray, spec: ClusterSpec) -> tuple[np.ndarray, int]:
+def _hdbscan_fit(space: np.ndarray, spec: ClusterSpec) -> tuple[np.ndarray, int, float]:
+    """HDBSCAN's labels, the minimum cluster size it used and the noise fraction before reassignment."""
     import hdbscan
 
     size = spec.min_cluster_size or max(5, len(space) // 100)
-    return hdbscan.HDBSCAN(min_cluster_size=size, core_dist_n_jobs=1).fit_predict(space), size
+    labels = hdbscan.HDBSCAN(min_cluster_size=size, core_dist_n_jobs=1).fit_predict(space)
+    labels, noise = _with_noise_reassigned(space, labels, spec)
+    return labels, size, noise
 
 
 def _hdbscan(space, spec, progress, should_stop) -> Clustering:
-    labels, size = _hdbscan_labels(space, spec)
-    params = {"min_cluster_size": size, "noise_before_reassignment": float(np.mean(labels < 0))}
-    if spec.reassign_noise and (labels >= 0).any():
-        labels = reassign_noise(space, labels)
+    labels, size, noise = run_step(_hdbscan_fit, space, spec, rows=len(space), should_stop=should_stop)
     progress(1, 1, "hdbscan")
-    return Clustering(labels, "hdbscan", params)
+    return Clustering(labels, "hdbscan", {"min_cluster_size": size, "noise_before_reassignment": noise})
 
 
 def _auto(space, spec, progress, should_stop) -> Clustering:

@@ -164,7 +164,11 @@ class TaskRunner(QObject):
         for slot in list(self._current):
             self.cancel(slot)
 
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Cancel every job and wait for the threads; True when all have ended."""
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Cancel every job and wait briefly for the threads; True when all have ended.
+
+        Every job stops soon after a cancel (steps that cannot check for it run in a child
+        process, see core.subprocess_step), so the window's close need not wait long.
+        """
         self.cancel_all()
         return self._pool.waitForDone(timeout_ms)

@@ -1,0 +1,135 @@
+"""The app under real use: the worst GUI stall, peak memory with the thumbnails loaded, closing mid-recluster.
+
+Each run is a fresh app process (offscreen) on N sample images of 80 px, rendered once
+into bench/out:
+
+  stall   the worst gap of a 10 ms heartbeat while the app opens the folder with a cold
+          cache, up to the end of the scan, of the map and of the clustering (they overlap)
+  memory  the app process's peak RSS (ru_maxrss) once it has also asked for every image's
+          thumbnail, a screenful at a time, so the loader's memory cache is full. Steps run
+          in child processes are not in it
+  close   the clustering switched to HDBSCAN, and the window closed --close-after seconds
+          into that recluster: the time from close() to its return and to the process's
+          end. Measured twice on a warm cache: as the app is now, and with the old path
+          forced (every step in the worker thread, shutdown waiting up to 30 s)
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/close.py                # 10,000 images: the full run
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/close.py --images 1500  # a quick check, 4 min here
+
+Every figure, with the heartbeat's gaps, also goes to bench/out/close.json. Below 2,000
+images (core.subprocess_step.CHILD_FROM_ROWS) every step runs in the worker thread either
+way, so the two close figures differ only from that size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import OUT, render_folder
+from gui import child_env
+
+CHILD = """
+import dataclasses, json, multiprocessing, resource, sys, time
+from PySide6.QtCore import QSettings
+from organizer.gui.app import application, create_window
+from gui import heartbeat, open_with_heartbeat, pump_until
+settings_file, folder, mode, close_after = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+if mode == "old":
+    from organizer.core import subprocess_step
+    from organizer.gui.workers import TaskRunner
+    subprocess_step.CHILD_FROM_ROWS = float("inf")
+    shutdown = TaskRunner.shutdown
+    TaskRunner.shutdown = lambda self, timeout_ms=30000: shutdown(self, timeout_ms)
+app = application()
+window = create_window(QSettings(settings_file, QSettings.Format.IniFormat))
+window.show(); app.processEvents()
+session, result = window.session, {"mode": mode}
+result["open"] = open_with_heartbeat(window, folder, limit_s=3600)
+if mode == "new":
+    loader, library = window.thumbnails, session.library
+    items = list(zip(library.paths, library.hashes))
+    for first in range(0, len(items), 200):  # the loader keeps only the newest 400 requests
+        screen = items[first:first + 200]
+        shown = lambda: sum(loader.pixmap(p, h) is not None or loader.is_broken(h) for p, h in screen)
+        pump_until(app, shown, len(screen), quiet_s=10, timeout=300)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, but bytes on macOS
+    result["peak_rss_mb"] = peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    result["thumbnails"] = len(items)
+hdbscan = dataclasses.replace(session.settings, cluster_method="hdbscan")
+started = time.perf_counter()
+result["recluster_gaps"] = heartbeat(lambda: session.apply_settings(hdbscan),
+                                     lambda now, _: now - started >= close_after)
+result["running_at_close"] = [child.name for child in multiprocessing.active_children()]
+result["clusters_running"] = session.runner.running("clusters")
+print("RESULT " + json.dumps(result), flush=True)
+print(f"CLOSING {time.time()}", flush=True)
+window.close()
+print(f"CLOSED {time.time()}", flush=True)
+"""
+
+
+def run_child(base: Path, folder: Path, mode: str, close_after: float) -> dict:
+    """One app process; its figures, with the close times measured from its printed clock to its end."""
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(base / "settings.ini"), str(folder), mode,
+                              str(close_after)], env=child_env(base), stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in child.stdout:
+        lines.append(line.strip())
+    child.wait()
+    ended = time.time()
+    marks = {line.split()[0]: line.split(maxsplit=1)[1] for line in lines if line.split()[:1] and
+             line.split()[0] in ("RESULT", "CLOSING", "CLOSED")}
+    if set(marks) != {"RESULT", "CLOSING", "CLOSED"}:
+        raise RuntimeError(f"the {mode} app process stopped early (status {child.returncode}):\n" + "\n".join(lines))
+    result = json.loads(marks["RESULT"])
+    closing = float(marks["CLOSING"])
+    result.update(close_return_s=float(marks["CLOSED"]) - closing, process_gone_s=ended - closing)
+    return result
+
+
+def worst_ms(gaps: list[float]) -> float:
+    return float(np.max(gaps)) * 1000 if gaps else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=10_000, help="how many images (default 10,000)")
+    parser.add_argument("--close-after", type=float, default=3.0,
+                        help="seconds into the HDBSCAN recluster to close the window (default 3)")
+    args = parser.parse_args()
+    folder = render_folder(args.images, size=80)
+    figures = {}
+    with tempfile.TemporaryDirectory() as temp:  # one cache for both runs: the second finds it warm
+        for mode in ("new", "old"):
+            started = time.perf_counter()
+            figures[mode] = run_child(Path(temp), folder, mode, args.close_after)
+            print(f"# {mode} run: {time.perf_counter() - started:.0f} s", flush=True)
+    opened = figures["new"]["open"]
+    print(f"\n## {opened['images']:,} images of 80 px, cold cache: worst gap of a 10 ms heartbeat\n")
+    print(f"scan ({opened['scan_s']:.1f} s): {worst_ms(opened.get('gaps_scan', [])):.0f} ms; "
+          f"until the map ended: {worst_ms(opened.get('gaps_map', [])):.0f} ms; "
+          f"until the clustering ended: {worst_ms(opened.get('gaps_clusters', [])):.0f} ms; "
+          f"whole open ({opened['done_s']:.1f} s): {worst_ms(opened['gaps_all']):.0f} ms")
+    print(f"\n## Peak RSS of the app process, {figures['new']['thumbnails']:,} thumbnails requested: "
+          f"{figures['new']['peak_rss_mb']:.0f} MB")
+    print(f"\n## Closing the window {args.close_after:g} s into an HDBSCAN recluster (warm cache)\n")
+    for mode, text in (("new", "now"), ("old", "old path forced")):
+        run = figures[mode]
+        print(f"{text}: close() returned after {run['close_return_s']:.2f} s, process gone after "
+              f"{run['process_gone_s']:.2f} s; recluster still running at close: {run['clusters_running']}, "
+              f"child steps then: {', '.join(run['running_at_close']) or 'none'}; "
+              f"worst gap during the recluster {worst_ms(run['recluster_gaps']):.0f} ms")
+    (OUT / "close.json").write_text(json.dumps(figures))  # bench/out exists: the images are in it
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
