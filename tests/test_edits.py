@@ -156,3 +156,14 @@ def test_a_book_that_knows_too_few_images_is_stale():
 def test_edits_key_separates_methods_and_extractors():
     keys = {edits_key("x", ClusterSpec()), edits_key("y", ClusterSpec()), edits_key("x", ClusterSpec(method="kmeans"))}
     assert len(keys) == 3
+
+
+def test_a_split_stops_when_asked():
+    from organizer.core.tasks import Cancelled
+
+    rng = np.random.default_rng(0)
+    vectors = np.concatenate([rng.normal(centre, 0.05, (20, 8)) for centre in (0.0, 1.0)]).astype(np.float32)
+    book = ClusterBook(np.zeros(40, dtype=np.int64))
+    with pytest.raises(Cancelled):
+        book.split(0, vectors, should_stop=lambda: True)
+    assert book.labels.tolist() == [0] * 40

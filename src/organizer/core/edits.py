@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .cluster import ClusterSpec, cluster
+from .tasks import StopFn, never_stop
 
 NOISE = -1
 #: 2: labels by path in the folder, each with its content hash; 1 (still read): by hash alone,
@@ -71,7 +72,7 @@ class ClusterBook:
         self.labels[self.labels == absorbed] = keep
         self.names.pop(absorbed, None)
 
-    def split(self, label: int, vectors: np.ndarray, seed: int = 0) -> list[int]:
+    def split(self, label: int, vectors: np.ndarray, seed: int = 0, should_stop: StopFn = never_stop) -> list[int]:
         """Re-cluster ``label``'s members on their own; return the labels of the parts.
 
         The largest part keeps the label (and its name); the others get new labels.
@@ -79,7 +80,8 @@ class ClusterBook:
         members = self.members(label)
         if len(members) < 4:
             raise ValueError("a cluster needs at least four images to split")
-        parts = cluster(vectors[members], ClusterSpec(method="auto", k_max=min(10, len(members) - 1), seed=seed)).labels
+        parts = cluster(vectors[members], ClusterSpec(method="auto", k_max=min(10, len(members) - 1), seed=seed),
+                        should_stop=should_stop).labels
         parts[parts < 0] = parts.max(initial=0) + 1
         ranked = [int(p) for p, _ in sorted(zip(*np.unique(parts, return_counts=True)), key=lambda pc: -pc[1])]
         result = [label]

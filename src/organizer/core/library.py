@@ -18,6 +18,7 @@ from .embed import EmbedReport, embed_file, embed_folder
 from .features import Embedder, create_embedder
 from .features.registry import ExtractorSpec
 from .features.runtime import choose, describe_runtime, preload_torch
+from .subprocess_step import start_server
 from .tasks import ProgressFn, StopFn, never_stop, no_progress
 
 
@@ -91,6 +92,7 @@ def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True
     importlib.import_module("organizer.core.features.backbones")
     if analysis:
         load_analysis_libraries()
+        start_server()
     return description
 
 

@@ -331,8 +331,8 @@ class FolderSession(QObject):
         scratch = ClusterBook(*self.book.snapshot())
         vectors = self.library.vectors
 
-        def job(_ctx):
-            scratch.split(label, vectors)
+        def job(ctx):
+            scratch.split(label, vectors, should_stop=ctx.should_stop)
             return scratch.snapshot()
 
         def done(after) -> None:
