@@ -16,7 +16,7 @@ from ..core.index import METRICS
 from ..core.rerank import pool_size, rerank
 from ..core.similarity import find_similar
 from ..storage.paths import samples_dir
-from .common import add_extractor_options, open_cache, run_scan, scan_summary
+from .common import add_extractor_options, max_file_bytes, open_cache, run_scan, scan_summary
 
 
 NEIGHBOURHOOD = "neighbourhood"
@@ -62,7 +62,7 @@ def cmd_similar(args) -> int:
     if query_path in report.paths:
         query = vectors[report.paths.index(query_path)]
     else:
-        query = embed_file(query_path, spec, embedder())
+        query = embed_file(query_path, spec, embedder(), max_file_bytes(args))
     matches = find_similar(report.paths, vectors, query, pool_size(args.k, args.rerank), args.metric,
                            exclude=query_path, rerank=args.rerank == NEIGHBOURHOOD)
     if args.rerank in INDICES:

@@ -19,14 +19,15 @@ from ..core.export_flow import apply_summary, build_plan, pending_journal, run_e
 from ..core.features import make_spec
 from ..core.library import Library
 from ..core.sheet import render_sheet
-from .common import StderrProgress, add_extractor_options, open_cache, run_scan
+from .common import StderrProgress, add_extractor_options, max_file_bytes, open_cache, run_scan
 
 
 def _mean_colours(args, hashes: list[str]) -> np.ndarray:
     """Average colours in 0..1, from the cache's mean-colour vectors (computed once)."""
     spec = make_spec(mode="mean-colour")
     with open_cache(Path(args.folder), args.cache_beside) as cache:
-        embed_folder(Path(args.folder), spec, cache, progress=StderrProgress("colours"))
+        embed_folder(Path(args.folder), spec, cache, progress=StderrProgress("colours"),
+                     max_file_bytes=max_file_bytes(args))
         return cache.vectors(spec.id, hashes)
 
 
