@@ -231,3 +231,20 @@ def test_the_size_limit_is_a_setting_and_a_bad_value_falls_back():
         stored = json.dumps({"version": 1, "settings": {"max_file_mb": bad}})
         assert Settings.from_json(stored).max_file_mb == images.MAX_FILE_MB, bad
 
+
+def test_the_apps_size_limit_setting_reaches_its_scan(qtbot, tmp_path):
+    from organizer.gui.main_window import MainWindow
+
+    folder = _library(tmp_path / "library", 2)
+    _sparse_jpeg(folder / "huge.jpg", 3 * MB)
+    window = MainWindow(Settings(feature_mode="colour", max_file_mb=2))
+    qtbot.addWidget(window)
+    window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.session.library is not None, timeout=60_000)
+    table = window.failures.table
+    qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=5_000)
+    assert table.item(0, 0).text() == "huge.jpg"
+    assert table.item(0, 1).text().startswith("file too large: 3.0 MB is over the 2.0 MB limit")
+    assert len(window.session.library) == 2
+    window.close()
+

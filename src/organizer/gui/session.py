@@ -21,7 +21,7 @@ from ..core.cluster import ClusterSpec, cluster
 from ..core.dendrogram import dendrogram_segments
 from ..core.edits import ClusterBook, edits_key
 from ..core.folder_model import PREPARING_NOTES, for_folder
-from ..core.images import ImageError
+from ..core.images import MB, ImageError
 from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, embed_outside_image, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
@@ -156,11 +156,12 @@ class FolderSession(QObject):
         def job(ctx):
             # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
             spec = extractor_spec(settings)
+            limit = settings.max_file_mb * MB
             with Cache(cache_db_path(folder)) as cache:
                 spec = for_folder(spec, folder, cache, equalize=settings.equalize, device=device,
-                                  progress=ctx.progress, should_stop=ctx.should_stop)
+                                  progress=ctx.progress, should_stop=ctx.should_stop, max_file_bytes=limit)
                 return load_library(folder, spec, cache, device=device, progress=ctx.progress,
-                                    should_stop=ctx.should_stop)
+                                    should_stop=ctx.should_stop, max_file_bytes=limit)
 
         self._scan_started = time.monotonic()
         self.message.emit(f"Scanning {folder.name}…")
@@ -348,10 +349,11 @@ class FolderSession(QObject):
             self.message.emit("Open a folder first, then drop an image on it to search")
             return
         k, device, index_name = self.settings.similar_count, self.settings.device, self.settings.similar_rerank
+        limit = self.settings.max_file_mb * MB
         self.message.emit(f"Searching with {Path(path).name}…")
 
         def job(ctx):
-            query = embed_outside_image(Path(path), library.spec, device)
+            query = embed_outside_image(Path(path), library.spec, device, max_file_bytes=limit)
             matches = find_similar(library.paths, library.vectors, query, pool_size(k, index_name))
             matches = self._reranked(Path(path), matches, index_name, k, ctx)
             index = library.index_of(Path(path))
