@@ -248,3 +248,21 @@ def test_the_apps_size_limit_setting_reaches_its_scan(qtbot, tmp_path):
     assert len(window.session.library) == 2
     window.close()
 
+
+# 4. Formats this app cannot read -----------------------------------------------------------
+
+
+def test_image_formats_this_app_cannot_read_are_listed_and_other_files_ignored(tmp_path, capsys):
+    folder = _library(tmp_path / "library", 1)
+    stubs = {"photo.heic": "HEIC", "logo.svg": "SVG", "layers.psd": "Photoshop (PSD)", "still.AVIF": "AVIF"}
+    for name in stubs:
+        (folder / name).write_bytes(b"\0\0\0\x18ftypheic stub content")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "data.json").write_text("{}")
+    (folder / ".DS_Store").write_bytes(b"\0Bud1")
+    assert main(["scan", str(folder), *FAST]) == 0
+    capsys.readouterr()
+    assert main(["failures", str(folder), "--json"]) == 0
+    failures = {Path(f["path"]).name: f["reason"] for f in json.loads(capsys.readouterr().out)}
+    assert failures == {name: f"unsupported format: {kind} (convert it to PNG or JPEG)" for name, kind in stubs.items()}
+

@@ -23,6 +23,19 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".
 #: it has, and a PostScript file named .png would be handed to Ghostscript.
 DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
+#: Image formats this app cannot read, by suffix. A scan lists them as failures, so the
+#: user learns why they are missing; files of other suffixes (notes, archives) are not
+#: images and stay out of both lists.
+UNSUPPORTED_FORMATS = {
+    ".avif": "AVIF", ".heic": "HEIC", ".heif": "HEIF", ".jxl": "JPEG XL", ".jp2": "JPEG 2000",
+    ".j2k": "JPEG 2000", ".svg": "SVG", ".svgz": "SVG", ".psd": "Photoshop (PSD)", ".psb": "Photoshop (PSB)",
+    ".xcf": "GIMP (XCF)", ".kra": "Krita", ".ai": "Illustrator", ".eps": "EPS", ".pdf": "PDF",
+    ".exr": "OpenEXR", ".hdr": "Radiance HDR", ".tga": "TGA", ".ico": "ICO", ".pcx": "PCX",
+    ".ppm": "PPM", ".pgm": "PGM", ".pbm": "PBM", ".raw": "camera raw",
+    **{f".{raw}": f"camera raw ({raw.upper()})" for raw in ("dng", "cr2", "cr3", "nef", "arw", "orf", "rw2",
+                                                           "raf", "pef", "srw")},
+}
+
 MB = 1_000_000
 #: Larger files are refused before a byte is read (a setting can change it). The largest
 #: file that can hold an image under MAX_PIXELS is an uncompressed 8-bit RGBA TIFF or BMP,
@@ -122,6 +135,12 @@ def special_file_reason(mode: int) -> str:
     else:
         kind = "special file"
     return f"not a regular file (a {kind}), so not an image"
+
+
+def unsupported_reason(suffix: str) -> str:
+    """Why a file of a known image format this app cannot read is left out, or "" for any other suffix."""
+    kind = UNSUPPORTED_FORMATS.get(suffix.lower(), "")
+    return f"unsupported format: {kind} (convert it to PNG or JPEG)" if kind else ""
 
 
 def _megabytes(size: int) -> str:

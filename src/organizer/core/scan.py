@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
-from .images import IMAGE_SUFFIXES, special_file_reason
+from .images import IMAGE_SUFFIXES, special_file_reason, unsupported_reason
 from .tasks import Cancelled, StopFn, never_stop
 
 
@@ -34,7 +34,7 @@ class FileEntry:
 class ScanResult:
     files: list[FileEntry]
     #: (path, reason) for folders or entries that could not be read or cannot be images
-    #: (named pipes, devices, names that are not valid UTF-8).
+    #: (named pipes, devices, names that are not valid UTF-8, formats this app cannot read).
     problems: list[tuple[Path, str]]
 
 
@@ -101,7 +101,10 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                         continue
                     (linked if in_link or entry.is_symlink() else pending).append(Path(entry.path))
                     continue
-                if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+                suffix = Path(entry.name).suffix.lower()
+                if suffix not in IMAGE_SUFFIXES:
+                    if unsupported := unsupported_reason(suffix):
+                        problems.append((_readable(entry.path), unsupported))
                     continue
                 if not _storable(entry.path):
                     problems.append((_readable(entry.path), _UNSTORABLE.format("file")))
