@@ -249,6 +249,53 @@ def test_the_apps_size_limit_setting_reaches_its_scan(qtbot, tmp_path):
     window.close()
 
 
+# 3. A JPEG cut short and closed with an end marker -------------------------------------------
+
+
+@pytest.mark.parametrize("params", [{}, {"subsampling": 0}, {"restart_marker_blocks": 4}, {"optimize": True}],
+                         ids=["4:2:0", "4:4:4", "restart markers", "optimized tables"])
+def test_a_jpeg_cut_in_half_with_an_end_marker_is_damaged(params):
+    whole = _encoded(_photo(), "JPEG", quality=90, **params)
+    cut = whole[: len(whole) // 2] + b"\xff\xd9"
+    for min_side in (0, 224):
+        with pytest.raises(ImageError, match=r"^damaged image data \(premature end of data"):
+            decode(cut, min_side)
+    assert np.array_equal(np.asarray(decode(whole)), np.asarray(Image.open(io.BytesIO(whole)).convert("RGB")))
+
+
+def test_intact_jpegs_of_every_size_and_layout_still_decode():
+    rng = np.random.default_rng(5)
+    for width, height in ((1, 1), (7, 5), (17, 33), (129, 65), (300, 2)):
+        pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        for mode in ("RGB", "L", "CMYK"):
+            for params in ({}, {"subsampling": 2}, {"restart_marker_blocks": 1}, {"quality": 5}):
+                data = _encoded(Image.fromarray(pixels).convert(mode), "JPEG", **params)
+                assert decode(data).size == (width, height), (width, height, mode, params)
+
+
+def test_a_jpeg_with_bytes_after_its_end_marker_decodes_as_it_did():
+    whole = _encoded(_photo(), "JPEG", quality=90)
+    padded = whole + b"trailing junk \xff\xd8\xff\xd9 from a careless writer"
+    assert np.array_equal(np.asarray(decode(padded)), np.asarray(decode(whole)))
+
+
+def test_a_progressive_jpeg_and_a_multi_picture_file_still_decode():
+    photo = _photo()
+    progressive = _encoded(photo, "JPEG", quality=90, progressive=True)
+    assert decode(progressive).size == photo.size
+    mpo = io.BytesIO()
+    photo.save(mpo, "MPO", save_all=True, append_images=[photo.transpose(Image.Transpose.ROTATE_180)])
+    assert np.array_equal(np.asarray(decode(mpo.getvalue())),
+                          np.asarray(decode(_encoded(photo, "JPEG"))))
+
+
+def test_a_png_cut_short_is_damaged_with_or_without_its_end_chunk():
+    whole = _encoded(_photo(), "PNG")
+    for cut in (whole[: len(whole) // 2], whole[: len(whole) // 2] + whole[-12:]):
+        with pytest.raises(ImageError, match=r"^damaged image data \(premature end of data"):
+            decode(cut)
+
+
 # 4. Formats this app cannot read -----------------------------------------------------------
 
 

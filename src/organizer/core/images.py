@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -174,7 +175,7 @@ def decode(data: bytes, min_side: int = 0) -> Image.Image:
                 # PIL fills a buffer the size of a GIF's first frame inside open(), before
                 # the size can be checked below: a 100-byte file could cost gigabytes.
                 _check_dimensions(*_gif_canvas(data))
-            image = Image.open(io.BytesIO(data), formats=DECODERS)
+            image = Image.open(io.BytesIO(_without_end_marker(data)), formats=DECODERS)
             if image.format == "JPEG" and min_side > 0:
                 if image.info.get("progressive"):
                     # libjpeg keeps every DCT coefficient of a progressive JPEG, at full
@@ -211,6 +212,48 @@ def load(path: Path, min_side: int = 0, max_bytes: int = MAX_FILE_BYTES) -> Imag
     return decode(read_bytes(path, max_bytes), min_side)
 
 
+#: A marker in a JPEG's entropy-coded data: 0xFF followed by anything but a stuffed zero,
+#: a restart marker (0xD0-0xD7) or another fill 0xFF.
+_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+#: Baseline and extended sequential Huffman JPEGs: a single scan carries the whole image.
+_SEQUENTIAL = (0xC0, 0xC1)
+#: libjpeg-turbo fills a 64-bit bit buffer, so it may read up to 8 bytes past the last byte
+#: the final block uses; padding those keeps an intact file from looking cut short.
+_PADDING = bytes(8)
+
+
+def _without_end_marker(data: bytes) -> bytes:
+    """A single-scan sequential JPEG with its end marker (and anything after it) replaced by padding.
+
+    A JPEG cut short and closed with an end marker decodes without an error: libjpeg only
+    warns, fills the missing blocks with grey, and PIL drops the warning. Without the marker,
+    libjpeg runs out of data instead, which PIL reports as truncated, while an intact file
+    has every block before the marker. Progressive and multi-scan files need the marker to
+    finish, and a progressive file cut at a scan is still a whole, coarser image: they are
+    left as they are, as is anything that is not a JPEG.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return data
+    at, sof = 2, 0
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            at += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame
+            sof = marker
+        header_end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xDA:  # start of scan: its entropy-coded data follows the header
+            found = _MARKER.search(data, header_end)
+            if sof not in _SEQUENTIAL or not found or data[found.start() + 1] != 0xD9:
+                return data
+            end = found.start()
+            while data[end - 1] == 0xFF:  # fill bytes belong to the marker, not to the data
+                end -= 1
+            return data[:end] + _PADDING
+        at = header_end
+    return data
+
 
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -231,6 +274,8 @@ def _signature_kind(data: bytes) -> str:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
+    if text.startswith("image file is truncated"):
+        return "premature end of data: the file is cut short"
     return text if len(text) <= 120 else text[:117] + "..."
 
 
