@@ -313,3 +313,58 @@ def test_image_formats_this_app_cannot_read_are_listed_and_other_files_ignored(t
     failures = {Path(f["path"]).name: f["reason"] for f in json.loads(capsys.readouterr().out)}
     assert failures == {name: f"unsupported format: {kind} (convert it to PNG or JPEG)" for name, kind in stubs.items()}
 
+
+# 5. Memory of a decode ---------------------------------------------------------------------
+
+
+def _peak_per_pixel(tmp_path: Path, image: Image.Image) -> float:
+    """Bytes per pixel by which decoding ``image`` (saved as PNG) raised the peak resident
+    memory of a fresh process, over the file's bytes already read. (The process imports
+    only the decoder: a heavier import's own peak would hide the decode's.)"""
+    path = tmp_path / f"{image.mode.replace(';', '_')}.png"
+    image.save(path, compress_level=1)
+    result = _child("""
+        def peak_kb():
+            # VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's (pytest's) peak.
+            with open("/proc/self/status") as status:
+                return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+        data = images.read_bytes(sys.argv[1])
+        before = peak_kb()
+        decoded = images.decode(data)
+        print((peak_kb() - before) * 1024 / (decoded.width * decoded.height))
+    """, str(path), imports="from organizer.core import images", memory_mb=4000)
+    assert result.returncode == 0, result.stderr
+    return float(result.stdout)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak from /proc (Linux)")
+def test_a_16_bit_grey_decode_holds_the_source_and_the_result_only(tmp_path):
+    y, x = np.mgrid[0:3000, 0:4000]
+    grey = Image.fromarray(((x * 16 + y * 5) % 65536).astype(np.uint16))
+    assert grey.mode == "I;16"
+    # The 16-bit source (2 bytes a pixel) and PIL's RGB (4): 6. Whole-image float and
+    # 8-bit copies made it 11.
+    assert _peak_per_pixel(tmp_path, grey) < 8
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak from /proc (Linux)")
+def test_a_transparent_decode_holds_the_source_and_the_result_only(tmp_path):
+    y, x = np.mgrid[0:3000, 0:4000]
+    rgba = Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256, (x * 7) % 256], -1).astype(np.uint8))
+    # RGBA and RGB, 4 bytes a pixel each: 8. A copy of the RGBA and of its alpha made it 13.
+    assert _peak_per_pixel(tmp_path, rgba) < 10.5
+
+
+def test_wide_grey_is_scaled_in_bands_without_whole_image_copies():
+    grey = Image.fromarray(np.arange(2000 * 3000, dtype=np.uint32).reshape(2000, 3000).astype(np.uint16))
+    tracemalloc.start()
+    try:
+        rgb = images.to_rgb(grey)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * grey.width * grey.height, "a whole-image numpy copy was made"
+    values = np.arange(2000 * 3000, dtype=np.uint32).reshape(2000, 3000) % 65536
+    assert np.array_equal(np.asarray(rgb)[..., 0], np.rint(values * 255 / 65535).astype(np.uint8))
+
