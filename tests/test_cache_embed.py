@@ -208,10 +208,10 @@ def test_access_errors_are_retried_on_the_next_scan(tmp_path, monkeypatch):
     folder = _library(tmp_path / "lib", 3)
     real_read = images.read_bytes
 
-    def locked(path):
+    def locked(path, *limit):
         if path.name == "img_001.png":
             raise images.ImageError("permission denied: the file is not readable", transient=True)
-        return real_read(path)
+        return real_read(path, *limit)
 
     with Cache(tmp_path / "c.sqlite") as cache:
         monkeypatch.setattr(images, "read_bytes", locked)

@@ -473,14 +473,14 @@ def test_unreadable_file_is_permission_denied(tmp_path: Path, monkeypatch: pytes
     path = _save(Image.new("RGB", (8, 8), RED), tmp_path / "locked.png")
     if os.geteuid() == 0:
         # root reads through chmod 000, so stand in for the OS here and only here.
-        real_read_bytes = Path.read_bytes
+        real_open = os.open
 
-        def refuse(self: Path) -> bytes:
-            if self == path:
-                raise PermissionError(13, "Permission denied", str(self))
-            return real_read_bytes(self)
+        def refuse(name, flags, *args, **kwargs) -> int:
+            if Path(name) == path:
+                raise PermissionError(13, "Permission denied", str(name))
+            return real_open(name, flags, *args, **kwargs)
 
-        monkeypatch.setattr(Path, "read_bytes", refuse)
+        monkeypatch.setattr(os, "open", refuse)
         assert "permission denied" in _reason(path)
     else:
         path.chmod(0)

@@ -63,7 +63,7 @@ def test_a_second_measure_reads_no_image_and_a_copy_is_not_decoded(folder, tmp_p
         decoded, read = [], []
         real_decode, real_read = images.decode, images.read_bytes
         monkeypatch.setattr(images, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k))
-        monkeypatch.setattr(images, "read_bytes", lambda path: read.append(path.name) or real_read(path))
+        monkeypatch.setattr(images, "read_bytes", lambda path, *a: read.append(path.name) or real_read(path, *a))
         again = measure_folder(folder, cache)
         assert decoded == [] and read == []
         assert again.metrics == first.metrics and [p.name for p, _ in again.failures] == ["broken.png"]

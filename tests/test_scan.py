@@ -27,14 +27,16 @@ def _names(result: ScanResult, root: Path) -> list[str]:
 
 def test_finds_every_supported_suffix_in_any_case_and_ignores_others(tmp_path: Path) -> None:
     wanted = ["a.JPG", "b.Jpeg", "c.tif", "d.tiff", "e.webp", "f.bmp", "g.gif", "h.png", "i.jpeg", "j.PNG"]
-    ignored = ["notes.txt", "raw.CR2", "vector.svg", "png", "archive.png.zip", "thumbs.db", "k.jpg~", "l.heic"]
-    for name in wanted + ignored:
+    ignored = ["notes.txt", "png", "archive.png.zip", "thumbs.db", "k.jpg~", "data.json"]
+    unsupported = {"raw.CR2": "camera raw (CR2)", "vector.svg": "SVG", "l.heic": "HEIC"}
+    for name in wanted + ignored + list(unsupported):
         _touch(tmp_path / name)
 
     result = scan_folder(tmp_path)
 
     assert _names(result, tmp_path) == sorted(wanted)
-    assert result.problems == []
+    assert sorted(result.problems) == sorted(
+        (tmp_path / name, f"unsupported format: {kind} (convert it to PNG or JPEG)") for name, kind in unsupported.items())
 
 
 def test_entries_are_absolute_with_size_and_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -242,7 +242,7 @@ def test_preview_keys_step_and_close(qtbot, preview, tmp_path):
 # settings ----------------------------------------------------------------------------------------
 CUSTOM = Settings(model="resnet50", layers="early", feature_mode="structure", device="cpu", cluster_method="hdbscan",
                   cluster_k=0, linkage="average", min_cluster_size=7, perplexity=45.0, grid_columns=11,
-                  similar_rerank="cwssim", equalize=True, recent_folders=("/a", "/b"))
+                  similar_rerank="cwssim", equalize=True, max_file_mb=250, recent_folders=("/a", "/b"))
 
 
 @pytest.mark.parametrize("settings", [Settings(), CUSTOM])

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from organizer.core.edits import ClusterBook, edits_key, image_keys
+from organizer.core.tasks import never_stop
 from organizer.gui import session as session_module
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.session import FolderSession, cluster_spec
@@ -51,10 +52,10 @@ def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_
     started, release = threading.Event(), threading.Event()
     real_split = ClusterBook.split
 
-    def slow_split(book, label, vectors, seed=0):
+    def slow_split(book, label, vectors, seed=0, should_stop=never_stop):
         started.set()
         release.wait(30)
-        return real_split(book, label, vectors, seed)
+        return real_split(book, label, vectors, seed, should_stop)
     monkeypatch.setattr(ClusterBook, "split", slow_split)
 
     session.split(max(session.book.clusters(), key=session.book.size))

@@ -627,21 +627,21 @@ class _NoSearchEntry:
 def _hooks(corpus: Corpus):
     """Permissions, and a writer and a deleter that act between the scan and the read."""
     real_read_bytes = images.read_bytes
-    real_path_read_bytes = Path.read_bytes
+    real_open = os.open
     real_scandir = os.scandir
 
-    def read_bytes(path):
+    def read_bytes(path, *limit):
         path = Path(path)
         if path in corpus.vanishing:
             path.unlink()
         if path in corpus.rewrites:
             path.write_bytes(corpus.rewrites[path])
-        return real_read_bytes(path)
+        return real_read_bytes(path, *limit)
 
-    def refuse_unreadable(self):
-        if self in corpus.unreadable:
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_path_read_bytes(self)
+    def refuse_unreadable(path, flags, *args, **kwargs):
+        if isinstance(path, (str, os.PathLike)) and Path(path) in corpus.unreadable:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
 
     def scandir(path="."):
         listing = real_scandir(path)
@@ -652,7 +652,7 @@ def _hooks(corpus: Corpus):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(images, "read_bytes", read_bytes)
         if AS_ROOT:
-            patch.setattr(Path, "read_bytes", refuse_unreadable)
+            patch.setattr(os, "open", refuse_unreadable)
             patch.setattr(os, "scandir", scandir)
             yield
             return

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..core import images
 from ..core.embed import EmbedReport, embed_folder
 from ..core.features import create_embedder, make_spec
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
@@ -79,6 +80,13 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
                        help="views per inference batch (default: from the device)")
     parser.add_argument("--cache-beside", action="store_true",
                         help="keep the cache in FOLDER/.pattern-organizer instead of the user cache dir")
+    parser.add_argument("--max-file-mb", type=bounded_int(1, 1_000_000), default=images.MAX_FILE_MB, metavar="MB",
+                        help="list larger files as failures without reading them (default: %(default)s)")
+
+
+def max_file_bytes(args) -> int:
+    """The ``--max-file-mb`` limit in bytes."""
+    return args.max_file_mb * images.MB
 
 
 def spec_from_args(args):
@@ -107,9 +115,9 @@ def run_scan(args):
 
     with open_cache(folder, args.cache_beside) as cache:
         spec = for_folder(spec, folder, cache, equalize=args.equalize, device=args.device,
-                          progress=StderrProgress("preparing"))
+                          progress=StderrProgress("preparing"), max_file_bytes=max_file_bytes(args))
         report = embed_folder(folder, spec, cache, make_embedder=embedder, batch_size=args.batch_size,
-                              progress=StderrProgress("embedding"))
+                              progress=StderrProgress("embedding"), max_file_bytes=max_file_bytes(args))
         vectors = cache.vectors(spec.id, report.hashes)
     return report, vectors, spec, embedder
 

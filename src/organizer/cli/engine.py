@@ -19,7 +19,7 @@ from ..core.similarity import find_similar
 from ..samples import PALETTES, write_sample_folder
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder
-from .common import add_extractor_options, open_cache, problem, run_scan, scan_summary
+from .common import add_extractor_options, max_file_bytes, open_cache, problem, run_scan, scan_summary
 
 
 NEIGHBOURHOOD = "neighbourhood"
@@ -66,7 +66,7 @@ def cmd_similar(args) -> int:
     if query_path in report.paths:
         query = vectors[report.paths.index(query_path)]
     else:
-        query = embed_file(query_path, spec, embedder())
+        query = embed_file(query_path, spec, embedder(), max_file_bytes(args))
     matches = find_similar(report.paths, vectors, query, pool_size(args.k, args.rerank), args.metric,
                            exclude=query_path, rerank=args.rerank == NEIGHBOURHOOD)
     if args.rerank in INDICES:

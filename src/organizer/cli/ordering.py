@@ -21,7 +21,7 @@ from ..core.library import Library
 from ..core.printable import printable
 from ..core.sheet import check_sheet, render_sheet
 from .args import add_folder, bounded_int
-from .common import StderrProgress, add_extractor_options, open_cache, run_scan
+from .common import StderrProgress, add_extractor_options, max_file_bytes, open_cache, run_scan
 
 MAX_COLUMNS = 1000
 
@@ -30,7 +30,8 @@ def _mean_colours(args, hashes: list[str]) -> np.ndarray:
     """Average colours in 0..1, from the cache's mean-colour vectors (computed once)."""
     spec = make_spec(mode="mean-colour")
     with open_cache(Path(args.folder), args.cache_beside) as cache:
-        embed_folder(Path(args.folder), spec, cache, progress=StderrProgress("colours"))
+        embed_folder(Path(args.folder), spec, cache, progress=StderrProgress("colours"),
+                     max_file_bytes=max_file_bytes(args))
         return cache.vectors(spec.id, hashes)
 
 

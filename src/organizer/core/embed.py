@@ -67,7 +67,7 @@ def auto_batch_size(device: str, size: int) -> int:
 def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
                  make_embedder: Callable[[], Embedder] | None = None, batch_size: int | None = None,
                  workers: int | None = None, progress: ProgressFn = no_progress,
-                 should_stop: StopFn = never_stop) -> EmbedReport:
+                 should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES) -> EmbedReport:
     """Scan ``folder`` and embed every image the cache lacks for ``spec``.
 
     Parameters
@@ -75,6 +75,8 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
     make_embedder
         Returns the embedder to use (default: :func:`create_embedder` for ``spec``). It is
         called only when there is work to do, so an unchanged folder never loads the model.
+    max_file_bytes
+        Larger files are listed as failures without being read.
 
     Raises
     ------
@@ -112,7 +114,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
         cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
     if todo:
         embedder = make_embedder() if make_embedder else create_embedder(spec)
-        pipeline = _Pipeline(spec, cache, embedder, batch_size, workers, frozenset(embedded))
+        pipeline = _Pipeline(spec, cache, embedder, batch_size, workers, frozenset(embedded), max_file_bytes)
         pipeline.run(todo, ready, report, progress, should_stop, len(scanned.files))
 
     for entry in scanned.files:
@@ -126,8 +128,9 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
 
 class _Pipeline:
     def __init__(self, spec: ExtractorSpec, cache: Cache, embedder: Embedder,
-                 batch_size: int | None, workers: int | None, embedded: frozenset[str]):
+                 batch_size: int | None, workers: int | None, embedded: frozenset[str], max_file_bytes: int):
         self.spec, self.cache, self.embedder = spec, cache, embedder
+        self.max_file_bytes = max_file_bytes
         device = getattr(getattr(embedder, "runtime", None), "device", "cpu")
         self.batch_size = batch_size or auto_batch_size(device, spec.size)
         self.workers = workers or min(4, os.cpu_count() or 1)
@@ -135,7 +138,7 @@ class _Pipeline:
 
     def _prepare(self, entry: FileEntry) -> _Prepared:
         try:
-            data = images.read_bytes(entry.path)
+            data = images.read_bytes(entry.path, self.max_file_bytes)
             digest = hash_bytes(data)
             if digest in self.embedded:
                 return _Prepared(entry, digest)
@@ -216,7 +219,8 @@ class _Pipeline:
                 ready[item.entry.path] = item.digest
 
 
-def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder) -> np.ndarray:
+def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder,
+               max_file_bytes: int = images.MAX_FILE_BYTES) -> np.ndarray:
     """Embed one image file (for example a query from outside the folder).
 
     Raises
@@ -225,7 +229,7 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder) -> np.ndarra
         If the file cannot be used, with the same reasons a scan would give.
     """
     try:
-        image = images.load(Path(path), min_side=spec.largest_input)
+        image = images.load(Path(path), spec.largest_input, max_file_bytes)
         inputs = _inputs(image, spec)
     except images.ImageError:
         raise

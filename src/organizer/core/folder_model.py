@@ -19,6 +19,7 @@ from .features.autoencoder import TrainConfig, save_autoencoder, train_autoencod
 from .features.registry import AUTOENCODER, autoencoder_spec
 from .features.runtime import choose
 from .folder_pass import compute_per_image
+from .images import MAX_FILE_BYTES
 from .levels import MEASURING_NOTE, folder_spec
 from .preprocess import make_views
 from .tasks import ProgressFn, StopFn, never_stop, no_progress
@@ -46,7 +47,8 @@ def trained_models(cache_path: Path) -> list[Path]:
 
 
 def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConfig(), device: str = "auto",
-                     progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> Path:
+                     progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                     max_file_bytes: int = MAX_FILE_BYTES) -> Path:
     """Train an autoencoder on ``folder``'s images (unless this exact run is stored) and return its file.
 
     Raises
@@ -60,7 +62,7 @@ def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConf
         return make_views(image, config.size, "crop")[0]
 
     read = compute_per_image(folder, cache, square, config.size, progress=progress, should_stop=should_stop,
-                             note=READING_NOTE)
+                             note=READING_NOTE, max_file_bytes=max_file_bytes)
     if len(read.paths) < 2:
         raise ValueError(f"an autoencoder needs at least two usable images in {folder}")
     digest = training_hash(read.hashes, config)
@@ -78,13 +80,17 @@ def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConf
 
 
 def for_folder(spec: ExtractorSpec, folder: Path, cache: Cache, *, equalize: bool = False, device: str = "auto",
-               progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> ExtractorSpec:
-    """``spec`` completed for ``folder``: its autoencoder (trained if it has none) and its reference level."""
+               progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+               max_file_bytes: int = MAX_FILE_BYTES) -> ExtractorSpec:
+    """``spec`` completed for ``folder``: its autoencoder (trained if it has none) and its reference level.
+
+    Files over ``max_file_bytes`` are left out of both, unread.
+    """
     if spec.model == AUTOENCODER and not spec.weights_file:
         models = trained_models(cache.path)
         path = models[0] if models else train_for_folder(folder, cache, device=device, progress=progress,
-                                                          should_stop=should_stop)
+                                                          should_stop=should_stop, max_file_bytes=max_file_bytes)
         spec = replace(autoencoder_spec(spec.policy, _digest_of(path), str(path)), equalize=spec.equalize)
     if equalize:
-        spec = folder_spec(spec, folder, cache, progress, should_stop)
+        spec = folder_spec(spec, folder, cache, progress, should_stop, max_file_bytes)
     return spec

@@ -40,11 +40,12 @@ class FolderPass:
 
 def compute_per_image(folder: Path, cache: Cache, compute: Callable[[Image.Image], Any], min_side: int,
                       done_hashes: frozenset[str] = frozenset(), progress: ProgressFn = no_progress,
-                      should_stop: StopFn = never_stop, note: str = "") -> FolderPass:
+                      should_stop: StopFn = never_stop, note: str = "",
+                      max_file_bytes: int = images.MAX_FILE_BYTES) -> FolderPass:
     """Decode every image of ``folder`` at least ``min_side`` on its short side and ``compute`` on it.
 
     Images whose recorded hash is in ``done_hashes`` (and whose size and mtime are
-    unchanged) are skipped with a value of ``None``.
+    unchanged) are skipped with a value of ``None``; files over ``max_file_bytes`` fail unread.
     """
     scanned = scan_folder(Path(folder), should_stop)
     known = cache.known_files()
@@ -60,7 +61,7 @@ def compute_per_image(folder: Path, cache: Cache, compute: Callable[[Image.Image
         if record and (record.size, record.mtime_ns) == stamp and record.hash in done_hashes:
             return record.hash, None, "", False
         try:
-            data = images.read_bytes(entry.path)
+            data = images.read_bytes(entry.path, max_file_bytes)
             digest = hash_bytes(data)
             # A copy or a renamed file: its hash is done, so there is nothing to decode.
             if digest in done_hashes:

@@ -7,9 +7,12 @@ all agree. Nothing here writes to the file.
 from __future__ import annotations
 
 import io
+import os
+import re
 import struct
 import warnings
 from pathlib import Path
+from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,8 +24,30 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".
 #: it has, and a PostScript file named .png would be handed to Ghostscript.
 DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
+#: Image formats this app cannot read, by suffix. A scan lists them as failures, so the
+#: user learns why they are missing; files of other suffixes (notes, archives) are not
+#: images and stay out of both lists.
+UNSUPPORTED_FORMATS = {
+    ".avif": "AVIF", ".heic": "HEIC", ".heif": "HEIF", ".jxl": "JPEG XL", ".jp2": "JPEG 2000",
+    ".j2k": "JPEG 2000", ".svg": "SVG", ".svgz": "SVG", ".psd": "Photoshop (PSD)", ".psb": "Photoshop (PSB)",
+    ".xcf": "GIMP (XCF)", ".kra": "Krita", ".ai": "Illustrator", ".eps": "EPS", ".pdf": "PDF",
+    ".exr": "OpenEXR", ".hdr": "Radiance HDR", ".tga": "TGA", ".ico": "ICO", ".pcx": "PCX",
+    ".ppm": "PPM", ".pgm": "PGM", ".pbm": "PBM", ".raw": "camera raw",
+    **{f".{raw}": f"camera raw ({raw.upper()})" for raw in ("dng", "cr2", "cr3", "nef", "arw", "orf", "rw2",
+                                                           "raf", "pef", "srw")},
+}
+
+MB = 1_000_000
+#: Larger files are refused before a byte is read (a setting can change it). The largest
+#: file that can hold an image under MAX_PIXELS is an uncompressed 8-bit RGBA TIFF or BMP,
+#: 4 bytes × 200 MP = 800 MB; the rest is room for metadata. A bigger file cannot be a
+#: usable image, and reading it whole would cost its size in memory (a 3 GB sparse file).
+MAX_FILE_MB = 1000
+MAX_FILE_BYTES = MAX_FILE_MB * MB
+
 #: Larger images are refused. 200 MP (e.g. 14,000 × 14,000) covers scanned textiles and
-#: print-resolution tiles while keeping one decode under about 600 MB of RGB.
+#: print-resolution tiles. PIL keeps RGB at 4 bytes a pixel, so a full-size decode at the
+#: limit holds 800 MB of RGB, and its source format's pixels while converting.
 MAX_PIXELS = 200_000_000
 
 # PIL's own bomb check raises at open() with a message meant for developers, and it would
@@ -42,8 +67,9 @@ class ImageError(Exception):
     """A file that cannot be used, with a reason written for a person.
 
     ``transient`` marks problems of access rather than content (permissions, I/O errors,
-    a file that vanished): fixing them does not change the file's size or mtime, so they
-    must not be remembered as that file's verdict.
+    a file that vanished) and refusals that depend on a setting (the file size limit):
+    fixing them does not change the file's size or mtime, so they must not be remembered
+    as that file's verdict.
     """
 
     def __init__(self, reason: str, transient: bool = False):
@@ -52,18 +78,75 @@ class ImageError(Exception):
         self.transient = transient
 
 
-def read_bytes(path: Path) -> bytes:
-    """Read a whole file, turning OS errors into :class:`ImageError` reasons."""
+# A named pipe opened without O_NONBLOCK waits for a writer for ever, and a terminal opened
+# without O_NOCTTY could become this process's controlling terminal.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def read_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """Read a whole regular file, turning every refusal and OS error into an :class:`ImageError`.
+
+    The checks are made on the opened descriptor, so a file replaced after a scan listed it
+    (by a named pipe, or a link to ``/dev/zero``) is refused, never waited on or read
+    without end; a file over ``max_bytes`` is refused from its size, before it is read.
+    """
     try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ImageError("the file disappeared before it could be read", transient=True) from None
-    except PermissionError:
-        raise ImageError("permission denied: the file is not readable", transient=True) from None
-    except IsADirectoryError:
-        raise ImageError("this is a folder, not an image file") from None
+        descriptor = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
-        raise ImageError(f"the file could not be read ({exc.strerror or exc})", transient=True) from None
+        raise _read_error(exc) from None
+    try:
+        info = os.fstat(descriptor)
+        if S_ISDIR(info.st_mode):
+            raise ImageError("this is a folder, not an image file")
+        if not S_ISREG(info.st_mode):
+            raise ImageError(special_file_reason(info.st_mode))
+        if info.st_size > max_bytes:
+            # Transient: the verdict is the limit's, and a raised limit must read the file.
+            raise ImageError(f"file too large: {_megabytes(info.st_size)} is over the {_megabytes(max_bytes)} "
+                             "limit for one image file (raise it in Settings, or with --max-file-mb)", transient=True)
+        with open(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(info.st_size)
+            if len(data) != info.st_size or handle.read(1):
+                raise ImageError("the file changed while it was read (it is still being written?)", transient=True)
+        return data
+    except OSError as exc:
+        raise _read_error(exc) from None
+    finally:
+        os.close(descriptor)
+
+
+def _read_error(exc: OSError) -> ImageError:
+    if isinstance(exc, FileNotFoundError):
+        return ImageError("the file disappeared before it could be read", transient=True)
+    if isinstance(exc, PermissionError):
+        return ImageError("permission denied: the file is not readable", transient=True)
+    if isinstance(exc, IsADirectoryError):
+        return ImageError("this is a folder, not an image file")
+    return ImageError(f"the file could not be read ({exc.strerror or exc})", transient=True)
+
+
+def special_file_reason(mode: int) -> str:
+    """Why a file of this ``st_mode`` (not a regular file) is refused, in words."""
+    if S_ISFIFO(mode):
+        kind = "named pipe"
+    elif S_ISSOCK(mode):
+        kind = "socket"
+    elif S_ISCHR(mode) or S_ISBLK(mode):
+        kind = "device"
+    else:
+        kind = "special file"
+    return f"not a regular file (a {kind}), so not an image"
+
+
+def unsupported_reason(suffix: str) -> str:
+    """Why a file of a known image format this app cannot read is left out, or "" for any other suffix."""
+    kind = UNSUPPORTED_FORMATS.get(suffix.lower(), "")
+    return f"unsupported format: {kind} (convert it to PNG or JPEG)" if kind else ""
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MB:,.0f} MB" if size >= 10 * MB else f"{size / MB:.1f} MB"
 
 
 def decode(data: bytes, min_side: int = 0) -> Image.Image:
@@ -93,7 +176,7 @@ def decode(data: bytes, min_side: int = 0) -> Image.Image:
                 # PIL fills a buffer the size of a GIF's first frame inside open(), before
                 # the size can be checked below: a 100-byte file could cost gigabytes.
                 _check_dimensions(*_gif_canvas(data))
-            image = Image.open(io.BytesIO(data), formats=DECODERS)
+            image = Image.open(io.BytesIO(_without_end_marker(data)), formats=DECODERS)
             if image.format == "JPEG" and min_side > 0:
                 if image.info.get("progressive"):
                     # libjpeg keeps every DCT coefficient of a progressive JPEG, at full
@@ -125,9 +208,52 @@ def decode(data: bytes, min_side: int = 0) -> Image.Image:
         raise ImageError("not enough memory to decode this image") from None
 
 
-def load(path: Path, min_side: int = 0) -> Image.Image:
-    """Read and decode one file; see :func:`decode`."""
-    return decode(read_bytes(path), min_side)
+def load(path: Path, min_side: int = 0, max_bytes: int = MAX_FILE_BYTES) -> Image.Image:
+    """Read and decode one file; see :func:`read_bytes` and :func:`decode`."""
+    return decode(read_bytes(path, max_bytes), min_side)
+
+
+#: A marker in a JPEG's entropy-coded data: 0xFF followed by anything but a stuffed zero,
+#: a restart marker (0xD0-0xD7) or another fill 0xFF.
+_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+#: Baseline and extended sequential Huffman JPEGs: a single scan carries the whole image.
+_SEQUENTIAL = (0xC0, 0xC1)
+#: libjpeg-turbo fills a 64-bit bit buffer, so it may read up to 8 bytes past the last byte
+#: the final block uses; padding those keeps an intact file from looking cut short.
+_PADDING = bytes(8)
+
+
+def _without_end_marker(data: bytes) -> bytes:
+    """A single-scan sequential JPEG with its end marker (and anything after it) replaced by padding.
+
+    A JPEG cut short and closed with an end marker decodes without an error: libjpeg only
+    warns, fills the missing blocks with grey, and PIL drops the warning. Without the marker,
+    libjpeg runs out of data instead, which PIL reports as truncated, while an intact file
+    has every block before the marker. Progressive and multi-scan files need the marker to
+    finish, and a progressive file cut at a scan is still a whole, coarser image: they are
+    left as they are, as is anything that is not a JPEG.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return data
+    at, sof = 2, 0
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            at += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame
+            sof = marker
+        header_end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xDA:  # start of scan: its entropy-coded data follows the header
+            found = _MARKER.search(data, header_end)
+            if sof not in _SEQUENTIAL or not found or data[found.start() + 1] != 0xD9:
+                return data
+            end = found.start()
+            while data[end - 1] == 0xFF:  # fill bytes belong to the marker, not to the data
+                end -= 1
+            return data[:end] + _PADDING
+        at = header_end
+    return data
 
 
 _SIGNATURES = (
@@ -149,6 +275,8 @@ def _signature_kind(data: bytes) -> str:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
+    if text.startswith("image file is truncated"):
+        return "premature end of data: the file is cut short"
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -211,25 +339,53 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         return _wide_grey_to_rgb(image)
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
+        # No copy of an RGBA image, nor of its alpha: at 200 MP each costs 800 MB.
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         background = Image.new("RGB", rgba.size, _WHITE)
-        background.paste(rgba, mask=rgba.getchannel("A"))
+        background.paste(rgba, mask=rgba)
         return background
     return image.convert("RGB")
 
 
+#: Pixels scaled at a time (a few MB of temporaries). Converting the whole image at once
+#: took float32 and 8-bit copies of it beside the source and the result: 11 bytes a pixel
+#: instead of 6 for a 16-bit image, 1 GB more at the 200 MP limit.
+_BAND_PIXELS = 1 << 18
+
+
 def _wide_grey_to_rgb(image: Image.Image) -> Image.Image:
-    # float32 and in place: a 200 MP image would need several GB of float64 temporaries.
-    values = np.array(image, dtype=np.float32)
+    width, height = image.size
+    rows = max(1, _BAND_PIXELS // width)
+    tops = range(0, height, rows)
+
+    def band(top: int) -> np.ndarray:
+        return np.asarray(image.crop((0, top, width, min(height, top + rows))))
+
     if image.mode == "F":
-        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a band of NaN only has no minimum
+            low = float(np.nanmin([np.nanmin(band(top)) for top in tops]))
+            high = float(np.nanmax([np.nanmax(band(top)) for top in tops]))
         scale = 255.0 / (high - low) if high > low else 0.0
-        np.nan_to_num(values, copy=False, nan=low)
-        values -= low
-        values *= scale
+
+        def to_8bit(values: np.ndarray) -> np.ndarray:
+            values = np.nan_to_num(values.astype(np.float32), nan=low)
+            values -= low
+            values *= scale
+            return np.clip(np.rint(values), 0, 255).astype(np.uint8)
     else:
-        top = 65535.0 if values.max(initial=0) > 255 or image.mode.startswith("I;16") else 255.0
-        values *= 255.0 / top
-    np.rint(values, out=values)
-    np.clip(values, 0, 255, out=values)
-    return Image.fromarray(values.astype(np.uint8), "L").convert("RGB")
+        wide = image.mode.startswith("I;16") or image.getextrema()[1] > 255
+
+        def to_8bit(values: np.ndarray) -> np.ndarray:
+            if not wide:
+                return np.clip(values, 0, 255).astype(np.uint8)
+            # round(v × 255 / 65535) in integers: 65535 = 255 × 257, and v / 257 is never a tie.
+            scaled = np.clip(values, 0, 65535).astype(np.uint32)
+            scaled += 128
+            scaled //= 257
+            return scaled.astype(np.uint8)
+
+    rgb = Image.new("RGB", image.size)
+    for top in tops:
+        rgb.paste(Image.fromarray(to_8bit(band(top))), (0, top))
+    return rgb

@@ -46,10 +46,10 @@ class FolderLevels:
 
 
 def measure_folder(folder: Path, cache: Cache, progress: ProgressFn = no_progress,
-                   should_stop: StopFn = never_stop) -> FolderLevels:
-    """Every usable image's metrics, measuring only what the cache lacks."""
+                   should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES) -> FolderLevels:
+    """Every usable image's metrics, measuring only what the cache lacks; files over ``max_file_bytes`` fail."""
     measured = compute_per_image(folder, cache, measure, MEASURE_SIDE, frozenset(cache.embedded_hashes(METRICS_ID)),
-                                 progress, should_stop, MEASURING_NOTE)
+                                 progress, should_stop, MEASURING_NOTE, max_file_bytes)
     fresh = {digest: value for digest, value in zip(measured.hashes, measured.values) if value is not None}
     if fresh:
         with cache.transaction():
@@ -76,9 +76,9 @@ def with_reference(spec: ExtractorSpec, reference: ImageMetrics) -> ExtractorSpe
 
 
 def folder_spec(spec: ExtractorSpec, folder: Path, cache: Cache, progress: ProgressFn = no_progress,
-                should_stop: StopFn = never_stop) -> ExtractorSpec:
+                should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES) -> ExtractorSpec:
     """``spec`` equalizing to ``folder``'s median level; raises ValueError for a folder with no usable image."""
-    return with_reference(spec, measure_folder(folder, cache, progress, should_stop).reference)
+    return with_reference(spec, measure_folder(folder, cache, progress, should_stop, max_file_bytes).reference)
 
 
 def equalize_report(levels: FolderLevels, progress: ProgressFn = no_progress,

@@ -18,6 +18,7 @@ from .embed import EmbedReport, embed_file, embed_folder
 from .features import Embedder, create_embedder
 from .features.registry import ExtractorSpec
 from .features.runtime import choose, describe_runtime, preload_torch
+from .images import MAX_FILE_BYTES
 from .subprocess_step import start_server
 from .tasks import ProgressFn, StopFn, never_stop, no_progress
 
@@ -58,8 +59,11 @@ def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = 
 
 
 def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "auto", precision: str = "auto",
-                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> Library:
+                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> Library:
     """Scan and embed ``folder`` (resuming from ``cache``) and return its library.
+
+    Files over ``max_file_bytes`` are listed as failures, unread.
 
     Raises
     ------
@@ -67,14 +71,15 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
         When ``should_stop()`` turns true; finished batches stay in the cache.
     """
     report = embed_folder(Path(folder), spec, cache, make_embedder=lambda: shared_embedder(spec, device, precision),
-                          progress=progress, should_stop=should_stop)
+                          progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes)
     vectors = cache.vectors(spec.id, report.hashes)
     return Library(report.folder, spec, report.paths, report.hashes, vectors, report.failures, report)
 
 
-def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", precision: str = "auto") -> np.ndarray:
+def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", precision: str = "auto",
+                        max_file_bytes: int = MAX_FILE_BYTES) -> np.ndarray:
     """The vector of an image from outside the folder, for a query; raises ``ImageError``."""
-    return embed_file(Path(path), spec, shared_embedder(spec, device, precision))
+    return embed_file(Path(path), spec, shared_embedder(spec, device, precision), max_file_bytes)
 
 
 def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True) -> str:

@@ -10,9 +10,9 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISBLK, S_ISCHR, S_ISFIFO, S_ISREG, S_ISSOCK
+from stat import S_ISREG
 
-from .images import IMAGE_SUFFIXES
+from .images import IMAGE_SUFFIXES, special_file_reason, unsupported_reason
 from .tasks import Cancelled, StopFn, never_stop
 
 
@@ -34,7 +34,7 @@ class FileEntry:
 class ScanResult:
     files: list[FileEntry]
     #: (path, reason) for folders or entries that could not be read or cannot be images
-    #: (named pipes, devices, names that are not valid UTF-8).
+    #: (named pipes, devices, names that are not valid UTF-8, formats this app cannot read).
     problems: list[tuple[Path, str]]
 
 
@@ -101,7 +101,10 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                         continue
                     (linked if in_link or entry.is_symlink() else pending).append(Path(entry.path))
                     continue
-                if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+                suffix = Path(entry.name).suffix.lower()
+                if suffix not in IMAGE_SUFFIXES:
+                    if unsupported := unsupported_reason(suffix):
+                        problems.append((_readable(entry.path), unsupported))
                     continue
                 if not _storable(entry.path):
                     problems.append((_readable(entry.path), _UNSTORABLE.format("file")))
@@ -112,7 +115,7 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                 if not S_ISREG(stat.st_mode):
                     # Reading a named pipe blocks for ever, and a device such as /dev/zero
                     # never ends: only regular files are images.
-                    problems.append((Path(entry.path), f"not an image file: this is a {_special_kind(stat.st_mode)}"))
+                    problems.append((Path(entry.path), special_file_reason(stat.st_mode)))
                     continue
             except OSError as exc:
                 reason = "broken symbolic link" if entry.is_symlink() else f"cannot be read ({exc.strerror})"
@@ -143,16 +146,6 @@ def _storable(path: str) -> bool:
 def _readable(path: str) -> Path:
     """``path`` with its undecodable bytes shown as U+FFFD, as file managers show them."""
     return Path(os.fsencode(path).decode("utf-8", "replace"))
-
-
-def _special_kind(mode: int) -> str:
-    if S_ISFIFO(mode):
-        return "named pipe"
-    if S_ISSOCK(mode):
-        return "socket"
-    if S_ISCHR(mode) or S_ISBLK(mode):
-        return "device"
-    return "special file"
 
 
 def _content_digest():

@@ -25,6 +25,7 @@ from ..core.dendrogram import dendrogram_segments
 from ..core.edits import ClusterBook, edits_key, image_keys
 from ..core.folder_model import PREPARING_NOTES, for_folder
 from ..core.generation import Generation
+from ..core.images import MB
 from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
@@ -152,11 +153,12 @@ class FolderSession(QObject):
         def job(ctx):
             # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
             spec = extractor_spec(settings)
+            limit = settings.max_file_mb * MB
             with Cache(cache_db_path(folder)) as cache:
                 spec = for_folder(spec, folder, cache, equalize=settings.equalize, device=device,
-                                  progress=ctx.progress, should_stop=ctx.should_stop)
+                                  progress=ctx.progress, should_stop=ctx.should_stop, max_file_bytes=limit)
                 return load_library(folder, spec, cache, device=device, progress=ctx.progress,
-                                    should_stop=ctx.should_stop)
+                                    should_stop=ctx.should_stop, max_file_bytes=limit)
 
         self._scan_started = time.monotonic()
         self.message.emit(f"Scanning {folder.name}…")
@@ -360,7 +362,8 @@ class FolderSession(QObject):
         settings = self.settings
         self.message.emit(f"Searching with {Path(path).name}…")
         job = file_search_job(self.library, Path(path), settings.similar_count, settings.device,
-                              settings.similar_rerank, self.message.emit)
+                              settings.similar_rerank, self.message.emit,
+                              max_file_bytes=settings.max_file_mb * MB)
         self.runner.start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                           on_failed=self._failed("search"))
 

@@ -109,6 +109,12 @@ class SettingsDialog(QDialog):
                                      "for near-copies than for designs that are merely alike.")
         self._row(similar, "Re-rank matches by:", self.rerank_combo)
 
+        files = self._form(layout, "Files", "Takes effect on the next scan.")
+        self.max_file_spin = self._spin(QSpinBox(minimum=1, maximum=100_000, suffix=" MB"))
+        self.max_file_spin.setToolTip("Larger files are listed under Problems without being read: "
+                                      "no image within the 200-megapixel limit needs more.")
+        self._row(files, "Largest image file:", self.max_file_spin)
+
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -179,6 +185,7 @@ class SettingsDialog(QDialog):
         self.min_size_spin.setValue(settings.min_cluster_size)
         self.perplexity_spin.setValue(settings.perplexity)
         self._select(self.rerank_combo, settings.similar_rerank)
+        self.max_file_spin.setValue(settings.max_file_mb)
         self._update()
 
     def _update(self) -> None:
@@ -209,4 +216,5 @@ class SettingsDialog(QDialog):
                        linkage=self.linkage_combo.currentData(),
                        min_cluster_size=self.min_size_spin.value(),
                        perplexity=float(self.perplexity_spin.value()),
-                       similar_rerank=self.rerank_combo.currentData())
+                       similar_rerank=self.rerank_combo.currentData(),
+                       max_file_mb=self.max_file_spin.value())

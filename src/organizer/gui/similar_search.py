@@ -66,10 +66,10 @@ def search_job(library: Library, index: int, k: int, index_name: str,
 
 
 def file_search_job(library: Library, path: Path, k: int, device: str, index_name: str,
-                    say: Callable[[str], None]) -> Callable[[TaskContext], SimilarResult]:
+                    say: Callable[[str], None], *, max_file_bytes: int) -> Callable[[TaskContext], SimilarResult]:
     """A job that finds the ``k`` images most like the file ``path`` (its embedding loads the model once)."""
     def job(ctx: TaskContext) -> SimilarResult:
-        query = embed_outside_image(path, library.spec, device)
+        query = embed_outside_image(path, library.spec, device, max_file_bytes=max_file_bytes)
         matches = find_similar(library.paths, library.vectors, query, pool_size(k, index_name))
         matches = _reranked(path, matches, index_name, k, ctx, say)
         index = library.index_of(path)

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 SCHEMA_VERSION = 1
 MAX_RECENT = 10
+#: The least a number field may hold; a smaller stored value falls back to the default.
+_AT_LEAST = {"max_file_mb": 1}
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Settings:
     similar_count: int = 24
     #: A classic index that re-orders find-similar's best matches ("" for none); see core.compare.
     similar_rerank: str = ""
+    #: Larger files are refused unread (the core's images.MAX_FILE_MB by default).
+    max_file_mb: int = 1000
     recent_folders: tuple[str, ...] = field(default_factory=tuple)
 
     def with_recent(self, folder: str) -> "Settings":
@@ -60,6 +64,8 @@ class Settings:
             if spec.name not in values:
                 continue
             value, expected = values[spec.name], getattr(default, spec.name)
+            if spec.name in _AT_LEAST and (type(value) is not int or value < _AT_LEAST[spec.name]):
+                continue
             if isinstance(expected, tuple):
                 if isinstance(value, list) and all(isinstance(v, str) for v in value):
                     kept[spec.name] = tuple(value[:MAX_RECENT])
