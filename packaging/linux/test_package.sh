@@ -16,6 +16,7 @@ log="$root/self-test.log"
 env -i HOME="$root/home" PATH=/usr/bin:/bin LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
     "$root/opt/pattern-organizer/organizer" --self-test 2>&1 | tee "$log"
 grep -q "inside the bundle" "$log"
+grep -q "a stoppable step in a child process" "$log"  # the fork server starts inside the bundle
 grep -q "^self-test: PASS" "$log"
 # The command-line face of the same bundle.
 env -i HOME="$root/home" PATH=/usr/bin:/bin LANG=C.UTF-8 "$root/opt/pattern-organizer/organizer-cli" --version

@@ -16,6 +16,7 @@ def test_self_test_scans_searches_and_passes(tmp_path):
     assert lines[-1] == "self-test: PASS"
     assert any("pretrained model weights" in line and "efficientnet-lite0" in line for line in lines)
     assert any(line.startswith("self-test: scanned 54 images") for line in lines)
+    assert "self-test: a stoppable step in a child process: 6**7 = 279936" in lines
     # It cleans up after itself: no leftover cache in the user's real dirs.
     assert any(f"user cache dir: {tmp_path}" in line for line in lines)
     assert not (tmp_path / ".cache" / "pattern-organizer").exists()

@@ -87,6 +87,15 @@ def run_self_test() -> int:
         if top.count("normal-chevron") < 2:
             _log("FAIL: find-similar did not return the query's pattern family")
             return 1
+        # Clustering and the map's long steps run in a child process that a stop can end; a
+        # freeze that breaks starting children (the fork server, spawn) only shows in a bundle.
+        from ..core.subprocess_step import run_stoppable
+
+        power = run_stoppable(pow, 6, 7, should_stop=lambda: False)
+        _log(f"a stoppable step in a child process: 6**7 = {power}")
+        if power != 6**7:
+            _log("FAIL: the child process gave a wrong answer")
+            return 1
         _log("PASS")
         return 0
     finally:
