@@ -3,12 +3,15 @@ follow the files, and a move export leaves the library describing the files as t
 
 from __future__ import annotations
 
+import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
 
+from organizer.core.cluster import cluster
 from organizer.core.edits import ClusterBook, edits_key, image_keys
 from organizer.core.tasks import never_stop
 from organizer.gui import session as session_module
@@ -69,6 +72,59 @@ def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_
     # The split was computed from the clusters before the recluster: applying it would undo the recluster.
     assert session.book.labels.tolist() == reclustered.tolist()
     assert session.undo_stack.count() == 0
+
+
+def test_edits_saved_before_the_extractor_version_bump_are_restored(qtbot, session, sample_folder):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    library, spec = session.library, cluster_spec(session.settings)
+    # The user's book as the code of extractor version 1 saved it: by hash, under the versioned id.
+    by_hash = {digest: n % 2 for n, digest in enumerate(sorted(set(library.hashes)))}
+    saved = json.dumps({"format": 1, "labels": by_hash, "names": {"1": "Kept across versions"}})
+    old_key = (f"v1/{library.spec.id.partition('/')[2]}|{spec.method}|k={spec.k}|{spec.linkage}"
+               f"|eps={spec.eps}|mcs={spec.min_cluster_size}")
+    with Cache(cache_db_path(sample_folder)) as cache:
+        cache.put_edits(old_key, saved)
+    messages = []
+    session.message.connect(messages.append)
+
+    session.recluster()
+    wait_ready(qtbot, session, sample_folder)
+    assert session.book.labels.tolist() == [by_hash[digest] for digest in library.hashes]
+    assert session.book.name(1) == "Kept across versions"
+    assert "Your cluster edits were restored" in messages
+
+    session.rename(0, "Saved after the bump")  # saved under this version's key, and found there again
+    session.recluster()
+    wait_ready(qtbot, session, sample_folder)
+    assert session.book.name(0) == "Saved after the bump" and session.book.name(1) == "Kept across versions"
+
+
+def test_an_edit_during_a_recluster_for_new_settings_stays_with_the_old_clusters(qtbot, session, sample_folder):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    library, old_key = session.library, edits_key(session.library.spec.id, cluster_spec(session.settings))
+    kmeans = replace(FAST, cluster_method="kmeans", cluster_k=7)
+    messages = []
+    session.message.connect(messages.append)
+
+    release = block_the_pool(session)  # the recluster waits in the queue while the user edits
+    session.apply_settings(kmeans)
+    target = next(label for label in session.book.clusters() if label != session.book.labels[0])
+    session.move_to_cluster([0], target)
+    edited = session.book.labels.copy()
+    release.set()
+    wait_ready(qtbot, session, sample_folder)
+
+    # The k=7 clustering, not the edited book of the old settings restored as if it were its own.
+    assert session.book.labels.tolist() == cluster(library.vectors, cluster_spec(kmeans)).labels.tolist()
+    assert len(session.book.clusters()) == 7
+    assert "Your cluster edits were restored" not in messages
+    session.shutdown()  # writes what is still waiting
+    with Cache(cache_db_path(sample_folder)) as cache:
+        saved = cache.get_edits(old_key)
+    keys = image_keys(library.folder, library.paths)
+    assert ClusterBook.from_json(saved, keys, library.hashes).labels.tolist() == edited.tolist()
 
 
 def test_find_similar_in_one_folder_never_shows_in_the_next(qtbot, session, sample_folder, tmp_path):
