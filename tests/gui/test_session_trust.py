@@ -74,6 +74,31 @@ def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_
     assert session.undo_stack.count() == 0
 
 
+def test_a_split_dropped_because_the_clusters_changed_says_so(qtbot, session, sample_folder, monkeypatch):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    started, release = threading.Event(), threading.Event()
+    real_split = ClusterBook.split
+
+    def slow_split(book, label, vectors, seed=0, should_stop=never_stop):
+        started.set()
+        release.wait(30)
+        return real_split(book, label, vectors, seed, should_stop)
+    monkeypatch.setattr(ClusterBook, "split", slow_split)
+    messages = []
+    session.message.connect(messages.append)
+
+    label = max(session.book.clusters(), key=session.book.size)
+    name = session.book.name(label)
+    session.split(label)
+    assert started.wait(30)
+    session.rename(label, "Renamed while it split")  # an edit: the split's clusters are gone
+    release.set()
+    qtbot.waitUntil(lambda: not session.runner.running("split"), timeout=TIMEOUT_MS)
+    assert f"The split of {name} was dropped: the clusters changed while it ran" in messages
+    assert session.undo_stack.count() == 1 and session.book.name(label) == "Renamed while it split"
+
+
 def test_edits_saved_before_the_extractor_version_bump_are_restored(qtbot, session, sample_folder):
     session.open_folder(sample_folder)
     wait_ready(qtbot, session, sample_folder)

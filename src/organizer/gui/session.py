@@ -86,14 +86,17 @@ class FolderSession(QObject):
         self._scan_started = 0.0
         self._warmed = False
 
-    def _current_only(self, handler: Callable, *, book: bool = False) -> Callable:
+    def _current_only(self, handler: Callable, *, book: bool = False, on_stale: Callable[[], None] | None = None
+                      ) -> Callable:
         """``handler`` for a result of the library as it is now (with ``book``, of its clusters
-        too): one that lands after they changed is dropped, never shown."""
+        too): one that lands after they changed is dropped, never shown, and ``on_stale`` called."""
         stamp = self.generation.stamp()
 
         def deliver(*args) -> None:
             if self.generation.is_current(stamp, book=book):
                 handler(*args)
+            elif on_stale is not None:
+                on_stale()
         return deliver
 
     # opening and scanning ---------------------------------------------------------------
@@ -291,7 +294,7 @@ class FolderSession(QObject):
         if self.book is None or self.library is None:
             return
         scratch = ClusterBook(*self.book.snapshot())
-        vectors = self.library.vectors
+        vectors, name = self.library.vectors, self.book.name(label)
 
         def job(ctx):
             scratch.split(label, vectors, should_stop=ctx.should_stop)
@@ -301,8 +304,11 @@ class FolderSession(QObject):
             before = self.book.snapshot()
             self.undo_stack.push(_BookCommand(self, f"Split {self.book.name(label)}", before, after))
 
+        def dropped() -> None:
+            self.message.emit(f"The split of {name} was dropped: the clusters changed while it ran")
+
         # Computed from the clusters as they are now: after a recluster or another edit it would undo those.
-        self.runner.start("split", job, on_finished=self._current_only(done, book=True),
+        self.runner.start("split", job, on_finished=self._current_only(done, book=True, on_stale=dropped),
                           on_failed=self._failed("split", book=True))
 
     # find similar ----------------------------------------------------------------------
