@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
 from organizer.core.cluster import cluster
+from organizer.core import apply as apply_mod
 from organizer.core.edits import ClusterBook, edits_key, image_keys
 from organizer.core.tasks import never_stop
 from organizer.gui import session as session_module
@@ -249,3 +251,51 @@ def test_after_a_move_export_and_its_undo_the_library_lists_the_files_where_they
     assert {path: labels[path] for path in before} == before
     assert session.book.name(kept) == "Kept by path"
     window.close()
+
+
+def test_a_shut_down_session_starts_no_scan(qtbot, session, sample_folder):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    session.shutdown()
+    session.rescan()
+    session.recluster()
+    assert not session.runner.busy()
+
+
+def test_closing_the_window_during_a_move_export_starts_no_scan(qtbot, tmp_path, monkeypatch):
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    store.setValue(SETTINGS_KEY, FAST.to_json())
+    window = create_window(store)
+    qtbot.addWidget(window)
+    folder = tmp_path / "library"
+    write_sample_folder(folder, per_family=1, colourways=1, size=(64, 64))
+    window.open_folder(folder)
+    session = window.session
+    wait_ready(qtbot, session, folder)
+    moving, release = threading.Event(), threading.Event()
+    real_apply_one = apply_mod._apply_one
+
+    def held(op, mode, report):
+        moving.set()
+        release.wait(30)
+        return real_apply_one(op, mode, report)
+    monkeypatch.setattr(apply_mod, "_apply_one", held)
+    started, real_start = [], session.runner.start
+
+    def recording_start(slot, *args, **kwargs):
+        started.append(slot)
+        return real_start(slot, *args, **kwargs)
+    monkeypatch.setattr(session.runner, "start", recording_start)
+
+    window.actions_by_name["export"].trigger()
+    dialog = window.export_dialog
+    dialog.set_mode("move")
+    dialog.set_target(tmp_path / "exported")
+    dialog.start_export()
+    assert moving.wait(30)
+    started.clear()
+    window.close()
+    release.set()
+    session.runner._pool.waitForDone(30_000)
+    QApplication.processEvents()  # delivers the move's end, queued for the GUI thread
+    assert "scan" not in started and not session.runner.busy()

@@ -33,7 +33,7 @@ from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
 from .cluster_job import ClusterResult, cluster_job, updated_medoids
 from .similar_search import file_search_job, search_job
-from .workers import TaskRunner, describe_error
+from .workers import Task, TaskRunner, describe_error
 
 
 class _BookCommand(QUndoCommand):
@@ -79,6 +79,7 @@ class FolderSession(QObject):
         self.medoids: dict[int, int] = {}
         #: The edits key the book was computed for; the settings may name another by now.
         self._book_key = ""
+        self._closed = False
         self.device_description = "chosen when the first folder opens"
         self.generation = Generation()
         self._writer = SerialWriter(
@@ -99,6 +100,10 @@ class FolderSession(QObject):
                 on_stale()
         return deliver
 
+    def _start(self, slot: str, job: Callable, **handlers: Callable) -> Task | None:
+        """Start ``job`` unless the session is shut down: its result would reach a closed window."""
+        return None if self._closed else self.runner.start(slot, job, **handlers)
+
     # opening and scanning ---------------------------------------------------------------
     def warm_up(self, analysis: bool = True) -> None:
         """Load the models' libraries in the background, once; see :func:`core.library.warm_up`."""
@@ -114,7 +119,7 @@ class FolderSession(QObject):
             # thread, so the window froze. Frozen objects are skipped by the collector.
             gc.freeze()
 
-        self.runner.start("warmup", lambda _ctx: warm_up(device, analysis=analysis), on_finished=done)
+        self._start("warmup", lambda _ctx: warm_up(device, analysis=analysis), on_finished=done)
 
     def open_folder(self, folder: Path) -> None:
         self.folder = Path(folder).resolve()
@@ -125,7 +130,7 @@ class FolderSession(QObject):
 
     def rescan(self) -> None:
         """Scan the folder again: after a settings change that needs new vectors, or after its files moved."""
-        if self.folder is None:
+        if self.folder is None or self._closed:
             return
         folder, settings, device = self.folder, self.settings, self.settings.device
         self.generation.new_library()
@@ -144,7 +149,7 @@ class FolderSession(QObject):
 
         self._scan_started = time.monotonic()
         self.message.emit(f"Scanning {folder.name}…")
-        self.runner.start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
+        self._start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
                           on_failed=self._failed("scan"), on_cancelled=lambda: None)
         self.warm_up(analysis=False)
 
@@ -201,7 +206,7 @@ class FolderSession(QObject):
                 return cached_map(cache, library.spec.id, library.hashes, library.vectors, spec,
                                   progress=ctx.progress, should_stop=ctx.should_stop, on_partial=ctx.partial)
 
-        self.runner.start("map", job, on_finished=self._current_only(self._mapped),
+        self._start("map", job, on_finished=self._current_only(self._mapped),
                           on_partial=self._current_only(self._map_partial),
                           on_progress=lambda d, t, n: self.progress.emit("map", d, t, n),
                           on_failed=self._failed("map"))
@@ -223,7 +228,7 @@ class FolderSession(QObject):
             return
         self.generation.new_book()
         job = cluster_job(library, cluster_spec(self.settings), self._writer.flush)
-        self.runner.start("clusters", job, on_finished=self._current_only(self._clustered),
+        self._start("clusters", job, on_finished=self._current_only(self._clustered),
                           on_progress=lambda d, t, n: self.progress.emit("clusters", d, t, n),
                           on_failed=self._failed("clusters"))
 
@@ -308,8 +313,8 @@ class FolderSession(QObject):
             self.message.emit(f"The split of {name} was dropped: the clusters changed while it ran")
 
         # Computed from the clusters as they are now: after a recluster or another edit it would undo those.
-        self.runner.start("split", job, on_finished=self._current_only(done, book=True, on_stale=dropped),
-                          on_failed=self._failed("split", book=True))
+        self._start("split", job, on_finished=self._current_only(done, book=True, on_stale=dropped),
+                    on_failed=self._failed("split", book=True))
 
     # find similar ----------------------------------------------------------------------
     def find_similar(self, index: int) -> None:
@@ -317,7 +322,7 @@ class FolderSession(QObject):
             return
         job = search_job(self.library, index, self.settings.similar_count, self.settings.similar_rerank,
                          self.message.emit)
-        self.runner.start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
+        self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                           on_failed=self._failed("similar"))
 
     def find_similar_to_file(self, path: Path) -> None:
@@ -330,7 +335,7 @@ class FolderSession(QObject):
         job = file_search_job(self.library, Path(path), settings.similar_count, settings.device,
                               settings.similar_rerank, self.message.emit,
                               max_file_bytes=settings.max_file_mb * MB)
-        self.runner.start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
+        self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                           on_failed=self._failed("search"))
 
     # settings --------------------------------------------------------------------------
@@ -346,6 +351,7 @@ class FolderSession(QObject):
             self.recluster()
 
     def shutdown(self) -> None:
-        """Stop the jobs and write the edits still waiting."""
+        """Stop the jobs and write the edits still waiting; the session starts no work after it."""
+        self._closed = True
         self.runner.shutdown()
         self._writer.close()
