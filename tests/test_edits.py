@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from organizer.core.cluster import ClusterSpec
-from organizer.core.edits import NOISE, ClusterBook, edits_key, image_keys
+from organizer.core.edits import NOISE, ClusterBook, edits_key, image_keys, load_saved_edits
+from organizer.core.features.registry import unversioned
 from organizer.core.scan import hash_file
 from organizer.samples import SampleSpec, render
+from organizer.storage.cache import Cache
 
 
 def blobs(per: int = 10, centres: int = 3, dims: int = 16, seed: int = 0) -> np.ndarray:
@@ -156,6 +158,33 @@ def test_a_book_that_knows_too_few_images_is_stale():
 def test_edits_key_separates_methods_and_extractors():
     keys = {edits_key("x", ClusterSpec()), edits_key("y", ClusterSpec()), edits_key("x", ClusterSpec(method="kmeans"))}
     assert len(keys) == 3
+
+
+def test_unversioned_drops_only_a_version_prefix():
+    assert unversioned("v2/colour/224/auto") == "colour/224/auto"
+    assert unversioned("v13/lite0@pretrained/_blocks.10/content-centre/224/auto") == \
+        "lite0@pretrained/_blocks.10/content-centre/224/auto"
+    assert unversioned("colour/224/auto") == "colour/224/auto"
+    assert unversioned("video/224/auto") == "video/224/auto"
+
+
+def test_edits_saved_under_an_earlier_extractor_version_survive_the_bump(tmp_path):
+    stable, spec = "lite0@pretrained/_blocks.10/content-centre/224/auto", ClusterSpec()
+    keys, hashes = ["a.png", "b.png", "c.png"], ["ha", "hb", "hc"]
+    # As the code before the bump saved them: the first format, under the versioned id.
+    old = json.dumps({"format": 1, "labels": {"ha": 0, "hb": 0, "hc": 4}, "names": {"4": "Kept"}})
+    with Cache(tmp_path / "cache.db") as cache:
+        cache.put_edits(f"v1/{stable}|auto|k=None|ward|eps=None|mcs=None", old)
+        assert load_saved_edits(cache, f"v2/{stable}", spec) == old
+        assert load_saved_edits(cache, f"v2/{stable}", ClusterSpec(method="kmeans")) is None
+        restored = ClusterBook.from_json(load_saved_edits(cache, f"v2/{stable}", spec), keys, hashes)
+        assert restored.labels.tolist() == [0, 0, 4] and restored.name(4) == "Kept"
+
+        restored.rename(0, "Saved after the bump")
+        cache.put_edits(edits_key(f"v2/{stable}", spec), restored.to_json(keys, hashes))
+        for version in ("v2", "v3"):  # found again, and after the next bump too
+            again = ClusterBook.from_json(load_saved_edits(cache, f"{version}/{stable}", spec), keys, hashes)
+            assert again.name(0) == "Saved after the bump" and again.name(4) == "Kept"
 
 
 def test_a_split_stops_when_asked():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -179,6 +180,42 @@ def test_closing_the_dialog_stops_the_export(qtbot, dialog, tmp_path, slow_copie
     written = len(_exported(tmp_path / "out"))
     qtbot.wait(1000)  # time for three more copies, were the export still running
     assert len(_exported(tmp_path / "out")) <= written + 1  # the copy under way when it closed
+
+
+@pytest.fixture
+def held_second_file(monkeypatch):
+    """The export's second file waits until ``release`` is set; ``under_way`` counts the files being written."""
+    real, calls = apply_mod._apply_one, []
+    gate = {"entered": threading.Event(), "release": threading.Event(), "under_way": 0}
+
+    def held(op, mode, report):
+        calls.append(op)
+        gate["under_way"] += 1
+        try:
+            if len(calls) == 2:
+                gate["entered"].set()
+                gate["release"].wait(WAIT_MS / 1000)
+            return real(op, mode, report)
+        finally:
+            gate["under_way"] -= 1
+    monkeypatch.setattr(apply_mod, "_apply_one", held)
+    return gate
+
+
+def test_closing_the_dialog_mid_move_announces_the_move_once_it_has_ended(qtbot, dialog, library, runner,
+                                                                          held_second_file):
+    under_way_when_announced = []
+    dialog.library_files_changed.connect(lambda: under_way_when_announced.append(held_second_file["under_way"]))
+    dialog.set_mode("move")
+    dialog.start_export()
+    assert held_second_file["entered"].wait(WAIT_MS / 1000)
+    dialog.close()  # while the second file is being moved
+    assert under_way_when_announced == []
+    held_second_file["release"].set()
+    qtbot.waitUntil(lambda: not runner.busy(), timeout=WAIT_MS)
+    # Announced once, after the file under way was moved and the move stopped: a rescan sees it all.
+    assert under_way_when_announced == [0]
+    assert len(list(library.folder.glob("*.png"))) == COUNT - 2
 
 
 # preview -----------------------------------------------------------------------------------------

@@ -3,12 +3,17 @@ follow the files, and a move export leaves the library describing the files as t
 
 from __future__ import annotations
 
+import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
+from organizer.core.cluster import cluster
+from organizer.core import apply as apply_mod
 from organizer.core.edits import ClusterBook, edits_key, image_keys
 from organizer.core.tasks import never_stop
 from organizer.gui import session as session_module
@@ -69,6 +74,84 @@ def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_
     # The split was computed from the clusters before the recluster: applying it would undo the recluster.
     assert session.book.labels.tolist() == reclustered.tolist()
     assert session.undo_stack.count() == 0
+
+
+def test_a_split_dropped_because_the_clusters_changed_says_so(qtbot, session, sample_folder, monkeypatch):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    started, release = threading.Event(), threading.Event()
+    real_split = ClusterBook.split
+
+    def slow_split(book, label, vectors, seed=0, should_stop=never_stop):
+        started.set()
+        release.wait(30)
+        return real_split(book, label, vectors, seed, should_stop)
+    monkeypatch.setattr(ClusterBook, "split", slow_split)
+    messages = []
+    session.message.connect(messages.append)
+
+    label = max(session.book.clusters(), key=session.book.size)
+    name = session.book.name(label)
+    session.split(label)
+    assert started.wait(30)
+    session.rename(label, "Renamed while it split")  # an edit: the split's clusters are gone
+    release.set()
+    qtbot.waitUntil(lambda: not session.runner.running("split"), timeout=TIMEOUT_MS)
+    assert f"The split of {name} was dropped: the clusters changed while it ran" in messages
+    assert session.undo_stack.count() == 1 and session.book.name(label) == "Renamed while it split"
+
+
+def test_edits_saved_before_the_extractor_version_bump_are_restored(qtbot, session, sample_folder):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    library, spec = session.library, cluster_spec(session.settings)
+    # The user's book as the code of extractor version 1 saved it: by hash, under the versioned id.
+    by_hash = {digest: n % 2 for n, digest in enumerate(sorted(set(library.hashes)))}
+    saved = json.dumps({"format": 1, "labels": by_hash, "names": {"1": "Kept across versions"}})
+    old_key = (f"v1/{library.spec.id.partition('/')[2]}|{spec.method}|k={spec.k}|{spec.linkage}"
+               f"|eps={spec.eps}|mcs={spec.min_cluster_size}")
+    with Cache(cache_db_path(sample_folder)) as cache:
+        cache.put_edits(old_key, saved)
+    messages = []
+    session.message.connect(messages.append)
+
+    session.recluster()
+    wait_ready(qtbot, session, sample_folder)
+    assert session.book.labels.tolist() == [by_hash[digest] for digest in library.hashes]
+    assert session.book.name(1) == "Kept across versions"
+    assert "Your cluster edits were restored" in messages
+
+    session.rename(0, "Saved after the bump")  # saved under this version's key, and found there again
+    session.recluster()
+    wait_ready(qtbot, session, sample_folder)
+    assert session.book.name(0) == "Saved after the bump" and session.book.name(1) == "Kept across versions"
+
+
+def test_an_edit_during_a_recluster_for_new_settings_stays_with_the_old_clusters(qtbot, session, sample_folder):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    library, old_key = session.library, edits_key(session.library.spec.id, cluster_spec(session.settings))
+    kmeans = replace(FAST, cluster_method="kmeans", cluster_k=7)
+    messages = []
+    session.message.connect(messages.append)
+
+    release = block_the_pool(session)  # the recluster waits in the queue while the user edits
+    session.apply_settings(kmeans)
+    target = next(label for label in session.book.clusters() if label != session.book.labels[0])
+    session.move_to_cluster([0], target)
+    edited = session.book.labels.copy()
+    release.set()
+    wait_ready(qtbot, session, sample_folder)
+
+    # The k=7 clustering, not the edited book of the old settings restored as if it were its own.
+    assert session.book.labels.tolist() == cluster(library.vectors, cluster_spec(kmeans)).labels.tolist()
+    assert len(session.book.clusters()) == 7
+    assert "Your cluster edits were restored" not in messages
+    session.shutdown()  # writes what is still waiting
+    with Cache(cache_db_path(sample_folder)) as cache:
+        saved = cache.get_edits(old_key)
+    keys = image_keys(library.folder, library.paths)
+    assert ClusterBook.from_json(saved, keys, library.hashes).labels.tolist() == edited.tolist()
 
 
 def test_find_similar_in_one_folder_never_shows_in_the_next(qtbot, session, sample_folder, tmp_path):
@@ -168,3 +251,51 @@ def test_after_a_move_export_and_its_undo_the_library_lists_the_files_where_they
     assert {path: labels[path] for path in before} == before
     assert session.book.name(kept) == "Kept by path"
     window.close()
+
+
+def test_a_shut_down_session_starts_no_scan(qtbot, session, sample_folder):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    session.shutdown()
+    session.rescan()
+    session.recluster()
+    assert not session.runner.busy()
+
+
+def test_closing_the_window_during_a_move_export_starts_no_scan(qtbot, tmp_path, monkeypatch):
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    store.setValue(SETTINGS_KEY, FAST.to_json())
+    window = create_window(store)
+    qtbot.addWidget(window)
+    folder = tmp_path / "library"
+    write_sample_folder(folder, per_family=1, colourways=1, size=(64, 64))
+    window.open_folder(folder)
+    session = window.session
+    wait_ready(qtbot, session, folder)
+    moving, release = threading.Event(), threading.Event()
+    real_apply_one = apply_mod._apply_one
+
+    def held(op, mode, report):
+        moving.set()
+        release.wait(30)
+        return real_apply_one(op, mode, report)
+    monkeypatch.setattr(apply_mod, "_apply_one", held)
+    started, real_start = [], session.runner.start
+
+    def recording_start(slot, *args, **kwargs):
+        started.append(slot)
+        return real_start(slot, *args, **kwargs)
+    monkeypatch.setattr(session.runner, "start", recording_start)
+
+    window.actions_by_name["export"].trigger()
+    dialog = window.export_dialog
+    dialog.set_mode("move")
+    dialog.set_target(tmp_path / "exported")
+    dialog.start_export()
+    assert moving.wait(30)
+    started.clear()
+    window.close()
+    release.set()
+    session.runner._pool.waitForDone(30_000)
+    QApplication.processEvents()  # delivers the move's end, queued for the GUI thread
+    assert "scan" not in started and not session.runner.busy()

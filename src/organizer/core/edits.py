@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..storage.cache import Cache
 from .cluster import ClusterSpec, cluster
+from .features.registry import VERSION, unversioned
 from .tasks import StopFn, never_stop
 
 NOISE = -1
@@ -167,5 +169,35 @@ def image_keys(folder: Path, paths: list[Path]) -> list[str]:
 
 
 def edits_key(extractor: str, spec: ClusterSpec) -> str:
-    """Edits belong to one clustering of one embedding: a new method starts afresh."""
+    """The cache key of the edits of one clustering of one embedding: a new method starts afresh.
+
+    The extractor's version is left out: edits follow files by path and hash, which a new
+    descriptor version does not change, so they survive one.
+    """
+    return _key(unversioned(extractor), spec)
+
+
+def load_saved_edits(cache: Cache, extractor: str, spec: ClusterSpec) -> str | None:
+    """The edits saved for this clustering of this embedding, as JSON, or None.
+
+    Parameters
+    ----------
+    cache
+        The folder's open cache.
+    extractor
+        The library's :attr:`~organizer.core.features.ExtractorSpec.id`.
+    spec
+        The clustering the edits were made on.
+
+    Notes
+    -----
+    Edits saved before the key left the version out are under the id with its
+    ``v{n}/`` prefix; without edits under :func:`edits_key`, the newest of those is read.
+    """
+    stable = unversioned(extractor)
+    keys = [_key(stable, spec)] + [_key(f"v{n}/{stable}", spec) for n in range(VERSION, 0, -1)]
+    return next((saved for saved in map(cache.get_edits, keys) if saved is not None), None)
+
+
+def _key(extractor: str, spec: ClusterSpec) -> str:
     return f"{extractor}|{spec.method}|k={spec.k}|{spec.linkage}|eps={spec.eps}|mcs={spec.min_cluster_size}"

@@ -23,12 +23,11 @@ from ..core.export import check_folders
 from ..core.export_flow import (PreparedExport, apply_summary, build_plan, latest_move_journal, pending_journal,
                                 run_export, undo_summary)
 from ..core.library import Library
-from .export_preview import fill_table, preview_table
+from .export_preview import fill_table, plan_headline, preview_table, summary_html
 from .palette import tone_colour
 from .workers import Task, TaskRunner
 
 PREVIEW_ROWS = 50
-SHOWN_DETAILS = 5  # failed files listed under an export's summary; the journal has them all
 PLAN_CHOICES = (
     ("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
     ("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
@@ -43,16 +42,6 @@ MOVE_WARNING = ("The originals will be moved out of the library folder into the 
                 "You can undo it here later (Undo last move) from the export's journal.")
 #: Waits for typing to pause before checking a typed folder, which reads its journals.
 TARGET_CHECK_DELAY_MS = 300
-
-
-def _summary_html(headline: str, details: list[str]) -> str:
-    """The core's summary for the status line: the counts in bold, the first few details."""
-    counts, semicolon, rest = headline.partition("; ")  # "; journal: …" reads better unbolded
-    lines = [f"<b>{escape(counts[0].upper() + counts[1:])}</b>{escape(semicolon + rest)}"]
-    lines += [escape(line) for line in details[:SHOWN_DETAILS]]
-    if len(details) > SHOWN_DETAILS:
-        lines.append(f"… and {len(details) - SHOWN_DETAILS} more, listed in the journal.")
-    return "<br>".join(lines)
 
 
 def _row(parent: QVBoxLayout | QWidget, *items: QWidget | tuple[QWidget | None, int]) -> QHBoxLayout:
@@ -87,6 +76,7 @@ class ExportDialog(QDialog):
         self._prepared: PreparedExport | None = None
         self._task: Task | None = None
         self._task_slot, self._moves_files = "", False
+        self._closing, self._delete_when_ended = False, False
         self._undo_journal: Path | None = None
         self._target_check = QTimer(self, singleShot=True, interval=TARGET_CHECK_DELAY_MS)
         self._target_check.timeout.connect(self._check_target)
@@ -281,10 +271,7 @@ class ExportDialog(QDialog):
 
     def _show_plan(self, prepared: PreparedExport) -> None:
         fill_table(self.preview_table, prepared, self._book, PREVIEW_ROWS)
-        files, folders = len(prepared.plan.operations), prepared.folder_count
-        self.plan_summary.setText(
-            f"<b>{files}</b> files into <b>{folders}</b> folder{'s' if folders != 1 else ''}"
-            + (f" · first {PREVIEW_ROWS} shown" if files > PREVIEW_ROWS else ""))
+        self.plan_summary.setText(plan_headline(prepared, PREVIEW_ROWS))
 
     def start_export(self) -> None:
         if not self._has_target():
@@ -303,7 +290,7 @@ class ExportDialog(QDialog):
         report, plan = result
         if plan is not None:  # the table shows what was written, previewed or not
             self._show_plan(plan)
-        self._say(_summary_html(*apply_summary(report)), "error" if report.failed else "")
+        self._say(summary_html(*apply_summary(report)), "error" if report.failed else "")
         self._written()
         self.exported.emit(report)
 
@@ -316,7 +303,7 @@ class ExportDialog(QDialog):
                   moves_files=True)
 
     def _undone(self, report) -> None:
-        self._say(_summary_html(*undo_summary(report)), "error" if report.problems else "")
+        self._say(summary_html(*undo_summary(report)), "error" if report.problems else "")
         self._written()
         self.undone.emit(report)
 
@@ -335,13 +322,25 @@ class ExportDialog(QDialog):
         self.cancel_button.setVisible(cancellable)
         self.cancel_button.setEnabled(True)
         self._task_slot, self._moves_files = slot, moves_files
-
-        def finished(result) -> None:
-            self._idle()
-            on_finished(result)
-        self._task = self._runner.start(slot, job, on_finished=finished, on_progress=self._progressed,
-                                        on_failed=self._failed, on_cancelled=self._cancelled)
+        self._task = self._runner.start(slot, job, on_finished=self._ended(on_finished),
+                                        on_progress=self._progressed, on_failed=self._ended(self._failed),
+                                        on_cancelled=self._ended(lambda: self._cancelled(slot)))
         self._update_options()
+
+    def _ended(self, handler):
+        """``handler`` for the step's real end: only now may the library look at its files again."""
+        def end(*args) -> None:
+            moved = self._moves_files
+            self._idle()
+            if moved:
+                self.library_files_changed.emit()
+            handler(*args)
+            if self._closing:
+                self._closing = False
+                self._runner.cancel("export-target")  # started by the handler for a dialog no one sees
+                if self._delete_when_ended:
+                    self.deleteLater()
+        return end
 
     def _progressed(self, done: int, total: int, note: str) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -349,13 +348,10 @@ class ExportDialog(QDialog):
         self.progress.setFormat(f"%v / %m  {note}" if note else "%v / %m")
 
     def _failed(self, message: str) -> None:
-        self._idle()
         self._say(escape(message), "error")
         self._check_target()
 
-    def _cancelled(self) -> None:
-        slot = self._task_slot
-        self._idle()
+    def _cancelled(self, slot: str) -> None:
         if slot == "export":
             self._say("Stopped. What was written stays, listed in the export's journal; export again to "
                       "finish it, or Undo last move after a move.")
@@ -364,10 +360,7 @@ class ExportDialog(QDialog):
             self._say("Preview cancelled.")
 
     def _idle(self) -> None:
-        self._task, self._task_slot = None, ""
-        if self._moves_files:
-            self._moves_files = False
-            self.library_files_changed.emit()
+        self._task, self._task_slot, self._moves_files = None, "", False
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._update_options()
@@ -380,7 +373,7 @@ class ExportDialog(QDialog):
             self._say("Stopping…")
 
     def _stop_task(self) -> None:
-        """Drop the running step at once; its late results are ignored."""
+        """Drop the running step at once; its late results, and its end, are ignored."""
         if self._task is not None:
             self._runner.cancel(self._task_slot)
             self._idle()
@@ -392,8 +385,16 @@ class ExportDialog(QDialog):
         self.status_label.setText(html)
 
     def done(self, result: int) -> None:
-        """Closing stops whatever runs: an export left behind would keep writing unseen."""
+        """Closing stops whatever runs: an export left behind would keep writing unseen. A move or its
+        undo keeps its place in the runner, so its end still announces the moved files: the dialog
+        waits for it, hidden. One the runner dropped (the window's shutdown) ends unannounced."""
         self._target_check.stop()
         self._runner.cancel("export-target")
-        self._stop_task()
+        self._closing = self._moves_files and self._runner.running(self._task_slot)
+        if self._closing:
+            self._task.cancel()
+            self._delete_when_ended = self.testAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        else:
+            self._stop_task()
         super().done(result)

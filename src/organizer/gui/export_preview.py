@@ -1,6 +1,8 @@
-"""The export dialog's preview table: its layout, and the first operations of a plan listed in it."""
+"""The export dialog's views of an export: the preview table of a plan, and the summary of a run."""
 
 from __future__ import annotations
+
+from html import escape
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QPixmap
@@ -9,6 +11,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from ..core.edits import ClusterBook
 from ..core.export_flow import PreparedExport
 from .palette import cluster_colour
+
+SHOWN_DETAILS = 5  # failed files listed under an export's summary; the journal has them all
 
 
 def preview_table(row_height: int) -> QTableWidget:
@@ -39,6 +43,13 @@ def fill_table(table: QTableWidget, prepared: PreparedExport, book: ClusterBook 
         table.setItem(row, 2, _cluster_item(op.cluster, book))
 
 
+def plan_headline(prepared: PreparedExport, shown: int) -> str:
+    """The plan in a line: how many files into how many folders, and whether the table lists them all."""
+    files, folders = len(prepared.plan.operations), prepared.folder_count
+    return (f"<b>{files}</b> files into <b>{folders}</b> folder{'s' if folders != 1 else ''}"
+            + (f" · first {shown} shown" if files > shown else ""))
+
+
 def _cluster_item(label: int | None, book: ClusterBook | None) -> QTableWidgetItem:
     if label is None:
         return QTableWidgetItem("")
@@ -47,3 +58,13 @@ def _cluster_item(label: int | None, book: ClusterBook | None) -> QTableWidgetIt
     swatch.fill(cluster_colour(label))
     item.setIcon(QIcon(swatch))
     return item
+
+
+def summary_html(headline: str, details: list[str]) -> str:
+    """The core's summary for the status line: the counts in bold, the first few details."""
+    counts, semicolon, rest = headline.partition("; ")  # "; journal: …" reads better unbolded
+    lines = [f"<b>{escape(counts[0].upper() + counts[1:])}</b>{escape(semicolon + rest)}"]
+    lines += [escape(line) for line in details[:SHOWN_DETAILS]]
+    if len(details) > SHOWN_DETAILS:
+        lines.append(f"… and {len(details) - SHOWN_DETAILS} more, listed in the journal.")
+    return "<br>".join(lines)

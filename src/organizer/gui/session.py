@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -20,9 +19,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ..core.cluster import ClusterSpec, cluster
-from ..core.dendrogram import dendrogram_segments
-from ..core.edits import ClusterBook, edits_key, image_keys
+from ..core.cluster import ClusterSpec
+from ..core.edits import ClusterBook, image_keys
 from ..core.folder_model import PREPARING_NOTES, for_folder
 from ..core.generation import Generation
 from ..core.images import MB
@@ -33,16 +31,9 @@ from ..core.writer import SerialWriter
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
+from .cluster_job import ClusterResult, cluster_job, updated_medoids
 from .similar_search import file_search_job, search_job
-from .workers import TaskRunner, describe_error
-
-
-@dataclass
-class _ClusterResult:
-    book: ClusterBook
-    medoids: dict[int, int]
-    dendrogram: object
-    restored: bool
+from .workers import Task, TaskRunner, describe_error
 
 
 class _BookCommand(QUndoCommand):
@@ -60,20 +51,6 @@ class _BookCommand(QUndoCommand):
 def cluster_spec(settings: Settings) -> ClusterSpec:
     return ClusterSpec(method=settings.cluster_method, k=settings.cluster_k or None, linkage=settings.linkage,
                        min_cluster_size=settings.min_cluster_size or None)
-
-
-def _medoids(book: ClusterBook, vectors: np.ndarray) -> dict[int, int]:
-    return {label: book.medoid(label, vectors) for label in book.clusters() if label >= 0}
-
-
-def _updated_medoids(book: ClusterBook, vectors: np.ndarray, medoids: dict[int, int],
-                     old_labels: np.ndarray) -> dict[int, int]:
-    """``medoids`` after ``book`` changed from ``old_labels``: only clusters that gained or lost members are
-    recomputed, since an edit runs on the GUI thread and usually touches one or two of many clusters."""
-    moved = book.labels != old_labels
-    changed = set(book.labels[moved].tolist()) | set(old_labels[moved].tolist())
-    return {label: medoids[label] if label in medoids and label not in changed else book.medoid(label, vectors)
-            for label in book.clusters() if label >= 0}
 
 
 class FolderSession(QObject):
@@ -100,6 +77,9 @@ class FolderSession(QObject):
         self.layout: np.ndarray | None = None
         self.book: ClusterBook | None = None
         self.medoids: dict[int, int] = {}
+        #: The edits key the book was computed for; the settings may name another by now.
+        self._book_key = ""
+        self._closed = False
         self.device_description = "chosen when the first folder opens"
         self.generation = Generation()
         self._writer = SerialWriter(
@@ -107,15 +87,22 @@ class FolderSession(QObject):
         self._scan_started = 0.0
         self._warmed = False
 
-    def _current_only(self, handler: Callable, *, book: bool = False) -> Callable:
+    def _current_only(self, handler: Callable, *, book: bool = False, on_stale: Callable[[], None] | None = None
+                      ) -> Callable:
         """``handler`` for a result of the library as it is now (with ``book``, of its clusters
-        too): one that lands after they changed is dropped, never shown."""
+        too): one that lands after they changed is dropped, never shown, and ``on_stale`` called."""
         stamp = self.generation.stamp()
 
         def deliver(*args) -> None:
             if self.generation.is_current(stamp, book=book):
                 handler(*args)
+            elif on_stale is not None:
+                on_stale()
         return deliver
+
+    def _start(self, slot: str, job: Callable, **handlers: Callable) -> Task | None:
+        """Start ``job`` unless the session is shut down: its result would reach a closed window."""
+        return None if self._closed else self.runner.start(slot, job, **handlers)
 
     # opening and scanning ---------------------------------------------------------------
     def warm_up(self, analysis: bool = True) -> None:
@@ -132,7 +119,7 @@ class FolderSession(QObject):
             # thread, so the window froze. Frozen objects are skipped by the collector.
             gc.freeze()
 
-        self.runner.start("warmup", lambda _ctx: warm_up(device, analysis=analysis), on_finished=done)
+        self._start("warmup", lambda _ctx: warm_up(device, analysis=analysis), on_finished=done)
 
     def open_folder(self, folder: Path) -> None:
         self.folder = Path(folder).resolve()
@@ -143,7 +130,7 @@ class FolderSession(QObject):
 
     def rescan(self) -> None:
         """Scan the folder again: after a settings change that needs new vectors, or after its files moved."""
-        if self.folder is None:
+        if self.folder is None or self._closed:
             return
         folder, settings, device = self.folder, self.settings, self.settings.device
         self.generation.new_library()
@@ -162,7 +149,7 @@ class FolderSession(QObject):
 
         self._scan_started = time.monotonic()
         self.message.emit(f"Scanning {folder.name}…")
-        self.runner.start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
+        self._start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
                           on_failed=self._failed("scan"), on_cancelled=lambda: None)
         self.warm_up(analysis=False)
 
@@ -219,7 +206,7 @@ class FolderSession(QObject):
                 return cached_map(cache, library.spec.id, library.hashes, library.vectors, spec,
                                   progress=ctx.progress, should_stop=ctx.should_stop, on_partial=ctx.partial)
 
-        self.runner.start("map", job, on_finished=self._current_only(self._mapped),
+        self._start("map", job, on_finished=self._current_only(self._mapped),
                           on_partial=self._current_only(self._map_partial),
                           on_progress=lambda d, t, n: self.progress.emit("map", d, t, n),
                           on_failed=self._failed("map"))
@@ -239,35 +226,16 @@ class FolderSession(QObject):
         library = self.library
         if library is None:
             return
-        spec = cluster_spec(self.settings)
-        key = edits_key(library.spec.id, spec)
         self.generation.new_book()
-        writer = self._writer
-
-        def job(ctx):
-            load_analysis_libraries()
-            writer.flush()  # the edits saved last must be the ones read back
-            with Cache(cache_db_path(library.folder)) as cache:
-                saved = cache.get_edits(key)
-            if len(library) < 3:
-                return _ClusterResult(ClusterBook(np.zeros(len(library), dtype=np.int64)), {}, None, False)
-            clustering = cluster(library.vectors, spec, progress=ctx.progress, should_stop=ctx.should_stop)
-            keys = image_keys(library.folder, library.paths)
-            restored = ClusterBook.from_json(saved, keys, library.hashes) if saved else None
-            book = restored or ClusterBook(clustering.labels)
-            dendrogram = None
-            if clustering.linkage is not None and len(clustering.linkage) + 1 == len(library):
-                dendrogram = dendrogram_segments(clustering.linkage, clustering.labels)
-            return _ClusterResult(book, _medoids(book, library.vectors), dendrogram, restored is not None)
-
-        self.runner.start("clusters", job, on_finished=self._current_only(self._clustered),
+        job = cluster_job(library, cluster_spec(self.settings), self._writer.flush)
+        self._start("clusters", job, on_finished=self._current_only(self._clustered),
                           on_progress=lambda d, t, n: self.progress.emit("clusters", d, t, n),
                           on_failed=self._failed("clusters"))
 
-    def _clustered(self, result: _ClusterResult) -> None:
+    def _clustered(self, result: ClusterResult) -> None:
         self.generation.new_book()
         self.undo_stack.clear()
-        self.book, self.medoids = result.book, result.medoids
+        self.book, self.medoids, self._book_key = result.book, result.medoids, result.key
         self.progress.emit("clusters", 1, 1, "")
         self.clusters_changed.emit()
         self.dendrogram_changed.emit(result.dendrogram)
@@ -288,14 +256,14 @@ class FolderSession(QObject):
         old_labels = self.book.labels
         self.book.restore(state)
         self.generation.new_book()
-        self.medoids = _updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
+        self.medoids = updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
         self._save_edits()
         self.clusters_changed.emit()
 
     def _save_edits(self) -> None:
-        """Save the book on the writer thread: opening the cache on the GUI thread froze the window."""
-        library, (labels, names) = self.library, self.book.snapshot()
-        key = edits_key(library.spec.id, cluster_spec(self.settings))
+        """Save the book on the writer thread (opening the cache on the GUI thread froze the window),
+        under the key it was computed for: a recluster for new settings would restore it as theirs."""
+        library, (labels, names), key = self.library, self.book.snapshot(), self._book_key
 
         def write() -> None:
             text = ClusterBook(labels, names).to_json(image_keys(library.folder, library.paths), library.hashes)
@@ -331,7 +299,7 @@ class FolderSession(QObject):
         if self.book is None or self.library is None:
             return
         scratch = ClusterBook(*self.book.snapshot())
-        vectors = self.library.vectors
+        vectors, name = self.library.vectors, self.book.name(label)
 
         def job(ctx):
             scratch.split(label, vectors, should_stop=ctx.should_stop)
@@ -341,9 +309,12 @@ class FolderSession(QObject):
             before = self.book.snapshot()
             self.undo_stack.push(_BookCommand(self, f"Split {self.book.name(label)}", before, after))
 
+        def dropped() -> None:
+            self.message.emit(f"The split of {name} was dropped: the clusters changed while it ran")
+
         # Computed from the clusters as they are now: after a recluster or another edit it would undo those.
-        self.runner.start("split", job, on_finished=self._current_only(done, book=True),
-                          on_failed=self._failed("split", book=True))
+        self._start("split", job, on_finished=self._current_only(done, book=True, on_stale=dropped),
+                    on_failed=self._failed("split", book=True))
 
     # find similar ----------------------------------------------------------------------
     def find_similar(self, index: int) -> None:
@@ -351,7 +322,7 @@ class FolderSession(QObject):
             return
         job = search_job(self.library, index, self.settings.similar_count, self.settings.similar_rerank,
                          self.message.emit)
-        self.runner.start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
+        self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                           on_failed=self._failed("similar"))
 
     def find_similar_to_file(self, path: Path) -> None:
@@ -364,7 +335,7 @@ class FolderSession(QObject):
         job = file_search_job(self.library, Path(path), settings.similar_count, settings.device,
                               settings.similar_rerank, self.message.emit,
                               max_file_bytes=settings.max_file_mb * MB)
-        self.runner.start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
+        self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                           on_failed=self._failed("search"))
 
     # settings --------------------------------------------------------------------------
@@ -380,6 +351,7 @@ class FolderSession(QObject):
             self.recluster()
 
     def shutdown(self) -> None:
-        """Stop the jobs and write the edits still waiting."""
+        """Stop the jobs and write the edits still waiting; the session starts no work after it."""
+        self._closed = True
         self.runner.shutdown()
         self._writer.close()

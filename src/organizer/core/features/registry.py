@@ -89,6 +89,19 @@ class ExtractorSpec:
         return max(side, EQUALIZE_SIDE) if self.equalize else side
 
 
+def unversioned(extractor_id: str) -> str:
+    """``extractor_id`` without its ``v{VERSION}/`` prefix: what the user chose, whatever the code's version.
+
+    Parameters
+    ----------
+    extractor_id
+        An :attr:`ExtractorSpec.id`, of this version or an earlier one; an id without the
+        prefix is returned as it is.
+    """
+    head, slash, rest = extractor_id.partition("/")
+    return rest if slash and head[:1] == "v" and head[1:].isdigit() else extractor_id
+
+
 def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
               mode: str = "content", size: int | None = None, policy: str = DEFAULT_POLICY,
               pooling: str = DEFAULT_POOLING,
