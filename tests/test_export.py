@@ -244,9 +244,9 @@ def test_resume_of_a_killed_move_finishes_it(tmp_path):
     paths = _library(source)
     before = sorted(_tree(source).values())
     plan = plan_sorted(paths, list(range(6)), source, tmp_path / "out")
-    stops = iter([False, False, True])
+    written = []  # stopped after two files, however often the export asks
     with pytest.raises(Cancelled):
-        apply_plan(plan, "move", should_stop=lambda: next(stops))
+        apply_plan(plan, "move", progress=lambda done, *_: written.append(done), should_stop=lambda: len(written) == 2)
     journal, header = journal_mod.unfinished_journal(tmp_path / "out")
     assert header["mode"] == "move"
     report = apply_mod.resume(journal)
@@ -307,10 +307,10 @@ def test_undo_finds_an_export_folder_that_was_moved(tmp_path):
 def test_a_torn_journal_line_is_ignored_and_repaired(tmp_path):
     source = tmp_path / "src"
     paths = _library(source)
-    stops = iter([False, True])
+    written = []  # stopped after one file, however often the export asks
     with pytest.raises(Cancelled):
         apply_plan(plan_sorted(paths, list(range(6)), source, tmp_path / "out"), "copy",
-                   should_stop=lambda: next(stops))
+                   progress=lambda done, *_: written.append(done), should_stop=lambda: len(written) == 1)
     journal, _ = journal_mod.unfinished_journal(tmp_path / "out")
     with open(journal, "ab") as handle:
         handle.write(b'{"done": 1, "partial\xc3')  # a kill mid-line, mid-character
@@ -332,9 +332,11 @@ def test_of_two_journals_from_one_second_the_later_one_is_unfinished(tmp_path, m
     paths = _library(source)
     # Both exports in one second, whatever the clock does: the stamp is frozen.
     monkeypatch.setattr(apply_mod, "time", SimpleNamespace(strftime=lambda _format: "20260101-000000"))
+    # Hashed in the plan, so the stop comes after the journal is written, before the file.
+    plan = plan_sorted(paths, [0], source, tmp_path / "out", hashes=[hash_file(paths[0])])
     for _ in range(2):
         with pytest.raises(Cancelled):
-            apply_plan(plan_sorted(paths, [0], source, tmp_path / "out"), "copy", should_stop=lambda: True)
+            apply_plan(plan, "copy", should_stop=lambda: True)
     journal, _ = journal_mod.unfinished_journal(tmp_path / "out")
     assert journal.name == "20260101-000000-sorted-copy (2).jsonl"
 

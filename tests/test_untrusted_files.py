@@ -15,9 +15,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
-import textwrap
 import tracemalloc
 from pathlib import Path
 
@@ -25,7 +22,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import organizer
 from organizer.cli import main
 from organizer.core import images
 from organizer.core.embed import embed_folder
@@ -34,13 +30,10 @@ from organizer.core.features.colour import ColourEmbedder
 from organizer.core.images import MB, ImageError, decode
 from organizer.storage.cache import Cache
 from organizer.storage.settings import Settings
+from untrusted import needs_dev_zero, needs_fifo, one_line, run_child
 
 SPEC = make_spec(mode="colour")
 FAST = ["--mode", "colour"]
-#: Far above what a child needs (imports and a few small images), far below a CI job's patience.
-CHILD_LIMIT_S = 120
-needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
-needs_dev_zero = pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 
 
 def _photo(size: tuple[int, int] = (640, 480), seed: int = 3) -> Image.Image:
@@ -69,36 +62,6 @@ def _embed(folder: Path, cache_path: Path, **kwargs):
         return embed_folder(folder, SPEC, cache, make_embedder=lambda: ColourEmbedder("colour"), workers=2, **kwargs)
 
 
-def _child(script: str, *args: str, imports: str = "from organizer.cli import main",
-           memory_mb: int = 1500) -> subprocess.CompletedProcess:
-    """Run ``script`` in a fresh interpreter that may grow by ``memory_mb`` of address space
-    once ``imports`` are done, and is stopped after CHILD_LIMIT_S."""
-    prologue = textwrap.dedent(f"""
-        import resource, sys
-        {imports}
-        try:
-            with open("/proc/self/statm") as statm:
-                in_use = int(statm.read().split()[0]) * resource.getpagesize()
-            resource.setrlimit(resource.RLIMIT_AS, (in_use + {memory_mb} * 2**20, resource.RLIM_INFINITY))
-        except (OSError, ValueError):
-            pass  # no /proc (not Linux): the time limit still holds
-    """)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(organizer.__file__).parents[1]),
-                                                         os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    try:
-        return subprocess.run([sys.executable, "-c", prologue + textwrap.dedent(script), *args], env=env,
-                              capture_output=True, text=True, timeout=CHILD_LIMIT_S)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the child did not finish within {CHILD_LIMIT_S} s: it hung on a file")
-
-
-def _one_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in text, f"not one clear line: {text!r}"
-    return lines[0]
-
-
 # 1. A named pipe or a link to a device where a file was ----------------------------------
 
 
@@ -106,7 +69,7 @@ def _one_line(text: str) -> str:
 @needs_dev_zero
 def test_files_replaced_by_a_pipe_and_a_dev_zero_link_after_the_listing_fail_and_the_scan_goes_on(tmp_path):
     folder = _library(tmp_path / "library", 4)
-    result = _child("""
+    result = run_child("""
         from pathlib import Path
         import json, os
         from organizer.core import embed
@@ -137,22 +100,22 @@ def test_files_replaced_by_a_pipe_and_a_dev_zero_link_after_the_listing_fail_and
 
 
 @needs_fifo
-def test_compare_with_a_named_pipe_exits_2_with_one_line(tmp_path):
+def test_compare_with_a_named_pipe_exits_2_withone_line(tmp_path):
     good = tmp_path / "good.png"
     _photo((64, 48)).save(good)
     pipe = tmp_path / "pipe.png"
     os.mkfifo(pipe)
-    result = _child("sys.exit(main(['compare', sys.argv[1], sys.argv[2]]))", str(pipe), str(good))
+    result = run_child("sys.exit(main(['compare', sys.argv[1], sys.argv[2]]))", str(pipe), str(good))
     assert result.returncode == 2
-    assert _one_line(result.stderr) == "error: not a regular file (a named pipe), so not an image"
+    assert one_line(result.stderr) == "error: not a regular file (a named pipe), so not an image"
 
 
 @needs_dev_zero
-def test_similar_with_a_dev_zero_link_as_query_exits_2_with_one_line(tmp_path):
+def test_similar_with_a_dev_zero_link_as_query_exits_2_withone_line(tmp_path):
     folder = _library(tmp_path / "library")
     query = tmp_path / "query.jpg"
     query.symlink_to("/dev/zero")
-    result = _child("sys.exit(main(['similar', sys.argv[1], sys.argv[2], '--mode', 'colour', '--cache-beside']))",
+    result = run_child("sys.exit(main(['similar', sys.argv[1], sys.argv[2], '--mode', 'colour', '--cache-beside']))",
                     str(folder), str(query))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     # After the scan's progress lines, one line says what is wrong with the query.
@@ -322,7 +285,7 @@ def _peak_per_pixel(tmp_path: Path, image: Image.Image) -> float:
     only the decoder: a heavier import's own peak would hide the decode's.)"""
     path = tmp_path / f"{image.mode.replace(';', '_')}.png"
     image.save(path, compress_level=1)
-    result = _child("""
+    result = run_child("""
         def peak_kb():
             # VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's (pytest's) peak.
             with open("/proc/self/status") as status:

@@ -80,8 +80,13 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
                        help="views per inference batch (default: from the device)")
     parser.add_argument("--cache-beside", action="store_true",
                         help="keep the cache in FOLDER/.pattern-organizer instead of the user cache dir")
+    add_max_file_option(parser)
+
+
+def add_max_file_option(parser: argparse.ArgumentParser) -> None:
+    """``--max-file-mb``, for every command that reads image files."""
     parser.add_argument("--max-file-mb", type=bounded_int(1, 1_000_000), default=images.MAX_FILE_MB, metavar="MB",
-                        help="list larger files as failures without reading them (default: %(default)s)")
+                        help="leave larger files out as failures without reading them (default: %(default)s)")
 
 
 def max_file_bytes(args) -> int:

@@ -19,7 +19,8 @@ from ..core.similarity import find_similar
 from ..samples import PALETTES, write_sample_folder
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder
-from .common import add_extractor_options, max_file_bytes, open_cache, problem, run_scan, scan_summary
+from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, run_scan,
+                     scan_summary)
 
 
 NEIGHBOURHOOD = "neighbourhood"
@@ -70,7 +71,7 @@ def cmd_similar(args) -> int:
     matches = find_similar(report.paths, vectors, query, pool_size(args.k, args.rerank), args.metric,
                            exclude=query_path, rerank=args.rerank == NEIGHBOURHOOD)
     if args.rerank in INDICES:
-        matches, skipped = rerank(query_path, matches, args.rerank, args.k)
+        matches, skipped = rerank(query_path, matches, args.rerank, args.k, max_file_bytes=max_file_bytes(args))
         for path, reason in skipped:
             print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     if args.json:
@@ -83,7 +84,8 @@ def cmd_similar(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    first, second = images.load(Path(args.image1)), images.load(Path(args.image2))
+    limit = max_file_bytes(args)
+    first, second = images.load(Path(args.image1), 0, limit), images.load(Path(args.image2), 0, limit)
     result = compare(first, second, args.index)
     if args.json:
         print(json.dumps({"index": result.index, "score": result.score, "higher_is_more_similar":
@@ -153,6 +155,7 @@ def register(sub) -> None:
                       help="ssim (structure, pixel-aligned), cwssim (forgives small shifts), mse (a distance), "
                            "sift (matched keypoints after a ratio test and RANSAC), emd (palette distance)")
     pair.add_argument("--json", action="store_true")
+    add_max_file_option(pair)
     pair.set_defaults(func=cmd_compare)
 
     failures = sub.add_parser("failures", help="list the files the last scan could not use, with reasons")

@@ -74,7 +74,7 @@ def cmd_grid(args) -> int:
     check_sheet(len(vectors), grid_mod.grid_shape(len(vectors), args.cols)[1], args.cell, names=args.names)
     grid, cols = _grid(args, vectors)
     sheet = render_sheet(report.paths, list(grid), cols, cell=args.cell, names=args.names,
-                         progress=StderrProgress("sheet"))
+                         progress=StderrProgress("sheet"), max_file_bytes=max_file_bytes(args))
     # The file the user named: replacing it is what they asked for.
     replace_atomically(Path(args.out), lambda partial: partial.write_bytes(sheet))
     print(f"contact sheet of {len(report.paths)} images written to {args.out}", file=sys.stderr)
@@ -102,7 +102,8 @@ def cmd_export(args) -> int:
     if args.dry_run:
         print(prepared.plan.describe())
         return 0
-    return _print_apply(run_export(prepared, args.mode, progress=StderrProgress("export")))
+    return _print_apply(run_export(prepared, args.mode, progress=StderrProgress("export"),
+                                   max_file_bytes=max_file_bytes(args)))
 
 
 def _print_summary(headline: str, details: list[str]) -> None:

@@ -15,7 +15,7 @@ from ..core.levels import equalize_report, measure_folder, quantised, report_csv
 from ..core.printable import printable
 from ..core.scan import scan_folder
 from .args import add_folder, bounded_int
-from .common import StderrProgress, open_cache, problem
+from .common import StderrProgress, add_max_file_option, max_file_bytes, open_cache, problem
 
 
 def _image_paths(folder: Path) -> list[Path]:
@@ -31,12 +31,13 @@ def cmd_align(args) -> int:
     print(f"aligning {len(paths)} images: about {megabytes(memory_estimate(len(paths), args.max_side))} of memory",
           file=sys.stderr)
     result = align_images(paths, args.model, args.reference, args.max_side, progress=StderrProgress("aligning"),
-                          max_images=args.max_images)
+                          max_images=args.max_images, max_file_bytes=max_file_bytes(args))
     for path, reason in result.failures:
         print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     out = save_mean_image(result, Path(args.out))
     if args.aligned_dir:
-        written, failed = write_aligned(result, Path(args.aligned_dir), progress=StderrProgress("writing"))
+        written, failed = write_aligned(result, Path(args.aligned_dir), progress=StderrProgress("writing"),
+                                        max_file_bytes=max_file_bytes(args))
         for path, reason in failed:
             print(f"warning: not written {problem(path, reason)}", file=sys.stderr)
         print(f"{len(written)} aligned copies in {args.aligned_dir}", file=sys.stderr)
@@ -52,11 +53,12 @@ def cmd_align(args) -> int:
 
 def cmd_equalize(args) -> int:
     with open_cache(Path(args.folder), args.cache_beside) as cache:
-        levels = measure_folder(Path(args.folder), cache, progress=StderrProgress("measuring"))
+        levels = measure_folder(Path(args.folder), cache, progress=StderrProgress("measuring"),
+                                max_file_bytes=max_file_bytes(args))
     if not levels.paths:
         raise ValueError(f"no usable images in {args.folder}")
     reference = dict(zip(("brightness", "contrast", "sharpness"), quantised(levels.reference)))
-    rows = equalize_report(levels, progress=StderrProgress("equalizing"))
+    rows = equalize_report(levels, progress=StderrProgress("equalizing"), max_file_bytes=max_file_bytes(args))
     for path, reason in levels.failures:
         print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     if args.json:
@@ -105,6 +107,7 @@ def register(sub) -> None:
     output.add_argument("--json", action="store_true")
     output.add_argument("--csv", action="store_true", help="one row per image, for a spreadsheet")
     equalize.add_argument("--cache-beside", action="store_true")
+    add_max_file_option(equalize)
     equalize.set_defaults(func=cmd_equalize)
 
     align = sub.add_parser("align", help="align near-identical images (scans of one pattern) to a reference "
@@ -123,4 +126,5 @@ def register(sub) -> None:
                             f"{megabytes(memory_estimate(1))} at the default working size")
     align.add_argument("--aligned-dir", help="also write aligned copies into this new folder (never over a file)")
     align.add_argument("--json", action="store_true", help="print the transforms and motions as JSON")
+    add_max_file_option(align)
     align.set_defaults(func=cmd_align)

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .apply import replace_atomically, write_new_file
 from .export import MAX_NAME_BYTES, safe_name
-from .images import DECODERS, LUMA_WEIGHTS, ImageError, load
+from .images import DECODERS, LUMA_WEIGHTS, MAX_FILE_BYTES, ImageError, decode, load, read_bytes
 from .registration import (MODELS, REFERENCES, STACKREG, align_arrays, check_settings, describe_transform,
                            transform_one)
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
@@ -121,7 +121,8 @@ def megabytes(size: int) -> str:
 
 def align_images(paths: list[Path], model: str = "rigid", reference: str = "first",
                  max_side: int = MAX_SIDE, progress: ProgressFn = no_progress,
-                 should_stop: StopFn = never_stop, max_images: int = MAX_IMAGES) -> AlignmentResult:
+                 should_stop: StopFn = never_stop, max_images: int = MAX_IMAGES,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> AlignmentResult:
     """Align image files to one another and return the transforms and the aligned mean.
 
     Every file is read (unreadable ones are skipped with a reason) and resized to the
@@ -148,6 +149,8 @@ def align_images(paths: list[Path], model: str = "rigid", reference: str = "firs
         Checked before every image in each step.
     max_images
         The most images taken: each holds :func:`memory_estimate` bytes until the end.
+    max_file_bytes
+        Larger files are left out unread, as failures.
 
     Raises
     ------
@@ -170,12 +173,13 @@ def align_images(paths: list[Path], model: str = "rigid", reference: str = "firs
         if should_stop():
             raise Cancelled()
         try:
-            image = load(path, min_side=max_side)
+            data = read_bytes(path, max_file_bytes)
+            image = decode(data, min_side=max_side)
         except ImageError as exc:
             failures.append((path, exc.reason))
         else:
             if not rgb:
-                source_size = _source_size(path, image.size)
+                source_size = _source_size(data, image.size)
                 size = _working_size(image.size, max_side)
             rgb.append(_resized(image, size))
             usable.append(path)
@@ -230,7 +234,8 @@ def save_mean_image(result: AlignmentResult, target: Path) -> Path:
 
 
 def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn = no_progress,
-                  should_stop: StopFn = never_stop) -> tuple[list[Path], list[tuple[Path, str]]]:
+                  should_stop: StopFn = never_stop,
+                  max_file_bytes: int = MAX_FILE_BYTES) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Write each aligned image as a PNG at the working resolution.
 
     Files are named after their source (``scan.jpg`` becomes ``scan.png``), written to a
@@ -245,6 +250,8 @@ def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn =
     out_dir
         Created if missing. It may not be a folder that holds one of the source images,
         so that aligned copies never mix with the originals.
+    max_file_bytes
+        Larger files are left out unread, as failures.
 
     Returns
     -------
@@ -274,7 +281,7 @@ def write_aligned(result: AlignmentResult, out_dir: Path, progress: ProgressFn =
         if should_stop():
             raise Cancelled()
         try:
-            array = _resized(load(path, min_side=max(result.size)), result.size)
+            array = _resized(load(path, max(result.size), max_file_bytes), result.size)
         except ImageError as exc:
             failures.append((path, exc.reason))
         else:
@@ -294,10 +301,13 @@ def _working_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _source_size(path: Path, decoded: tuple[int, int]) -> tuple[int, int]:
-    """The upright size in the file, which a JPEG's draft decoding may have shrunk."""
+def _source_size(data: bytes, decoded: tuple[int, int]) -> tuple[int, int]:
+    """The upright size in the file's ``data``, which a JPEG's draft decoding may have shrunk.
+
+    From the bytes already read: opening the file again would skip the checks the read made.
+    """
     try:
-        with Image.open(path, formats=DECODERS) as header:
+        with Image.open(io.BytesIO(data), formats=DECODERS) as header:
             width, height = header.size
     except (OSError, SyntaxError, ValueError):
         return decoded

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .export import MODES, ExportPlan, Operation
+from .files import ImageError, open_regular
 from .journal import JOURNAL_DIR, ExportError, JournalWriter, append_record, read_journal
-from .scan import hash_file
+from .scan import hash_file, hash_or_blank, holds_content  # noqa: F401 - hash_file: exports are verified with it
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from .transfer import PART_PREFIX, TARGET_FULL, copy_to, fsync_dir, moved_link_text, publish, temp_name
 
@@ -51,12 +52,15 @@ class ApplyReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _hash_or_blank(path: Path) -> str:
-    """A source that cannot be read now is reported when its turn comes, not here."""
-    try:
-        return hash_file(path)
-    except OSError:
-        return ""
+def _source_hashes(plan: ExportPlan, should_stop: StopFn) -> list[str]:
+    """Each operation's source hash, hashing those the plan lacks: a long list is stoppable."""
+    hashes = []
+    for op in plan.operations:
+        if not op.hash and should_stop():
+            raise Cancelled()
+        # A source that cannot be read now is reported when its turn comes, not here.
+        hashes.append(op.hash or hash_or_blank(op.source))
+    return hashes
 
 
 def _pid_alive(pid: int) -> bool:
@@ -146,7 +150,7 @@ def apply_plan(plan: ExportPlan, mode: str = "copy", *, progress: ProgressFn = n
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    hashes = [op.hash or _hash_or_blank(op.source) for op in plan.operations]
+    hashes = _source_hashes(plan, should_stop)
     try:
         (plan.out_dir / JOURNAL_DIR).mkdir(parents=True, exist_ok=True)
         journal = _create_journal(plan, mode, hashes)
@@ -183,7 +187,10 @@ def _run(plan: ExportPlan, mode: str, journal: Path, done_before: set[int],
             if should_stop():
                 raise Cancelled()
             failures = len(report.failed)
-            _apply_one(op, mode, report)
+            try:
+                _apply_one(op, mode, report)
+            except ImageError as exc:  # a source or target that is no regular file, or unreadable
+                report.failed.append((op.source, exc.reason))
             writer.write({"done": i} if len(report.failed) == failures else {"failed": i})
             progress(i + 1, len(plan.operations), op.target.name)
         for folder in {op.target.parent for op in plan.operations}:
@@ -203,7 +210,7 @@ def _run(plan: ExportPlan, mode: str, journal: Path, done_before: set[int],
 
 def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
     if op.target.exists():
-        if op.hash and hash_file(op.target) == op.hash:
+        if op.hash and holds_content(op.target, op.hash):
             report.already_there += 1  # finished by an earlier, interrupted run
             if mode == "move" and op.source.exists() and _same_content(op.target, op.source, op.hash):
                 fsync_dir(op.target.parent)
@@ -217,6 +224,9 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
     try:
         if not os.access(op.source, os.R_OK):
             raise PermissionError(errno.EACCES, "not readable", str(op.source))
+        # Before any mode acts: a link would hard-link a named pipe, and a move would carry
+        # a link to a device, where only a copy's read would have refused them.
+        open_regular(op.source, None).close()
         op.target.parent.mkdir(parents=True, exist_ok=True)
         if mode == "copy":
             refused = copy_to(op.source, op.target)
@@ -235,7 +245,7 @@ def _apply_one(op: Operation, mode: str, report: ApplyReport) -> None:
     if refused:
         report.attributes_refused.append((op.target, refused))
     if mode == "move":
-        if op.hash and hash_file(op.target) != op.hash:
+        if op.hash and not holds_content(op.target, op.hash):
             op.target.unlink()  # the source changed since planning: keep it where it is
             report.failed.append((op.source, "changed since the export was planned; not moved"))
             return
@@ -306,8 +316,7 @@ class UndoReport:
 def _same_content(a: Path, b: Path, digest: str) -> bool:
     if os.path.samefile(a, b):
         return True
-    expected = digest or hash_file(a)
-    return hash_file(b) == expected
+    return holds_content(b, digest or hash_or_blank(a))
 
 
 def undo(journal_path: Path) -> UndoReport:
@@ -332,7 +341,7 @@ def undo(journal_path: Path) -> UndoReport:
             if mode == "move" and not source.exists():
                 report.problems.append((source, f"neither the original nor {target} exists"))
             continue
-        if digest and hash_file(target) != digest:
+        if digest and not holds_content(target, digest):
             report.problems.append((target, "changed since the export; left in place"))
             continue
         if source.exists():

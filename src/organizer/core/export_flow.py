@@ -21,6 +21,7 @@ from .apply import ApplyReport, UndoReport, apply_plan, write_new_file
 from .cluster import ClusterSpec, cluster
 from .edits import ClusterBook
 from .export import PLANS, ExportPlan, PlanError, check_folders, plan_clusters, plan_grid, plan_sorted
+from .files import MAX_FILE_BYTES
 from .journal import ExportError, journals_newest_first, read_journal_header, unfinished_journal
 from .library import Library
 from .sheet import CELL, MAX_SHEET_PIXELS, fit_cell, render_sheet
@@ -110,18 +111,19 @@ def _as_list(labels: np.ndarray | None) -> list[int] | None:
 
 
 def run_export(prepared: PreparedExport, mode: str = "copy", progress: ProgressFn = no_progress,
-               should_stop: StopFn = never_stop) -> ApplyReport:
-    """Apply the plan in ``mode``; a grid export also gets its contact sheet.
+               should_stop: StopFn = never_stop, max_file_bytes: int = MAX_FILE_BYTES) -> ApplyReport:
+    """Apply the plan in ``mode``; a grid export also gets its contact sheet (files over ``max_file_bytes``
+    are red cells there).
 
     Raises what :func:`.apply.apply_plan` raises (``ExportError``, ``Cancelled``).
     """
     report = apply_plan(prepared.plan, mode, progress=progress, should_stop=should_stop)
     if prepared.grid is not None and prepared.cols:
-        _draw_sheet(prepared, report, progress)
+        _draw_sheet(prepared, report, progress, max_file_bytes)
     return report
 
 
-def _draw_sheet(prepared: PreparedExport, report: ApplyReport, progress: ProgressFn) -> None:
+def _draw_sheet(prepared: PreparedExport, report: ApplyReport, progress: ProgressFn, max_file_bytes: int) -> None:
     """The grid's contact sheet beside the files, with cells shrunk to keep it within the sheet limit.
 
     Drawn from the exported files: after a move the originals are gone. Not cancellable:
@@ -138,7 +140,8 @@ def _draw_sheet(prepared: PreparedExport, report: ApplyReport, progress: Progres
     plan = prepared.plan
     exported = {op.source: op.target for op in plan.operations}
     sheet = render_sheet([exported.get(p, p) for p in prepared.paths], prepared.grid, cols, cell=cell, names=True,
-                         progress=lambda done, total, note="": progress(done, total, "contact sheet"))
+                         progress=lambda done, total, note="": progress(done, total, "contact sheet"),
+                         max_file_bytes=max_file_bytes)
     write_new_file(plan.out_dir, CONTACT_SHEET, sheet)
 
 

@@ -7,15 +7,16 @@ all agree. Nothing here writes to the file.
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
 import warnings
 from pathlib import Path
-from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+# The guarded reading lives in .files; callers know these names as images.X.
+from .files import MAX_FILE_BYTES, MAX_FILE_MB, MB, ImageError, read_bytes  # noqa: F401
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 
@@ -37,14 +38,6 @@ UNSUPPORTED_FORMATS = {
                                                            "raf", "pef", "srw")},
 }
 
-MB = 1_000_000
-#: Larger files are refused before a byte is read (a setting can change it). The largest
-#: file that can hold an image under MAX_PIXELS is an uncompressed 8-bit RGBA TIFF or BMP,
-#: 4 bytes × 200 MP = 800 MB; the rest is room for metadata. A bigger file cannot be a
-#: usable image, and reading it whole would cost its size in memory (a 3 GB sparse file).
-MAX_FILE_MB = 1000
-MAX_FILE_BYTES = MAX_FILE_MB * MB
-
 #: Larger images are refused. 200 MP (e.g. 14,000 × 14,000) covers scanned textiles and
 #: print-resolution tiles. PIL keeps RGB at 4 bytes a pixel, so a full-size decode at the
 #: limit holds 800 MB of RGB, and its source format's pixels while converting.
@@ -63,90 +56,10 @@ _WHITE = (255, 255, 255)
 _ORIENTATION = 0x0112
 
 
-class ImageError(Exception):
-    """A file that cannot be used, with a reason written for a person.
-
-    ``transient`` marks problems of access rather than content (permissions, I/O errors,
-    a file that vanished) and refusals that depend on a setting (the file size limit):
-    fixing them does not change the file's size or mtime, so they must not be remembered
-    as that file's verdict.
-    """
-
-    def __init__(self, reason: str, transient: bool = False):
-        super().__init__(reason)
-        self.reason = reason
-        self.transient = transient
-
-
-# A named pipe opened without O_NONBLOCK waits for a writer for ever, and a terminal opened
-# without O_NOCTTY could become this process's controlling terminal.
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
-
-
-def read_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """Read a whole regular file, turning every refusal and OS error into an :class:`ImageError`.
-
-    The checks are made on the opened descriptor, so a file replaced after a scan listed it
-    (by a named pipe, or a link to ``/dev/zero``) is refused, never waited on or read
-    without end; a file over ``max_bytes`` is refused from its size, before it is read.
-    """
-    try:
-        descriptor = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        raise _read_error(exc) from None
-    try:
-        info = os.fstat(descriptor)
-        if S_ISDIR(info.st_mode):
-            raise ImageError("this is a folder, not an image file")
-        if not S_ISREG(info.st_mode):
-            raise ImageError(special_file_reason(info.st_mode))
-        if info.st_size > max_bytes:
-            # Transient: the verdict is the limit's, and a raised limit must read the file.
-            raise ImageError(f"file too large: {_megabytes(info.st_size)} is over the {_megabytes(max_bytes)} "
-                             "limit for one image file (raise it in Settings, or with --max-file-mb)", transient=True)
-        with open(descriptor, "rb", closefd=False) as handle:
-            data = handle.read(info.st_size)
-            if len(data) != info.st_size or handle.read(1):
-                raise ImageError("the file changed while it was read (it is still being written?)", transient=True)
-        return data
-    except OSError as exc:
-        raise _read_error(exc) from None
-    finally:
-        os.close(descriptor)
-
-
-def _read_error(exc: OSError) -> ImageError:
-    if isinstance(exc, FileNotFoundError):
-        return ImageError("the file disappeared before it could be read", transient=True)
-    if isinstance(exc, PermissionError):
-        return ImageError("permission denied: the file is not readable", transient=True)
-    if isinstance(exc, IsADirectoryError):
-        return ImageError("this is a folder, not an image file")
-    return ImageError(f"the file could not be read ({exc.strerror or exc})", transient=True)
-
-
-def special_file_reason(mode: int) -> str:
-    """Why a file of this ``st_mode`` (not a regular file) is refused, in words."""
-    if S_ISFIFO(mode):
-        kind = "named pipe"
-    elif S_ISSOCK(mode):
-        kind = "socket"
-    elif S_ISCHR(mode) or S_ISBLK(mode):
-        kind = "device"
-    else:
-        kind = "special file"
-    return f"not a regular file (a {kind}), so not an image"
-
-
 def unsupported_reason(suffix: str) -> str:
     """Why a file of a known image format this app cannot read is left out, or "" for any other suffix."""
     kind = UNSUPPORTED_FORMATS.get(suffix.lower(), "")
     return f"unsupported format: {kind} (convert it to PNG or JPEG)" if kind else ""
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / MB:,.0f} MB" if size >= 10 * MB else f"{size / MB:.1f} MB"
 
 
 def decode(data: bytes, min_side: int = 0) -> Image.Image:

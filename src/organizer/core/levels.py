@@ -81,16 +81,19 @@ def folder_spec(spec: ExtractorSpec, folder: Path, cache: Cache, progress: Progr
     return with_reference(spec, measure_folder(folder, cache, progress, should_stop, max_file_bytes).reference)
 
 
-def equalize_report(levels: FolderLevels, progress: ProgressFn = no_progress,
-                    should_stop: StopFn = never_stop) -> list[tuple[Path, Adjustment]]:
-    """What equalizing to the folder's reference does to each image: before, after and the settings used."""
+def equalize_report(levels: FolderLevels, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                    max_file_bytes: int = images.MAX_FILE_BYTES) -> list[tuple[Path, Adjustment]]:
+    """What equalizing to the folder's reference does to each image: before, after and the settings used.
+
+    Pass the ``max_file_bytes`` the levels were measured with, so no file they left out is read here.
+    """
     reference = ImageMetrics(*quantised(levels.reference))
     rows = []
     for done, path in enumerate(levels.paths, 1):
         if should_stop():
             raise Cancelled()
         try:
-            image = images.load(path, min_side=MEASURE_SIDE)
+            image = images.load(path, MEASURE_SIDE, max_file_bytes)
         except images.ImageError as exc:
             levels.failures.append((path, exc.reason))
             continue

@@ -23,9 +23,11 @@ def pool_size(k: int, index: str) -> int:
     return POOL_FACTOR * k if index in INDICES else k
 
 
-def rerank(query: Path, matches: list[Match], index: str, k: int,
-           should_stop: StopFn = never_stop) -> tuple[list[Match], list[tuple[Path, str]]]:
+def rerank(query: Path, matches: list[Match], index: str, k: int, should_stop: StopFn = never_stop,
+           max_file_bytes: int = images.MAX_FILE_BYTES) -> tuple[list[Match], list[tuple[Path, str]]]:
     """The ``k`` best of ``matches`` by ``index``, scored by it, and the candidates it could not read.
+
+    Files over ``max_file_bytes`` are among those not read.
 
     Raises
     ------
@@ -36,13 +38,13 @@ def rerank(query: Path, matches: list[Match], index: str, k: int,
     """
     # Checked before the candidates are read, not only by score_many after, so a bad index fails at once.
     check_index(index)
-    query_image = images.load(Path(query), min_side=COMPARE_SIDE)
+    query_image = images.load(Path(query), COMPARE_SIDE, max_file_bytes)
     readable, skipped = [], []
     for match in matches:
         if should_stop():
             raise Cancelled()
         try:
-            readable.append((match.path, images.load(match.path, min_side=COMPARE_SIDE)))
+            readable.append((match.path, images.load(match.path, COMPARE_SIDE, max_file_bytes)))
         except images.ImageError as exc:
             skipped.append((match.path, exc.reason))
     scores = score_many(query_image, [image for _, image in readable], index)

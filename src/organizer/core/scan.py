@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
-from .images import IMAGE_SUFFIXES, special_file_reason, unsupported_reason
+from .files import ImageError, open_regular, read_error, special_file_reason
+from .images import IMAGE_SUFFIXES, unsupported_reason
 from .tasks import Cancelled, StopFn, never_stop
 
 
@@ -160,9 +161,32 @@ def hash_bytes(data: bytes) -> str:
 
 
 def hash_file(path: Path) -> str:
-    """:func:`hash_bytes` of a file's content, read in chunks (exports verify files with it)."""
+    """:func:`hash_bytes` of a file's content, read in chunks (exports verify files with it).
+
+    Raises
+    ------
+    ImageError
+        When ``path`` is not a regular file (a named pipe would hang the read, a link to
+        ``/dev/zero`` never end it) or cannot be read, with the reason.
+    """
     digest = _content_digest()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
+    with open_regular(path, None) as handle:
+        try:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        except OSError as exc:
+            raise read_error(exc) from None
     return digest.hexdigest()
+
+
+def hash_or_blank(path: Path) -> str:
+    """:func:`hash_file`, or "" for a file that cannot be read (the caller reports it later)."""
+    try:
+        return hash_file(path)
+    except ImageError:
+        return ""
+
+
+def holds_content(path: Path, digest: str) -> bool:
+    """Whether ``path`` holds the content ``digest`` names; False for a file that cannot be read."""
+    return bool(digest) and hash_or_blank(path) == digest

@@ -61,9 +61,9 @@ def check_sheet(cells: int, cols: int, cell: int = CELL, gap: int = GAP, names: 
                      f"{MAX_SHEET_PIXELS / 1e6:.0f} megapixel limit; {advice}")
 
 
-def _thumbnail(path: Path, cell: int) -> Image.Image:
+def _thumbnail(path: Path, cell: int, max_file_bytes: int) -> Image.Image:
     try:
-        image = images.load(path, min_side=cell)
+        image = images.load(path, cell, max_file_bytes)
     except images.ImageError:
         return Image.new("RGB", (cell, cell), (200, 60, 60))  # a red tile marks an unreadable file
     image.thumbnail((cell, cell), Image.Resampling.BILINEAR, reducing_gap=2.0)
@@ -71,11 +71,13 @@ def _thumbnail(path: Path, cell: int) -> Image.Image:
 
 
 def render_sheet(paths: list[Path], grid: list[int], cols: int, cell: int = CELL, gap: int = GAP,
-                 names: bool = False, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> bytes:
+                 names: bool = False, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                 max_file_bytes: int = images.MAX_FILE_BYTES) -> bytes:
     """Draw ``grid`` (image index per cell, -1 for empty) and return it as PNG bytes.
 
     Thumbnails keep their aspect and are centred in square cells; ``names`` writes each
-    file name under its cell. The caller decides where the bytes go, and how safely.
+    file name under its cell. The caller decides where the bytes go, and how safely. A file
+    that cannot be read, or is over ``max_file_bytes``, is a red cell.
 
     Raises
     ------
@@ -94,7 +96,7 @@ def render_sheet(paths: list[Path], grid: list[int], cols: int, cell: int = CELL
             raise Cancelled()
         x = gap + (n % cols) * (cell + gap)
         y = gap + (n // cols) * (cell + caption + gap)
-        thumb = _thumbnail(paths[index], cell)
+        thumb = _thumbnail(paths[index], cell, max_file_bytes)
         sheet.paste(thumb, (x + (cell - thumb.width) // 2, y + (cell - thumb.height) // 2))
         if names:
             label = printable(Path(paths[index]).name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -19,15 +20,15 @@ THUMB_SIDE = 256
 QUALITY = 85
 
 
-def make_thumbnail(source: Path, side: int = THUMB_SIDE) -> bytes:
+def make_thumbnail(source: Path, side: int = THUMB_SIDE, max_file_bytes: int = images.MAX_FILE_BYTES) -> bytes:
     """The JPEG bytes of ``source`` fitted into ``side`` × ``side``, stored nowhere.
 
     Raises
     ------
     images.ImageError
-        When the source cannot be decoded.
+        When the source cannot be decoded, or is over ``max_file_bytes``.
     """
-    image = images.load(Path(source), min_side=side)
+    image = images.load(Path(source), side, max_file_bytes)
     image.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=2.0)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=QUALITY)
@@ -35,9 +36,17 @@ def make_thumbnail(source: Path, side: int = THUMB_SIDE) -> bytes:
 
 
 class ThumbnailStore:
-    def __init__(self, root: Path, side: int = THUMB_SIDE):
+    """Thumbnails under ``root``; ``max_file_bytes`` gives the size limit at each read.
+
+    A function, not a number, so a store made once per window follows the user's setting
+    as it changes.
+    """
+
+    def __init__(self, root: Path, side: int = THUMB_SIDE,
+                 max_file_bytes: Callable[[], int] = lambda: images.MAX_FILE_BYTES):
         self.root = Path(root)
         self.side = side
+        self.max_file_bytes = max_file_bytes
 
     def path_for(self, digest: str) -> Path:
         return self.root / str(self.side) / digest[:2] / f"{digest}.jpg"
@@ -60,7 +69,7 @@ class ThumbnailStore:
         return data
 
     def make(self, source: Path) -> bytes:
-        return make_thumbnail(source, self.side)
+        return make_thumbnail(source, self.side, self.max_file_bytes())
 
     @staticmethod
     def _store(target: Path, data: bytes) -> None:

@@ -17,6 +17,8 @@ import stat
 import time
 from pathlib import Path
 
+from .files import open_regular
+
 PART_PREFIX = ".organizer-part-"
 #: Errors that mean the target side cannot take more files: stop, don't skip.
 TARGET_FULL = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
@@ -70,10 +72,15 @@ def copy_to(source: Path, target: Path) -> frozenset[str]:
     frozenset
         The attributes the target file system refused ("permissions", "times"); empty
         when it kept them all.
+
+    Raises
+    ------
+    ImageError
+        When ``source`` is not a regular file or cannot be opened, before anything is written.
     """
     temp = temp_name(target.parent)
     try:
-        with open(source, "rb") as reader, open(temp, "xb") as writer:
+        with open_regular(source, None) as reader, open(temp, "xb") as writer:
             shutil.copyfileobj(reader, writer, 1 << 20)
             writer.flush()
             os.fsync(writer.fileno())  # on the write handle: Windows refuses it on a reader

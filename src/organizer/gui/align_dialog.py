@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 
 from ..core.align import (MODELS, REFERENCES, AlignmentResult, align_images, check_count, megabytes, memory_estimate,
                           save_mean_image, write_aligned)
+from ..core.images import MAX_FILE_BYTES
 from .worker_dialog import WorkerDialog, add_button, to_pixmap
 from .workers import TaskRunner
 
@@ -30,10 +31,11 @@ class AlignDialog(WorkerDialog):
     """Aligns ``selected``, or ``folder`` (every image of the open folder) when the user picks it."""
 
     def __init__(self, runner: TaskRunner, selected: list[Path], folder: list[Path] | None = None,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, *, max_file_bytes: int = MAX_FILE_BYTES):
         super().__init__(runner, "align", parent)
         self.setWindowTitle("Align Images")
         self._choices = {"selection": list(selected), "folder": list(folder or [])}
+        self._max_file_bytes = max_file_bytes
         self.result: AlignmentResult | None = None
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -117,8 +119,9 @@ class AlignDialog(WorkerDialog):
             self.status.setText(refusal)
             return
         paths, model, reference = self.paths, self.model_combo.currentData(), self.reference_combo.currentData()
-        self.run(lambda ctx: align_images(paths, model, reference, progress=ctx.progress,
-                                          should_stop=ctx.should_stop), self._aligned, "Aligning…")
+        limit = self._max_file_bytes
+        self.run(lambda ctx: align_images(paths, model, reference, progress=ctx.progress, should_stop=ctx.should_stop,
+                                          max_file_bytes=limit), self._aligned, "Aligning…")
 
     def _aligned(self, result: AlignmentResult) -> None:
         self.result = result
@@ -163,5 +166,6 @@ class AlignDialog(WorkerDialog):
             problems = f", {len(failed)} failed" if failed else ""
             self.status.setText(f"Wrote {len(written)} aligned copies to {folder}{problems}")
 
-        self.run(lambda ctx: write_aligned(result, folder, progress=ctx.progress, should_stop=ctx.should_stop),
-                  done, "Writing aligned copies…")
+        limit = self._max_file_bytes
+        self.run(lambda ctx: write_aligned(result, folder, progress=ctx.progress, should_stop=ctx.should_stop,
+                                           max_file_bytes=limit), done, "Writing aligned copies…")

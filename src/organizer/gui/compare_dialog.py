@@ -40,9 +40,11 @@ class PairComparison:
         return next(c.score for c in self.comparisons if c.index == index)
 
 
-def compare_files(first: Path, second: Path, context: TaskContext) -> PairComparison:
-    """The worker's job: read both files, score every index, and make the small previews."""
-    image_a, image_b = images.load(first), images.load(second)
+def compare_files(first: Path, second: Path, context: TaskContext,
+                  max_file_bytes: int = images.MAX_FILE_BYTES) -> PairComparison:
+    """The worker's job: read both files (refusing any over ``max_file_bytes``), score every index,
+    and make the small previews."""
+    image_a, image_b = images.load(first, 0, max_file_bytes), images.load(second, 0, max_file_bytes)
     comparisons = compare_all(image_a, image_b, progress=context.progress, should_stop=context.should_stop)
     previews = []
     for image in (image_a, image_b):
@@ -77,10 +79,12 @@ def palette_strip(palette: dict, width: int = PREVIEW_SIDE, height: int = PALETT
 
 
 class CompareDialog(WorkerDialog):
-    def __init__(self, runner: TaskRunner, first: Path, second: Path, parent: QWidget | None = None):
+    def __init__(self, runner: TaskRunner, first: Path, second: Path, parent: QWidget | None = None, *,
+                 max_file_bytes: int = images.MAX_FILE_BYTES):
         super().__init__(runner, "compare", parent)
         self.setWindowTitle(f"Compare {first.name} and {second.name}")
         self._paths = (first, second)
+        self._max_file_bytes = max_file_bytes
         self.result: PairComparison | None = None
         layout = QVBoxLayout(self)
         pair = QGridLayout()
@@ -119,8 +123,8 @@ class CompareDialog(WorkerDialog):
         self.compare_button.setEnabled(not self.busy)
 
     def start(self) -> None:
-        first, second = self._paths
-        self.run(lambda context: compare_files(first, second, context), self._compared, "Comparing…")
+        (first, second), limit = self._paths, self._max_file_bytes
+        self.run(lambda context: compare_files(first, second, context, limit), self._compared, "Comparing…")
 
     def _compared(self, result: PairComparison) -> None:
         self.result = result

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ..core.equalize import Adjustment
+from ..core.images import MAX_FILE_BYTES
 from ..core.levels import REPORT_COLUMNS, equalize_report, measure_folder, quantised, report_table, save_report_csv
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
@@ -34,21 +35,26 @@ class LevelsReport:
     failures: list[tuple[Path, str]]
 
 
-def report_folder(folder: Path, context: TaskContext) -> LevelsReport:
-    """The worker's job: measure the folder (cached), then equalize each image to its median."""
+def report_folder(folder: Path, context: TaskContext, max_file_bytes: int = MAX_FILE_BYTES) -> LevelsReport:
+    """The worker's job: measure the folder (cached), then equalize each image to its median.
+
+    Files over ``max_file_bytes`` are left out, as the app's scan leaves them out.
+    """
     with Cache(cache_db_path(folder)) as cache:
-        levels = measure_folder(folder, cache, context.progress, context.should_stop)
+        levels = measure_folder(folder, cache, context.progress, context.should_stop, max_file_bytes)
     if not levels.paths:
         raise ValueError(f"No usable images in {folder}")
-    rows = equalize_report(levels, context.progress, context.should_stop)
+    rows = equalize_report(levels, context.progress, context.should_stop, max_file_bytes)
     return LevelsReport(quantised(levels.reference), rows, levels.failures)
 
 
 class LevelsDialog(WorkerDialog):
-    def __init__(self, runner: TaskRunner, folder: Path, parent: QWidget | None = None):
+    def __init__(self, runner: TaskRunner, folder: Path, parent: QWidget | None = None, *,
+                 max_file_bytes: int = MAX_FILE_BYTES):
         super().__init__(runner, "levels", parent)
         self.setWindowTitle(f"Equalization Report: {folder.name}")
         self._folder = folder
+        self._max_file_bytes = max_file_bytes
         self.report: LevelsReport | None = None
         layout = QVBoxLayout(self)
         self.reference_label = QLabel("Measuring every image against the folder's median…")
@@ -73,8 +79,8 @@ class LevelsDialog(WorkerDialog):
         self.save_button.setEnabled(not self.busy and self.report is not None)
 
     def start(self) -> None:
-        folder = self._folder
-        self.run(lambda context: report_folder(folder, context), self._reported, "Measuring…")
+        folder, limit = self._folder, self._max_file_bytes
+        self.run(lambda context: report_folder(folder, context, limit), self._reported, "Measuring…")
 
     def _reported(self, report: LevelsReport) -> None:
         self.report = report

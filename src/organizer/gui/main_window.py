@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QInputDialog, 
                                QStackedWidget, QTabWidget)
 
 from .. import __version__
-from ..core.images import IMAGE_SUFFIXES
+from ..core.images import IMAGE_SUFFIXES, MB
 from ..core.thumbs import ThumbnailStore
 from ..storage.paths import user_cache_dir
 from ..storage.settings import Settings
@@ -50,7 +50,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 820)
         self.session = FolderSession(settings, self)
-        self.thumbnails = ThumbnailLoader(ThumbnailStore(user_cache_dir() / "thumbnails"), parent=self)
+        store = ThumbnailStore(user_cache_dir() / "thumbnails", max_file_bytes=self._file_limit)
+        self.thumbnails = ThumbnailLoader(store, parent=self)
         self._selection: list[int] = []
         self._preview: PreviewDialog | None = None
         self._preview_index: int | None = None
@@ -270,7 +271,7 @@ class MainWindow(QMainWindow):
         self._preview_index = index
         book = self.session.book
         info = f"{book.name(int(book.labels[index]))}" if book is not None else ""
-        self._preview.show_image(library.paths[index], library.paths[index].name, info)
+        self._preview.show_image(library.paths[index], library.paths[index].name, info, self._file_limit())
 
     def reveal(self, index: int) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.session.library.paths[index].parent)))
@@ -282,7 +283,8 @@ class MainWindow(QMainWindow):
             self.message.setText("Open a folder with at least two images first")
             return
         selected = [library.paths[i] for i in self._selection]
-        self._open_tool(AlignDialog(self.session.runner, selected, list(library.paths), parent=self))
+        self._open_tool(AlignDialog(self.session.runner, selected, list(library.paths), parent=self,
+                                    max_file_bytes=self._file_limit()))
 
     def open_compare(self, first: int | None = None, second: int | None = None) -> None:
         """Compare two images by the classic indices: the given pair, the two selected, or the
@@ -303,7 +305,8 @@ class MainWindow(QMainWindow):
             other = Path(chosen)
         else:
             other = library.paths[second]
-        dialog = CompareDialog(self.session.runner, library.paths[first], other, parent=self)
+        dialog = CompareDialog(self.session.runner, library.paths[first], other, parent=self,
+                               max_file_bytes=self._file_limit())
         self._open_tool(dialog)
         dialog.start()
 
@@ -313,9 +316,13 @@ class MainWindow(QMainWindow):
         if library is None or not len(library):
             self.message.setText("Open a folder first")
             return
-        dialog = LevelsDialog(self.session.runner, library.folder, parent=self)
+        dialog = LevelsDialog(self.session.runner, library.folder, parent=self, max_file_bytes=self._file_limit())
         self._open_tool(dialog)
         dialog.start()
+
+    def _file_limit(self) -> int:
+        """The "Largest image file" setting in bytes, for every job that reads image files."""
+        return self.session.settings.max_file_mb * MB
 
     def _open_tool(self, dialog: QDialog) -> None:
         # Window-modal and non-blocking: its work runs in a worker while the map stays live,

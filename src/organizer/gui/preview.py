@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QFile, QFileDevice, QIODevice, QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QImageIOHandler, QImageReader, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+
+from ..core.files import MAX_FILE_BYTES, ImageError, open_regular
 
 #: The share of the screen a preview may fill; the rest stays for the window frame and text.
 SCREEN_SHARE = 0.85
@@ -75,29 +77,18 @@ class PreviewDialog(QDialog):
         return QSize(int(available.width() * SCREEN_SHARE) - 2 * PADDING,
                      int(available.height() * SCREEN_SHARE) - 2 * PADDING - self.bar.sizeHint().height())
 
-    def show_image(self, path: Path, title: str, info: str) -> None:
-        """Show ``path`` (or why it cannot be shown), then bring the dialog up."""
+    def show_image(self, path: Path, title: str, info: str, max_file_bytes: int = MAX_FILE_BYTES) -> None:
+        """Show ``path`` (or why it cannot be shown: a file over ``max_file_bytes`` is not read), then bring
+        the dialog up."""
         path = Path(path)
-        reader = QImageReader(str(path))
-        reader.setAutoTransform(True)
-        stored = reader.size()  # from the header alone; invalid when the format cannot tell
-        turned = bool(reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90)
-        fit = self._fit()
-        if stored.isValid():
-            if turned:  # the reader scales before it rotates
-                fit = fit.transposed()
-            if stored.width() > fit.width() or stored.height() > fit.height():
-                reader.setScaledSize(stored.scaled(fit, Qt.AspectRatioMode.KeepAspectRatio))
-        self._image = reader.read()
+        self._image, shown, reason = self._read(path, max_file_bytes)
         self.setWindowTitle(title)
         self.title_label.setText(title)
         details = []
         if self._image.isNull():
-            reason = reader.errorString() or "unknown error"
             self.image_label.setPixmap(QPixmap())
             self.image_label.setText(f"This image cannot be shown.\n\n{path.name}: {reason}")
         else:
-            shown = stored.transposed() if turned else stored
             if shown.isValid():
                 details.append(f"{shown.width()} × {shown.height()} px")
             self._show_scaled()
@@ -113,6 +104,32 @@ class PreviewDialog(QDialog):
             self.show()
         self.raise_()
         self.activateWindow()
+
+    def _read(self, path: Path, max_file_bytes: int) -> tuple[QImage, QSize, str]:
+        """The image fitted to the screen, its upright size in the file, and why it failed ("" when it did not)."""
+        try:
+            handle = open_regular(path, max_file_bytes)
+        except ImageError as exc:
+            return QImage(), QSize(), exc.reason
+        with handle:
+            # The reader gets the descriptor the guard checked: given the name, QFile would open
+            # the file again, and wait for ever on a named pipe put there since.
+            device = QFile()
+            device.open(handle.fileno(), QIODevice.OpenModeFlag.ReadOnly, QFileDevice.FileHandleFlag.DontCloseHandle)
+            reader = QImageReader(device)
+            reader.setAutoTransform(True)
+            stored = reader.size()  # from the header alone; invalid when the format cannot tell
+            turned = bool(reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90)
+            fit = self._fit()
+            if stored.isValid():
+                if turned:  # the reader scales before it rotates
+                    fit = fit.transposed()
+                if stored.width() > fit.width() or stored.height() > fit.height():
+                    reader.setScaledSize(stored.scaled(fit, Qt.AspectRatioMode.KeepAspectRatio))
+            image = reader.read()
+            reason = "" if not image.isNull() else reader.errorString() or "unknown error"
+            device.close()
+        return image, stored.transposed() if turned else stored, reason
 
     def has_image(self) -> bool:
         return not self._image.isNull()

@@ -321,9 +321,9 @@ class FolderSession(QObject):
         if self.library is None:
             return
         job = search_job(self.library, index, self.settings.similar_count, self.settings.similar_rerank,
-                         self.message.emit)
+                         self.message.emit, max_file_bytes=self.settings.max_file_mb * MB)
         self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
-                          on_failed=self._failed("similar"))
+                    on_failed=self._failed("similar"))
 
     def find_similar_to_file(self, path: Path) -> None:
         """Search with an image from outside the folder (its embedding loads the model once)."""

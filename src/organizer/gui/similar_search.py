@@ -31,21 +31,23 @@ class SimilarResult:
     query_thumbnail: bytes | None = None
 
 
-def _outside_thumbnail(path: Path) -> bytes | None:
+def _outside_thumbnail(path: Path, max_file_bytes: int) -> bytes | None:
     # Not stored: an outside file is shown once, for this search. One that cannot be
     # decoded just shows no icon.
     try:
-        return make_thumbnail(path)
+        return make_thumbnail(path, max_file_bytes=max_file_bytes)
     except ImageError:
         return None
 
 
-def _reranked(query: Path, matches, index_name: str, k: int, ctx: TaskContext, say: Callable[[str], None]):
+def _reranked(query: Path, matches, index_name: str, k: int, ctx: TaskContext, say: Callable[[str], None],
+              max_file_bytes: int):
     if not index_name:
         return matches
-    matches, skipped = rerank(query, matches, index_name, k, ctx.should_stop)
+    matches, skipped = rerank(query, matches, index_name, k, ctx.should_stop, max_file_bytes)
     if skipped:
-        say(f"Re-ranking left out {len(skipped)} unreadable image(s)")
+        named = "; ".join(f"{path.name}: {reason}" for path, reason in skipped[:2])
+        say(f"Re-ranking left out {len(skipped)} image(s): {named}" + ("; …" if len(skipped) > 2 else ""))
     return matches
 
 
@@ -54,14 +56,16 @@ def _indexed(library: Library, matches) -> list[tuple[int, float]]:
     return [(row[m.path], m.score) for m in matches]
 
 
-def search_job(library: Library, index: int, k: int, index_name: str,
-               say: Callable[[str], None]) -> Callable[[TaskContext], SimilarResult]:
-    """A job that finds the ``k`` images most like the library's image ``index``."""
+def search_job(library: Library, index: int, k: int, index_name: str, say: Callable[[str], None], *,
+               max_file_bytes: int) -> Callable[[TaskContext], SimilarResult]:
+    """A job that finds the ``k`` images most like the library's image ``index``; re-ranking reads
+    no file over ``max_file_bytes``."""
     def job(ctx: TaskContext) -> SimilarResult:
         query = library.paths[index]
         matches = find_similar(library.paths, library.vectors, library.vectors[index], pool_size(k, index_name),
                                exclude=query)
-        return SimilarResult(query, index, _indexed(library, _reranked(query, matches, index_name, k, ctx, say)))
+        matches = _reranked(query, matches, index_name, k, ctx, say, max_file_bytes)
+        return SimilarResult(query, index, _indexed(library, matches))
     return job
 
 
@@ -71,9 +75,9 @@ def file_search_job(library: Library, path: Path, k: int, device: str, index_nam
     def job(ctx: TaskContext) -> SimilarResult:
         query = embed_outside_image(path, library.spec, device, max_file_bytes=max_file_bytes)
         matches = find_similar(library.paths, library.vectors, query, pool_size(k, index_name))
-        matches = _reranked(path, matches, index_name, k, ctx, say)
+        matches = _reranked(path, matches, index_name, k, ctx, say, max_file_bytes)
         index = library.index_of(path)
         # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
-        thumbnail = _outside_thumbnail(path) if index is None else None
+        thumbnail = _outside_thumbnail(path, max_file_bytes) if index is None else None
         return SimilarResult(path, index, _indexed(library, matches), thumbnail)
     return job
