@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from organizer.cli import main
-from organizer.core.apply import hash_file
+from organizer.core.scan import hash_file
 from organizer.samples import family_of
 
 FAST = ["--mode", "colour"]

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from organizer.core import apply as apply_mod
 from organizer.core import journal as journal_mod
 from organizer.core import transfer as transfer_mod
-from organizer.core.apply import ExportError, apply_plan, hash_file, undo
+from organizer.core.apply import ExportError, apply_plan, undo
 from organizer.core.export import PlanError, plan_clusters, plan_grid, plan_sorted, safe_name
+from organizer.core.scan import hash_file
 from organizer.core.sheet import render_sheet
 from organizer.core.tasks import Cancelled
 from organizer.samples import SampleSpec, render

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.core.apply import apply_plan, hash_file, undo
+from organizer.core.apply import apply_plan, undo
 from organizer.core.export import PlanError, plan_clusters
 from organizer.core.export_flow import (CONTACT_SHEET, build_plan, latest_move_journal, pending_journal,
                                         run_export)
 from organizer.core.features import make_spec
 from organizer.core.library import Library
+from organizer.core.scan import hash_file
 from organizer.core.tasks import Cancelled
 
 

@@ -13,10 +13,10 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from organizer.core import apply as apply_mod
-from organizer.core.apply import hash_file
 from organizer.core.features import make_spec
 from organizer.core.invalidation import what_changed
 from organizer.core.library import Library
+from organizer.core.scan import hash_file
 from organizer.gui import export_dialog as export_module
 from organizer.gui.export_dialog import ExportDialog
 from organizer.gui.preview import PreviewDialog

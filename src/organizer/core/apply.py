@@ -32,7 +32,7 @@ from pathlib import Path
 from .export import MODES, ExportPlan, Operation
 from .files import ImageError, open_regular
 from .journal import JOURNAL_DIR, ExportError, JournalWriter, append_record, read_journal
-from .scan import hash_file, hash_or_blank, holds_content  # noqa: F401 - hash_file: exports are verified with it
+from .scan import hash_or_blank, holds_content
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from .transfer import PART_PREFIX, TARGET_FULL, copy_to, fsync_dir, moved_link_text, publish, temp_name
 
