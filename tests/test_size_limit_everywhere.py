@@ -149,3 +149,25 @@ def test_the_cli_equalize_and_align_leave_out_a_file_over_the_limit(folder, tmp_
     assert main([args[0], str(folder), *args[1:], "--max-file-mb", "1"]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: left out")]
     assert len(warnings) == 1 and f"big.bmp: {TOO_LARGE}" in warnings[0]
+
+
+def test_the_export_dialogs_contact_sheet_gets_the_apps_limit(qtbot, folder, tmp_path, monkeypatch):
+    from organizer.gui import export_dialog as export_module
+
+    given = []
+
+    def recording_run_export(prepared, mode, progress, should_stop, max_file_bytes):
+        given.append(max_file_bytes)
+        return real_run_export(prepared, mode, progress, should_stop, max_file_bytes)
+    real_run_export = export_module.run_export
+    monkeypatch.setattr(export_module, "run_export", recording_run_export)
+    window = _window(qtbot, folder, max_file_mb=3)
+    window.session.settings = replace(window.session.settings, max_file_mb=1)
+    window.open_export()
+    dialog = window.export_dialog
+    dialog.set_plan("grid")
+    dialog.set_target(tmp_path / "out")
+    dialog.start_export()
+    qtbot.waitUntil(lambda: (tmp_path / "out" / "contact_sheet.png").exists(), timeout=60_000)
+    assert given == [1 * MB]
+    window.close()

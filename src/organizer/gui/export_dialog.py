@@ -22,24 +22,14 @@ from ..core.edits import ClusterBook
 from ..core.export import check_folders
 from ..core.export_flow import (PreparedExport, apply_summary, build_plan, latest_move_journal, pending_journal,
                                 run_export, undo_summary)
+from ..core.files import MAX_FILE_BYTES
 from ..core.library import Library
-from .export_preview import fill_table, plan_headline, preview_table, summary_html
+from .export_preview import (MODE_CHOICES, MOVE_WARNING, PLAN_CHOICES, fill_table, plan_headline, preview_table,
+                             summary_html)
 from .palette import tone_colour
 from .workers import Task, TaskRunner
 
 PREVIEW_ROWS = 50
-PLAN_CHOICES = (
-    ("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
-    ("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
-    ("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
-)
-MODE_CHOICES = (
-    ("copy", "Copy", "The originals stay where they are; the export is a full copy."),
-    ("link", "Hard link", "No extra disk space; falls back to copying across drives."),
-    ("move", "Move", "The originals leave the library folder."),
-)
-MOVE_WARNING = ("The originals will be moved out of the library folder into the export. "
-                "You can undo it here later (Undo last move) from the export's journal.")
 #: Waits for typing to pause before checking a typed folder, which reads its journals.
 TARGET_CHECK_DELAY_MS = 300
 
@@ -64,10 +54,11 @@ class ExportDialog(QDialog):
     library_files_changed = Signal()  # a move or its undo ended, even in part: the library's paths are stale
 
     def __init__(self, runner: TaskRunner, library: Library, labels: np.ndarray | None, names: dict[int, str],
-                 medoids: dict[int, int], parent: QWidget | None = None, default_out: Path | None = None):
+                 medoids: dict[int, int], parent: QWidget | None = None, default_out: Path | None = None,
+                 max_file_bytes: int = MAX_FILE_BYTES):
         super().__init__(parent)
         self.setWindowTitle("Export")
-        self._runner = runner
+        self._runner, self._max_file_bytes = runner, max_file_bytes  # for a grid's contact sheet
         self._library = library
         # Copies: the owner may edit its clusters while a plan is being built from these.
         self._labels = None if labels is None else np.array(labels, dtype=np.int64)
@@ -283,7 +274,7 @@ class ExportDialog(QDialog):
             if journal is not None:  # the same export, interrupted: finish it rather than start a second
                 return resume(journal, progress=ctx.progress, should_stop=ctx.should_stop), None
             plan = prepared or build(ctx)
-            return run_export(plan, mode, ctx.progress, ctx.should_stop), plan
+            return run_export(plan, mode, ctx.progress, ctx.should_stop, self._max_file_bytes), plan
         self._run("export", job, self._exported, "Exporting…", moves_files=mode == "move")
 
     def _exported(self, result) -> None:

@@ -12,6 +12,18 @@ from ..core.edits import ClusterBook
 from ..core.export_flow import PreparedExport
 from .palette import cluster_colour
 
+PLAN_CHOICES = (
+    ("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
+    ("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
+    ("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
+)
+MODE_CHOICES = (
+    ("copy", "Copy", "The originals stay where they are; the export is a full copy."),
+    ("link", "Hard link", "No extra disk space; falls back to copying across drives."),
+    ("move", "Move", "The originals leave the library folder."),
+)
+MOVE_WARNING = ("The originals will be moved out of the library folder into the export. "
+                "You can undo it here later (Undo last move) from the export's journal.")
 SHOWN_DETAILS = 5  # failed files listed under an export's summary; the journal has them all
 
 

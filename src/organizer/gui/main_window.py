@@ -340,7 +340,7 @@ class MainWindow(QMainWindow):
             self.export_dialog.close()
         self.export_dialog = ExportDialog(session.runner, session.library, None if book is None else book.labels,
                                           {} if book is None else dict(book.names), dict(session.medoids),
-                                          parent=self)
+                                          parent=self, max_file_bytes=self._file_limit())
         self.export_dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
         # A move export or its undo changed the folder: scan it again, so paths, clusters and
         # edits (which follow the files by path and hash) describe the files as they are now.
