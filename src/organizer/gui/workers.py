@@ -60,14 +60,14 @@ class Task:
     """
 
     def __init__(self, slot: str, job: Callable[[TaskContext], Any] | None, handlers: dict[str, Callable],
-                 send: Callable[["Task", str, tuple], None], shut_down: threading.Event | None = None):
+                 send: Callable[["Task", str, tuple], None], shut_down: threading.Event):
         self.slot = slot
         self.job = job
         self.handlers = handlers
         self.stop_flag = StopFlag()
         self.started_at = time.monotonic()
         self._send = send
-        self._shut_down = shut_down if shut_down is not None else threading.Event()
+        self._shut_down = shut_down
 
     def cancel(self) -> None:
         self.stop_flag.set()
