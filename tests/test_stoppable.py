@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -70,6 +73,66 @@ def test_a_stop_ends_a_child_that_never_returns(tmp_path):
     assert pid != os.getpid()
     assert _gone(pid)
     assert multiprocessing.active_children() == []
+
+
+_PARENT = """
+import multiprocessing, time
+from organizer.core.subprocess_step import run_stoppable
+
+def tell_the_childs_pid():
+    for child in multiprocessing.active_children():
+        print(child.pid, flush=True)
+    return False
+
+if __name__ == "__main__":
+    run_stoppable(time.sleep, 60, should_stop=tell_the_childs_pid)
+"""
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie that nobody reaps (init in a container) has ended."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return not _gone(pid)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs kill -9")
+def test_a_child_ends_when_its_parent_is_killed(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(_PARENT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        pid = int(parent.stdout.readline())
+        assert _running(pid)
+    finally:
+        parent.kill()  # SIGKILL: no Python cleanup, no daemon handling
+        parent.wait()
+        parent.stdout.close()
+    deadline = time.monotonic() + 30  # it must go; how soon is not what this checks
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    running = _running(pid)
+    if running:
+        os.kill(pid, signal.SIGKILL)
+    assert not running, "the step's child outlived its killed parent"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open descriptors in /proc")
+def test_a_child_that_cannot_start_leaves_no_pipe_open(monkeypatch):
+    def refuse(self):
+        raise OSError("no more processes")
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match="no more processes") as raised:
+        run_stoppable(_column_sums, np.ones((2, 2)), 1.0, should_stop=never_stop)
+    # While the error and its frames live, as in a caller that logs it, so do unclosed pipes.
+    assert len(os.listdir("/proc/self/fd")) == before
+    del raised
 
 
 def test_a_stop_before_the_start_starts_nothing(tmp_path):

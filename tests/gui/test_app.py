@@ -1,8 +1,7 @@
-"""The whole app, offscreen: drop a folder, find similar, edit a cluster, undo, export, cancel."""
+"""The whole app, offscreen: drop a folder, find similar, edit a cluster, undo, export (a long scan: test_app_scan.py)."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,6 @@ from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 
-from organizer.core import embed as embed_module
-from organizer.core.features import embed_inputs
 from organizer.core.scan import hash_file
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.samples import SampleSpec, family_of, render, write_sample_folder
@@ -205,66 +202,6 @@ def test_failures_are_listed_in_the_panel_not_in_dialogs(qtbot, window, tmp_path
     names = {window.failures.table.item(r, 0).text() for r in range(2)}
     assert names == {"truncated.png", "notes.jpg"}
     assert QApplication.activeModalWidget() is None
-
-
-@pytest.fixture(scope="module")
-def big_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("five_hundred")
-    write_sample_folder(folder, per_family=14, colourways=4, size=(128, 128))
-    return folder
-
-
-def test_cancel_mid_scan_stops_it_keeps_the_gui_responsive_and_the_next_scan_resumes(qtbot, window, big_folder):
-    session = window.session
-    progress = []
-    session.progress.connect(lambda stage, done, total, note: progress.append(done) if stage == "scan" else None)
-    window.open_folder(big_folder)
-    qtbot.waitUntil(lambda: any(d >= 64 for d in progress), timeout=SCAN_TIMEOUT_MS)
-    window.progress.cancel_button.click()
-    assert "resumes" in window.message.text()
-    qtbot.waitUntil(lambda: not session.runner.busy(), timeout=SCAN_TIMEOUT_MS)
-    assert session.library is None
-    # The event loop still turns after the cancel: a queued timer fires.
-    fired = []
-    QTimer.singleShot(0, lambda: fired.append(True))
-    qtbot.waitUntil(lambda: bool(fired), timeout=SCAN_TIMEOUT_MS)
-
-    # The cancelled job really stops, part-way: it had embedded at least 32 images, which
-    # the next scan reuses, but not all of them.
-    assert session.runner.shutdown(SCAN_TIMEOUT_MS)
-    session.rescan()
-    qtbot.waitUntil(lambda: session.library is not None, timeout=SCAN_TIMEOUT_MS)
-    assert 32 <= session.library.report.reused < 504
-    assert len(session.library) == 504
-
-
-def test_a_scan_of_500_images_runs_off_the_gui_thread_while_its_event_loop_turns(
-        qtbot, window, big_folder, tmp_path, monkeypatch):
-    # How long the loop stalls is a figure for bench/gui.py; this checks that it keeps turning.
-    monkeypatch.setenv("ORGANIZER_CACHE_DIR", str(tmp_path / "fresh-cache"))
-    embedding_threads, batches = set(), []
-
-    def spy(embedder, inputs):
-        embedding_threads.add(threading.get_ident())
-        vectors = embed_inputs(embedder, inputs)
-        batches.append(len(inputs))
-        return vectors
-
-    monkeypatch.setattr(embed_module, "embed_inputs", spy)
-    seen = []  # how many batches were embedded, at each turn of the GUI's event loop
-    heartbeat = QTimer()
-    heartbeat.setInterval(10)
-    heartbeat.timeout.connect(lambda: seen.append(len(batches)))
-    heartbeat.start()
-    window.open_folder(big_folder)
-    qtbot.waitUntil(lambda: window.session.library is not None, timeout=SCAN_TIMEOUT_MS)
-    heartbeat.stop()
-    assert window.session.library.report.embedded == sum(batches) == 504
-    assert threading.get_ident() not in embedding_threads
-    # The loop turned between most batches, not only before and after the scan.
-    between = {count for count in seen if 0 < count < len(batches)}
-    gaps = len(batches) - 1
-    assert len(between) >= gaps / 2, f"the event loop turned during {len(between)} of {gaps} batch gaps"
 
 
 def test_split_merge_and_a_settings_change_that_reclusters_only(qtbot, window, sample_folder):

@@ -1,15 +1,19 @@
 """The Qt adapter for core jobs: results on the GUI thread, cancellation, stale results dropped."""
 
 import gc
+import logging
+import sys
 import threading
 import time
 import weakref
 
 import pytest
-from PySide6.QtCore import QThread
+import shiboken6
+from PySide6.QtCore import QObject, QThread
 
 from organizer.core.images import ImageError
 from organizer.core.tasks import Cancelled
+from organizer.gui import workers
 from organizer.gui.workers import TaskRunner
 
 
@@ -147,3 +151,48 @@ def test_ended_tasks_their_jobs_and_their_results_are_freed(qtbot, runner):
     assert [ref for ref in tasks if ref() is not None] == []
     assert [ref for ref in results if ref() is not None] == []
     assert [ref for ref in captured if ref() is not None] == []
+
+
+def test_a_job_that_outlives_shutdown_neither_blocks_the_deletion_nor_raises_when_it_ends(qtbot, monkeypatch, capfd):
+    """A model load or an undo's moves cannot stop at once: the window still goes, and the job ends quietly."""
+    caught = []
+    monkeypatch.setattr(sys, "excepthook", lambda *args: caught.append(args))
+    monkeypatch.setattr(sys, "unraisablehook", caught.append)
+    monkeypatch.setattr(threading, "excepthook", caught.append)
+    handler = _Collect()
+    logging.getLogger().addHandler(handler)
+    try:
+        window = QObject()
+        runner = TaskRunner(window)
+        started, release, ended = threading.Event(), threading.Event(), threading.Event()
+
+        def stubborn(ctx):  # never asks should_stop, as a file move must not be cut short
+            started.set()
+            release.wait(30)
+            ended.set()
+            return "late"
+
+        results = []
+        runner.start("undo", stubborn, on_finished=results.append, on_cancelled=lambda: results.append("cancelled"))
+        assert started.wait(10)
+        assert runner.shutdown(50) is False
+        shiboken6.delete(window)  # the window, and the runner with it
+        assert not ended.is_set(), "deleting the runner waited for the job"
+        del runner
+        release.set()
+        workers.finish_abandoned_jobs()
+        assert ended.is_set()
+        qtbot.wait(50)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert caught == [] and handler.records == [] and results == []
+    assert "Traceback" not in capfd.readouterr().err
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import multiprocessing.connection
+import os
 import pickle
+import threading
 import traceback
 from multiprocessing.context import BaseContext
 from typing import Any, Callable, TypeVar
@@ -97,7 +100,12 @@ def run_stoppable(fn: Callable[..., T], *args: Any, should_stop: StopFn, poll_s:
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child_main, args=(sender, fn, args), daemon=True,
                             name=f"stoppable {getattr(fn, '__name__', 'step')}")
-    child.start()
+    try:
+        child.start()
+    except BaseException:
+        receiver.close()
+        sender.close()
+        raise
     sender.close()  # the child holds the only writer, so its death reads as EOF here
     finished = False
     try:
@@ -131,7 +139,29 @@ def _end(child, wait: bool) -> None:
     child.close()
 
 
+#: The exit status of a child whose parent died before it finished.
+ORPHAN_EXIT_CODE = 70
+
+
+def _exit_with_parent() -> None:
+    """End this child when its parent ends, however it ends.
+
+    ``daemon=True`` only acts when the parent exits through Python; after a kill -9 of the
+    app, the fork server's child would run a large HDBSCAN to its end, minutes of CPU.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def wait_then_exit() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(ORPHAN_EXIT_CODE)  # the step is in compiled code: only this ends it
+
+    threading.Thread(target=wait_then_exit, name="exit with parent", daemon=True).start()
+
+
 def _child_main(sender, fn: Callable, args: tuple) -> None:
+    _exit_with_parent()
     try:
         outcome = (True, fn(*args))
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller

@@ -5,12 +5,17 @@ context's ``progress``, ``should_stop`` and ``partial``; it never touches a widg
 runner runs it on a thread pool and turns those callbacks into Qt signals, delivered on
 the GUI thread. Each job runs in a named slot ("scan", "map", ...): starting a job in a
 busy slot cancels the old one, and results from a superseded job are dropped, so a view
-never shows stale work. :meth:`TaskRunner.shutdown` cancels everything and waits.
+never shows stale work. :meth:`TaskRunner.shutdown` cancels everything and waits briefly;
+a job still running then (a model load, an undo's file moves, which are never killed)
+finishes on its own, its reports dropped, and :func:`finish_abandoned_jobs` waits for it
+before the process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
 import time
 import traceback
 from typing import Any, Callable
@@ -55,20 +60,31 @@ class Task:
     """
 
     def __init__(self, slot: str, job: Callable[[TaskContext], Any] | None, handlers: dict[str, Callable],
-                 send: Callable[["Task", str, tuple], None]):
+                 send: Callable[["Task", str, tuple], None], shut_down: threading.Event):
         self.slot = slot
         self.job = job
         self.handlers = handlers
         self.stop_flag = StopFlag()
         self.started_at = time.monotonic()
         self._send = send
+        self._shut_down = shut_down
 
     def cancel(self) -> None:
         self.stop_flag.set()
 
     def report(self, kind: str, *args: Any) -> None:
-        """From the worker: hand ``kind`` ("progress", "partial" or an ending) to the GUI thread."""
-        self._send(self, kind, args)
+        """From the worker: hand ``kind`` ("progress", "partial" or an ending) to the GUI thread.
+
+        Dropped once the runner has shut down: nobody is left to receive it.
+        """
+        if self._shut_down.is_set():
+            return
+        try:
+            self._send(self, kind, args)
+        except RuntimeError:
+            # The runner was deleted with its window between the check and the emit
+            # ("Signal source has been deleted"); the report has no receiver.
+            pass
 
 
 def describe_error(exc: BaseException) -> str:
@@ -107,9 +123,13 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, threads: int = 3):
         super().__init__(parent)
-        self._pool = QThreadPool(self)
+        # No parent: a child pool's destructor would block the GUI thread, when the window
+        # is deleted, until a job that outlived shutdown ends.
+        self._pool = QThreadPool()
         self._pool.setMaxThreadCount(threads)
         self._current: dict[str, Task] = {}
+        #: Set by shutdown; the tasks started before it then report nothing.
+        self._shut_down = threading.Event()
         self._reported.connect(self._arrived)
 
     def start(self, slot: str, job: Callable[[TaskContext], Any], *,
@@ -122,7 +142,7 @@ class TaskRunner(QObject):
         handlers = {"finished": on_finished, "progress": on_progress, "partial": on_partial,
                     "failed": on_failed, "cancelled": on_cancelled}
         task = Task(slot, job, {kind: handler for kind, handler in handlers.items() if handler is not None},
-                    self._reported.emit)
+                    self._reported.emit, self._shut_down)
         self._current[slot] = task
         was_busy = self.busy()
         # A function, not a QRunnable subclass: PySide kept some of those alive for good,
@@ -168,7 +188,32 @@ class TaskRunner(QObject):
         """Cancel every job and wait briefly for the threads; True when all have ended.
 
         Every job stops soon after a cancel (steps that cannot check for it run in a child
-        process, see core.subprocess_step), so the window's close need not wait long.
+        process, see core.subprocess_step), so the window's close need not wait long. The
+        jobs started so far report nothing more; a job still running after ``timeout_ms``
+        finishes on its own, and :func:`finish_abandoned_jobs` waits for it at exit. The
+        runner takes new jobs afterwards.
         """
         self.cancel_all()
-        return self._pool.waitForDone(timeout_ms)
+        self._shut_down.set()
+        self._shut_down = threading.Event()
+        if self._pool.waitForDone(timeout_ms):
+            return True
+        _abandoned.append(self._pool)
+        return False
+
+
+#: Pools whose jobs outlived their runner's shutdown. Kept here so deleting the runner
+#: neither blocks on them nor destroys a pool under a running job.
+_abandoned: list[QThreadPool] = []
+
+
+def finish_abandoned_jobs() -> None:
+    """Wait, without a limit, for the jobs that outlived a shutdown.
+
+    Called at exit: such a job may be moving the user's files back, which must finish.
+    """
+    while _abandoned:
+        _abandoned.pop().waitForDone()
+
+
+atexit.register(finish_abandoned_jobs)
