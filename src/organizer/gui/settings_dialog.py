@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, 
 
 from ..core.clusterers import CLUSTERERS, PARAMETERS, clusterers
 from ..core.clusterers.base import LINKAGES
-from ..core.compare import INDICES as COMPARE_INDICES
+from ..core.compare_indices import INDEX_SPECS
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
 from ..core.features.registry import AUTOENCODER, CNN_MODES, MODES
 from ..core.features.runtime import DEVICES
@@ -36,9 +36,7 @@ MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structu
                "colour": "Colour", "mean-colour": "Mean colour", "palette": "Palette (ignore motif)"}
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                  "mps": "Apple GPU (Metal)"}
-RERANK_LABELS = {"": "No: keep the features' order", "ssim": "SSIM (pixel-aligned structure)",
-                 "cwssim": "CW-SSIM (forgives small shifts)", "mse": "Mean squared error",
-                 "sift": "SIFT keypoints (the same image turned or cropped)", "emd": "Palette distance (EMD)"}
+NO_RERANK = "No: keep the features' order"
 AUTOMATIC = "Automatic"
 
 
@@ -95,7 +93,8 @@ class SettingsDialog(QDialog):
         self._row(similarity_map, "Perplexity:", self.perplexity_spin)
 
         similar = self._form(layout, "Find similar", "Takes effect on the next search.")
-        self.rerank_combo = self._combo(("", *COMPARE_INDICES), RERANK_LABELS)
+        self.rerank_combo = self._combo(("", *INDEX_SPECS), {"": NO_RERANK, **{
+            name: f"{index.label}: {index.measures}" for name, index in INDEX_SPECS.items()}})
         self.rerank_combo.setToolTip("Re-orders the best matches with a classic index; slower, and better "
                                      "for near-copies than for designs that are merely alike.")
         self._row(similar, "Re-rank matches by:", self.rerank_combo)

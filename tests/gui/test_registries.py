@@ -1,4 +1,4 @@
-"""A clusterer registered in one place reaches the CLI, cluster() and the settings dialog."""
+"""Registries, one entry per thing: the CLI and the dialogs list what the registry holds."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import pytest
 from organizer.cli import build_parser
 from organizer.core.cluster import ClusterSpec, Clustering, cluster
 from organizer.core.clusterers import CLUSTERERS, Clusterer
+from organizer.core.compare_indices import INDEX_SPECS, Index
+from organizer.core.export import PLAN_KINDS
+from organizer.gui import export_preview
 from organizer.gui.settings_dialog import SettingsDialog
 from organizer.samples import FAMILIES, SampleSpec, render
 from organizer.storage.settings import Settings
@@ -25,13 +28,13 @@ def all_one(monkeypatch):
     return toy
 
 
-def _method_action(parser):
-    cluster_parser = parser._subparsers._group_actions[0].choices["cluster"]
-    return next(action for action in cluster_parser._actions if "--method" in action.option_strings)
+def _option(command: str, option: str):
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    return next(action for action in parser._actions if option in action.option_strings)
 
 
 def test_a_registered_clusterer_reaches_the_cli_cluster_and_the_dialog(qtbot, tmp_path, all_one):
-    method = _method_action(build_parser())
+    method = _option("cluster", "--method")
     assert "all-one" in method.choices and all_one.description in method.help
     assert build_parser().parse_args(["cluster", str(tmp_path), "--method", "all-one"]).method == "all-one"
 
@@ -63,3 +66,23 @@ def test_the_dialog_enables_the_options_each_registered_method_uses(qtbot):
         dialog.method_combo.setCurrentIndex(dialog.method_combo.findData(name))
         assert dialog.method_note.text() == clusterer.description
         assert {p: w.isEnabled() for p, w in widgets.items()} == {p: p in clusterer.parameters for p in widgets}
+
+
+def test_the_index_registry_gives_the_cli_and_the_rerank_list_their_entries(qtbot, monkeypatch):
+    toy = Index("ssim", "Toy SSIM", "a label changed in the registry only", "1 = identical", True)
+    monkeypatch.setitem(INDEX_SPECS, "ssim", toy)
+    dialog = SettingsDialog(Settings(similar_rerank="ssim"))
+    qtbot.addWidget(dialog)
+    assert [dialog.rerank_combo.itemData(i) for i in range(dialog.rerank_combo.count())] == ["", *INDEX_SPECS]
+    assert dialog.rerank_combo.currentText() == "Toy SSIM: a label changed in the registry only"
+    index = _option("compare", "--index")
+    assert list(index.choices) == list(INDEX_SPECS)
+    assert "ssim (a label changed in the registry only)" in index.help and "emd (" in index.help
+    assert set(INDEX_SPECS) <= set(_option("similar", "--rerank").choices)
+
+
+def test_the_plan_registry_gives_the_cli_and_the_export_dialog_their_entries():
+    plan = _option("export", "--plan")
+    assert list(plan.choices) == list(PLAN_KINDS)
+    assert all(f"{kind.name}: {kind.description}" in plan.help for kind in PLAN_KINDS.values())
+    assert export_preview.PLAN_CHOICES == tuple((k.name, k.label, k.description) for k in PLAN_KINDS.values())
