@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from organizer.core.cluster import LINKAGES, ClusterSpec, Clustering, cluster, elbow, reassign_noise
-from organizer.core.cluster_methods import dbscan_eps
+from organizer.core.cluster import ClusterSpec, Clustering, cluster
+from organizer.core.clusterers.base import LINKAGES, elbow, reassign_noise
+from organizer.core.clusterers.dbscan import dbscan_eps
 from organizer.core.tasks import Cancelled
 
 
@@ -61,9 +62,9 @@ def test_every_linkage_runs_and_returns_its_tree(linkage):
 
 
 def test_agglomerative_on_a_large_folder_fits_a_sample_and_assigns_the_rest(monkeypatch):
-    from organizer.core import cluster_methods
+    from organizer.core.clusterers import agglomerative
 
-    monkeypatch.setattr(cluster_methods, "SAMPLE_LIMIT", 50)
+    monkeypatch.setattr(agglomerative, "SAMPLE_LIMIT", 50)
     points, truth = _blobs(k=3, per=60)
     result = cluster(points, ClusterSpec("agglomerative", k=3))
     assert result.params["fitted"] == 50 and result.linkage.shape == (49, 4)

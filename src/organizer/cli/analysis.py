@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.apply import replace_atomically
-from ..core.cluster import LINKAGES, METHODS, ClusterSpec, cluster
+from ..core.cluster import ClusterSpec, cluster
+from ..core.clusterers import PARAMETERS, clusterers, users_of
+from ..core.clusterers.base import LINKAGES
 from ..core.dedup import DEFAULT_THRESHOLD, find_duplicates
 from ..core.embed import embed_folder
 from ..core.evaluate import clustering_metrics, folder_labels, retrieval_metrics
@@ -23,7 +25,7 @@ from ..core.reduce import MapSpec, cached_map
 from .args import add_folder, bounded_float, bounded_int
 from .common import StderrProgress, add_extractor_options, open_cache, run_scan
 
-MAX_CLUSTERS = 1000
+MAX_CLUSTERS = int(PARAMETERS["k"].high)
 
 
 def _json_default(value):
@@ -140,6 +142,11 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _option_help(parameter: str) -> str:
+    """The option's help, naming the methods that read it, from the clusterer registry."""
+    return f"{', '.join(users_of(parameter))}: {PARAMETERS[parameter].help}"
+
+
 def register(sub) -> None:
     map_parser = sub.add_parser("map", help="lay the folder out in 2-D (t-SNE) and write path,x,y as CSV")
     add_folder(map_parser)
@@ -151,18 +158,18 @@ def register(sub) -> None:
 
     clusters = sub.add_parser("cluster", help="group the folder's images")
     add_folder(clusters)
-    clusters.add_argument("--method", default="auto", choices=METHODS)
+    clusters.add_argument("--method", default="auto", choices=[c.name for c in clusterers()],
+                          help=" ".join(f"{c.name}: {c.description}" for c in clusterers()))
     chosen = clusters.add_mutually_exclusive_group()
-    chosen.add_argument("--k", type=bounded_int(1, MAX_CLUSTERS),
-                        help="the number of clusters, for methods that take one")
+    chosen.add_argument("--k", type=bounded_int(1, MAX_CLUSTERS), help=_option_help("k"))
     chosen.add_argument("--auto", action="store_true", help="choose k automatically (the default)")
-    clusters.add_argument("--linkage", default="ward", choices=LINKAGES)
-    # Unit vectors lie at most 2 apart, so a wider radius joins everything.
-    clusters.add_argument("--eps", type=bounded_float(0, 2, above=True),
-                          help="DBSCAN radius (default: from the k-distance elbow)")
-    clusters.add_argument("--min-cluster-size", type=bounded_int(2, 100_000), help="HDBSCAN: the smallest group")
+    clusters.add_argument("--linkage", default="ward", choices=LINKAGES, help=_option_help("linkage"))
+    eps, min_size = PARAMETERS["eps"], PARAMETERS["min_cluster_size"]
+    clusters.add_argument("--eps", type=bounded_float(eps.low, eps.high, above=True), help=_option_help("eps"))
+    clusters.add_argument("--min-cluster-size", type=bounded_int(int(min_size.low), int(min_size.high)),
+                          help=_option_help("min_cluster_size"))
     clusters.add_argument("--k-max", type=bounded_int(2, MAX_CLUSTERS), default=ClusterSpec.k_max)
-    clusters.add_argument("--reassign-noise", action="store_true", help="HDBSCAN/DBSCAN: noise joins its neighbours")
+    clusters.add_argument("--reassign-noise", action="store_true", help=_option_help("reassign_noise"))
     clusters.add_argument("--json", action="store_true")
     add_extractor_options(clusters)
     clusters.set_defaults(func=cmd_cluster)

@@ -11,6 +11,7 @@ import numpy as np
 from ..core import images
 from ..core.apply import replace_atomically
 from ..core.compare import HIGHER_IS_BETTER, INDICES, compare
+from ..core.compare_indices import INDEX_SPECS
 from ..core.embed import embed_file
 from ..core.index import METRICS
 from ..core.printable import printable
@@ -144,16 +145,15 @@ def register(sub) -> None:
     similar.add_argument("--rerank", nargs="?", const=NEIGHBOURHOOD, choices=(NEIGHBOURHOOD, *INDICES),
                          help="alone: re-rank with the folder's neighbourhoods (DBA + query expansion), better on "
                               "large libraries with many images per kind of pattern, worse on small ones; with an "
-                              "index (ssim, cwssim, mse, sift, emd): re-order the best 3k matches by it")
+                              f"index ({', '.join(INDICES)}): re-order the best 3k matches by it")
     add_extractor_options(similar)
     similar.set_defaults(func=cmd_similar)
 
     pair = sub.add_parser("compare", help="score two images with a classic similarity index")
     pair.add_argument("image1")
     pair.add_argument("image2")
-    pair.add_argument("--index", default="ssim", choices=INDICES,
-                      help="ssim (structure, pixel-aligned), cwssim (forgives small shifts), mse (a distance), "
-                           "sift (matched keypoints after a ratio test and RANSAC), emd (palette distance)")
+    pair.add_argument("--index", default="ssim", choices=INDICES, help=", ".join(
+        f"{i.name} ({i.measures}{'' if i.higher_is_better else '; a distance'})" for i in INDEX_SPECS.values()))
     pair.add_argument("--json", action="store_true")
     add_max_file_option(pair)
     pair.set_defaults(func=cmd_compare)

@@ -14,7 +14,7 @@ from ..core import order as order_mod
 from ..core.apply import replace_atomically, resume, undo
 from ..core.cluster import ClusterSpec, cluster
 from ..core.embed import embed_folder
-from ..core.export import MODES, PLANS, check_folders
+from ..core.export import MODES, PLAN_KINDS, PLANS, check_folders
 from ..core.export_flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
 from ..core.features import make_spec
 from ..core.library import Library
@@ -147,7 +147,8 @@ def register(sub) -> None:
     export = sub.add_parser("export", help="write a sorted copy of the folder (never touching the originals)")
     add_folder(export)
     export.add_argument("--out", required=True, help="the export folder (outside FOLDER)")
-    export.add_argument("--plan", default="sorted", choices=PLANS)
+    export.add_argument("--plan", default="sorted", choices=PLANS,
+                        help=" ".join(f"{kind.name}: {kind.description}" for kind in PLAN_KINDS.values()))
     export.add_argument("--mode", default="copy", choices=MODES,
                         help="copy (default), link (hard links where possible) or move (journalled, undoable)")
     export.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")

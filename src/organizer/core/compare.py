@@ -29,13 +29,14 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
+from .compare_indices import INDEX_SPECS
 from .features.palette import dominant_colours, palette_distance
 from .images import to_rgb
 from .tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
-INDICES = ("ssim", "cwssim", "mse", "sift", "emd")
-#: Higher is more similar for every index except mse (a distance).
-HIGHER_IS_BETTER = {"ssim": True, "cwssim": True, "mse": False, "sift": True, "emd": False}
+INDICES = tuple(INDEX_SPECS)
+#: Higher is more similar for every index except the distances (mse, emd).
+HIGHER_IS_BETTER = {name: index.higher_is_better for name, index in INDEX_SPECS.items()}
 #: The side both images are resized to for the pixel indices.
 COMPARE_SIDE = 256
 #: Longest side SIFT works on, to bound its time, which grows with the pixel count.

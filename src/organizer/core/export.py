@@ -21,10 +21,27 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PLANS = ("sorted", "clusters", "grid")
 MODES = ("copy", "link", "move")
 MAX_NAME_BYTES = 240  # under the 255-byte limit of common file systems, leaving room for suffixes
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
+
+
+@dataclass(frozen=True)
+class PlanKind:
+    """One arrangement an export can take, as the CLI's ``--plan`` and the export dialog offer it."""
+
+    name: str
+    label: str
+    description: str
+
+
+#: The arrangements, in the order the export dialog lists them; :mod:`.export_flow` plans each.
+PLAN_KINDS = {kind.name: kind for kind in (
+    PlanKind("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
+    PlanKind("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
+    PlanKind("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
+)}
+PLANS = tuple(PLAN_KINDS)
 
 
 class PlanError(ValueError):

@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 #: The modules the steps need, imported once by the fork server: each child is forked with
 #: them loaded and starts in about 20 ms here, where importing them took 1.5 s per child.
-PRELOAD = ("organizer.core.cluster_methods", "organizer.core.reduce", "sklearn.cluster", "sklearn.decomposition",
+PRELOAD = ("organizer.core.clusterers", "organizer.core.reduce", "sklearn.cluster", "sklearn.decomposition",
            "sklearn.metrics", "scipy.cluster.hierarchy", "hdbscan", "openTSNE")
 
 #: Inputs with fewer rows stay in the calling thread. On 2,000 rows every step took under

@@ -17,16 +17,10 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QTableWidget, QT
 
 from ..core import images
 from ..core.compare import INDICES, Comparison, compare_all
+from ..core.compare_indices import INDEX_SPECS
 from .worker_dialog import WorkerDialog, add_button, to_pixmap
 from .workers import TaskContext, TaskRunner
 
-INDEX_LABELS = {"ssim": "SSIM", "cwssim": "CW-SSIM", "mse": "Mean squared error", "sift": "SIFT keypoints",
-                "emd": "Palette distance (EMD)"}
-MEANINGS = {"ssim": "pixel-aligned structure; 1 = identical",
-            "cwssim": "forgives small shifts; 1 = identical",
-            "mse": "grey-level difference; 0 = identical",
-            "sift": "keypoints matching in one view; 1 = all",
-            "emd": "palette distance in ΔE; 0 = same colours"}
 PREVIEW_SIDE = 240
 PALETTE_HEIGHT = 18
 
@@ -105,8 +99,8 @@ class CompareDialog(WorkerDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         for row, index in enumerate(INDICES):
-            self.table.setItem(row, 0, QTableWidgetItem(INDEX_LABELS[index]))
-            self.table.setItem(row, 2, QTableWidgetItem(MEANINGS[index]))
+            self.table.setItem(row, 0, QTableWidgetItem(INDEX_SPECS[index].label))
+            self.table.setItem(row, 2, QTableWidgetItem(INDEX_SPECS[index].reading))
         self.table.resizeColumnsToContents()
         layout.addWidget(self.table)
         self.add_status(layout)

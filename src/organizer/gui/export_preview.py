@@ -9,14 +9,11 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from ..core.edits import ClusterBook
+from ..core.export import PLAN_KINDS
 from ..core.export_flow import PreparedExport
 from .palette import cluster_colour
 
-PLAN_CHOICES = (
-    ("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
-    ("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
-    ("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
-)
+PLAN_CHOICES = tuple((kind.name, kind.label, kind.description) for kind in PLAN_KINDS.values())
 MODE_CHOICES = (
     ("copy", "Copy", "The originals stay where they are; the export is a full copy."),
     ("link", "Hard link", "No extra disk space; falls back to copying across drives."),

@@ -12,8 +12,9 @@ from dataclasses import replace
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QGroupBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
-from ..core.cluster import LINKAGES, METHODS
-from ..core.compare import INDICES as COMPARE_INDICES
+from ..core.clusterers import CLUSTERERS, PARAMETERS, clusterers
+from ..core.clusterers.base import LINKAGES
+from ..core.compare_indices import INDEX_SPECS
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
 from ..core.features.registry import AUTOENCODER, CNN_MODES, MODES
 from ..core.features.runtime import DEVICES
@@ -28,27 +29,14 @@ MODE_NOTES = {
     "mean-colour": "One average colour per image: for sorting swatches by hue.",
     "palette": "The dominant colours, in any order: finds one colourway on every motif.",
 }
-METHOD_NOTES = {
-    "auto": "Ward clustering, into as many clusters as separate best.",
-    "kmeans": "Compact groups of similar size; every image joins one.",
-    "dbscan": "Dense groups of near-duplicates; stray images stay unclustered.",
-    "hdbscan": "Dense groups of any size; images that fit nowhere stay unclustered.",
-    "agglomerative": "Merges the most similar groups step by step, as the dendrogram shows.",
-    "spectral": "Groups linked by chains of similar images, even of odd shapes.",
-    "affinity": "Picks exemplar images, and the number of groups, by itself.",
-}
 MODEL_LABELS = {"lite0": "EfficientNet-Lite0", "resnet50": "ResNet-50", "vgg19": "VGG-19",
                 "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet-121",
                 AUTOENCODER: "Autoencoder trained on this folder"}
 MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structure (ignore colours)",
                "colour": "Colour", "mean-colour": "Mean colour", "palette": "Palette (ignore motif)"}
-METHOD_LABELS = {"auto": "Automatic", "kmeans": "K-means", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
-                 "agglomerative": "Agglomerative", "spectral": "Spectral", "affinity": "Affinity propagation"}
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                  "mps": "Apple GPU (Metal)"}
-RERANK_LABELS = {"": "No: keep the features' order", "ssim": "SSIM (pixel-aligned structure)",
-                 "cwssim": "CW-SSIM (forgives small shifts)", "mse": "Mean squared error",
-                 "sift": "SIFT keypoints (the same image turned or cropped)", "emd": "Palette distance (EMD)"}
+NO_RERANK = "No: keep the features' order"
 AUTOMATIC = "Automatic"
 
 
@@ -85,16 +73,17 @@ class SettingsDialog(QDialog):
         self._row(features, "Compute on:", self.device_combo)
 
         clusters = self._form(layout, "Clusters", "Changing these clusters again; your edits stay with the old method.")
-        self.method_combo = self._combo(METHODS, METHOD_LABELS)
+        self.method_combo = self._combo([c.name for c in clusterers()], {c.name: c.label for c in clusterers()})
         self.method_note = self._note()
         self._row(clusters, "Method:", self.method_combo)
         clusters.addRow("", self.method_note)
-        self.k_spin = self._spin(QSpinBox(minimum=0, maximum=500, specialValueText=AUTOMATIC))
+        # 0 stands for automatic, below each parameter's own range.
+        self.k_spin = self._spin(QSpinBox(minimum=0, maximum=int(PARAMETERS["k"].high), specialValueText=AUTOMATIC))
         self._row(clusters, "Number of clusters:", self.k_spin)
         self.linkage_combo = self._combo(LINKAGES, {name: name.capitalize() for name in LINKAGES})
         self._row(clusters, "Linkage:", self.linkage_combo)
-        self.min_size_spin = self._spin(QSpinBox(minimum=0, maximum=10_000, specialValueText=AUTOMATIC,
-                                                 suffix=" images"))
+        self.min_size_spin = self._spin(QSpinBox(minimum=0, maximum=int(PARAMETERS["min_cluster_size"].high),
+                                                 specialValueText=AUTOMATIC, suffix=" images"))
         self._row(clusters, "Smallest cluster:", self.min_size_spin)
 
         similarity_map = self._form(layout, "Map", "Changing this lays the map out again.")
@@ -104,7 +93,8 @@ class SettingsDialog(QDialog):
         self._row(similarity_map, "Perplexity:", self.perplexity_spin)
 
         similar = self._form(layout, "Find similar", "Takes effect on the next search.")
-        self.rerank_combo = self._combo(("", *COMPARE_INDICES), RERANK_LABELS)
+        self.rerank_combo = self._combo(("", *INDEX_SPECS), {"": NO_RERANK, **{
+            name: f"{index.label}: {index.measures}" for name, index in INDEX_SPECS.items()}})
         self.rerank_combo.setToolTip("Re-orders the best matches with a classic index; slower, and better "
                                      "for near-copies than for designs that are merely alike.")
         self._row(similar, "Re-rank matches by:", self.rerank_combo)
@@ -192,14 +182,16 @@ class SettingsDialog(QDialog):
         """Show each option's note, and enable only the options the chosen methods use."""
         mode, method = self.mode_combo.currentData(), self.method_combo.currentData()
         self.mode_note.setText(MODE_NOTES.get(mode, ""))
-        self.method_note.setText(METHOD_NOTES.get(method, ""))
+        clusterer = CLUSTERERS.get(method)
+        self.method_note.setText(clusterer.description if clusterer else "")
         uses_network = mode in CNN_MODES
         for widget in (self.model_combo, self.layers_edit, self.invariant_check):
             widget.setEnabled(uses_network)
             widget.setToolTip("" if uses_network else "Colour modes use no network")
-        self.k_spin.setEnabled(method in ("auto", "kmeans", "agglomerative", "spectral"))
-        self.linkage_combo.setEnabled(method == "agglomerative")
-        self.min_size_spin.setEnabled(method == "hdbscan")
+        uses = clusterer.parameters if clusterer else ()
+        self.k_spin.setEnabled("k" in uses)
+        self.linkage_combo.setEnabled("linkage" in uses)
+        self.min_size_spin.setEnabled("min_cluster_size" in uses)
 
     # result ---------------------------------------------------------------------------------
     def settings(self) -> Settings:
