@@ -45,11 +45,11 @@ $(PACKAGING_STAMP): $(STAMP) constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt pyinstaller
 	touch $@
 
-$(BUNDLE)/organizer: $(PACKAGING_STAMP) packaging/organizer.spec packaging/launcher.py $(shell find src -name '*.py' -o -name '*.png')
+$(BUNDLE)/organizer: $(PACKAGING_STAMP) packaging/organizer.spec packaging/launcher.py $(shell find src -name '*.py') $(wildcard resources/*)
 	$(BIN)/pyinstaller --noconfirm --clean --log-level ERROR --distpath build/dist --workpath build/pyinstaller packaging/organizer.spec
 	touch $@
 
-$(DEB): $(BUNDLE)/organizer $(wildcard packaging/linux/*)
+$(DEB): $(BUNDLE)/organizer $(wildcard packaging/linux/*) $(wildcard resources/*)
 	packaging/linux/build_deb.sh $(BUNDLE) $@ $(VERSION)
 
 package: $(DEB)

@@ -1,6 +1,6 @@
 """Draw the app icon from the project's own sample renderer: run once, commit the output.
 
-    python packaging/make_icon.py   # writes src/organizer/resources/icon.png and packaging/icon.ico
+    python packaging/make_icon.py   # writes resources/icon.png and packaging/icon.ico
 """
 
 from pathlib import Path
@@ -28,7 +28,7 @@ def main() -> None:
         ImageDraw.Draw(tile_mask).rounded_rectangle((0, 0, cell - 1, cell - 1), radius=cell // 8, fill=255)
         board.paste(tile, (gap + (n % 3) * (cell + gap), gap + (n // 3) * (cell + gap)), tile_mask)
     icon.paste(board, (0, 0), mask)
-    icon.save(ROOT / "src/organizer/resources/icon.png")
+    icon.save(ROOT / "resources/icon.png")
     icon.save(ROOT / "packaging/icon.ico", sizes=[(16, 16), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)])
 
 

@@ -16,8 +16,8 @@ mkdir -p "$root/DEBIAN" "$root/opt" "$root/usr/bin" "$root/usr/share/application
 cp -a "$bundle" "$root/opt/pattern-organizer"
 ln -s /opt/pattern-organizer/organizer "$root/usr/bin/organizer"
 ln -s /opt/pattern-organizer/organizer-cli "$root/usr/bin/organizer-cli"
-cp "$here/pattern-organizer.desktop" "$root/usr/share/applications/"
-cp "$here/../../src/organizer/resources/icon.png" "$root/usr/share/icons/hicolor/512x512/apps/pattern-organizer.png"
+cp "$here/../../resources/pattern-organizer.desktop" "$root/usr/share/applications/"
+cp "$here/../../resources/icon.png" "$root/usr/share/icons/hicolor/512x512/apps/pattern-organizer.png"
 size_kb=$(du -sk "$root" | cut -f1)
 cat > "$root/DEBIAN/control" <<CONTROL
 Package: pattern-organizer

@@ -23,8 +23,8 @@ cp -R build/dist/pattern-organizer/. "$app/Contents/MacOS/"
 iconset=build/organizer.iconset
 mkdir -p "$iconset"
 for size in 16 32 128 256 512; do
-    sips -z $size $size src/organizer/resources/icon.png --out "$iconset/icon_${size}x${size}.png" >/dev/null
-    sips -z $((size * 2)) $((size * 2)) src/organizer/resources/icon.png --out "$iconset/icon_${size}x${size}@2x.png" >/dev/null
+    sips -z $size $size resources/icon.png --out "$iconset/icon_${size}x${size}.png" >/dev/null
+    sips -z $((size * 2)) $((size * 2)) resources/icon.png --out "$iconset/icon_${size}x${size}@2x.png" >/dev/null
 done
 iconutil -c icns "$iconset" -o "$app/Contents/Resources/organizer.icns"
 cat > "$app/Contents/Info.plist" <<PLIST

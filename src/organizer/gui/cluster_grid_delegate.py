@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from .cluster_grid_model import BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
 from .palette import cluster_colour, tone_colour
-
-if TYPE_CHECKING:  # only for the annotation: the view's module imports this one
-    from .cluster_grid import ClusterGridView
 
 MIN_COLUMNS, MAX_COLUMNS, DEFAULT_COLUMNS = 2, 16, 8
 HEADER_HEIGHT = 54  # a 40 px band under a gap that separates the sections
@@ -21,10 +18,21 @@ Colour = QPalette.ColorRole
 _LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 
 
+class GridView(Protocol):
+    """What the delegate reads of its view: cluster_grid.ClusterGridView, whose module imports this one."""
+
+    #: The cluster a drag hovers over, whose header is outlined.
+    drop_label: int | None
+
+    def viewport(self) -> QWidget: ...
+    def palette(self) -> QPalette: ...
+    def devicePixelRatioF(self) -> float: ...
+
+
 class ClusterGridDelegate(QStyledItemDelegate):
     """Paints header bands and square thumbnail cells; keeps the scaled thumbnails it drew."""
 
-    def __init__(self, view: ClusterGridView):
+    def __init__(self, view: GridView):
         super().__init__(view)
         self._view = view
         self.columns = DEFAULT_COLUMNS

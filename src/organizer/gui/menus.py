@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QDockWidget, QMenu, QMenuBar
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .map_view import MapView
+from .session import FolderSession
 
 
-def _action(window: "MainWindow", text: str, slot, shortcut=None, enabled: bool = True) -> QAction:
+class Window(Protocol):
+    """What the menus call on the main window: main_window.MainWindow, whose module imports this one."""
+
+    session: FolderSession
+    map_view: MapView
+    similar_dock: QDockWidget
+    failures_dock: QDockWidget
+    recent_menu: QMenu
+
+    def menuBar(self) -> QMenuBar: ...
+    def addAction(self, action: QAction) -> None: ...
+    def close(self) -> bool: ...
+    def choose_folder(self) -> None: ...
+    def choose_query_image(self) -> None: ...
+    def open_export(self) -> None: ...
+    def open_settings(self) -> None: ...
+    def open_align(self) -> None: ...
+    def open_compare(self, first: int | None = None, second: int | None = None) -> None: ...
+    def open_levels(self) -> None: ...
+    def show_about(self) -> None: ...
+    def find_similar_to_selection(self) -> None: ...
+    def new_cluster_from_selection(self) -> None: ...
+    def set_selection(self, indices: list[int]) -> None: ...
+    def rename_cluster(self, label: int) -> None: ...
+    def preview_selection(self) -> None: ...
+    def show_preview(self, index: int) -> None: ...
+    def reveal(self, index: int) -> None: ...
+
+
+def _action(window: Window, text: str, slot, shortcut=None, enabled: bool = True) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
@@ -22,7 +51,7 @@ def _action(window: "MainWindow", text: str, slot, shortcut=None, enabled: bool 
     return action
 
 
-def build_menu_bar(window: "MainWindow") -> dict[str, QAction]:
+def build_menu_bar(window: Window) -> dict[str, QAction]:
     bar = window.menuBar()
     undo = window.session.undo_stack.createUndoAction(window, "&Undo")
     undo.setShortcut(QKeySequence.Undo)
@@ -84,7 +113,7 @@ def build_menu_bar(window: "MainWindow") -> dict[str, QAction]:
     return actions
 
 
-def image_menu(window: "MainWindow", index: int, selection: list[int]) -> QMenu:
+def image_menu(window: Window, index: int, selection: list[int]) -> QMenu:
     """Right-click on an image: search from it, preview it, or move it (with the selection)."""
     menu = QMenu(window)
     name = window.session.library.paths[index].name
@@ -110,7 +139,7 @@ def image_menu(window: "MainWindow", index: int, selection: list[int]) -> QMenu:
     return menu
 
 
-def cluster_menu(window: "MainWindow", label: int) -> QMenu:
+def cluster_menu(window: Window, label: int) -> QMenu:
     """Right-click on a cluster's header: rename, split, merge into another."""
     menu = QMenu(window)
     book = window.session.book

@@ -1,20 +1,25 @@
-"""The app's bundled files (the icon, the default model's weights), found the same way installed, editable or frozen."""
+"""The app's bundled files (the icon, the desktop entry, the default model's weights), found the same way installed, editable or frozen."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+#: The repository's top-level resources/ folder, which a source checkout and an editable
+#: install read in place; a wheel's build (setup.py) and the PyInstaller spec copy it here.
+SOURCE_FOLDER = Path(__file__).resolve().parents[3] / "resources"
+
 
 def resource_path(name: str) -> Path:
     """The path of a bundled resource.
 
-    It sits beside this module in every case: a wheel and an editable install keep the
-    package folder, and the PyInstaller spec collects this package's data files.
+    A wheel and the frozen bundle hold it beside this module; a source checkout and an
+    editable install find it in the repository's top-level resources/ folder.
     """
-    path = Path(__file__).resolve().parent / name
-    if not path.is_file():
-        raise FileNotFoundError(f"the resource {name!r} is missing from {path.parent}")
-    return path
+    here = Path(__file__).resolve().parent
+    for folder in (here, SOURCE_FOLDER):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"the resource {name!r} is missing from {here} and {SOURCE_FOLDER}")
 
 
 def lite0_weights_path() -> Path:

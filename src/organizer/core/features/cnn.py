@@ -15,7 +15,7 @@ weighs the same in a cosine similarity, whatever its channel count.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -23,9 +23,34 @@ from ..images import LUMA_WEIGHTS
 from . import backbones
 from .runtime import Runtime, autocast
 
-if TYPE_CHECKING:
-    # Annotations only: the registry imports the autoencoder, which imports this module.
-    from .registry import ExtractorSpec
+
+class NetworkSpec(Protocol):
+    """What an embedder reads of a spec; registry.ExtractorSpec has it.
+
+    A protocol, not the registry's class: the registry imports the autoencoder, which
+    imports this module, and a network needs only these fields.
+    """
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def taps(self) -> tuple[str, ...]: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def pooling(self) -> str: ...
+    @property
+    def flip(self) -> bool: ...
+    @property
+    def gram(self) -> bool: ...
+    @property
+    def invariant(self) -> bool: ...
+    @property
+    def weights(self) -> str: ...
+    @property
+    def weights_file(self) -> str: ...
 
 
 class _ReachedLastTap(Exception):
@@ -155,7 +180,7 @@ def pool_maps(maps: list, mode: str, pooling: str = "avg", gram: bool = False):
 class CnnEmbedder:
     """Turn batches of uint8 views into one descriptor per image."""
 
-    def __init__(self, spec: ExtractorSpec, runtime: Runtime):
+    def __init__(self, spec: NetworkSpec, runtime: Runtime):
         import torch
 
         self.spec = spec
@@ -215,7 +240,7 @@ class CnnEmbedder:
         return pool_maps(maps, self.spec.mode, self.spec.pooling, self.spec.gram)
 
 
-def _weights_arg(spec: ExtractorSpec):
+def _weights_arg(spec: NetworkSpec):
     if spec.weights == "random":
         return None
     if spec.weights == "pretrained":
