@@ -77,3 +77,29 @@ def test_an_unexpected_failure_marks_the_thumbnail_broken_instead_of_leaving_it_
     assert "a bug in the thumbnail code" in caplog.text and bad_path.name in caplog.text
     _load(qtbot, loader, *images[1])  # the threads go on with the next thumbnail
     assert loader.pixmap(*images[1]) is not None
+
+
+def test_shutdown_runs_none_of_the_queued_requests(images, make_loader, monkeypatch):
+    # Each request queues a runnable; at close, thousands may wait behind the loads in hand.
+    import threading
+
+    loader = make_loader(threads=1)
+    started, release, calls = threading.Event(), threading.Event(), []
+    real_next = loader._next
+
+    def counted_next():
+        calls.append(threading.get_ident())
+        return real_next()
+
+    def held_get(path, digest):
+        started.set()
+        release.wait(WAIT_MS / 1000)
+        raise OSError("held")
+    monkeypatch.setattr(loader, "_next", counted_next)
+    monkeypatch.setattr(loader.store, "get", held_get)
+    for path, digest in images * 20:
+        loader.request(path, digest)
+    assert started.wait(WAIT_MS / 1000)
+    threading.Timer(0.2, release.set).start()
+    loader.shutdown()
+    assert len(calls) == 1

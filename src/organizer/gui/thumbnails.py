@@ -134,4 +134,8 @@ class ThumbnailLoader(QObject):
     def shutdown(self) -> None:
         with self._lock:
             self._pending.clear()
+        # Every request queued a runnable: after scrolling 10,000 images thousands wait in the
+        # pool, each with nothing left to load, and running them through held the close for a
+        # second or more. Drop them; only the loads already running are waited for.
+        self._pool.clear()
         self._pool.waitForDone()
