@@ -19,7 +19,6 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ..core.cluster import ClusterSpec
 from ..core.edits import ClusterBook, image_keys
 from ..core.folder_model import PREPARING_NOTES, for_folder
 from ..core.generation import Generation
@@ -28,10 +27,10 @@ from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
 from ..core.writer import SerialWriter
+from ..folder.clustering import ClusterResult, cluster_library, cluster_spec, updated_medoids
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
-from .cluster_job import ClusterResult, cluster_job, updated_medoids
 from .similar_search import file_search_job, search_job
 from .workers import Task, TaskRunner, describe_error
 
@@ -46,11 +45,6 @@ class _BookCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._session._set_book_state(self._before)
-
-
-def cluster_spec(settings: Settings) -> ClusterSpec:
-    return ClusterSpec(method=settings.cluster_method, k=settings.cluster_k or None, linkage=settings.linkage,
-                       min_cluster_size=settings.min_cluster_size or None)
 
 
 class FolderSession(QObject):
@@ -227,7 +221,11 @@ class FolderSession(QObject):
         if library is None:
             return
         self.generation.new_book()
-        job = cluster_job(library, cluster_spec(self.settings), self._writer.flush)
+        spec, flush = cluster_spec(self.settings), self._writer.flush
+
+        def job(ctx) -> ClusterResult:
+            return cluster_library(library, spec, cache_db_path(library.folder), progress=ctx.progress,
+                                   should_stop=ctx.should_stop, flush=flush)
         self._start("clusters", job, on_finished=self._current_only(self._clustered),
                           on_progress=lambda d, t, n: self.progress.emit("clusters", d, t, n),
                           on_failed=self._failed("clusters"))
