@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.apply import replace_atomically
-from ..core.cluster import LINKAGES, METHODS, ClusterSpec, cluster
+from ..core.cluster import ClusterSpec, cluster
 from ..core.dedup import DEFAULT_THRESHOLD, find_duplicates
 from ..core.embed import embed_folder
 from ..core.evaluate import clustering_metrics, folder_labels, retrieval_metrics
@@ -21,9 +21,8 @@ from ..core.folder_model import for_folder
 from ..core.printable import printable
 from ..core.reduce import MapSpec, cached_map
 from .args import add_folder, bounded_float, bounded_int
-from .common import StderrProgress, add_extractor_options, open_cache, run_scan
-
-MAX_CLUSTERS = 1000
+from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, open_cache, run_scan,
+                     scan_library)
 
 
 def _json_default(value):
@@ -54,25 +53,25 @@ def cmd_map(args) -> int:
     return 0
 
 
-def _cluster_spec(args) -> ClusterSpec:
-    return ClusterSpec(method=args.method, k=args.k, linkage=args.linkage, eps=args.eps,
-                       min_cluster_size=args.min_cluster_size, k_max=args.k_max,
-                       reassign_noise=args.reassign_noise)
-
-
 def cmd_cluster(args) -> int:
-    report, vectors, _, _ = run_scan(args)
-    result = cluster(vectors, _cluster_spec(args), progress=StderrProgress("clustering"))
+    model, result = folder_state(args, scan_library(args))
+    book, paths, computed = model.book, model.library.paths, result.clustering
+    sizes = {label: book.size(label) for label in book.clusters() if label >= 0}
+    noise = float(np.mean(book.labels < 0))
+    if result.restored:
+        print("the clusters as edited in the app", file=sys.stderr)
     if args.json:
-        _dump({"labels": {str(p): int(label) for p, label in zip(report.paths, result.labels)},
-               "method": result.method, "params": result.params, "scores": result.scores,
-               "sizes": {str(k): v for k, v in result.sizes.items()},
-               "medoids": {str(k): str(report.paths[i]) for k, i in result.medoids.items()},
-               "noise_fraction": result.noise_fraction})
+        _dump({"labels": {str(p): int(label) for p, label in zip(paths, book.labels)},
+               "method": computed.method, "params": computed.params, "scores": computed.scores,
+               "sizes": {str(k): v for k, v in sizes.items()},
+               "medoids": {str(k): str(paths[i]) for k, i in model.medoids.items()},
+               "names": {str(k): v for k, v in book.names.items()}, "edited": result.restored,
+               "noise_fraction": noise})
         return 0
-    print(f"{len(result.sizes)} clusters by {result.method} {result.params}, noise {result.noise_fraction:.0%}")
-    for label, size in sorted(result.sizes.items(), key=lambda item: -item[1]):
-        print(f"  cluster {label:3d}: {size:5d} images, medoid {printable(report.paths[result.medoids[label]].name)}")
+    print(f"{len(sizes)} clusters by {computed.method} {computed.params}, noise {noise:.0%}")
+    for label, size in sorted(sizes.items(), key=lambda item: -item[1]):
+        named = f" ({printable(book.names[label])})" if label in book.names else ""
+        print(f"  cluster {label:3d}{named}: {size:5d} images, medoid {printable(paths[model.medoids[label]].name)}")
     return 0
 
 
@@ -151,18 +150,7 @@ def register(sub) -> None:
 
     clusters = sub.add_parser("cluster", help="group the folder's images")
     add_folder(clusters)
-    clusters.add_argument("--method", default="auto", choices=METHODS)
-    chosen = clusters.add_mutually_exclusive_group()
-    chosen.add_argument("--k", type=bounded_int(1, MAX_CLUSTERS),
-                        help="the number of clusters, for methods that take one")
-    chosen.add_argument("--auto", action="store_true", help="choose k automatically (the default)")
-    clusters.add_argument("--linkage", default="ward", choices=LINKAGES)
-    # Unit vectors lie at most 2 apart, so a wider radius joins everything.
-    clusters.add_argument("--eps", type=bounded_float(0, 2, above=True),
-                          help="DBSCAN radius (default: from the k-distance elbow)")
-    clusters.add_argument("--min-cluster-size", type=bounded_int(2, 100_000), help="HDBSCAN: the smallest group")
-    clusters.add_argument("--k-max", type=bounded_int(2, MAX_CLUSTERS), default=ClusterSpec.k_max)
-    clusters.add_argument("--reassign-noise", action="store_true", help="HDBSCAN/DBSCAN: noise joins its neighbours")
+    add_cluster_options(clusters)
     clusters.add_argument("--json", action="store_true")
     add_extractor_options(clusters)
     clusters.set_defaults(func=cmd_cluster)
