@@ -119,7 +119,7 @@ def test_drop_a_folder_find_similar_edit_undo_and_export(qtbot, window, sample_f
     target = next(label for label in session.book.clusters() if label != source)
     window.grid.model.move_requested.emit([index], target)
     qtbot.waitUntil(lambda: session.book.labels[index] == target, timeout=2000)
-    assert session.undo_stack.canUndo()
+    assert session.model.can_undo()
     window.actions_by_name["undo"].trigger()
     assert session.book.labels.tolist() == before.tolist()
     assert session.medoids == all_medoids(session)
@@ -218,9 +218,9 @@ def test_split_merge_and_a_settings_change_that_reclusters_only(qtbot, window, s
     qtbot.waitUntil(lambda: len(session.book.clusters()) > count, timeout=30_000)
     parts = [c for c in session.book.clusters() if c not in set(before.tolist())] + [largest]
     session.merge(parts[-1], parts[0])
-    assert session.undo_stack.count() == 2
-    session.undo_stack.undo()
-    session.undo_stack.undo()
+    assert session.model.history.count() == 2
+    session.model.undo()
+    session.model.undo()
     assert session.book.labels.tolist() == before.tolist()
 
     # Agglomerative clustering: new clusters and a dendrogram, but the same scan and map.

@@ -16,7 +16,7 @@ from organizer.core.cluster import cluster
 from organizer.core import apply as apply_mod
 from organizer.core.edits import ClusterBook, edits_key, image_keys
 from organizer.core.tasks import never_stop
-from organizer.gui import session as session_module
+from organizer.folder import model as folder_model_module
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.session import FolderSession, cluster_spec
 from organizer.samples import SampleSpec, render, write_sample_folder
@@ -73,7 +73,7 @@ def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_
     qtbot.wait(100)
     # The split was computed from the clusters before the recluster: applying it would undo the recluster.
     assert session.book.labels.tolist() == reclustered.tolist()
-    assert session.undo_stack.count() == 0
+    assert session.model.history.count() == 0
 
 
 def test_a_split_dropped_because_the_clusters_changed_says_so(qtbot, session, sample_folder, monkeypatch):
@@ -98,7 +98,7 @@ def test_a_split_dropped_because_the_clusters_changed_says_so(qtbot, session, sa
     release.set()
     qtbot.waitUntil(lambda: not session.runner.running("split"), timeout=TIMEOUT_MS)
     assert f"The split of {name} was dropped: the clusters changed while it ran" in messages
-    assert session.undo_stack.count() == 1 and session.book.name(label) == "Renamed while it split"
+    assert session.model.history.count() == 1 and session.book.name(label) == "Renamed while it split"
 
 
 def test_edits_saved_before_the_extractor_version_bump_are_restored(qtbot, session, sample_folder):
@@ -186,15 +186,15 @@ def test_edits_are_saved_off_the_gui_thread_in_order_and_survive_shutdown(qtbot,
         def __init__(self, *args, **kwargs):
             opened_on.append(threading.current_thread())
             super().__init__(*args, **kwargs)
-    monkeypatch.setattr(session_module, "Cache", RecordingCache)
+    monkeypatch.setattr(folder_model_module, "Cache", RecordingCache)
 
     book, last = session.book, len(session.library) - 1
     labels = book.clusters()
     for n in range(30):  # a burst: drag images back and forth, then undo and redo some
         session.move_to_cluster([n % 10, last], labels[n % len(labels)])
     session.new_cluster([0, 1])
-    session.undo_stack.undo()
-    session.undo_stack.redo()
+    session.model.undo()
+    session.model.redo()
     expected = session.book.labels.copy()
     session.shutdown()  # writes what is still waiting
 

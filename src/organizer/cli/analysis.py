@@ -11,8 +11,6 @@ import numpy as np
 
 from ..core.apply import replace_atomically
 from ..core.cluster import ClusterSpec, cluster
-from ..core.clusterers import PARAMETERS, clusterers, users_of
-from ..core.clusterers.base import LINKAGES
 from ..core.dedup import DEFAULT_THRESHOLD, find_duplicates
 from ..core.embed import embed_folder
 from ..core.evaluate import clustering_metrics, folder_labels, retrieval_metrics
@@ -23,9 +21,8 @@ from ..core.folder_model import for_folder
 from ..core.printable import printable
 from ..core.reduce import MapSpec, cached_map
 from .args import add_folder, bounded_float, bounded_int
-from .common import StderrProgress, add_extractor_options, open_cache, run_scan
-
-MAX_CLUSTERS = int(PARAMETERS["k"].high)
+from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, open_cache, run_scan,
+                     scan_library)
 
 
 def _json_default(value):
@@ -56,25 +53,25 @@ def cmd_map(args) -> int:
     return 0
 
 
-def _cluster_spec(args) -> ClusterSpec:
-    return ClusterSpec(method=args.method, k=args.k, linkage=args.linkage, eps=args.eps,
-                       min_cluster_size=args.min_cluster_size, k_max=args.k_max,
-                       reassign_noise=args.reassign_noise)
-
-
 def cmd_cluster(args) -> int:
-    report, vectors, _, _ = run_scan(args)
-    result = cluster(vectors, _cluster_spec(args), progress=StderrProgress("clustering"))
+    model, result = folder_state(args, scan_library(args))
+    book, paths, computed = model.book, model.library.paths, result.clustering
+    sizes = {label: book.size(label) for label in book.clusters() if label >= 0}
+    noise = float(np.mean(book.labels < 0))
+    if result.restored:
+        print("the clusters as edited in the app", file=sys.stderr)
     if args.json:
-        _dump({"labels": {str(p): int(label) for p, label in zip(report.paths, result.labels)},
-               "method": result.method, "params": result.params, "scores": result.scores,
-               "sizes": {str(k): v for k, v in result.sizes.items()},
-               "medoids": {str(k): str(report.paths[i]) for k, i in result.medoids.items()},
-               "noise_fraction": result.noise_fraction})
+        _dump({"labels": {str(p): int(label) for p, label in zip(paths, book.labels)},
+               "method": computed.method, "params": computed.params, "scores": computed.scores,
+               "sizes": {str(k): v for k, v in sizes.items()},
+               "medoids": {str(k): str(paths[i]) for k, i in model.medoids.items()},
+               "names": {str(k): v for k, v in book.names.items()}, "edited": result.restored,
+               "noise_fraction": noise})
         return 0
-    print(f"{len(result.sizes)} clusters by {result.method} {result.params}, noise {result.noise_fraction:.0%}")
-    for label, size in sorted(result.sizes.items(), key=lambda item: -item[1]):
-        print(f"  cluster {label:3d}: {size:5d} images, medoid {printable(report.paths[result.medoids[label]].name)}")
+    print(f"{len(sizes)} clusters by {computed.method} {computed.params}, noise {noise:.0%}")
+    for label, size in sorted(sizes.items(), key=lambda item: -item[1]):
+        named = f" ({printable(book.names[label])})" if label in book.names else ""
+        print(f"  cluster {label:3d}{named}: {size:5d} images, medoid {printable(paths[model.medoids[label]].name)}")
     return 0
 
 
@@ -142,11 +139,6 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _option_help(parameter: str) -> str:
-    """The option's help, naming the methods that read it, from the clusterer registry."""
-    return f"{', '.join(users_of(parameter))}: {PARAMETERS[parameter].help}"
-
-
 def register(sub) -> None:
     map_parser = sub.add_parser("map", help="lay the folder out in 2-D (t-SNE) and write path,x,y as CSV")
     add_folder(map_parser)
@@ -158,18 +150,7 @@ def register(sub) -> None:
 
     clusters = sub.add_parser("cluster", help="group the folder's images")
     add_folder(clusters)
-    clusters.add_argument("--method", default="auto", choices=[c.name for c in clusterers()],
-                          help=" ".join(f"{c.name}: {c.description}" for c in clusterers()))
-    chosen = clusters.add_mutually_exclusive_group()
-    chosen.add_argument("--k", type=bounded_int(1, MAX_CLUSTERS), help=_option_help("k"))
-    chosen.add_argument("--auto", action="store_true", help="choose k automatically (the default)")
-    clusters.add_argument("--linkage", default="ward", choices=LINKAGES, help=_option_help("linkage"))
-    eps, min_size = PARAMETERS["eps"], PARAMETERS["min_cluster_size"]
-    clusters.add_argument("--eps", type=bounded_float(eps.low, eps.high, above=True), help=_option_help("eps"))
-    clusters.add_argument("--min-cluster-size", type=bounded_int(int(min_size.low), int(min_size.high)),
-                          help=_option_help("min_cluster_size"))
-    clusters.add_argument("--k-max", type=bounded_int(2, MAX_CLUSTERS), default=ClusterSpec.k_max)
-    clusters.add_argument("--reassign-noise", action="store_true", help=_option_help("reassign_noise"))
+    add_cluster_options(clusters)
     clusters.add_argument("--json", action="store_true")
     add_extractor_options(clusters)
     clusters.set_defaults(func=cmd_cluster)

@@ -9,17 +9,24 @@ import time
 from pathlib import Path
 
 from ..core import images
+from ..core.cluster import ClusterSpec
+from ..core.clusterers import PARAMETERS, clusterers, users_of
+from ..core.clusterers.base import LINKAGES
 from ..core.embed import EmbedReport, embed_folder
 from ..core.features import create_embedder, make_spec
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
 from ..core.features.registry import AUTOENCODER, MAX_INPUT, MIN_INPUT, MODES
 from ..core.features.runtime import DEVICES, PRECISIONS, choose
 from ..core.folder_model import for_folder
+from ..core.library import Library
 from ..core.preprocess import POLICIES
 from ..core.printable import printable
+from ..folder import ClusterResult, FolderModel, load_folder_state
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
-from .args import bounded_int
+from .args import bounded_float, bounded_int
+
+MAX_CLUSTERS = int(PARAMETERS["k"].high)
 
 
 class StderrProgress:
@@ -140,4 +147,45 @@ def scan_summary(report: EmbedReport) -> dict:
         "failures": [{"path": str(p), "reason": r} for p, r in report.failures],
     }
 
+
+def scan_library(args) -> Library:
+    """The folder's library: :func:`run_scan`'s images and vectors, as the folder model holds them."""
+    report, vectors, spec, _ = run_scan(args)
+    return Library(report.folder, spec, report.paths, report.hashes, vectors, report.failures, report)
+
+
+def _option_help(parameter: str) -> str:
+    """The option's help, naming the methods that read it, from the clusterer registry."""
+    return f"{', '.join(users_of(parameter))}: {PARAMETERS[parameter].help}"
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """The clustering choices, from the clusterer registry; the same choices as in the app find the edits made there."""
+    group = parser.add_argument_group("clustering")
+    group.add_argument("--method", default="auto", choices=[c.name for c in clusterers()],
+                       help=" ".join(f"{c.name}: {c.description}" for c in clusterers()))
+    chosen = group.add_mutually_exclusive_group()
+    chosen.add_argument("--k", type=bounded_int(1, MAX_CLUSTERS), help=_option_help("k"))
+    chosen.add_argument("--auto", action="store_true", help="choose k automatically (the default)")
+    group.add_argument("--linkage", default="ward", choices=LINKAGES, help=_option_help("linkage"))
+    eps, min_size = PARAMETERS["eps"], PARAMETERS["min_cluster_size"]
+    group.add_argument("--eps", type=bounded_float(eps.low, eps.high, above=True), help=_option_help("eps"))
+    group.add_argument("--min-cluster-size", type=bounded_int(int(min_size.low), int(min_size.high)),
+                       help=_option_help("min_cluster_size"))
+    group.add_argument("--k-max", type=bounded_int(2, MAX_CLUSTERS), default=ClusterSpec.k_max)
+    group.add_argument("--reassign-noise", action="store_true", help=_option_help("reassign_noise"))
+
+
+def cluster_spec_from_args(args) -> ClusterSpec:
+    return ClusterSpec(method=args.method, k=args.k, linkage=args.linkage, eps=args.eps,
+                       min_cluster_size=args.min_cluster_size, k_max=args.k_max, reassign_noise=args.reassign_noise)
+
+
+def folder_state(args, library: Library) -> tuple[FolderModel, ClusterResult]:
+    """The folder's clusters as the app shows them: the edits saved there for this extractor and
+    clustering, or the computed clustering when there are none."""
+    spec = cluster_spec_from_args(args)
+    spec.validate(len(library))  # the model would give under three images one cluster; the CLI says why not
+    return load_folder_state(library, spec, cache_db_path(Path(args.folder), args.cache_beside),
+                             progress=StderrProgress("clustering"))
 

@@ -12,7 +12,6 @@ import numpy as np
 from ..core import grid as grid_mod
 from ..core import order as order_mod
 from ..core.apply import replace_atomically, resume, undo
-from ..core.cluster import ClusterSpec, cluster
 from ..core.embed import embed_folder
 from ..core.export import MODES, PLAN_KINDS, PLANS, check_folders
 from ..core.export_flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
@@ -21,7 +20,8 @@ from ..core.library import Library
 from ..core.printable import printable
 from ..core.sheet import check_sheet, render_sheet
 from .args import add_folder, bounded_int
-from .common import StderrProgress, add_extractor_options, max_file_bytes, open_cache, run_scan
+from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, max_file_bytes,
+                     open_cache, run_scan, scan_library)
 
 MAX_COLUMNS = 1000
 
@@ -35,31 +35,32 @@ def _mean_colours(args, hashes: list[str]) -> np.ndarray:
         return cache.vectors(spec.id, hashes)
 
 
-def compute_order(args, report, vectors) -> tuple[list[int], np.ndarray | None, dict | None]:
-    """The order asked for by ``--by``, plus cluster labels and medoids where they were computed."""
-    by = args.by
+def compute_order(args, library: Library, labels: np.ndarray | None = None) -> list[int]:
+    """The order asked for by ``--by``; by cluster, the clusters ``labels`` gives."""
+    by, vectors = args.by, library.vectors
     if by == "similarity":
-        return list(order_mod.similarity_order(vectors, progress=StderrProgress("ordering"))), None, None
+        return list(order_mod.similarity_order(vectors, progress=StderrProgress("ordering")))
     if by == "cluster":
-        result = cluster(vectors, ClusterSpec(), progress=StderrProgress("clustering"))
-        return list(order_mod.cluster_order(vectors, result.labels)), result.labels, result.medoids
+        return list(order_mod.cluster_order(vectors, labels))
     if by == "pca":
-        return list(order_mod.axis_order(order_mod.pca_key(vectors))), None, None
-    colours = _mean_colours(args, report.hashes)
+        return list(order_mod.axis_order(order_mod.pca_key(vectors)))
+    colours = _mean_colours(args, library.hashes)
     key = order_mod.hue_key(colours) if by == "hue" else order_mod.brightness_key(colours)
-    return list(order_mod.axis_order(key)), None, None
+    return list(order_mod.axis_order(key))
 
 
 def cmd_order(args) -> int:
-    report, vectors, _, _ = run_scan(args)
-    order, labels, _ = compute_order(args, report, vectors)
+    library = scan_library(args)
+    # By cluster: the clusters the app shows, with the edits made there.
+    labels = folder_state(args, library)[0].book.labels if args.by == "cluster" else None
+    order = compute_order(args, library, labels)
     if args.json:
-        print(json.dumps([{"rank": rank, "path": str(report.paths[i]),
+        print(json.dumps([{"rank": rank, "path": str(library.paths[i]),
                            "cluster": None if labels is None else int(labels[i])}
                           for rank, i in enumerate(order, start=1)], indent=2, ensure_ascii=False))
     else:
         for i in order:
-            print(printable(report.paths[i]))
+            print(printable(library.paths[i]))
     return 0
 
 
@@ -91,14 +92,18 @@ def cmd_export(args) -> int:
         print(f"resuming the interrupted export recorded in {journal}", file=sys.stderr)
         return _print_apply(resume(journal, progress=StderrProgress("export")))
     check_folders(Path(args.folder), out)  # before the scan, which can take minutes
-    scan, vectors, spec, _ = run_scan(args)
-    library = Library(scan.folder, spec, scan.paths, scan.hashes, vectors, scan.failures, scan)
+    library = scan_library(args)
     if args.plan == "grid":
         prepared = build_plan("grid", library, out, cols=args.cols, progress=StderrProgress("grid"))
     else:
-        order, labels, medoids = compute_order(args, scan, vectors)
-        prepared = build_plan(args.plan, library, out, labels, medoids=medoids, order=order,
-                              progress=StderrProgress("clustering"))
+        labels, names, medoids = None, None, None
+        if args.plan == "clusters" or args.by == "cluster":
+            # The clusters the app shows, named as the user named them there: the same folders as its export.
+            model, _ = folder_state(args, library)
+            labels, names, medoids = model.book.labels, dict(model.book.names), model.medoids
+        order = None if args.by is None else compute_order(args, library, labels)
+        prepared = build_plan(args.plan, library, out, labels, names, medoids, order=order,
+                              progress=StderrProgress("ordering"))
     if args.dry_run:
         print(prepared.plan.describe())
         return 0
@@ -123,8 +128,10 @@ def cmd_undo(args) -> int:
     return 1 if report.problems else 0
 
 
-def _order_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--by", default="similarity", choices=order_mod.ORDERS)
+def _order_options(parser: argparse.ArgumentParser, default: str | None = "similarity", help: str | None = None
+                   ) -> None:
+    parser.add_argument("--by", default=default, choices=order_mod.ORDERS, help=help)
+    add_cluster_options(parser)
 
 
 def register(sub) -> None:
@@ -153,7 +160,8 @@ def register(sub) -> None:
                         help="copy (default), link (hard links where possible) or move (journalled, undoable)")
     export.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")
     export.add_argument("--cols", type=bounded_int(1, MAX_COLUMNS), help="grid plan: columns")
-    _order_options(export)
+    _order_options(export, None, "the order of the files (default: the plan's own: by similarity for sorted, "
+                                 "cluster by cluster for clusters, as the app exports)")
     add_extractor_options(export, mode_flag="--feature-mode")
     export.set_defaults(func=cmd_export)
 

@@ -51,12 +51,26 @@ def _action(window: Window, text: str, slot, shortcut=None, enabled: bool = True
     return action
 
 
+def _history_actions(window: Window) -> tuple[QAction, QAction]:
+    """Undo and Redo, named after the edit they would reverse or repeat, as the folder model's history says."""
+    session = window.session
+    undo = _action(window, "&Undo", session.model.undo, QKeySequence.Undo, enabled=False)
+    redo = _action(window, "&Redo", session.model.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence(QKeySequence.Redo)],
+                   enabled=False)
+
+    def follow() -> None:
+        model = session.model
+        undo.setEnabled(model.can_undo())
+        undo.setText(f"&Undo {model.undo_text()}".rstrip())
+        redo.setEnabled(model.can_redo())
+        redo.setText(f"&Redo {model.redo_text()}".rstrip())
+    session.history_changed.connect(follow)
+    return undo, redo
+
+
 def build_menu_bar(window: Window) -> dict[str, QAction]:
     bar = window.menuBar()
-    undo = window.session.undo_stack.createUndoAction(window, "&Undo")
-    undo.setShortcut(QKeySequence.Undo)
-    redo = window.session.undo_stack.createRedoAction(window, "&Redo")
-    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+    undo, redo = _history_actions(window)
     actions = {
         "open": _action(window, "&Open Folder…", window.choose_folder, QKeySequence.Open),
         "search_file": _action(window, "Search with an &Image…", window.choose_query_image),
@@ -76,8 +90,6 @@ def build_menu_bar(window: Window) -> dict[str, QAction]:
         "about": _action(window, "&About Pattern Organizer", window.show_about),
     }
     actions["undo"], actions["redo"] = undo, redo
-    window.addAction(undo)
-    window.addAction(redo)
 
     file_menu = bar.addMenu("&File")
     file_menu.addAction(actions["open"])

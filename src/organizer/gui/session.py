@@ -1,9 +1,10 @@
 """The opened folder as the views see it: its images, map, clusters and the user's edits.
 
 The session owns no widget. It starts core jobs through the :class:`TaskRunner` (scan,
-then map and clusters side by side), keeps their results, applies cluster edits through
-the undo stack and saves them with the folder's cache, from one writer thread, and
-announces every change with a signal. Each settings change re-runs only the steps it
+then map and clusters side by side) and hands their results to its
+:class:`~organizer.folder.FolderModel`, which holds them with the cluster edits and their
+undo history (the CLI reads the same model). The model saves edits from the session's
+writer thread, and the session turns the model's events into signals. Each settings change re-runs only the steps it
 invalidates. Every result is applied only while the folder, its scan and (for a split) its
 clusters are those it was computed from; see :mod:`organizer.core.generation`.
 """
@@ -17,10 +18,8 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ..core.cluster import ClusterSpec
-from ..core.edits import ClusterBook, image_keys
+from ..core.edits import ClusterBook
 from ..core.folder_model import PREPARING_NOTES, for_folder
 from ..core.generation import Generation
 from ..core.images import MB
@@ -28,29 +27,12 @@ from ..core.invalidation import extractor_spec, what_changed
 from ..core.library import Library, load_analysis_libraries, load_library, warm_up
 from ..core.reduce import MapSpec, cached_map
 from ..core.writer import SerialWriter
+from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
-from .cluster_job import ClusterResult, cluster_job, updated_medoids
 from .similar_search import file_search_job, search_job
 from .workers import Task, TaskRunner, describe_error
-
-
-class _BookCommand(QUndoCommand):
-    def __init__(self, session: "FolderSession", text: str, before, after):
-        super().__init__(text)
-        self._session, self._before, self._after = session, before, after
-
-    def redo(self) -> None:
-        self._session._set_book_state(self._after)
-
-    def undo(self) -> None:
-        self._session._set_book_state(self._before)
-
-
-def cluster_spec(settings: Settings) -> ClusterSpec:
-    return ClusterSpec(method=settings.cluster_method, k=settings.cluster_k or None, linkage=settings.linkage,
-                       min_cluster_size=settings.min_cluster_size or None)
 
 
 class FolderSession(QObject):
@@ -65,27 +47,50 @@ class FolderSession(QObject):
     progress = Signal(str, int, int, str)
     message = Signal(str)
     busy_changed = Signal(bool)
+    #: The edit history changed: what Undo and Redo would do now.
+    history_changed = Signal()
 
     def __init__(self, settings: Settings, parent: QObject | None = None):
         super().__init__(parent)
         self.settings = settings
         self.runner = TaskRunner(self)
         self.runner.busy_changed.connect(self.busy_changed)
-        self.undo_stack = QUndoStack(self)
-        self.folder: Path | None = None
-        self.library: Library | None = None
-        self.layout: np.ndarray | None = None
-        self.book: ClusterBook | None = None
-        self.medoids: dict[int, int] = {}
-        #: The edits key the book was computed for; the settings may name another by now.
-        self._book_key = ""
         self._closed = False
         self.device_description = "chosen when the first folder opens"
-        self.generation = Generation()
         self._writer = SerialWriter(
             on_error=lambda exc: self.message.emit(f"Your edits could not be saved: {describe_error(exc)}"))
+        #: The folder's state, edits and undo history; the session runs its jobs and signals its changes.
+        self.model = FolderModel(submit=self._writer.submit)
+        self.model.library_changed.connect(self.library_changed.emit)
+        self.model.layout_changed.connect(self.layout_changed.emit)
+        self.model.clusters_changed.connect(self.clusters_changed.emit)
+        self.model.history.changed.connect(self.history_changed.emit)
         self._scan_started = 0.0
         self._warmed = False
+
+    @property
+    def folder(self) -> Path | None:
+        return self.model.folder
+
+    @property
+    def library(self) -> Library | None:
+        return self.model.library
+
+    @property
+    def layout(self) -> np.ndarray | None:
+        return self.model.layout
+
+    @property
+    def book(self) -> ClusterBook | None:
+        return self.model.book
+
+    @property
+    def medoids(self) -> dict[int, int]:
+        return self.model.medoids
+
+    @property
+    def generation(self) -> Generation:
+        return self.model.generation
 
     def _current_only(self, handler: Callable, *, book: bool = False, on_stale: Callable[[], None] | None = None
                       ) -> Callable:
@@ -122,10 +127,7 @@ class FolderSession(QObject):
         self._start("warmup", lambda _ctx: warm_up(device, analysis=analysis), on_finished=done)
 
     def open_folder(self, folder: Path) -> None:
-        self.folder = Path(folder).resolve()
-        self.library, self.layout, self.book, self.medoids = None, None, None, {}
-        self.undo_stack.clear()
-        self.library_changed.emit()
+        self.model.open(folder)
         self.rescan()
 
     def rescan(self) -> None:
@@ -164,13 +166,10 @@ class FolderSession(QObject):
         self.progress.emit("scan", done, total, note)
 
     def _scanned(self, library: Library) -> None:
-        # Indices into the old library mean other images now (a move export took some away):
-        # its clusters, map and undo history go with it, and results still running are stale.
-        self.generation.new_library()
-        self.library, self.layout, self.book, self.medoids = library, None, None, {}
-        self.undo_stack.clear()
+        # The model drops the old library's clusters, map and undo history: a move export may
+        # have taken images away, so its indices mean other images now.
         self.failures_changed.emit(list(library.failures))
-        self.library_changed.emit()
+        self.model.set_library(library)
         report = library.report
         fresh = f", {report.embedded} embedded in {report.seconds:.1f} s" if report and report.embedded else ""
         failed = f", {len(library.failures)} could not be read" if library.failures else ""
@@ -212,12 +211,11 @@ class FolderSession(QObject):
                           on_failed=self._failed("map"))
 
     def _map_partial(self, layout: np.ndarray) -> None:
-        self.layout = layout
-        self.layout_changed.emit(layout)
+        self.model.set_layout(layout)
 
     def _mapped(self, result) -> None:
-        self.layout, source = result
-        self.layout_changed.emit(self.layout)
+        layout, source = result
+        self.model.set_layout(layout)
         self.layout_finished.emit(source)
         self.progress.emit("map", 1, 1, "")
 
@@ -227,72 +225,34 @@ class FolderSession(QObject):
         if library is None:
             return
         self.generation.new_book()
-        job = cluster_job(library, cluster_spec(self.settings), self._writer.flush)
+        spec, flush, cache_path = cluster_spec(self.settings), self._writer.flush, self.model.cache_path
+
+        def job(ctx) -> ClusterResult:
+            return cluster_library(library, spec, cache_path, progress=ctx.progress,
+                                   should_stop=ctx.should_stop, flush=flush)
         self._start("clusters", job, on_finished=self._current_only(self._clustered),
                           on_progress=lambda d, t, n: self.progress.emit("clusters", d, t, n),
                           on_failed=self._failed("clusters"))
 
     def _clustered(self, result: ClusterResult) -> None:
-        self.generation.new_book()
-        self.undo_stack.clear()
-        self.book, self.medoids, self._book_key = result.book, result.medoids, result.key
         self.progress.emit("clusters", 1, 1, "")
-        self.clusters_changed.emit()
+        self.model.set_clusters(result)
         self.dendrogram_changed.emit(result.dendrogram)
         if result.restored:
             self.message.emit("Your cluster edits were restored")
 
-    # editing ---------------------------------------------------------------------------
-    def _edit(self, text: str, change) -> None:
-        if self.book is None:
-            return
-        before = self.book.snapshot()
-        change(self.book)
-        after = self.book.snapshot()
-        self.book.restore(before)
-        self.undo_stack.push(_BookCommand(self, text, before, after))
-
-    def _set_book_state(self, state) -> None:
-        old_labels = self.book.labels
-        self.book.restore(state)
-        self.generation.new_book()
-        self.medoids = updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
-        self._save_edits()
-        self.clusters_changed.emit()
-
-    def _save_edits(self) -> None:
-        """Save the book on the writer thread (opening the cache on the GUI thread froze the window),
-        under the key it was computed for: a recluster for new settings would restore it as theirs."""
-        library, (labels, names), key = self.library, self.book.snapshot(), self._book_key
-
-        def write() -> None:
-            text = ClusterBook(labels, names).to_json(image_keys(library.folder, library.paths), library.hashes)
-            with Cache(cache_db_path(library.folder)) as cache:
-                cache.put_edits(key, text)
-        self._writer.submit((library.folder, key), write)
-
+    # editing: the model's edits, each one step of its undo history -------------------------
     def move_to_cluster(self, indices: list[int], label: int) -> None:
-        moving = [i for i in indices if self.book is not None and self.book.labels[i] != label]
-        if moving:
-            name = self.book.name(label)
-            self._edit(f"Move {len(moving)} image{'s' * (len(moving) != 1)} to {name}",
-                       lambda book: book.move(moving, label))
+        self.model.move_to_cluster(indices, label)
 
     def new_cluster(self, indices: list[int]) -> int | None:
-        if self.book is None or not indices:
-            return None
-        label = self.book.new_label()
-        self._edit(f"New cluster of {len(indices)}", lambda book: book.move(indices, label))
-        return label
+        return self.model.new_cluster(indices)
 
     def merge(self, keep: int, absorbed: int) -> None:
-        if self.book is not None and keep != absorbed:
-            self._edit(f"Merge {self.book.name(absorbed)} into {self.book.name(keep)}",
-                       lambda book: book.merge(keep, absorbed))
+        self.model.merge(keep, absorbed)
 
     def rename(self, label: int, name: str) -> None:
-        if self.book is not None and name.strip() != self.book.name(label):
-            self._edit(f"Rename to {name.strip()}", lambda book: book.rename(label, name))
+        self.model.rename(label, name)
 
     def split(self, label: int) -> None:
         """Re-cluster one cluster's members in a worker, then apply the result as one edit."""
@@ -306,8 +266,7 @@ class FolderSession(QObject):
             return scratch.snapshot()
 
         def done(after) -> None:
-            before = self.book.snapshot()
-            self.undo_stack.push(_BookCommand(self, f"Split {self.book.name(label)}", before, after))
+            self.model.apply_split(label, after)
 
         def dropped() -> None:
             self.message.emit(f"The split of {name} was dropped: the clusters changed while it ran")

@@ -1,0 +1,87 @@
+"""A folder's clusters: the library clustered, or the user's saved edits of that clustering.
+
+One function for the app's cluster job and the CLI, so both see the same clusters. It
+returns the edits key it read with the book, and later edits of that book are saved under
+that key, not under the settings of the moment: a recluster for other settings may be
+pending, and its book is not the one being edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..core.cluster import ClusterSpec, Clustering, cluster
+from ..core.dendrogram import dendrogram_segments
+from ..core.edits import ClusterBook, edits_key, image_keys, load_saved_edits
+from ..core.library import Library, load_analysis_libraries
+from ..core.tasks import ProgressFn, StopFn, never_stop, no_progress
+from ..storage.cache import Cache
+from ..storage.settings import Settings
+
+
+@dataclass
+class ClusterResult:
+    """A book, its medoids and dendrogram, whether it holds restored edits, and its edits key."""
+
+    book: ClusterBook
+    medoids: dict[int, int]
+    dendrogram: object
+    restored: bool
+    key: str
+    #: The computed clustering the book started from (method, parameters, scores); None under three images.
+    clustering: Clustering | None = None
+
+
+def cluster_spec(settings: Settings) -> ClusterSpec:
+    """The clustering the app's settings describe (0 means automatic)."""
+    return ClusterSpec(method=settings.cluster_method, k=settings.cluster_k or None, linkage=settings.linkage,
+                       min_cluster_size=settings.min_cluster_size or None)
+
+
+def medoids(book: ClusterBook, vectors: np.ndarray) -> dict[int, int]:
+    return {label: book.medoid(label, vectors) for label in book.clusters() if label >= 0}
+
+
+def updated_medoids(book: ClusterBook, vectors: np.ndarray, old: dict[int, int],
+                    old_labels: np.ndarray) -> dict[int, int]:
+    """``old`` medoids after ``book`` changed from ``old_labels``: only clusters that gained or lost members are
+    recomputed, since an edit runs on the GUI thread and usually touches one or two of many clusters."""
+    moved = book.labels != old_labels
+    changed = set(book.labels[moved].tolist()) | set(old_labels[moved].tolist())
+    return {label: old[label] if label in old and label not in changed else book.medoid(label, vectors)
+            for label in book.clusters() if label >= 0}
+
+
+def cluster_library(library: Library, spec: ClusterSpec, cache_path: Path, *, progress: ProgressFn = no_progress,
+                    should_stop: StopFn = never_stop, flush: Callable[[], object] = lambda: None) -> ClusterResult:
+    """Cluster ``library`` by ``spec``, or restore the edits saved for them in the cache at ``cache_path``.
+
+    Parameters
+    ----------
+    flush
+        Waits for the edits still being written, so the ones saved last are read back.
+
+    Raises
+    ------
+    Cancelled
+        When ``should_stop()`` turns true.
+    """
+    key = edits_key(library.spec.id, spec)
+    load_analysis_libraries()
+    flush()
+    with Cache(cache_path) as cache:
+        saved = load_saved_edits(cache, library.spec.id, spec)
+    if len(library) < 3:
+        return ClusterResult(ClusterBook(np.zeros(len(library), dtype=np.int64)), {}, None, False, key)
+    clustering = cluster(library.vectors, spec, progress=progress, should_stop=should_stop)
+    keys = image_keys(library.folder, library.paths)
+    restored = ClusterBook.from_json(saved, keys, library.hashes) if saved else None
+    book = restored or ClusterBook(clustering.labels)
+    dendrogram = None
+    if clustering.linkage is not None and len(clustering.linkage) + 1 == len(library):
+        dendrogram = dendrogram_segments(clustering.linkage, clustering.labels)
+    return ClusterResult(book, medoids(book, library.vectors), dendrogram, restored is not None, key, clustering)

@@ -1,0 +1,171 @@
+"""The opened folder as plain Python: its images, map, clusters and the user's edits of them.
+
+The app and the CLI hold the same model, so the CLI sees the clusters a designer edited in
+the app. It runs no job itself: the owner computes a library, a map or clusters (in a
+worker, or inline in the CLI) and hands the result in. Every edit is a named step of an
+undo history and is saved at once through the ``submit`` given to the model: the app
+passes its writer thread's, so saving never blocks the window. Changes are announced
+through :class:`~.events.Event` callbacks, which the GUI turns into Qt signals; stale
+results are told apart by the model's :class:`~organizer.core.generation.Generation`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Hashable
+
+import numpy as np
+
+from ..core.edits import ClusterBook, image_keys
+from ..core.generation import Generation
+from ..core.library import Library
+from ..storage.cache import Cache
+from ..storage.paths import cache_db_path
+from .clustering import ClusterResult, updated_medoids
+from .events import Event
+from .history import Edit, EditHistory
+
+BookState = tuple[np.ndarray, dict[int, str]]
+#: Runs ``write`` (now, or later on a writer thread); a later write for the same key supersedes it.
+SubmitFn = Callable[[Hashable, Callable[[], None]], None]
+
+
+def write_now(_key: Hashable, write: Callable[[], None]) -> None:
+    """The CLI's way to save: at once, on the caller's thread."""
+    write()
+
+
+class FolderModel:
+    """One opened folder's state; see the module docstring.
+
+    Parameters
+    ----------
+    submit
+        How an edit's save runs: :func:`write_now` by default, the app's
+        :meth:`~organizer.core.writer.SerialWriter.submit` in the app.
+    """
+
+    def __init__(self, submit: SubmitFn = write_now) -> None:
+        self._submit = submit
+        self.folder: Path | None = None
+        self.cache_path: Path | None = None
+        self.library: Library | None = None
+        self.layout: np.ndarray | None = None
+        self.book: ClusterBook | None = None
+        self.medoids: dict[int, int] = {}
+        #: The edits key the book was computed for; the settings may name another by now.
+        self.book_key = ""
+        self.generation = Generation()
+        self.history: EditHistory[BookState] = EditHistory(self._set_book_state)
+        self.library_changed = Event()
+        self.layout_changed = Event()
+        #: After a new clustering and after every edit, undo and redo.
+        self.clusters_changed = Event()
+
+    # results handed in ---------------------------------------------------------------------
+    def open(self, folder: Path, cache_path: Path | None = None) -> None:
+        """Start on ``folder``, whose cache is at ``cache_path`` (the user cache by default); nothing is loaded yet."""
+        self.folder = Path(folder).resolve()
+        self.cache_path = Path(cache_path) if cache_path is not None else cache_db_path(self.folder)
+        self.set_library(None)
+
+    def set_library(self, library: Library | None) -> None:
+        """A new scan's images: indices into the old library mean other images now, so its
+        map, clusters and undo history go with it, and results still running are stale."""
+        self.generation.new_library()
+        self.library, self.layout, self.book, self.medoids, self.book_key = library, None, None, {}, ""
+        self.history.clear()
+        self.library_changed.emit()
+
+    def set_layout(self, layout: np.ndarray | None) -> None:
+        self.layout = layout
+        self.layout_changed.emit(layout)
+
+    def set_clusters(self, result: ClusterResult) -> None:
+        """A new clustering (or the saved edits of one) replaces the book; its undo history goes."""
+        self.generation.new_book()
+        self.history.clear()
+        self.book, self.medoids, self.book_key = result.book, result.medoids, result.key
+        self.clusters_changed.emit()
+
+    # edits ------------------------------------------------------------------------------------
+    def move_to_cluster(self, indices: list[int], label: int) -> None:
+        moving = [i for i in indices if self.book is not None and self.book.labels[i] != label]
+        if moving:
+            self._edit(f"Move {len(moving)} image{'s' * (len(moving) != 1)} to {self.book.name(label)}",
+                       lambda book: book.move(moving, label))
+
+    def new_cluster(self, indices: list[int]) -> int | None:
+        """Move ``indices`` to a new cluster; return its label (None when there is nothing to move)."""
+        if self.book is None or not indices:
+            return None
+        label = self.book.new_label()
+        self._edit(f"New cluster of {len(indices)}", lambda book: book.move(indices, label))
+        return label
+
+    def merge(self, keep: int, absorbed: int) -> None:
+        if self.book is not None and keep != absorbed:
+            self._edit(f"Merge {self.book.name(absorbed)} into {self.book.name(keep)}",
+                       lambda book: book.merge(keep, absorbed))
+
+    def rename(self, label: int, name: str) -> None:
+        if self.book is not None and name.strip() != self.book.name(label):
+            self._edit(f"Rename to {name.strip()}", lambda book: book.rename(label, name))
+
+    def apply_split(self, label: int, after: BookState) -> None:
+        """Apply a split computed elsewhere (a worker's :meth:`ClusterBook.split` of a copy) as one edit.
+
+        The caller checks first that the book has not changed since the copy was taken.
+        """
+        if self.book is not None:
+            self.history.push(Edit(f"Split {self.book.name(label)}", self.book.snapshot(), after))
+
+    def _edit(self, text: str, change: Callable[[ClusterBook], None]) -> None:
+        if self.book is None:
+            return
+        before = self.book.snapshot()
+        change(self.book)
+        after = self.book.snapshot()
+        self.book.restore(before)
+        self.history.push(Edit(text, before, after))
+
+    def _set_book_state(self, state: BookState) -> None:
+        old_labels = self.book.labels
+        self.book.restore(state)
+        self.generation.new_book()
+        self.medoids = updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
+        self.save_edits()
+        self.clusters_changed.emit()
+
+    def save_edits(self) -> None:
+        """Save the book with the folder's cache, under the key it was computed for: a recluster
+        for new settings would otherwise restore it as theirs."""
+        library, (labels, names), key, cache_path = self.library, self.book.snapshot(), self.book_key, self.cache_path
+
+        def write() -> None:
+            text = ClusterBook(labels, names).to_json(image_keys(library.folder, library.paths), library.hashes)
+            with Cache(cache_path) as cache:
+                cache.put_edits(key, text)
+        self._submit((cache_path, key), write)
+
+    # history ----------------------------------------------------------------------------------
+    def undo(self) -> None:
+        self.history.undo()
+
+    def redo(self) -> None:
+        self.history.redo()
+
+    def can_undo(self) -> bool:
+        return self.history.can_undo()
+
+    def can_redo(self) -> bool:
+        return self.history.can_redo()
+
+    def undo_text(self) -> str:
+        return self.history.undo_text()
+
+    def redo_text(self) -> str:
+        return self.history.redo_text()
+
+    def clear_history(self) -> None:
+        self.history.clear()

@@ -1,0 +1,82 @@
+"""Edits made in the app reach the CLI: `organizer export --plan clusters` writes the app's folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from organizer.cli import main
+from organizer.core.export_flow import build_plan, run_export
+from organizer.core.invalidation import extractor_spec
+from organizer.core.library import load_library
+from organizer.folder import cluster_library, cluster_spec
+from organizer.folder.model import FolderModel
+from organizer.storage.cache import Cache
+from organizer.storage.paths import cache_db_path
+from organizer.storage.settings import Settings
+
+FAST = Settings(feature_mode="colour")
+
+
+def _exported(root: Path) -> dict[str, list[str]]:
+    """Each folder the export made, with the files in it."""
+    folders: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*.png")):
+        folders.setdefault(path.parent.relative_to(root).as_posix(), []).append(path.name)
+    return folders
+
+
+@pytest.fixture
+def edited(sample_folder, tmp_path):
+    """A folder opened as the app opens it, its clusters edited and saved; its model and book."""
+    folder = tmp_path / "library"
+    shutil.copytree(sample_folder, folder)
+    with Cache(cache_db_path(folder)) as cache:
+        library = load_library(folder, extractor_spec(FAST), cache)
+    model = FolderModel()
+    model.open(folder)
+    model.set_library(library)
+    model.set_clusters(cluster_library(library, cluster_spec(FAST), model.cache_path))
+    a, b, c, d = model.book.clusters()[:4]
+    model.move_to_cluster([int(i) for i in model.book.members(c)[:2]], a)
+    model.rename(a, "Wavy lines")
+    model.merge(b, d)
+    model.rename(b, "Dots & stars")
+    model.new_cluster([int(model.book.members(c)[-1])])
+    return model, (a, b, d)
+
+
+def test_the_cli_exports_the_clusters_as_edited_in_the_app(edited, tmp_path, capsys):
+    model, _ = edited
+    book, library = model.book, model.library
+    app_out, cli_out = tmp_path / "app", tmp_path / "cli"
+    run_export(build_plan("clusters", library, app_out, book.labels, book.names, model.medoids))
+    assert main(["export", str(library.folder), "--out", str(cli_out), "--plan", "clusters",
+                 "--feature-mode", "colour"]) == 0
+    app, cli = _exported(app_out), _exported(cli_out)
+    assert {"Wavy lines", "Dots & stars"} <= set(app)
+    assert cli == app
+
+
+def test_cluster_and_order_show_the_edited_clusters(edited, capsys):
+    model, (a, b, d) = edited
+    paths, folder = model.library.paths, str(model.library.folder)
+    assert main(["cluster", folder, "--json", "--mode", "colour"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["edited"] and data["names"] == {str(a): "Wavy lines", str(b): "Dots & stars"}
+    assert data["labels"] == {str(p): int(label) for p, label in zip(paths, model.book.labels)}
+    assert str(d) not in data["sizes"] and data["medoids"] == {str(k): str(paths[i]) for k, i in model.medoids.items()}
+    assert main(["order", folder, "--by", "cluster", "--json", "--mode", "colour"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {row["path"]: row["cluster"] for row in rows} == data["labels"]
+
+
+def test_other_clustering_settings_do_not_take_the_edits(edited, capsys):
+    model, _ = edited
+    assert main(["cluster", str(model.library.folder), "--json", "--mode", "colour", "--method", "kmeans",
+                 "--k", "5"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert not data["edited"] and data["names"] == {} and len(data["sizes"]) == 5
