@@ -57,12 +57,14 @@ def main() -> None:
     vectors = unit_rows(rng.standard_normal((args.rows, args.dim), dtype=np.float32))
     queries = unit_rows(rng.standard_normal((args.queries, args.dim), dtype=np.float32))
     print(f"\n## Exact top-10, {args.queries} queries over {args.rows} × {args.dim} float32\n")
-    print("| library | build s | batch s | one query ms | lists equal to numpy |")
+    print("| library | build s | batch s | one query ms | lists as numpy's |")
     print("|---|---|---|---|---|")
     reference = None
     for name, build in (("numpy matmul (ExactIndex)", _numpy), ("faiss IndexFlatIP", _faiss),
                         ("sklearn brute cosine", _sklearn)):
-        build_s, search = _timed(lambda _: build(vectors), vectors)
+        started = time.perf_counter()
+        search = build(vectors)
+        build_s = time.perf_counter() - started
         batch_s, found = _timed(search, queries)
         single = min(_timed(search, queries[i : i + 1])[0] for i in range(5))
         reference = found if reference is None else reference
