@@ -283,6 +283,13 @@ def test_safe_name_keeps_extensions_and_removes_hazards():
     assert safe_name("...") == "_"
 
 
+def test_safe_name_avoids_names_windows_reserves():
+    # A file named CON, nul.png or COM1.jpg cannot be created on Windows.
+    for name, safe in (("CON", "CON_"), ("nul.png", "nul_.png"), ("COM1.jpg", "COM1_.jpg"), ("a\x7fb.png", "a_b.png")):
+        assert safe_name(name) == safe
+    assert safe_name("CONSOLE.png") == "CONSOLE.png"
+
+
 def test_undo_never_deletes_an_unverifiable_only_copy(tmp_path):
     source = tmp_path / "src"
     paths = _library(source)

@@ -26,20 +26,6 @@ class DuplicateGroup:
     similarity: float
 
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        self.parent[self.find(a)] = self.find(b)
-
-
 def find_duplicates(paths: list[Path], hashes: list[str], vectors: np.ndarray,
                     threshold: float = DEFAULT_THRESHOLD) -> list[DuplicateGroup]:
     """Groups of exact copies, then groups of near copies among the remaining images.
@@ -61,20 +47,21 @@ def find_duplicates(paths: list[Path], hashes: list[str], vectors: np.ndarray,
 
 
 def _near_groups(paths: list[Path], vectors: np.ndarray, threshold: float) -> list[DuplicateGroup]:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     nearest, similarity = build_index(vectors, "cosine").knn(vectors, min(NEIGHBOURS + 1, len(vectors)))
-    links = _UnionFind(len(paths))
-    pairs = []
-    for i, (row, sims) in enumerate(zip(nearest, similarity)):
-        for j, score in zip(row, sims):
-            if j >= 0 and j != i and score >= threshold:
-                links.union(i, int(j))
-                pairs.append((i, float(score)))
-    weakest: dict[int, float] = {}
-    for i, score in pairs:
-        root = links.find(i)
-        weakest[root] = min(weakest.get(root, 1.0), score)
+    rows = np.repeat(np.arange(len(paths)), nearest.shape[1])
+    cols, scores = nearest.ravel(), similarity.ravel()
+    linked = (cols >= 0) & (cols != rows) & (scores >= threshold)
+    rows, cols, scores = rows[linked], cols[linked], scores[linked]
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(paths), len(paths)))
+    # A link found from either side joins the two images, as a union-find would.
+    _, labels = connected_components(graph, directed=False)
+    weakest = np.ones(labels.max() + 1)
+    np.minimum.at(weakest, labels[rows], scores)
     members: dict[int, list[int]] = {}
-    for i in range(len(paths)):
-        members.setdefault(links.find(i), []).append(i)
-    return [DuplicateGroup("near", tuple(paths[i] for i in group), weakest[root])
-            for root, group in members.items() if len(group) > 1]
+    for i, label in enumerate(labels):
+        members.setdefault(int(label), []).append(i)
+    return [DuplicateGroup("near", tuple(paths[i] for i in group), float(weakest[label]))
+            for label, group in members.items() if len(group) > 1]

@@ -16,14 +16,14 @@ import csv
 import io
 import json
 import os
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pathvalidate import sanitize_filename
+
 MODES = ("copy", "link", "move")
 MAX_NAME_BYTES = 240  # under the 255-byte limit of common file systems, leaving room for suffixes
-_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
 
 
 @dataclass(frozen=True)
@@ -96,18 +96,22 @@ class ExportPlan:
 def safe_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
     """A file name every common file system accepts, kept as close to ``name`` as possible.
 
-    Control characters (newlines included) and characters Windows forbids become ``_``;
-    the name is NFC-normalised (macOS stores NFD, and the two must not count as different
+    Control characters (newlines included) and characters Windows forbids become ``_``,
+    and a name Windows reserves (``CON``, ``nul.png``) gets a ``_``, by pathvalidate; the
+    name is NFC-normalised (macOS stores NFD, and the two must not count as different
     names) and shortened to ``limit`` UTF-8 bytes, keeping its extension.
     """
-    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", name)).strip(" .") or "_"
+    # Stripped first, so the byte budget goes to the name's content, and shortened before
+    # pathvalidate, whose own shortening would drop the extension; its replacements keep
+    # the length, as each forbidden character is one byte and becomes one.
+    name = unicodedata.normalize("NFC", name).strip(" .")
     stem, dot, suffix = name.rpartition(".")
     if not dot or len(suffix) > 10:
         stem, suffix = name, ""
     suffix = f".{suffix}" if suffix else ""
     budget = limit - len(suffix.encode("utf-8"))
-    encoded = stem.encode("utf-8")[:budget]
-    return encoded.decode("utf-8", errors="ignore") + suffix
+    stem = stem.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
+    return sanitize_filename(stem + suffix, replacement_text="_", platform="universal") or "_"
 
 
 class _TargetNames:

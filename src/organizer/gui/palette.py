@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from colorcet import glasbey_light
 from PySide6.QtGui import QColor, QPalette
 
 NOISE_COLOUR = QColor(150, 150, 150)
-_GOLDEN_ANGLE = 137.508
 #: (on a light window, on a dark one): Qt's palette has no warning or error role.
 _TONES = {"warning": ((164, 94, 0), (255, 196, 90)), "error": ((184, 30, 30), (255, 128, 118))}
 
 
 def cluster_colour(label: int) -> QColor:
-    """Well-separated hues by the golden angle; noise (-1) is grey."""
+    """Glasbey et al.'s colours, each chosen to differ most from those before it; noise (-1) is grey.
+
+    The light variant leaves out colours darker than L* 30, which vanish on a dark map,
+    and, like every colorcet Glasbey set, greys, so no cluster looks like noise.
+    """
     if label < 0:
         return QColor(NOISE_COLOUR)
-    hue = (label * _GOLDEN_ANGLE + 20) % 360
-    saturation = 170 if label % 2 else 210
-    value = 215 if (label // 2) % 2 else 235
-    return QColor.fromHsv(int(hue), saturation, value)
+    return QColor(glasbey_light[label % len(glasbey_light)])
 
 
 def tone_colour(palette: QPalette, tone: str) -> QColor:
