@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from organizer.core import dedup
 from organizer.core.export import safe_name
 from organizer.core.features.colour import ColourEmbedder
-from organizer.core.index import ExactIndex, build_index, unit_rows
+from organizer.core.index import build_index
 from organizer.samples import FAMILIES, SampleSpec, render
 
 
@@ -107,42 +107,3 @@ def test_safe_name_matches_the_hand_written_one(name, limit):
     if _RESERVED.fullmatch(old) or old.rstrip(" .") != old:
         return
     assert safe_name(name, limit) == old
-
-
-def _old_exact_knn(vectors: np.ndarray, queries: np.ndarray, k: int, metric: str):
-    """core/index.py's ExactIndex before faiss: a numpy product, top k by argpartition."""
-    vectors, queries = np.asarray(vectors, np.float32), np.asarray(queries, np.float32)
-    if metric == "cosine":
-        distances = -(unit_rows(queries) @ unit_rows(vectors).T)
-    elif metric == "euclidean":
-        squared = (queries**2).sum(axis=1)[:, None] - 2 * queries @ vectors.T + (vectors**2).sum(axis=1)
-        distances = np.sqrt(np.maximum(squared, 0.0))
-    else:
-        distances = np.stack([np.abs(vectors - q).sum(axis=1) for q in queries])
-    k = min(k, len(vectors))
-    top = np.argsort(distances, axis=1, kind="stable")[:, :k]
-    chosen = np.take_along_axis(distances, top, axis=1)
-    return top, (-chosen if metric == "cosine" else chosen).astype(np.float32)
-
-
-@pytest.mark.parametrize("metric", ["cosine", "euclidean", "manhattan"])
-def test_exact_search_matches_the_numpy_product(sample_histograms, metric):
-    _, histograms = sample_histograms
-    rng = np.random.default_rng(1)
-    for vectors in (histograms, rng.normal(size=(400, 24)).astype(np.float32)):
-        queries = np.concatenate([vectors[:20], rng.normal(size=(5, vectors.shape[1])).astype(np.float32)])
-        old_indices, old_scores = _old_exact_knn(vectors, queries, 12, metric)
-        new_indices, new_scores = ExactIndex(metric).fit(vectors).knn(queries, 12)
-        assert new_indices.shape == old_indices.shape
-        # Squared, since the old product's rounding put an image 3e-4 from itself (faiss: 0).
-        power = 2 if metric == "euclidean" else 1
-        np.testing.assert_allclose(new_scores**power, old_scores**power, rtol=1e-4, atol=1e-4)
-        # Copies of one image tie, in no set order; every other neighbour is the same.
-        gaps = np.abs(np.diff(old_scores, axis=1))
-        alone = np.ones_like(old_scores, dtype=bool)
-        alone[:, 1:] &= gaps > 1e-4
-        alone[:, :-1] &= gaps > 1e-4
-        alone[:, -1] = False  # the last place may go to either of two that tie just past it
-        assert alone.mean() > 0.5
-        assert (new_indices[alone] == old_indices[alone]).all()
-    assert ExactIndex(metric).fit(histograms).knn(histograms[:3], 500)[0].shape == (3, len(histograms))

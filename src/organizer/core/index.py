@@ -1,7 +1,7 @@
 """Nearest-neighbour search over a folder's vectors.
 
-Exact search is faiss's flat index, the fastest of three exact searches in bench/search.py,
-and single queries (find-similar) are always exact. A kNN graph
+Exact search is a blocked matrix product: one query over 100,000 vectors takes about 6 ms
+here (bench/analysis.py), so single queries (find-similar) are always exact. A kNN graph
 (duplicates, DBSCAN's eps, DBA, noise reassignment) asks N queries, which grows as N²; from
 ``APPROXIMATE_FROM`` vectors on, :func:`build_index` answers those through a faiss HNSW
 graph, whose build plus N queries then costs less than the exact N² products.
@@ -16,6 +16,7 @@ import numpy as np
 METRICS = ("cosine", "euclidean", "manhattan")
 APPROXIMATE_FROM = 50_000
 HNSW_NEIGHBOURS = 32
+_ROWS = 1024  # query rows per block: memory stays at ROWS × N scores
 
 
 @dataclass(frozen=True)
@@ -55,55 +56,46 @@ class _Index:
         raise NotImplementedError
 
 
-def _faiss_metric(metric: str) -> int:
-    import faiss
-
-    return {"cosine": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2, "manhattan": faiss.METRIC_L1}[metric]
-
-
-class _FaissIndex(_Index):
-    index_: object
-
-    def _prepared(self, vectors: np.ndarray) -> np.ndarray:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        return np.ascontiguousarray(unit_rows(vectors) if self.metric == "cosine" else vectors)
-
-    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, indices = self.index_.search(self._prepared(queries), k)
-        if self.metric == "euclidean":  # faiss reports squared L2
-            scores = np.sqrt(np.maximum(scores, 0.0))
-        return indices.astype(np.int64), scores.astype(np.float32)
-
-
-class ExactIndex(_FaissIndex):
-    """Brute-force kNN through faiss's flat index, fit on an (N, D) float32 matrix.
-
-    faiss answers 1,000 queries over 100,000 × 1280 vectors in 1.5 s, our former blocked
-    numpy product in 5.1 s and scikit-learn's brute cosine in 3.5 s (bench/search.py),
-    with the same neighbours. Equal scores (copies of one image) come in no set order.
-    """
+class ExactIndex(_Index):
+    """Brute-force kNN, fit on an (N, D) float32 matrix."""
 
     def __init__(self, metric: str = "cosine"):
         _check_metric(metric)
         self.metric = metric
 
     def fit(self, vectors: np.ndarray) -> "ExactIndex":
-        import faiss
-
-        vectors = self._prepared(vectors)
-        self.index_ = faiss.IndexFlat(vectors.shape[1], _faiss_metric(self.metric))
-        self.index_.add(vectors)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        self.vectors_ = unit_rows(vectors) if self.metric == "cosine" else vectors
+        self.squared_norms_ = (self.vectors_**2).sum(axis=1)
         return self
+
+    def _distances(self, queries: np.ndarray) -> np.ndarray:
+        """Block scores where lower is closer (negated similarity for cosine)."""
+        if self.metric == "cosine":
+            return -(unit_rows(queries) @ self.vectors_.T)
+        if self.metric == "euclidean":
+            squared = (queries**2).sum(axis=1)[:, None] - 2 * queries @ self.vectors_.T + self.squared_norms_
+            return np.sqrt(np.maximum(squared, 0.0))
+        return np.stack([np.abs(self.vectors_ - q).sum(axis=1) for q in queries])
 
     def knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest rows for each query row: (indices, scores), each (Q, k)."""
-        k = min(k, self.index_.ntotal)
-        if k == 0:
-            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
-        return self._search(queries, k)
+        queries = np.asarray(queries, dtype=np.float32)
+        k = min(k, len(self.vectors_))
+        all_indices, all_scores = [], []
+        for start in range(0, len(queries), _ROWS):
+            distances = self._distances(queries[start : start + _ROWS])
+            top = np.argpartition(distances, k - 1, axis=1)[:, :k] if k < distances.shape[1] else \
+                np.tile(np.arange(distances.shape[1]), (len(distances), 1))
+            order = np.argsort(np.take_along_axis(distances, top, axis=1), axis=1, kind="stable")
+            top = np.take_along_axis(top, order, axis=1)
+            chosen = np.take_along_axis(distances, top, axis=1)
+            all_indices.append(top)
+            all_scores.append(-chosen if self.metric == "cosine" else chosen)
+        return np.concatenate(all_indices), np.concatenate(all_scores).astype(np.float32)
 
 
-class HnswIndex(_FaissIndex):
+class HnswIndex(_Index):
     """Approximate kNN through a faiss HNSW graph (Malkov & Yashunin)."""
 
     def __init__(self, metric: str = "cosine", ef_search: int = 128):
@@ -114,15 +106,25 @@ class HnswIndex(_FaissIndex):
     def fit(self, vectors: np.ndarray) -> "HnswIndex":
         import faiss
 
-        vectors = self._prepared(vectors)
-        self.index_ = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_NEIGHBOURS, _faiss_metric(self.metric))
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.metric == "cosine":
+            vectors = unit_rows(vectors)
+        faiss_metric = {"cosine": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2,
+                        "manhattan": faiss.METRIC_L1}[self.metric]
+        self.index_ = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_NEIGHBOURS, faiss_metric)
         self.index_.hnsw.efConstruction = 80
-        self.index_.add(vectors)
+        self.index_.add(np.ascontiguousarray(vectors))
         return self
 
     def knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.asarray(queries, dtype=np.float32)
+        if self.metric == "cosine":
+            queries = unit_rows(queries)
         self.index_.hnsw.efSearch = max(self.ef_search, k)
-        return self._search(queries, k)
+        scores, indices = self.index_.search(np.ascontiguousarray(queries), k)
+        if self.metric == "euclidean":  # faiss reports squared L2
+            scores = np.sqrt(np.maximum(scores, 0.0))
+        return indices.astype(np.int64), scores.astype(np.float32)
 
 
 def build_index(vectors: np.ndarray, metric: str = "cosine", approximate: bool | None = None) -> _Index:
