@@ -16,13 +16,13 @@ from organizer.core.compare import (
     INDICES,
     compare,
     compare_all,
-    cw_ssim,
     mse,
     prepare,
     score_many,
     sift_match,
     ssim,
 )
+from organizer.core.cwssim import cw_ssim
 from organizer.core.features.palette import dominant_colours
 from organizer.core.tasks import Cancelled
 from organizer.samples import SampleSpec, render

@@ -13,7 +13,7 @@ from ..core import grid as grid_mod
 from ..core import order as order_mod
 from ..core.apply import replace_atomically, resume, undo
 from ..core.embed import embed_folder
-from ..core.export import MODES, PLAN_KINDS, PLANS, check_folders
+from ..core.export import MODE_KINDS, MODES, PLAN_KINDS, PLANS, check_folders
 from ..core.export_flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
 from ..core.features import make_spec
 from ..core.library import Library
@@ -157,7 +157,7 @@ def register(sub) -> None:
     export.add_argument("--plan", default="sorted", choices=PLANS,
                         help=" ".join(f"{kind.name}: {kind.description}" for kind in PLAN_KINDS.values()))
     export.add_argument("--mode", default="copy", choices=MODES,
-                        help="copy (default), link (hard links where possible) or move (journalled, undoable)")
+                        help=" ".join(f"{kind.name}: {kind.description}" for kind in MODE_KINDS.values()))
     export.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")
     export.add_argument("--cols", type=bounded_int(1, MAX_COLUMNS), help="grid plan: columns")
     _order_options(export, None, "the order of the files (default: the plan's own: by similarity for sorted, "

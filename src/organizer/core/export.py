@@ -22,7 +22,6 @@ from pathlib import Path
 
 from pathvalidate import sanitize_filename
 
-MODES = ("copy", "link", "move")
 MAX_NAME_BYTES = 240  # under the 255-byte limit of common file systems, leaving room for suffixes
 
 
@@ -42,6 +41,24 @@ PLAN_KINDS = {kind.name: kind for kind in (
     PlanKind("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
 )}
 PLANS = tuple(PLAN_KINDS)
+
+
+@dataclass(frozen=True)
+class ModeKind:
+    """One way an export can put files in place, as the CLI's ``--mode`` and the export dialog offer it."""
+
+    name: str
+    label: str
+    description: str
+
+
+#: The ways to place files, in the order the export dialog lists them; :mod:`.apply` carries each out.
+MODE_KINDS = {kind.name: kind for kind in (
+    ModeKind("copy", "Copy", "The originals stay where they are; the export is a full copy."),
+    ModeKind("link", "Hard link", "No extra disk space; falls back to copying across drives."),
+    ModeKind("move", "Move", "The originals leave the library folder; the move is journalled and can be undone."),
+)}
+MODES = tuple(MODE_KINDS)
 
 
 class PlanError(ValueError):

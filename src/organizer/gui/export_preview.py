@@ -9,16 +9,12 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from ..core.edits import ClusterBook
-from ..core.export import PLAN_KINDS
+from ..core.export import MODE_KINDS, PLAN_KINDS
 from ..core.export_flow import PreparedExport
 from .palette import cluster_colour
 
 PLAN_CHOICES = tuple((kind.name, kind.label, kind.description) for kind in PLAN_KINDS.values())
-MODE_CHOICES = (
-    ("copy", "Copy", "The originals stay where they are; the export is a full copy."),
-    ("link", "Hard link", "No extra disk space; falls back to copying across drives."),
-    ("move", "Move", "The originals leave the library folder."),
-)
+MODE_CHOICES = tuple((kind.name, kind.label, kind.description) for kind in MODE_KINDS.values())
 MOVE_WARNING = ("The originals will be moved out of the library folder into the export. "
                 "You can undo it here later (Undo last move) from the export's journal.")
 SHOWN_DETAILS = 5  # failed files listed under an export's summary; the journal has them all

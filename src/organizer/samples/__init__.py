@@ -1,6 +1,7 @@
 """Bracelet-style sample pattern images for the demo folder, tests and benchmarks."""
 
-from .render import FAMILIES, PALETTES, Palette, SampleSpec, family_of, render, write_sample_folder
+from .palettes import PALETTES, Palette
+from .render import FAMILIES, SampleSpec, family_of, render, write_sample_folder
 
 __all__ = [
     "FAMILIES",

@@ -227,13 +227,35 @@ def sample_rows(space: np.ndarray, limit: int, seed: int) -> np.ndarray:
 
 
 def assign_to_centres(space: np.ndarray, fitted: np.ndarray, fitted_labels: np.ndarray) -> np.ndarray:
-    """Labels for all of ``space``: fitted rows keep theirs, the rest join the nearest centre."""
+    """Labels for all of ``space``: fitted rows keep theirs, the rest join the nearest centre.
+
+    Parameters
+    ----------
+    space : np.ndarray
+        Every point, one row each.
+    fitted : np.ndarray
+        Indices of the rows the method was fitted on.
+    fitted_labels : np.ndarray
+        The method's label for each fitted row; -1 marks noise, which is no centre.
+
+    Returns
+    -------
+    np.ndarray
+        A label per row of ``space``.
+    """
+    from sklearn.neighbors import NearestCentroid
+
     labels = np.full(len(space), -1, dtype=np.int64)
     labels[fitted] = fitted_labels
     rest = np.setdiff1d(np.arange(len(space)), fitted)
-    names = np.array(sorted(set(fitted_labels.tolist()) - {-1}))
-    if len(rest) and len(names):
-        centres = np.stack([space[fitted][fitted_labels == n].mean(axis=0) for n in names])
-        nearest, _ = build_index(centres, "euclidean").knn(space[rest], 1)
-        labels[rest] = names[nearest[:, 0]]
+    clustered = fitted_labels >= 0
+    names = np.unique(fitted_labels[clustered])
+    if not len(rest) or not len(names):
+        return labels
+    if len(names) == 1:
+        # NearestCentroid refuses a single class; one centre is every point's nearest.
+        labels[rest] = names[0]
+        return labels
+    centroid = NearestCentroid().fit(space[fitted][clustered], fitted_labels[clustered])
+    labels[rest] = centroid.predict(space[rest])
     return labels
