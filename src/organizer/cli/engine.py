@@ -15,8 +15,7 @@ from ..core.compare_indices import INDEX_SPECS
 from ..core.embed import embed_file
 from ..core.index import METRICS
 from ..core.printable import printable
-from ..core.rerank import pool_size, rerank
-from ..core.similarity import find_similar
+from ..core.search import NEIGHBOURHOOD, RERANKINGS, search_similar
 from ..samples import PALETTES, write_sample_folder
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder
@@ -24,7 +23,6 @@ from .common import (add_extractor_options, add_max_file_option, max_file_bytes,
                      scan_summary)
 
 
-NEIGHBOURHOOD = "neighbourhood"
 MAX_RESULTS = 100_000
 
 
@@ -65,16 +63,14 @@ def cmd_similar(args) -> int:
     if not report.paths:
         raise ValueError(f"no usable images in {report.folder}")
     query_path = Path(args.image).resolve()  # the scan's paths are resolved too
-    if query_path in report.paths:
-        query = vectors[report.paths.index(query_path)]
-    else:
+    query = report.paths.index(query_path) if query_path in report.paths else None
+    if query is None:
         query = embed_file(query_path, spec, embedder(), max_file_bytes(args))
-    matches = find_similar(report.paths, vectors, query, pool_size(args.k, args.rerank), args.metric,
-                           exclude=query_path, rerank=args.rerank == NEIGHBOURHOOD)
-    if args.rerank in INDICES:
-        matches, skipped = rerank(query_path, matches, args.rerank, args.k, max_file_bytes=max_file_bytes(args))
-        for path, reason in skipped:
-            print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
+    answer = search_similar(report.paths, vectors, query, args.k, query_path=query_path, metric=args.metric,
+                            rerank_by=args.rerank or "", max_file_bytes=max_file_bytes(args))
+    matches = answer.matches
+    for path, reason in answer.skipped:
+        print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     if args.json:
         print(json.dumps([{"path": str(m.path), "score": round(m.score, 6)} for m in matches], indent=2,
                          ensure_ascii=False))
@@ -142,7 +138,7 @@ def register(sub) -> None:
     similar.add_argument("--metric", default="cosine", choices=METRICS,
                          help="cosine scores are similarities; euclidean and manhattan scores are distances")
     similar.add_argument("--json", action="store_true")
-    similar.add_argument("--rerank", nargs="?", const=NEIGHBOURHOOD, choices=(NEIGHBOURHOOD, *INDICES),
+    similar.add_argument("--rerank", nargs="?", const=NEIGHBOURHOOD, choices=RERANKINGS,
                          help="alone: re-rank with the folder's neighbourhoods (DBA + query expansion), better on "
                               "large libraries with many images per kind of pattern, worse on small ones; with an "
                               f"index ({', '.join(INDICES)}): re-order the best 3k matches by it")
