@@ -12,14 +12,14 @@ from ..core import images
 from ..core.apply import replace_atomically
 from ..core.compare import HIGHER_IS_BETTER, INDICES, compare
 from ..core.compare_indices import INDEX_SPECS
-from ..core.embed import embed_file
 from ..core.index import METRICS
+from ..core.library import embed_outside_image
 from ..core.printable import printable
 from ..core.search import NEIGHBOURHOOD, RERANKINGS, search_similar
 from ..samples import PALETTES, write_sample_folder
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder
-from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, run_scan,
+from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, scan_library,
                      scan_summary)
 
 
@@ -27,7 +27,7 @@ MAX_RESULTS = 100_000
 
 
 def cmd_scan(args) -> int:
-    report, *_ = run_scan(args)
+    report = scan_library(args).report
     summary = scan_summary(report)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -42,7 +42,8 @@ def cmd_scan(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    report, vectors, *_ = run_scan(args)
+    library = scan_library(args)
+    report, vectors = library.report, library.vectors
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -59,14 +60,14 @@ def cmd_embed(args) -> int:
 
 
 def cmd_similar(args) -> int:
-    report, vectors, spec, embedder = run_scan(args)
-    if not report.paths:
-        raise ValueError(f"no usable images in {report.folder}")
+    library = scan_library(args)
+    if not library.paths:
+        raise ValueError(f"no usable images in {library.folder}")
     query_path = Path(args.image).resolve()  # the scan's paths are resolved too
-    query = report.paths.index(query_path) if query_path in report.paths else None
+    query = library.index_of(query_path)
     if query is None:
-        query = embed_file(query_path, spec, embedder(), max_file_bytes(args))
-    answer = search_similar(report.paths, vectors, query, args.k, query_path=query_path, metric=args.metric,
+        query = embed_outside_image(query_path, library.spec, args.device, args.precision, max_file_bytes(args))
+    answer = search_similar(library.paths, library.vectors, query, args.k, query_path=query_path, metric=args.metric,
                             rerank_by=args.rerank or "", max_file_bytes=max_file_bytes(args))
     matches = answer.matches
     for path, reason in answer.skipped:
