@@ -181,3 +181,15 @@ def test_a_stop_ends_hdbscan_in_its_child_on_a_large_folder():
     with pytest.raises(Cancelled):
         cluster(points, ClusterSpec("hdbscan"), should_stop=hdbscan_running)
     assert multiprocessing.active_children() == []
+
+
+def test_the_clusterings_medoids_are_the_apps_medoids():
+    """The CLI's fresh clustering and the app's book name a cluster after the same image, also when PCA drops
+    dimensions (the reduced space's nearest-to-mean member was another image)."""
+    from organizer.core.edits import ClusterBook
+
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(90, 128)).astype(np.float32) + np.repeat(rng.normal(size=(3, 128)) * 0.5, 30, axis=0)
+    result = cluster(points, ClusterSpec("kmeans", k=3))
+    book = ClusterBook(result.labels)
+    assert result.medoids == {label: book.medoid(label, points) for label in book.clusters() if label >= 0}

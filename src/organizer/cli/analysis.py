@@ -21,8 +21,7 @@ from ..core.folder_model import for_folder
 from ..core.printable import printable
 from ..core.reduce import MapSpec, cached_map
 from .args import add_folder, bounded_float, bounded_int
-from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, open_cache, run_scan,
-                     scan_library)
+from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, open_cache, scan_library)
 
 
 def _json_default(value):
@@ -36,7 +35,8 @@ def _dump(data) -> None:
 
 
 def cmd_map(args) -> int:
-    report, vectors, spec, _ = run_scan(args)
+    library = scan_library(args)
+    report, vectors, spec = library.report, library.vectors, library.spec
     map_spec = MapSpec(perplexity=args.perplexity, seed=args.seed)
     with open_cache(Path(args.folder), args.cache_beside) as cache:
         layout, source = cached_map(cache, spec.id, report.hashes, vectors, map_spec,
@@ -76,7 +76,8 @@ def cmd_cluster(args) -> int:
 
 
 def cmd_duplicates(args) -> int:
-    report, vectors, _, _ = run_scan(args)
+    library = scan_library(args)
+    report, vectors = library.report, library.vectors
     groups = find_duplicates(report.paths, report.hashes, vectors, args.threshold)
     if args.json:
         _dump([{"kind": g.kind, "similarity": round(g.similarity, 6), "paths": [str(p) for p in g.paths]}

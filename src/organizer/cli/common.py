@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time
 from pathlib import Path
@@ -12,13 +11,13 @@ from ..core import images
 from ..core.cluster import ClusterSpec
 from ..core.clusterers import PARAMETERS, clusterers, users_of
 from ..core.clusterers.base import LINKAGES
-from ..core.embed import EmbedReport, embed_folder
-from ..core.features import create_embedder, make_spec
+from ..core.embed import EmbedReport
+from ..core.features import make_spec
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
 from ..core.features.registry import AUTOENCODER, MAX_INPUT, MIN_INPUT, MODES
-from ..core.features.runtime import DEVICES, PRECISIONS, choose
+from ..core.features.runtime import DEVICES, PRECISIONS
 from ..core.folder_model import for_folder
-from ..core.library import Library
+from ..core.library import Library, load_library
 from ..core.preprocess import POLICIES
 from ..core.printable import printable
 from ..folder import ClusterResult, FolderModel, load_folder_state
@@ -116,22 +115,16 @@ def open_cache(folder: Path, beside: bool) -> Cache:
     return cache
 
 
-def run_scan(args):
-    """Scan and embed the folder; return the report, its vectors, the spec and the embedder factory."""
-    spec = spec_from_args(args)
+def scan_library(args) -> Library:
+    """Scan and embed the folder as the app does (:func:`~organizer.core.library.load_library`), with the
+    command's extractor, device, batch size, cache and size limit, and its progress on stderr."""
     folder = Path(args.folder)
-
-    @functools.cache
-    def embedder():
-        return create_embedder(spec, choose(args.device, args.precision))
-
     with open_cache(folder, args.cache_beside) as cache:
-        spec = for_folder(spec, folder, cache, equalize=args.equalize, device=args.device,
+        spec = for_folder(spec_from_args(args), folder, cache, equalize=args.equalize, device=args.device,
                           progress=StderrProgress("preparing"), max_file_bytes=max_file_bytes(args))
-        report = embed_folder(folder, spec, cache, make_embedder=embedder, batch_size=args.batch_size,
-                              progress=StderrProgress("embedding"), max_file_bytes=max_file_bytes(args))
-        vectors = cache.vectors(spec.id, report.hashes)
-    return report, vectors, spec, embedder
+        return load_library(folder, spec, cache, device=args.device, precision=args.precision,
+                            batch_size=args.batch_size, progress=StderrProgress("embedding"),
+                            max_file_bytes=max_file_bytes(args))
 
 
 def scan_summary(report: EmbedReport) -> dict:
@@ -146,12 +139,6 @@ def scan_summary(report: EmbedReport) -> dict:
         "images_per_second": round(report.images_per_second, 2),
         "failures": [{"path": str(p), "reason": r} for p, r in report.failures],
     }
-
-
-def scan_library(args) -> Library:
-    """The folder's library: :func:`run_scan`'s images and vectors, as the folder model holds them."""
-    report, vectors, spec, _ = run_scan(args)
-    return Library(report.folder, spec, report.paths, report.hashes, vectors, report.failures, report)
 
 
 def _option_help(parameter: str) -> str:

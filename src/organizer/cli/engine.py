@@ -12,24 +12,22 @@ from ..core import images
 from ..core.apply import replace_atomically
 from ..core.compare import HIGHER_IS_BETTER, INDICES, compare
 from ..core.compare_indices import INDEX_SPECS
-from ..core.embed import embed_file
 from ..core.index import METRICS
+from ..core.library import embed_outside_image
 from ..core.printable import printable
-from ..core.rerank import pool_size, rerank
-from ..core.similarity import find_similar
+from ..core.search import NEIGHBOURHOOD, RERANKINGS, search_similar
 from ..samples import PALETTES, write_sample_folder
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder
-from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, run_scan,
+from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, scan_library,
                      scan_summary)
 
 
-NEIGHBOURHOOD = "neighbourhood"
 MAX_RESULTS = 100_000
 
 
 def cmd_scan(args) -> int:
-    report, *_ = run_scan(args)
+    report = scan_library(args).report
     summary = scan_summary(report)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -44,7 +42,8 @@ def cmd_scan(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    report, vectors, *_ = run_scan(args)
+    library = scan_library(args)
+    report, vectors = library.report, library.vectors
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -61,20 +60,18 @@ def cmd_embed(args) -> int:
 
 
 def cmd_similar(args) -> int:
-    report, vectors, spec, embedder = run_scan(args)
-    if not report.paths:
-        raise ValueError(f"no usable images in {report.folder}")
+    library = scan_library(args)
+    if not library.paths:
+        raise ValueError(f"no usable images in {library.folder}")
     query_path = Path(args.image).resolve()  # the scan's paths are resolved too
-    if query_path in report.paths:
-        query = vectors[report.paths.index(query_path)]
-    else:
-        query = embed_file(query_path, spec, embedder(), max_file_bytes(args))
-    matches = find_similar(report.paths, vectors, query, pool_size(args.k, args.rerank), args.metric,
-                           exclude=query_path, rerank=args.rerank == NEIGHBOURHOOD)
-    if args.rerank in INDICES:
-        matches, skipped = rerank(query_path, matches, args.rerank, args.k, max_file_bytes=max_file_bytes(args))
-        for path, reason in skipped:
-            print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
+    query = library.index_of(query_path)
+    if query is None:
+        query = embed_outside_image(query_path, library.spec, args.device, args.precision, max_file_bytes(args))
+    answer = search_similar(library.paths, library.vectors, query, args.k, query_path=query_path, metric=args.metric,
+                            rerank_by=args.rerank or "", max_file_bytes=max_file_bytes(args))
+    matches = answer.matches
+    for path, reason in answer.skipped:
+        print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
     if args.json:
         print(json.dumps([{"path": str(m.path), "score": round(m.score, 6)} for m in matches], indent=2,
                          ensure_ascii=False))
@@ -142,7 +139,7 @@ def register(sub) -> None:
     similar.add_argument("--metric", default="cosine", choices=METRICS,
                          help="cosine scores are similarities; euclidean and manhattan scores are distances")
     similar.add_argument("--json", action="store_true")
-    similar.add_argument("--rerank", nargs="?", const=NEIGHBOURHOOD, choices=(NEIGHBOURHOOD, *INDICES),
+    similar.add_argument("--rerank", nargs="?", const=NEIGHBOURHOOD, choices=RERANKINGS,
                          help="alone: re-rank with the folder's neighbourhoods (DBA + query expansion), better on "
                               "large libraries with many images per kind of pattern, worse on small ones; with an "
                               f"index ({', '.join(INDICES)}): re-order the best 3k matches by it")

@@ -21,7 +21,7 @@ from ..core.printable import printable
 from ..core.sheet import check_sheet, render_sheet
 from .args import add_folder, bounded_int
 from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, max_file_bytes,
-                     open_cache, run_scan, scan_library)
+                     open_cache, scan_library)
 
 MAX_COLUMNS = 1000
 
@@ -70,7 +70,8 @@ def _grid(args, vectors) -> tuple[np.ndarray, int]:
 
 
 def cmd_grid(args) -> int:
-    report, vectors, _, _ = run_scan(args)
+    library = scan_library(args)
+    report, vectors = library.report, library.vectors
     # Before the grid sort, which takes a while for thousands of images.
     check_sheet(len(vectors), grid_mod.grid_shape(len(vectors), args.cols)[1], args.cell, names=args.names)
     grid, cols = _grid(args, vectors)

@@ -20,7 +20,7 @@ from .tasks import ProgressFn, StopFn, never_stop, no_progress
 
 # The spec and the result live with the methods (clusterers.base), so the methods need not
 # import this module, which runs them; they are re-exported because cluster() takes and returns them.
-__all__ = ["ClusterSpec", "Clustering", "cluster", "clustering_space"]
+__all__ = ["ClusterSpec", "Clustering", "cluster", "clustering_space", "medoid", "medoids"]
 
 
 def clustering_space(vectors: np.ndarray, dims: int = 50, seed: int = 0) -> np.ndarray:
@@ -48,14 +48,35 @@ def cluster(vectors: np.ndarray, spec: ClusterSpec = ClusterSpec(), *, progress:
     space = run_step(clustering_space, vectors, spec.space_dims, spec.seed, rows=len(vectors),
                      should_stop=should_stop)
     result = CLUSTERERS[spec.method].run(space, spec, progress, should_stop)
-    _summarise(result, space)
+    # Medoids in the descriptor space, not the reduced one, so they match the app's after an edit.
+    result.medoids = medoids(result.labels, vectors)
+    result.sizes = {label: int(np.count_nonzero(result.labels == label)) for label in result.medoids}
     return result
 
 
-def _summarise(result: Clustering, space: np.ndarray) -> None:
-    """Sizes and medoids: per cluster, the member nearest the cluster's mean."""
-    for label in sorted(set(result.labels.tolist()) - {-1}):
-        members = np.flatnonzero(result.labels == label)
-        centre = space[members].mean(axis=0)
-        result.sizes[label] = len(members)
-        result.medoids[label] = int(members[np.argmin(((space[members] - centre) ** 2).sum(axis=1))])
+def medoid(vectors: np.ndarray, members: np.ndarray) -> int:
+    """The cluster's most typical image: the member whose unit vector lies nearest the members' mean direction.
+
+    Parameters
+    ----------
+    vectors
+        Descriptors of every image, one row each.
+    members
+        Row indices of the cluster's members.
+
+    Returns
+    -------
+    int
+        The medoid's row index in ``vectors``.
+    """
+    members = np.asarray(members, dtype=np.int64)
+    if not len(members):
+        raise ValueError("an empty cluster has no medoid")
+    unit = unit_rows(vectors[members])
+    return int(members[np.argmax(unit @ unit.mean(axis=0))])
+
+
+def medoids(labels: np.ndarray, vectors: np.ndarray) -> dict[int, int]:
+    """Every cluster's :func:`medoid` by label; noise (-1) has none."""
+    labels = np.asarray(labels)
+    return {label: medoid(vectors, np.flatnonzero(labels == label)) for label in sorted(set(labels.tolist()) - {-1})}

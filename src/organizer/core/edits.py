@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..storage.cache import Cache
-from .cluster import ClusterSpec, cluster
+from .cluster import ClusterSpec, cluster, medoid
 from .features.registry import VERSION, unversioned
 from .tasks import StopFn, never_stop
 
@@ -53,12 +53,11 @@ class ClusterBook:
         return self.names.get(label, f"Cluster {label + 1}")
 
     def medoid(self, label: int, vectors: np.ndarray) -> int:
-        """The member whose unit vector lies nearest the members' mean direction."""
+        """``label``'s :func:`~.cluster.medoid`."""
         members = self.members(label)
         if not len(members):
             raise ValueError(f"cluster {label} is empty")
-        unit = vectors[members] / np.maximum(np.linalg.norm(vectors[members], axis=1, keepdims=True), 1e-12)
-        return int(members[np.argmax(unit @ unit.mean(axis=0))])
+        return medoid(vectors, members)
 
     # editing ----------------------------------------------------------------------------
     def new_label(self) -> int:

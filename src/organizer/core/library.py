@@ -59,11 +59,12 @@ def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = 
 
 
 def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "auto", precision: str = "auto",
-                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                 batch_size: int | None = None, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
                  max_file_bytes: int = MAX_FILE_BYTES) -> Library:
     """Scan and embed ``folder`` (resuming from ``cache``) and return its library.
 
-    Files over ``max_file_bytes`` are listed as failures, unread.
+    Files over ``max_file_bytes`` are listed as failures, unread. ``batch_size`` views go
+    through the network at once (None: chosen for the device).
 
     Raises
     ------
@@ -71,7 +72,8 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
         When ``should_stop()`` turns true; finished batches stay in the cache.
     """
     report = embed_folder(Path(folder), spec, cache, make_embedder=lambda: shared_embedder(spec, device, precision),
-                          progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes)
+                          batch_size=batch_size, progress=progress, should_stop=should_stop,
+                          max_file_bytes=max_file_bytes)
     vectors = cache.vectors(spec.id, report.hashes)
     return Library(report.folder, spec, report.paths, report.hashes, vectors, report.failures, report)
 

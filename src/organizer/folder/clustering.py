@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.cluster import ClusterSpec, Clustering, cluster
+from ..core.cluster import ClusterSpec, Clustering, cluster, medoids
 from ..core.dendrogram import dendrogram_segments
 from ..core.edits import ClusterBook, edits_key, image_keys, load_saved_edits
 from ..core.library import Library, load_analysis_libraries
@@ -40,10 +40,6 @@ def cluster_spec(settings: Settings) -> ClusterSpec:
     """The clustering the app's settings describe (0 means automatic)."""
     return ClusterSpec(method=settings.cluster_method, k=settings.cluster_k or None, linkage=settings.linkage,
                        min_cluster_size=settings.min_cluster_size or None)
-
-
-def medoids(book: ClusterBook, vectors: np.ndarray) -> dict[int, int]:
-    return {label: book.medoid(label, vectors) for label in book.clusters() if label >= 0}
 
 
 def updated_medoids(book: ClusterBook, vectors: np.ndarray, old: dict[int, int],
@@ -84,4 +80,4 @@ def cluster_library(library: Library, spec: ClusterSpec, cache_path: Path, *, pr
     dendrogram = None
     if clustering.linkage is not None and len(clustering.linkage) + 1 == len(library):
         dendrogram = dendrogram_segments(clustering.linkage, clustering.labels)
-    return ClusterResult(book, medoids(book, library.vectors), dendrogram, restored is not None, key, clustering)
+    return ClusterResult(book, medoids(book.labels, library.vectors), dendrogram, restored is not None, key, clustering)

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ..core.images import ImageError
 from ..core.library import Library, embed_outside_image
-from ..core.rerank import pool_size, rerank
-from ..core.similarity import find_similar
+from ..core.search import search_similar
 from ..core.thumbs import make_thumbnail
 from .workers import TaskContext
 
@@ -40,20 +41,16 @@ def _outside_thumbnail(path: Path, max_file_bytes: int) -> bytes | None:
         return None
 
 
-def _reranked(query: Path, matches, index_name: str, k: int, ctx: TaskContext, say: Callable[[str], None],
-              max_file_bytes: int):
-    if not index_name:
-        return matches
-    matches, skipped = rerank(query, matches, index_name, k, ctx.should_stop, max_file_bytes)
+def _answered(library: Library, query: int | np.ndarray, query_path: Path, k: int, index_name: str,
+              ctx: TaskContext, say: Callable[[str], None], max_file_bytes: int) -> list[tuple[int, float]]:
+    answer = search_similar(library.paths, library.vectors, query, k, query_path=query_path, rerank_by=index_name,
+                            should_stop=ctx.should_stop, max_file_bytes=max_file_bytes)
+    skipped = answer.skipped
     if skipped:
         named = "; ".join(f"{path.name}: {reason}" for path, reason in skipped[:2])
         say(f"Re-ranking left out {len(skipped)} image(s): {named}" + ("; …" if len(skipped) > 2 else ""))
-    return matches
-
-
-def _indexed(library: Library, matches) -> list[tuple[int, float]]:
     row = {p: i for i, p in enumerate(library.paths)}
-    return [(row[m.path], m.score) for m in matches]
+    return [(row[m.path], m.score) for m in answer.matches]
 
 
 def search_job(library: Library, index: int, k: int, index_name: str, say: Callable[[str], None], *,
@@ -62,10 +59,7 @@ def search_job(library: Library, index: int, k: int, index_name: str, say: Calla
     no file over ``max_file_bytes``."""
     def job(ctx: TaskContext) -> SimilarResult:
         query = library.paths[index]
-        matches = find_similar(library.paths, library.vectors, library.vectors[index], pool_size(k, index_name),
-                               exclude=query)
-        matches = _reranked(query, matches, index_name, k, ctx, say, max_file_bytes)
-        return SimilarResult(query, index, _indexed(library, matches))
+        return SimilarResult(query, index, _answered(library, index, query, k, index_name, ctx, say, max_file_bytes))
     return job
 
 
@@ -73,11 +67,12 @@ def file_search_job(library: Library, path: Path, k: int, device: str, index_nam
                     say: Callable[[str], None], *, max_file_bytes: int) -> Callable[[TaskContext], SimilarResult]:
     """A job that finds the ``k`` images most like the file ``path`` (its embedding loads the model once)."""
     def job(ctx: TaskContext) -> SimilarResult:
-        query = embed_outside_image(path, library.spec, device, max_file_bytes=max_file_bytes)
-        matches = find_similar(library.paths, library.vectors, query, pool_size(k, index_name))
-        matches = _reranked(path, matches, index_name, k, ctx, say, max_file_bytes)
         index = library.index_of(path)
+        # A file of the folder is searched with its stored vector, and left out of its matches, as the CLI does.
+        query = index if index is not None else embed_outside_image(path, library.spec, device,
+                                                                    max_file_bytes=max_file_bytes)
+        matches = _answered(library, query, path, k, index_name, ctx, say, max_file_bytes)
         # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
         thumbnail = _outside_thumbnail(path, max_file_bytes) if index is None else None
-        return SimilarResult(path, index, _indexed(library, matches), thumbnail)
+        return SimilarResult(path, index, matches, thumbnail)
     return job
