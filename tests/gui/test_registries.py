@@ -9,7 +9,7 @@ from organizer.cli import build_parser
 from organizer.core.cluster import ClusterSpec, Clustering, cluster
 from organizer.core.clusterers import CLUSTERERS, Clusterer
 from organizer.core.compare_indices import INDEX_SPECS, Index
-from organizer.core.export import MODE_KINDS, MODES, PLAN_KINDS, ModeKind
+from organizer.core.export import MODE_KINDS, MODES, PLAN_KINDS, ExportChoice
 from organizer.gui import export_preview
 from organizer.gui.settings_dialog import SettingsDialog
 from organizer.samples import FAMILIES, SampleSpec, render
@@ -91,7 +91,7 @@ def test_the_plan_registry_gives_the_cli_and_the_export_dialog_their_entries():
 def test_the_mode_registry_gives_the_cli_and_the_export_dialog_their_entries(monkeypatch):
     assert MODES == tuple(MODE_KINDS) == ("copy", "link", "move")
     assert export_preview.MODE_CHOICES == tuple((k.name, k.label, k.description) for k in MODE_KINDS.values())
-    monkeypatch.setitem(MODE_KINDS, "link", ModeKind("link", "Hard link", "a description changed in the registry only"))
+    monkeypatch.setitem(MODE_KINDS, "link", ExportChoice("link", "Hard link", "a description changed in the registry only"))
     mode = _option("export", "--mode")
     assert list(mode.choices) == list(MODE_KINDS) and mode.default == "copy"
     assert "link: a description changed in the registry only" in mode.help

@@ -51,9 +51,8 @@ def block_the_pool(session: FolderSession) -> threading.Event:
     return release
 
 
-def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_folder, monkeypatch):
-    session.open_folder(sample_folder)
-    wait_ready(qtbot, session, sample_folder)
+def _hold_splits(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Make every split wait for ``release``; ``started`` is set once one is waiting."""
     started, release = threading.Event(), threading.Event()
     real_split = ClusterBook.split
 
@@ -62,6 +61,13 @@ def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_
         release.wait(30)
         return real_split(book, label, vectors, seed, should_stop)
     monkeypatch.setattr(ClusterBook, "split", slow_split)
+    return started, release
+
+
+def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_folder, monkeypatch):
+    session.open_folder(sample_folder)
+    wait_ready(qtbot, session, sample_folder)
+    started, release = _hold_splits(monkeypatch)
 
     session.split(max(session.book.clusters(), key=session.book.size))
     assert started.wait(30)
@@ -79,14 +85,7 @@ def test_a_split_that_lands_after_a_recluster_is_dropped(qtbot, session, sample_
 def test_a_split_dropped_because_the_clusters_changed_says_so(qtbot, session, sample_folder, monkeypatch):
     session.open_folder(sample_folder)
     wait_ready(qtbot, session, sample_folder)
-    started, release = threading.Event(), threading.Event()
-    real_split = ClusterBook.split
-
-    def slow_split(book, label, vectors, seed=0, should_stop=never_stop):
-        started.set()
-        release.wait(30)
-        return real_split(book, label, vectors, seed, should_stop)
-    monkeypatch.setattr(ClusterBook, "split", slow_split)
+    started, release = _hold_splits(monkeypatch)
     messages = []
     session.message.connect(messages.append)
 

@@ -26,8 +26,8 @@ MAX_NAME_BYTES = 240  # under the 255-byte limit of common file systems, leaving
 
 
 @dataclass(frozen=True)
-class PlanKind:
-    """One arrangement an export can take, as the CLI's ``--plan`` and the export dialog offer it."""
+class ExportChoice:
+    """One arrangement (``--plan``) or way of placing files (``--mode``), as the CLI and the export dialog offer it."""
 
     name: str
     label: str
@@ -36,27 +36,18 @@ class PlanKind:
 
 #: The arrangements, in the order the export dialog lists them; :mod:`.export_flow` plans each.
 PLAN_KINDS = {kind.name: kind for kind in (
-    PlanKind("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
-    PlanKind("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
-    PlanKind("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
+    ExportChoice("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
+    ExportChoice("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
+    ExportChoice("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
 )}
 PLANS = tuple(PLAN_KINDS)
 
 
-@dataclass(frozen=True)
-class ModeKind:
-    """One way an export can put files in place, as the CLI's ``--mode`` and the export dialog offer it."""
-
-    name: str
-    label: str
-    description: str
-
-
 #: The ways to place files, in the order the export dialog lists them; :mod:`.apply` carries each out.
 MODE_KINDS = {kind.name: kind for kind in (
-    ModeKind("copy", "Copy", "The originals stay where they are; the export is a full copy."),
-    ModeKind("link", "Hard link", "No extra disk space; falls back to copying across drives."),
-    ModeKind("move", "Move", "The originals leave the library folder; the move is journalled and can be undone."),
+    ExportChoice("copy", "Copy", "The originals stay where they are; the export is a full copy."),
+    ExportChoice("link", "Hard link", "No extra disk space; falls back to copying across drives."),
+    ExportChoice("move", "Move", "The originals leave the library folder; the move is journalled and can be undone."),
 )}
 MODES = tuple(MODE_KINDS)
 
