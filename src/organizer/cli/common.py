@@ -16,8 +16,7 @@ from ..core.features import make_spec
 from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
 from ..core.features.registry import AUTOENCODER, MAX_INPUT, MIN_INPUT, MODES
 from ..core.features.runtime import DEVICES, PRECISIONS
-from ..core.folder_model import for_folder
-from ..core.library import Library, load_library
+from ..core.library import Library, open_library
 from ..core.preprocess import POLICIES
 from ..core.printable import printable
 from ..folder import ClusterResult, FolderModel, load_folder_state
@@ -116,14 +115,13 @@ def open_cache(folder: Path, beside: bool) -> Cache:
 
 
 def scan_library(args) -> Library:
-    """Scan and embed the folder as the app does (:func:`~organizer.core.library.load_library`), with the
+    """Scan and embed the folder as the app does (:func:`~organizer.core.library.open_library`), with the
     command's extractor, device, batch size, cache and size limit, and its progress on stderr."""
     folder = Path(args.folder)
     with open_cache(folder, args.cache_beside) as cache:
-        spec = for_folder(spec_from_args(args), folder, cache, equalize=args.equalize, device=args.device,
-                          progress=StderrProgress("preparing"), max_file_bytes=max_file_bytes(args))
-        return load_library(folder, spec, cache, device=args.device, precision=args.precision,
-                            batch_size=args.batch_size, progress=StderrProgress("embedding"),
+        return open_library(folder, spec_from_args(args), cache, equalize=args.equalize, device=args.device,
+                            precision=args.precision, batch_size=args.batch_size,
+                            preparing=StderrProgress("preparing"), progress=StderrProgress("embedding"),
                             max_file_bytes=max_file_bytes(args))
 
 

@@ -18,6 +18,7 @@ from .embed import EmbedReport, embed_file, embed_folder
 from .features import Embedder, create_embedder
 from .features.registry import ExtractorSpec
 from .features.runtime import choose, describe_runtime, preload_torch
+from .folder_model import for_folder
 from .images import MAX_FILE_BYTES
 from .subprocess_step import start_server
 from .tasks import ProgressFn, StopFn, never_stop, no_progress
@@ -76,6 +77,19 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
                           max_file_bytes=max_file_bytes)
     vectors = cache.vectors(spec.id, report.hashes)
     return Library(report.folder, spec, report.paths, report.hashes, vectors, report.failures, report)
+
+
+def open_library(folder: Path, spec: ExtractorSpec, cache, *, equalize: bool = False, device: str = "auto",
+                 precision: str = "auto", batch_size: int | None = None, preparing: ProgressFn = no_progress,
+                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> Library:
+    """The folder's library as the app and the CLI open it: ``spec`` set up for the folder first
+    (:func:`~.folder_model.for_folder`: an autoencoder trained on it, the equalization reference,
+    reported through ``preparing``), then :func:`load_library`."""
+    spec = for_folder(spec, folder, cache, equalize=equalize, device=device, progress=preparing,
+                      should_stop=should_stop, max_file_bytes=max_file_bytes)
+    return load_library(folder, spec, cache, device=device, precision=precision, batch_size=batch_size,
+                        progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes)
 
 
 def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", precision: str = "auto",

@@ -20,11 +20,11 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.edits import ClusterBook
-from ..core.folder_model import PREPARING_NOTES, for_folder
+from ..core.folder_model import PREPARING_NOTES
 from ..core.generation import Generation
 from ..core.images import MB
 from ..core.invalidation import extractor_spec, what_changed
-from ..core.library import Library, load_analysis_libraries, load_library, warm_up
+from ..core.library import Library, load_analysis_libraries, open_library, warm_up
 from ..core.reduce import MapSpec, cached_map
 from ..core.writer import SerialWriter
 from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec
@@ -142,17 +142,15 @@ class FolderSession(QObject):
         def job(ctx):
             # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
             spec = extractor_spec(settings)
-            limit = settings.max_file_mb * MB
             with Cache(cache_db_path(folder)) as cache:
-                spec = for_folder(spec, folder, cache, equalize=settings.equalize, device=device,
-                                  progress=ctx.progress, should_stop=ctx.should_stop, max_file_bytes=limit)
-                return load_library(folder, spec, cache, device=device, progress=ctx.progress,
-                                    should_stop=ctx.should_stop, max_file_bytes=limit)
+                return open_library(folder, spec, cache, equalize=settings.equalize, device=device,
+                                    preparing=ctx.progress, progress=ctx.progress, should_stop=ctx.should_stop,
+                                    max_file_bytes=settings.max_file_mb * MB)
 
         self._scan_started = time.monotonic()
         self.message.emit(f"Scanning {folder.name}…")
         self._start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
-                          on_failed=self._failed("scan"), on_cancelled=lambda: None)
+                    on_failed=self._failed("scan"), on_cancelled=lambda: None)
         self.warm_up(analysis=False)
 
     def _scan_progress(self, done: int, total: int, note: str) -> None:
