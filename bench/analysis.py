@@ -19,14 +19,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from organizer.core.cluster import ClusterSpec, cluster
-from organizer.core.evaluate import clustering_metrics
-from organizer.core.features import make_spec
-from organizer.core.index import ExactIndex, HnswIndex
-from organizer.core.reduce import MapSpec, compute_map, gradient_method
-
 from common import cached_vectors, render_folder
+
+from organizer.analysis.cluster import ClusterSpec, cluster
+from organizer.analysis.evaluate import clustering_metrics
+from organizer.analysis.reduce import MapSpec, compute_map, gradient_method
+from organizer.embedding import make_spec
+from organizer.search.index import ExactIndex, HnswIndex
 
 HERE = Path(__file__).resolve().parent
 

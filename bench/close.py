@@ -19,7 +19,7 @@ into bench/out:
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/close.py --images 2500  # a quick check, 6 min here
 
 Every figure, with the heartbeat's gaps, also goes to bench/out/close.json. Below 2,000
-images (core.subprocess_step.CHILD_FROM_ROWS) every step runs in the worker thread either
+images (jobs.subprocess_step.CHILD_FROM_ROWS) every step runs in the worker thread either
 way, so the two close figures differ only from that size.
 
 The large minimum cluster size keeps HDBSCAN's one fit, which nothing can interrupt in a
@@ -39,7 +39,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import OUT, render_folder
 from gui import child_env
 
@@ -51,7 +50,7 @@ from gui import heartbeat, open_with_heartbeat, pump_until
 settings_file, folder, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 close_after, min_cluster_size = float(sys.argv[4]), int(sys.argv[5])
 if mode == "old":
-    from organizer.core import subprocess_step
+    from organizer.jobs import subprocess_step
     from organizer.gui.workers import TaskRunner
     subprocess_step.CHILD_FROM_ROWS = float("inf")
     shutdown = TaskRunner.shutdown

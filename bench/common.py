@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from organizer.core.embed import embed_folder
-from organizer.core.features import ExtractorSpec
-from organizer.core.folder_model import for_folder
+from organizer.embedding import ExtractorSpec
+from organizer.embedding.embed import embed_folder
+from organizer.folder.extractor import for_folder
 from organizer.samples import write_sample_folder
 from organizer.storage.cache import Cache
 

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from common import OUT
 
-READ = "import sys; from organizer.core import images; data = images.read_bytes(sys.argv[1])"
+READ = "import sys; from organizer.io import images; data = images.read_bytes(sys.argv[1])"
 DECODE = READ + "; images.decode(data)"
 
 #: name -> channels of a uint16 PNG (OpenCV writes 16-bit colour PNGs; PIL writes only grey).

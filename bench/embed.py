@@ -20,14 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from organizer.core import images, preprocess
-from organizer.core.embed import auto_batch_size, embed_folder
-from organizer.core.features import create_embedder, embed_inputs, make_spec
-from organizer.core.features.runtime import choose
-from organizer.core.scan import scan_folder
-from organizer.storage.cache import Cache
-
 from common import render_folder
+
+from organizer.embedding import create_embedder, embed_inputs, make_spec
+from organizer.embedding.embed import auto_batch_size, embed_folder
+from organizer.embedding.runtime import choose
+from organizer.io import images, preprocess
+from organizer.io.scan import scan_folder
+from organizer.storage.cache import Cache
 
 HERE = Path(__file__).resolve().parent
 

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from organizer.core.apply import apply_plan, undo
-from organizer.core.scan import scan_folder
-from organizer.core.export import plan_sorted
-
 from common import OUT, render_folder
+
+from organizer.export.apply import apply_plan, undo
+from organizer.export.plan import plan_sorted
+from organizer.io.scan import scan_folder
 
 
 def main() -> int:

@@ -34,10 +34,10 @@ import PIL
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from organizer.core import images, preprocess  # noqa: E402
-from organizer.core.images import ImageError  # noqa: E402
-from robustness.test_fuzz import (  # noqa: E402
-    FUZZ_MAX_PIXELS, HEADER_SPAN, INTERESTING, VIEW_SIZE, check_decode, mutate, seeds)
+from robustness.test_fuzz import FUZZ_MAX_PIXELS, HEADER_SPAN, INTERESTING, VIEW_SIZE, check_decode, mutate, seeds  # noqa: E402
+
+from organizer.io import images, preprocess  # noqa: E402
+from organizer.io.images import ImageError  # noqa: E402
 
 OPERATIONS = ("flip", "truncate", "insert", "delete", "field", "copy")
 

@@ -26,18 +26,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import OUT
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from organizer.core.edits import ClusterBook
-from organizer.core.scan import hash_file
-from organizer.core.thumbs import ThumbnailStore
+from organizer.analysis.edits import ClusterBook
 from organizer.gui.cluster_grid import BROKEN_ROLE, ClusterGrid
 from organizer.gui.map_view import MapView
 from organizer.gui.thumbnails import ThumbnailLoader
+from organizer.io.scan import hash_file
+from organizer.io.thumbs import ThumbnailStore
 from organizer.samples import write_sample_folder
-
-from common import OUT
 
 N_POINTS, N_CLUSTERS = 10_000, 20
 # The child's own clock starts at its first line, so the parent's Popen-to-line time adds interpreter start.

@@ -4,7 +4,7 @@
           consecutive pairs with the same label and the mean cosine distance between them,
           for every order; then the greedy chain against similarity_order on the 10,000
           rendered samples (label = pattern family).
-  grids   DPQ_16 (core.grid.dpq) of grid_sort against a random grid and against the
+  grids   DPQ_16 (arrange.grid.dpq) of grid_sort against a random grid and against the
           similarity order laid out row by row, on 1,000 dtd10 images (a fixed random
           subset) and on the 10,000 rendered samples.
 
@@ -21,15 +21,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from organizer.core.cluster import cluster
-from organizer.core.features import make_spec
-from organizer.core.grid import dpq, grid_shape, grid_sort
-from organizer.core.order import (axis_order, brightness_key, cluster_order, greedy_chain, hue_key, mean_adjacent_distance, neighbour_agreement, pca_key, similarity_order)
-from organizer.core.similarity import smooth_neighbourhoods
-from organizer.samples import family_of
-
 from common import OUT, cached_vectors, render_folder
+
+from organizer.analysis.cluster import cluster
+from organizer.arrange.grid import dpq, grid_shape, grid_sort
+from organizer.arrange.order import (
+    axis_order,
+    brightness_key,
+    cluster_order,
+    greedy_chain,
+    hue_key,
+    mean_adjacent_distance,
+    neighbour_agreement,
+    pca_key,
+    similarity_order,
+)
+from organizer.embedding import make_spec
+from organizer.samples import family_of
+from organizer.search.similarity import smooth_neighbourhoods
 
 HERE = Path(__file__).resolve().parent
 

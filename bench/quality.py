@@ -22,14 +22,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from common import OUT, cached_vectors
 
-from organizer.core.evaluate import retrieval_metrics
-from organizer.core.features import make_spec
-from organizer.core.features.weights import WeightsUnavailable
+from organizer.analysis.evaluate import retrieval_metrics
+from organizer.embedding import make_spec
+from organizer.embedding.weights import WeightsUnavailable
 from organizer.samples import FAMILIES, SampleSpec, family_of, render
 from organizer.samples.objects import render_object
-
-from common import OUT, cached_vectors
 
 HERE = Path(__file__).resolve().parent
 

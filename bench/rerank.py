@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import cached_vectors
-from organizer.core.compare import INDICES
-from organizer.core.evaluate import folder_labels
-from organizer.core.features import make_spec
-from organizer.core.rerank import pool_size, rerank
-from organizer.core.similarity import find_similar
+
+from organizer.analysis.evaluate import folder_labels
+from organizer.embedding import make_spec
+from organizer.search.compare import INDICES
+from organizer.search.rerank import pool_size, rerank
+from organizer.search.similarity import find_similar
 
 K = 10
 #: Every index re-ranks the same pool: the one find-similar fetches for any of them.

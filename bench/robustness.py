@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from organizer.core import images, preprocess
+from organizer.io import images, preprocess
 from organizer.samples import write_sample_folder
 
 REPEATS = 20

@@ -15,14 +15,14 @@ import resource
 import sys
 import time
 
-from organizer.core.cluster import ClusterSpec, cluster
-from organizer.core.embed import embed_folder
-from organizer.core.features import make_spec
-from organizer.core.reduce import MapSpec, compute_map
+from common import OUT
+
+from organizer.analysis.cluster import ClusterSpec, cluster
+from organizer.analysis.reduce import MapSpec, compute_map
+from organizer.embedding import make_spec
+from organizer.embedding.embed import embed_folder
 from organizer.samples import write_sample_folder
 from organizer.storage.cache import Cache
-
-from common import OUT
 
 
 def peak_gb() -> float:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from organizer.core.index import ExactIndex, unit_rows
+from organizer.search.index import ExactIndex, unit_rows
 
 Search = Callable[[np.ndarray], np.ndarray]
 

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from scipy import ndimage as ndi
 
-from organizer.core.align import MODELS, REFERENCES, align_images, megabytes, memory_estimate, write_aligned
-from organizer.core.registration import align_arrays, describe_transform, transform_stack
-from organizer.core.tasks import Cancelled
+from organizer.jobs.tasks import Cancelled
+from organizer.tools.align import MODELS, REFERENCES, align_images, megabytes, memory_estimate, write_aligned
+from organizer.tools.registration import align_arrays, describe_transform, transform_stack
 
 BIG = 260
 CROP = 160

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from organizer.core.dedup import find_duplicates
-from organizer.core.index import ExactIndex, HnswIndex, build_index
-from organizer.core.reduce import MapModel, MapSpec, cached_map, compute_map
-from organizer.core.tasks import Cancelled
+from organizer.analysis.dedup import find_duplicates
+from organizer.analysis.reduce import MapModel, MapSpec, cached_map, compute_map
+from organizer.jobs.tasks import Cancelled
+from organizer.search.index import ExactIndex, HnswIndex, build_index
 from organizer.storage.cache import Cache
 
 FAST_MAP = MapSpec(early_iterations=50, iterations=100, snapshot_every=25)
@@ -67,7 +67,7 @@ def test_map_model_round_trips_through_bytes():
 
 
 def test_layout_is_cached_and_new_images_are_placed_not_recomputed(tmp_path, monkeypatch):
-    from organizer.core import reduce
+    from organizer.analysis import reduce
 
     points, labels = _blobs(per=40)
     hashes = [f"h{i:03d}" for i in range(len(points))]
@@ -140,7 +140,7 @@ def test_hnsw_agrees_with_exact_search(metric):
 
 
 def test_build_index_switches_to_hnsw_for_large_collections(monkeypatch):
-    from organizer.core import index
+    from organizer.search import index
 
     monkeypatch.setattr(index, "APPROXIMATE_FROM", 100)
     small = build_index(np.eye(10, dtype=np.float32))

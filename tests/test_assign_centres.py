@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from organizer.core.clusterers.base import assign_to_centres
-from organizer.core.index import build_index
+from organizer.analysis.clusterers.base import assign_to_centres
+from organizer.search.index import build_index
 
 
 def _reference(space: np.ndarray, fitted: np.ndarray, fitted_labels: np.ndarray) -> np.ndarray:

@@ -6,17 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from organizer.core.features.autoencoder import (
-    AutoencoderEmbedder,
-    TrainConfig,
-    load_autoencoder,
-    save_autoencoder,
-    train_autoencoder,
-    training_hash,
-)
-from organizer.core.features.runtime import Runtime
-from organizer.core.tasks import Cancelled
+from organizer.embedding.autoencoder import AutoencoderEmbedder, TrainConfig, load_autoencoder
+from organizer.embedding.runtime import Runtime
+from organizer.jobs.tasks import Cancelled
 from organizer.samples import SampleSpec, render
+from organizer.tools.autoencoder_training import save_autoencoder, train_autoencoder, training_hash
 
 CPU32 = Runtime("cpu", "fp32", channels_last=False)
 #: Small and quick: 32 px leaves a 2×2 code map, enough to exercise the pooling.

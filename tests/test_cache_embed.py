@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.core import embed as embed_mod
-from organizer.core import images
-from organizer.core.embed import embed_folder
-from organizer.core.features import make_spec
-from organizer.core.features.colour import ColourEmbedder
-from organizer.core.tasks import Cancelled
+from organizer.embedding import embed as embed_mod
+from organizer.embedding import make_spec
+from organizer.embedding.colour import ColourEmbedder
+from organizer.embedding.embed import embed_folder
+from organizer.io import images
+from organizer.jobs.tasks import Cancelled
 from organizer.storage.cache import Cache
 
 SPEC = make_spec(mode="colour")
@@ -57,7 +57,7 @@ def test_first_scan_embeds_everything_and_vectors_round_trip(tmp_path):
         assert [p.name for p in report.paths] == sorted(f"img_{i:03d}.png" for i in range(12))
         vectors = cache.vectors(SPEC.id, report.hashes)
         expected = ColourEmbedder("colour")
-        from organizer.core import preprocess
+        from organizer.io import preprocess
 
         first = preprocess.make_views(images.load(report.paths[0], SPEC.size), SPEC.size, SPEC.policy)
         direct = expected.embed(first, np.zeros(len(first), dtype=np.int64), 1)[0]

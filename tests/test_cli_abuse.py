@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 
 import organizer
 from organizer.cli import main
-from organizer.core.features import backbones, make_spec
-from organizer.core.features.weights import BadWeights
+from organizer.embedding import backbones, make_spec
+from organizer.embedding.weights import BadWeights
 from organizer.samples import SampleSpec, render
 from organizer.storage import cache as cache_mod
 from organizer.storage.cache import Cache, CacheError

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from organizer.cli import main
-from organizer.core.scan import hash_file
+from organizer.io.scan import hash_file
 from organizer.samples import family_of
 
 FAST = ["--mode", "colour"]
@@ -89,9 +89,9 @@ def test_export_into_the_source_folder_is_refused(capsys, library):
 
 
 def test_running_an_interrupted_export_again_finishes_it(capsys, library, tmp_path):
-    from organizer.core.apply import apply_plan
-    from organizer.core.export import plan_sorted
-    from organizer.core.tasks import Cancelled
+    from organizer.export.apply import apply_plan
+    from organizer.export.plan import plan_sorted
+    from organizer.jobs.tasks import Cancelled
 
     paths = sorted(library.iterdir())
     out = tmp_path / "out"
@@ -107,9 +107,9 @@ def test_running_an_interrupted_export_again_finishes_it(capsys, library, tmp_pa
 
 
 def test_a_different_export_into_a_folder_with_an_unfinished_one_is_refused(capsys, library, tmp_path):
-    from organizer.core.apply import apply_plan
-    from organizer.core.export import plan_sorted
-    from organizer.core.tasks import Cancelled
+    from organizer.export.apply import apply_plan
+    from organizer.export.plan import plan_sorted
+    from organizer.jobs.tasks import Cancelled
 
     paths = sorted(library.iterdir())
     out = tmp_path / "out"

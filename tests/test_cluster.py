@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from organizer.core.cluster import ClusterSpec, Clustering, cluster
-from organizer.core.clusterers.base import LINKAGES, elbow, reassign_noise
-from organizer.core.clusterers.dbscan import dbscan_eps
-from organizer.core.tasks import Cancelled
+from organizer.analysis.cluster import Clustering, ClusterSpec, cluster
+from organizer.analysis.clusterers.base import LINKAGES, elbow, reassign_noise
+from organizer.analysis.clusterers.dbscan import dbscan_eps
+from organizer.jobs.tasks import Cancelled
 
 
 def _blobs(k=4, per=30, dim=24, spread=0.15, seed=0):
@@ -62,7 +62,7 @@ def test_every_linkage_runs_and_returns_its_tree(linkage):
 
 
 def test_agglomerative_on_a_large_folder_fits_a_sample_and_assigns_the_rest(monkeypatch):
-    from organizer.core.clusterers import agglomerative
+    from organizer.analysis.clusterers import agglomerative
 
     monkeypatch.setattr(agglomerative, "SAMPLE_LIMIT", 50)
     points, truth = _blobs(k=3, per=60)
@@ -92,11 +92,11 @@ def test_hdbscan_marks_outliers_as_noise_and_reassignment_absorbs_them():
 
 def test_dbscan_eps_comes_from_the_knee_of_the_distance_curve():
     points, truth = _blobs(k=3, per=40)
-    from organizer.core.cluster import clustering_space
+    from organizer.analysis.cluster import clustering_space
 
     space = clustering_space(points)
     eps = dbscan_eps(space)
-    _, distances = __import__("organizer.core.index", fromlist=["build_index"]).build_index(space, "euclidean").knn(space, 6)
+    _, distances = __import__("organizer.search.index", fromlist=["build_index"]).build_index(space, "euclidean").knn(space, 6)
     curve = np.sort(distances[:, -1])
     assert curve[0] <= eps <= curve[-1]
     result = cluster(points, ClusterSpec("dbscan"))
@@ -144,8 +144,8 @@ def test_invalid_specs_are_refused(bad):
                                   ClusterSpec("affinity"), ClusterSpec("dbscan", reassign_noise=True),
                                   ClusterSpec("hdbscan", reassign_noise=True)], ids=lambda spec: spec.method)
 def test_a_stoppable_run_fits_in_child_processes_and_matches_the_in_process_labels(spec, monkeypatch):
-    from organizer.core import subprocess_step
-    from organizer.core.tasks import StopFlag
+    from organizer.jobs import subprocess_step
+    from organizer.jobs.tasks import StopFlag
 
     points, _ = _blobs()
     here = cluster(points, spec)  # nobody can stop it: every step in this process
@@ -170,7 +170,7 @@ def test_a_stoppable_run_fits_in_child_processes_and_matches_the_in_process_labe
 def test_a_stop_ends_hdbscan_in_its_child_on_a_large_folder():
     import multiprocessing
 
-    from organizer.core.subprocess_step import CHILD_FROM_ROWS
+    from organizer.jobs.subprocess_step import CHILD_FROM_ROWS
 
     # Five times the size that goes to a child: HDBSCAN takes seconds on it, far longer than one poll.
     points, _ = _blobs(k=10, per=CHILD_FROM_ROWS // 2, dim=64)
@@ -186,7 +186,7 @@ def test_a_stop_ends_hdbscan_in_its_child_on_a_large_folder():
 def test_the_clusterings_medoids_are_the_apps_medoids():
     """The CLI's fresh clustering and the app's book name a cluster after the same image, also when PCA drops
     dimensions (the reduced space's nearest-to-mean member was another image)."""
-    from organizer.core.edits import ClusterBook
+    from organizer.analysis.edits import ClusterBook
 
     rng = np.random.default_rng(3)
     points = rng.normal(size=(90, 128)).astype(np.float32) + np.repeat(rng.normal(size=(3, 128)) * 0.5, 30, axis=0)

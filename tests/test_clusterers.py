@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from organizer.core.cluster import ClusterSpec, Clustering
-from organizer.core.clusterers import CLUSTERERS, Clusterer, markdown_table, method_names, register, users_of
+from organizer.analysis.cluster import Clustering, ClusterSpec
+from organizer.analysis.clusterers import CLUSTERERS, Clusterer, markdown_table, method_names, register, users_of
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "clusterers.md"
 
@@ -27,7 +27,7 @@ def test_every_method_is_registered_in_list_order():
 
 
 def test_a_second_method_of_one_name_and_an_unknown_option_are_refused(monkeypatch):
-    monkeypatch.setattr("organizer.core.clusterers.base.CLUSTERERS", dict(CLUSTERERS))
+    monkeypatch.setattr("organizer.analysis.clusterers.base.CLUSTERERS", dict(CLUSTERERS))
     with pytest.raises(ValueError, match="already registered"):
         register(Clusterer("kmeans", "K", "again", ("k",), _one))
     with pytest.raises(ValueError, match="unknown parameters radius"):
@@ -41,11 +41,11 @@ def test_an_unknown_method_names_the_registered_ones():
 
 def test_the_docs_table_is_the_registry_rendered():
     assert markdown_table() in DOCS.read_text(encoding="utf-8"), \
-        "docs/clusterers.md is stale: python -m organizer.core.clusterers --markdown prints the table"
+        "docs/clusterers.md is stale: python -m organizer.analysis.clusterers --markdown prints the table"
 
 
 def test_the_module_prints_the_table():
-    out = subprocess.run([sys.executable, "-m", "organizer.core.clusterers", "--markdown"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "organizer.analysis.clusterers", "--markdown"], capture_output=True,
                          text=True, check=True).stdout
     assert out == markdown_table()
     assert all(f"`{name}`" in out for name in method_names())

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from organizer.core.features import create_embedder, make_spec
-from organizer.core.features.palette import Palette, dominant_colours, palette_distance, rgb_to_lab, signature
-from organizer.core.preprocess import network_inputs
+from organizer.embedding import create_embedder, make_spec
+from organizer.embedding.palette import Palette, dominant_colours, palette_distance, rgb_to_lab, signature
+from organizer.io.preprocess import network_inputs
 from organizer.samples import PALETTES, SampleSpec, render
 
 MOTIFS = [SampleSpec("normal-chevron", 0, 1), SampleSpec("normal-diamonds", 0, 2), SampleSpec("alpha-hearts", 0, 0),

@@ -10,7 +10,10 @@ import pytest
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from organizer.core.compare import (
+from organizer.embedding.palette import dominant_colours
+from organizer.jobs.tasks import Cancelled
+from organizer.samples import SampleSpec, render
+from organizer.search.compare import (
     COMPARE_SIDE,
     HIGHER_IS_BETTER,
     INDICES,
@@ -22,10 +25,7 @@ from organizer.core.compare import (
     sift_match,
     ssim,
 )
-from organizer.core.cwssim import cw_ssim
-from organizer.core.features.palette import dominant_colours
-from organizer.core.tasks import Cancelled
-from organizer.samples import SampleSpec, render
+from organizer.search.cwssim import cw_ssim
 
 
 def _texture(seed: int, size: int = 256, sigma: float = 3.0) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from organizer.core.dendrogram import MIXED, dendrogram_segments
+from organizer.analysis.dendrogram import MIXED, dendrogram_segments
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import shutil
 import numpy as np
 import pytest
 
-from organizer.core.cluster import ClusterSpec
-from organizer.core.edits import NOISE, ClusterBook, edits_key, image_keys, load_saved_edits
-from organizer.core.features.registry import unversioned
-from organizer.core.scan import hash_file
+from organizer.analysis.cluster import ClusterSpec
+from organizer.analysis.edits import NOISE, ClusterBook, edits_key, image_keys, load_saved_edits
+from organizer.embedding.registry import unversioned
+from organizer.io.scan import hash_file
 from organizer.samples import SampleSpec, render
 from organizer.storage.cache import Cache
 
@@ -188,7 +188,7 @@ def test_edits_saved_under_an_earlier_extractor_version_survive_the_bump(tmp_pat
 
 
 def test_a_split_stops_when_asked():
-    from organizer.core.tasks import Cancelled
+    from organizer.jobs.tasks import Cancelled
 
     rng = np.random.default_rng(0)
     vectors = np.concatenate([rng.normal(centre, 0.05, (20, 8)) for centre in (0.0, 1.0)]).astype(np.float32)

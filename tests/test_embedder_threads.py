@@ -12,12 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from organizer.core import embed, library, preprocess
-from organizer.core.features import create_embedder, make_spec
-from organizer.core.features.autoencoder import AutoencoderEmbedder, TrainConfig, save_autoencoder, train_autoencoder
-from organizer.core.features.runtime import Runtime
+from organizer.embedding import create_embedder, embed, library, make_spec
+from organizer.embedding.autoencoder import AutoencoderEmbedder, TrainConfig
+from organizer.embedding.runtime import Runtime
+from organizer.io import preprocess
 from organizer.samples import FAMILIES, SampleSpec, render, write_sample_folder
 from organizer.storage.cache import Cache
+from organizer.tools.autoencoder_training import save_autoencoder, train_autoencoder
 
 CPU32 = Runtime("cpu", "fp32", channels_last=False)
 SIDE = 64

@@ -1,4 +1,4 @@
-"""Tests for equalizing brightness, contrast and sharpness (organizer.core.equalize)."""
+"""Tests for equalizing brightness, contrast and sharpness (organizer.io.equalize)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from organizer.core.equalize import Adjustment, ImageMetrics, equalize, equalized, measure, reference_level
+from organizer.io.equalize import Adjustment, ImageMetrics, equalize, equalized, measure, reference_level
 from organizer.samples import SampleSpec, render
 
 FAMILIES = ("normal-stripes", "normal-chevron", "normal-diamonds", "normal-knotgrid",

@@ -17,14 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from organizer.core import apply as apply_mod
-from organizer.core import journal as journal_mod
-from organizer.core import transfer as transfer_mod
-from organizer.core.apply import ExportError, apply_plan, undo
-from organizer.core.export import PlanError, plan_clusters, plan_grid, plan_sorted, safe_name
-from organizer.core.scan import hash_file
-from organizer.core.sheet import render_sheet
-from organizer.core.tasks import Cancelled
+from organizer.arrange.sheet import render_sheet
+from organizer.export import apply as apply_mod
+from organizer.export import journal as journal_mod
+from organizer.export.apply import ExportError, apply_plan, undo
+from organizer.export.plan import PlanError, plan_clusters, plan_grid, plan_sorted, safe_name
+from organizer.io import transfer as transfer_mod
+from organizer.io.scan import hash_file
+from organizer.jobs.tasks import Cancelled
 from organizer.samples import SampleSpec, render
 
 
@@ -197,8 +197,8 @@ def test_undo_leaves_a_changed_export_copy_alone(tmp_path):
 _KILLED_EXPORT = """
 import sys, time
 from pathlib import Path
-from organizer.core.apply import apply_plan
-from organizer.core.export import plan_sorted
+from organizer.export.apply import apply_plan
+from organizer.export.plan import plan_sorted
 source, out, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 paths = sorted(p for p in source.iterdir())
 plan = plan_sorted(paths, list(range(len(paths))), source, out)
@@ -352,7 +352,7 @@ def test_of_two_journals_from_one_second_the_later_one_is_unfinished(tmp_path, m
 def test_replace_atomically_replaces_or_leaves_the_old_file_and_no_partial(tmp_path):
     target = tmp_path / "sheet.png"
     target.write_bytes(b"old")
-    assert apply_mod.replace_atomically(target, lambda partial: partial.write_bytes(b"new")) == target
+    assert transfer_mod.replace_atomically(target, lambda partial: partial.write_bytes(b"new")) == target
     assert target.read_bytes() == b"new"
 
     def half_write(partial):
@@ -360,7 +360,7 @@ def test_replace_atomically_replaces_or_leaves_the_old_file_and_no_partial(tmp_p
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.raises(OSError):
-        apply_mod.replace_atomically(target, half_write)
+        transfer_mod.replace_atomically(target, half_write)
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sheet.png"]
 

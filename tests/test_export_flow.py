@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.core.apply import apply_plan, undo
-from organizer.core.export import PlanError, plan_clusters
-from organizer.core.export_flow import (CONTACT_SHEET, build_plan, latest_move_journal, pending_journal,
-                                        run_export)
-from organizer.core.features import make_spec
-from organizer.core.library import Library
-from organizer.core.scan import hash_file
-from organizer.core.tasks import Cancelled
+from organizer.embedding import make_spec
+from organizer.embedding.library import Library
+from organizer.export.apply import apply_plan, undo
+from organizer.export.flow import CONTACT_SHEET, build_plan, latest_move_journal, pending_journal, run_export
+from organizer.export.plan import PlanError, plan_clusters
+from organizer.io.scan import hash_file
+from organizer.jobs.tasks import Cancelled
 
 
 def make_library(folder: Path, count: int = 12, seed: int = 0) -> Library:

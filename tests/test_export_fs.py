@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from organizer.cli import main
-from organizer.core.apply import apply_plan, undo
-from organizer.core.export import plan_sorted
-from organizer.core.export_flow import apply_summary
-from organizer.core.scan import hash_file
+from organizer.export.apply import apply_plan, undo
+from organizer.export.flow import apply_summary
+from organizer.export.plan import plan_sorted
+from organizer.io.scan import hash_file
 from organizer.samples import SampleSpec, render
 
 FAT_NOTE = "kept the content but not the permissions or times of {} files (the target file system refuses them)"

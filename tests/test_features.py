@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from organizer.core import images, preprocess
-from organizer.core.embed import embed_file
-from organizer.core.features import backbones, create_embedder, make_spec, weights
-from organizer.core.features.cnn import TapNet
-from organizer.core.features.runtime import Runtime, choose
-from organizer.core.features.tv_compat import import_torchvision
+from organizer.embedding import backbones, create_embedder, make_spec, weights
+from organizer.embedding.cnn import TapNet
+from organizer.embedding.embed import embed_file
+from organizer.embedding.runtime import Runtime, choose
+from organizer.embedding.tv_compat import import_torchvision
+from organizer.io import images, preprocess
 from organizer.samples import SampleSpec, render
 
 CPU32 = Runtime("cpu", "fp32", channels_last=False)
@@ -216,7 +216,7 @@ def test_runtime_choice_on_this_machine(monkeypatch):
 
 
 def test_centre_pooling_favours_the_middle_of_the_map():
-    from organizer.core.features.cnn import pool_maps
+    from organizer.embedding.cnn import pool_maps
 
     fmap = torch.zeros(1, 2, 9, 9)
     fmap[0, 0, 3:6, 3:6] = 1.0  # something in the middle (9 cells)
@@ -229,7 +229,7 @@ def test_centre_pooling_favours_the_middle_of_the_map():
 
 
 def test_texture_std_is_zero_for_a_flat_map_and_weighted_like_the_mean():
-    from organizer.core.features.cnn import pool_maps
+    from organizer.embedding.cnn import pool_maps
 
     flat = torch.full((1, 3, 5, 5), 2.0)
     descriptor = pool_maps([flat], "texture", "centre")[0]

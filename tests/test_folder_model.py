@@ -5,10 +5,10 @@ import json
 import pytest
 
 from organizer.cli import main
-from organizer.core.features import create_embedder, make_spec
-from organizer.core.features.autoencoder import TrainConfig
-from organizer.core.folder_model import for_folder, train_for_folder, trained_models
-from organizer.core.tasks import Cancelled
+from organizer.embedding import create_embedder, make_spec
+from organizer.embedding.autoencoder import TrainConfig
+from organizer.folder.extractor import for_folder, train_for_folder, trained_models
+from organizer.jobs.tasks import Cancelled
 from organizer.samples import SampleSpec, render
 from organizer.storage.cache import Cache
 from organizer.storage.paths import cache_db_path

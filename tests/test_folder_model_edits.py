@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from organizer.cli import main
-from organizer.core.export_flow import build_plan, run_export
-from organizer.core.invalidation import extractor_spec
-from organizer.core.library import load_library
+from organizer.embedding.library import load_library
+from organizer.export.flow import build_plan, run_export
 from organizer.folder import cluster_library, cluster_spec
+from organizer.folder.invalidation import extractor_spec
 from organizer.folder.model import FolderModel
 from organizer.storage.cache import Cache
 from organizer.storage.paths import cache_db_path

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from organizer.core.cluster import ClusterSpec
-from organizer.core.features import make_spec
-from organizer.core.library import load_library
+from organizer.analysis.cluster import ClusterSpec
+from organizer.embedding import make_spec
+from organizer.embedding.library import load_library
 from organizer.folder import FolderModel, load_folder_state
 from organizer.storage.cache import Cache
 

@@ -1,6 +1,6 @@
 """Generations: a result is current only while what it was computed from is unchanged."""
 
-from organizer.core.generation import Generation
+from organizer.jobs.generation import Generation
 
 
 def test_a_new_library_makes_every_earlier_stamp_stale_and_new_clusters_only_book_stamps():

@@ -14,13 +14,13 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from organizer.core.apply import apply_plan
-from organizer.core.export import plan_sorted
-from organizer.core.scan import hash_file
-from organizer.core.tasks import Cancelled
-from organizer.samples import write_sample_folder
 from untrusted import needs_dev_zero, needs_fifo, run_child
+
+from organizer.export.apply import apply_plan
+from organizer.export.plan import plan_sorted
+from organizer.io.scan import hash_file
+from organizer.jobs.tasks import Cancelled
+from organizer.samples import write_sample_folder
 
 PIPE_REASON = "not a regular file (a named pipe), so not an image"
 DEVICE_REASON = "not a regular file (a device), so not an image"
@@ -65,9 +65,9 @@ def test_an_export_fails_a_pipe_and_a_dev_zero_link_with_one_line_and_exports_th
     result = run_child("""
         import json, os
         from pathlib import Path
-        from organizer.core.apply import apply_plan
-        from organizer.core.export import plan_sorted
-        from organizer.core.scan import hash_file, scan_folder
+        from organizer.export.apply import apply_plan
+        from organizer.export.plan import plan_sorted
+        from organizer.io.scan import hash_file, scan_folder
 
         folder, out, mode, planned, pipe, zero = Path(sys.argv[1]), Path(sys.argv[2]), *sys.argv[3:]
         paths = [entry.path for entry in scan_folder(folder).files]

@@ -1,4 +1,4 @@
-"""Tests for safe image decoding (organizer.core.images).
+"""Tests for safe image decoding (organizer.io.images).
 
 Every case decodes a real file generated in ``tmp_path``; the only stand-in is the
 permission case when the tests run as root, where ``chmod 000`` does not stop reading.
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from organizer.core import images
-from organizer.core.images import ImageError, decode, load, read_bytes
+from organizer.io import images
+from organizer.io.images import ImageError, decode, load, read_bytes
 
 RED = (220, 20, 20)
 WHITE = (255, 255, 255)

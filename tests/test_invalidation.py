@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from organizer.core.invalidation import what_changed
+from organizer.folder.invalidation import what_changed
 from organizer.storage.settings import Settings
 
 BASE = Settings()

@@ -3,9 +3,9 @@
 import numpy as np
 from PIL import Image
 
-from organizer.core.features import create_embedder, make_spec
-from organizer.core.features.runtime import Runtime
-from organizer.core.preprocess import network_inputs
+from organizer.embedding import create_embedder, make_spec
+from organizer.embedding.runtime import Runtime
+from organizer.io.preprocess import network_inputs
 from organizer.samples import SampleSpec, render
 
 FP32 = Runtime("cpu", "fp32", channels_last=False)
@@ -42,7 +42,7 @@ def test_invariant_changes_the_id_and_is_dropped_where_it_means_nothing():
 def test_turning_it_on_in_the_settings_recomputes_everything():
     from dataclasses import replace
 
-    from organizer.core.invalidation import what_changed
+    from organizer.folder.invalidation import what_changed
     from organizer.storage.settings import Settings
 
     assert what_changed(Settings(), replace(Settings(), invariant=True)) == {"embedding", "map", "clusters"}

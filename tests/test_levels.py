@@ -8,15 +8,16 @@ import pytest
 from PIL import Image, ImageEnhance, ImageFilter
 
 from organizer.cli import main
-from organizer.core import images, levels
-from organizer.core.embed import embed_folder
-from organizer.core.equalize import ImageMetrics
-from organizer.core.features import make_spec
-from organizer.core.invalidation import what_changed
-from organizer.core.levels import folder_spec, measure_folder, quantised
+from organizer.embedding import make_spec
+from organizer.embedding.embed import embed_folder
+from organizer.folder.invalidation import what_changed
+from organizer.io import images
+from organizer.io.equalize import ImageMetrics
 from organizer.samples import SampleSpec, render
 from organizer.storage.cache import Cache
 from organizer.storage.settings import Settings
+from organizer.tools import levels
+from organizer.tools.levels import folder_spec, measure_folder, quantised
 
 
 def dull(image: Image.Image) -> Image.Image:
@@ -138,7 +139,7 @@ def test_a_folder_without_images_has_no_reference(tmp_path):
 
 
 def test_measuring_can_be_cancelled(folder, tmp_path):
-    from organizer.core.tasks import Cancelled
+    from organizer.jobs.tasks import Cancelled
 
     with Cache(tmp_path / "cache.sqlite") as cache, pytest.raises(Cancelled):
         levels.measure_folder(folder, cache, should_stop=lambda: True)

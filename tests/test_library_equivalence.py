@@ -15,15 +15,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from organizer.core import dedup
-from organizer.core.export import safe_name
-from organizer.core.features.colour import ColourEmbedder
-from organizer.core.index import build_index
+from organizer.analysis import dedup
+from organizer.embedding.colour import ColourEmbedder
+from organizer.export.plan import safe_name
 from organizer.samples import FAMILIES, SampleSpec, render
+from organizer.search.index import build_index
 
 
 class _UnionFind:
-    """The union-find core/dedup.py used before scipy's connected_components."""
+    """The union-find analysis/dedup.py used before scipy's connected_components."""
 
     def __init__(self, n: int):
         self.parent = list(range(n))
@@ -83,7 +83,7 @@ _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
 
 
 def _old_safe_name(name: str, limit: int = 240) -> str:
-    """core/export.py's safe_name before pathvalidate."""
+    """export/plan.py's safe_name before pathvalidate."""
     name = _UNSAFE.sub("_", unicodedata.normalize("NFC", name)).strip(" .") or "_"
     stem, dot, suffix = name.rpartition(".")
     if not dot or len(suffix) > 10:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from organizer.cli import main
-from organizer.core.features import make_spec
-from organizer.core.library import load_library
-from organizer.core.search import NEIGHBOURHOOD, search_similar
+from organizer.embedding import make_spec
+from organizer.embedding.library import load_library
 from organizer.gui.similar_search import file_search_job, search_job
+from organizer.search.similar import NEIGHBOURHOOD, search_similar
 from organizer.storage.cache import Cache
 
 

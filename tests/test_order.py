@@ -5,10 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from organizer.core import grid, order
-from organizer.core.grid import dpq, grid_shape, grid_sort
-from organizer.core.order import (axis_order, brightness_key, cluster_order, greedy_chain, hue_key, mean_adjacent_distance, neighbour_agreement, pca_key, similarity_order)
-from organizer.core.tasks import Cancelled
+from organizer.arrange import grid, order
+from organizer.arrange.grid import dpq, grid_shape, grid_sort
+from organizer.arrange.order import (
+    axis_order,
+    brightness_key,
+    cluster_order,
+    greedy_chain,
+    hue_key,
+    mean_adjacent_distance,
+    neighbour_agreement,
+    pca_key,
+    similarity_order,
+)
+from organizer.jobs.tasks import Cancelled
 
 
 def _blobs(k=6, per=30, dim=24, spread=1.0, seed=0):

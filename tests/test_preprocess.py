@@ -1,4 +1,4 @@
-"""Tests for cutting images into square network views (organizer.core.preprocess)."""
+"""Tests for cutting images into square network views (organizer.io.preprocess)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.core.preprocess import AUTO_CROP_MAX_ASPECT, PAD_GREY, POLICIES, make_views, network_inputs
+from organizer.io.preprocess import AUTO_CROP_MAX_ASPECT, PAD_GREY, POLICIES, make_views, network_inputs
 
 SIZE = 64
 RED, BLUE, GREEN = (230, 0, 0), (0, 0, 230), (0, 200, 0)

@@ -7,11 +7,11 @@ import pytest
 from PIL import Image
 
 from organizer.cli import main
-from organizer.core import images
-from organizer.core.compare import compare
-from organizer.core.rerank import pool_size, rerank
-from organizer.core.similarity import Match
+from organizer.io import images
 from organizer.samples import SampleSpec, render
+from organizer.search.compare import compare
+from organizer.search.rerank import pool_size, rerank
+from organizer.search.similarity import Match
 
 CHEVRON = SampleSpec("normal-chevron", 0, 1)
 

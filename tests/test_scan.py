@@ -1,4 +1,4 @@
-"""Tests for finding image files in a folder tree (organizer.core.scan).
+"""Tests for finding image files in a folder tree (organizer.io.scan).
 
 The scan never decodes, so the files only need the right names; they still hold real
 bytes so sizes can be checked.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from organizer.core.scan import FileEntry, ScanResult, hash_bytes, scan_folder
-from organizer.core.tasks import Cancelled, StopFlag
+from organizer.io.scan import FileEntry, ScanResult, hash_bytes, scan_folder
+from organizer.jobs.tasks import Cancelled, StopFlag
 
 
 def _touch(path: Path, content: bytes = b"pattern") -> Path:

@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 from PIL import Image
-
-from organizer.cli import main
-from organizer.core import sheet as sheet_mod
-from organizer.core.export_flow import CONTACT_SHEET, apply_summary, build_plan, run_export
-from organizer.core.sheet import MAX_SHEET_PIXELS, fit_cell, render_sheet, sheet_size
-from organizer.samples import write_sample_folder
 from test_export_flow import make_library
+
+from organizer.arrange import sheet as sheet_mod
+from organizer.arrange.sheet import MAX_SHEET_PIXELS, fit_cell, render_sheet, sheet_size
+from organizer.cli import main
+from organizer.export.flow import CONTACT_SHEET, apply_summary, build_plan, run_export
+from organizer.samples import write_sample_folder
 
 
 @pytest.fixture

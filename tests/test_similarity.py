@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from organizer.core.evaluate import retrieval_metrics
-from organizer.core.index import ExactIndex
-from organizer.core.similarity import expand_query, find_similar, smooth_neighbourhoods
+from organizer.analysis.evaluate import retrieval_metrics
+from organizer.search.index import ExactIndex
+from organizer.search.similarity import expand_query, find_similar, smooth_neighbourhoods
 
 
 def _blobs(seed=0, classes=6, per_class=40, dim=32, noise=1.5):

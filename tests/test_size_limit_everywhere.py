@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-
-from organizer.cli import main
-from organizer.core.images import MB, ImageError
-from organizer.core.rerank import rerank
-from organizer.core.sheet import render_sheet
-from organizer.core.similarity import Match
-from organizer.samples import write_sample_folder
-from organizer.storage.settings import Settings
 from untrusted import needs_fifo, one_line, run_child
+
+from organizer.arrange.sheet import render_sheet
+from organizer.cli import main
+from organizer.io.images import MB, ImageError
+from organizer.samples import write_sample_folder
+from organizer.search.rerank import rerank
+from organizer.search.similarity import Match
+from organizer.storage.settings import Settings
 
 TOO_LARGE = "file too large: 2.2 MB is over the 1.0 MB limit"
 UNREADABLE_RED = (200, 60, 60)

@@ -1,4 +1,4 @@
-"""Steps that cannot check should_stop run in a child process that a stop ends (core.subprocess_step)."""
+"""Steps that cannot check should_stop run in a child process that a stop ends (jobs.subprocess_step)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from organizer.core import subprocess_step
-from organizer.core.reduce import MapSpec, cached_map, compute_map
-from organizer.core.subprocess_step import ChildDied, run_step, run_stoppable
-from organizer.core.tasks import Cancelled, StopFlag, never_stop
+from organizer.analysis.reduce import MapSpec, cached_map, compute_map
+from organizer.jobs import subprocess_step
+from organizer.jobs.subprocess_step import ChildDied, run_step, run_stoppable
+from organizer.jobs.tasks import Cancelled, StopFlag, never_stop
 from organizer.storage.cache import Cache
 
 
@@ -77,7 +77,7 @@ def test_a_stop_ends_a_child_that_never_returns(tmp_path):
 
 _PARENT = """
 import multiprocessing, time
-from organizer.core.subprocess_step import run_stoppable
+from organizer.jobs.subprocess_step import run_stoppable
 
 def tell_the_childs_pid():
     for child in multiprocessing.active_children():

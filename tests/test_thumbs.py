@@ -5,9 +5,9 @@ import io
 import pytest
 from PIL import Image
 
-from organizer.core.images import ImageError
-from organizer.core.scan import hash_file
-from organizer.core.thumbs import ThumbnailStore
+from organizer.io.images import ImageError
+from organizer.io.scan import hash_file
+from organizer.io.thumbs import ThumbnailStore
 
 
 def test_thumbnail_is_bounded_stored_and_reused(tmp_path):

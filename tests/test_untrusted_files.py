@@ -21,16 +21,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from untrusted import needs_dev_zero, needs_fifo, one_line, run_child
 
 from organizer.cli import main
-from organizer.core import images
-from organizer.core.embed import embed_folder
-from organizer.core.features import make_spec
-from organizer.core.features.colour import ColourEmbedder
-from organizer.core.images import MB, ImageError, decode
+from organizer.embedding import make_spec
+from organizer.embedding.colour import ColourEmbedder
+from organizer.embedding.embed import embed_folder
+from organizer.io import images
+from organizer.io.images import MB, ImageError, decode
 from organizer.storage.cache import Cache
 from organizer.storage.settings import Settings
-from untrusted import needs_dev_zero, needs_fifo, one_line, run_child
 
 SPEC = make_spec(mode="colour")
 FAST = ["--mode", "colour"]
@@ -72,10 +72,10 @@ def test_files_replaced_by_a_pipe_and_a_dev_zero_link_after_the_listing_fail_and
     result = run_child("""
         from pathlib import Path
         import json, os
-        from organizer.core import embed
-        from organizer.core.features import make_spec
-        from organizer.core.features.colour import ColourEmbedder
-        from organizer.core.scan import scan_folder
+        from organizer.embedding import embed
+        from organizer.embedding import make_spec
+        from organizer.embedding.colour import ColourEmbedder
+        from organizer.io.scan import scan_folder
         from organizer.storage.cache import Cache
 
         folder = Path(sys.argv[1])
@@ -295,7 +295,7 @@ def _peak_per_pixel(tmp_path: Path, image: Image.Image) -> float:
         before = peak_kb()
         decoded = images.decode(data)
         print((peak_kb() - before) * 1024 / (decoded.width * decoded.height))
-    """, str(path), imports="from organizer.core import images", memory_mb=4000)
+    """, str(path), imports="from organizer.io import images", memory_mb=4000)
     assert result.returncode == 0, result.stderr
     return float(result.stdout)
 

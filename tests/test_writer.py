@@ -2,7 +2,7 @@
 
 import threading
 
-from organizer.core.writer import SerialWriter
+from organizer.jobs.writer import SerialWriter
 from organizer.storage.cache import Cache
 
 

@@ -26,7 +26,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 from common import OUT, render_folder  # noqa: E402
 
-from organizer.core.evaluate import clustering_metrics, folder_labels, retrieval_metrics  # noqa: E402
+from organizer.analysis.evaluate import clustering_metrics, folder_labels, retrieval_metrics  # noqa: E402
 
 PEERS = OUT / "peers"
 DTD = ROOT.parent / "shared" / "data" / "dtd10"

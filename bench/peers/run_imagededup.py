@@ -28,7 +28,7 @@ def offline_torchvision() -> bool:
     """Make torchvision importable (imagededup imports it in every mode); True when
     MobileNetV3's pretrained weights are unavailable and random ones stand in."""
     sys.path.insert(0, str(SRC))
-    from organizer.core.features.tv_compat import import_torchvision
+    from organizer.embedding.tv_compat import import_torchvision
 
     torchvision = import_torchvision()
     original = torchvision.models.mobilenet_v3_small

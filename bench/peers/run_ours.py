@@ -21,9 +21,9 @@ def main() -> None:
     folder, out = Path(sys.argv[1]), Path(sys.argv[2])
     os.environ["ORGANIZER_CACHE_DIR"] = tempfile.mkdtemp(prefix="peers-ours-")
     started = time.perf_counter()
-    from organizer.core.cluster import ClusterSpec, cluster
-    from organizer.core.embed import embed_folder
-    from organizer.core.features import make_spec
+    from organizer.analysis.cluster import ClusterSpec, cluster
+    from organizer.embedding import make_spec
+    from organizer.embedding.embed import embed_folder
     from organizer.storage.cache import Cache
     from organizer.storage.paths import cache_db_path
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from organizer.core.thumbs import ThumbnailStore
 from organizer.gui.thumbnails import ThumbnailLoader
 from organizer.gui.workers import TaskRunner
+from organizer.io.thumbs import ThumbnailStore
 
 
 @pytest.fixture

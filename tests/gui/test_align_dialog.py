@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.core.align import MAX_IMAGES, memory_estimate
 from organizer.gui.align_dialog import AlignDialog
 from organizer.samples import SampleSpec, render
+from organizer.tools.align import MAX_IMAGES, memory_estimate
 
 
 @pytest.fixture

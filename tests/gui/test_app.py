@@ -10,8 +10,8 @@ from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 
-from organizer.core.scan import hash_file
 from organizer.gui.app import SETTINGS_KEY, create_window
+from organizer.io.scan import hash_file
 from organizer.samples import SampleSpec, family_of, render, write_sample_folder
 from organizer.storage.settings import Settings
 
@@ -253,8 +253,8 @@ def test_an_invalid_layer_name_is_reported_in_the_status_bar(qtbot, window, samp
 def test_find_similar_reranks_by_the_index_chosen_in_the_settings(qtbot, window, sample_folder):
     from dataclasses import replace
 
-    from organizer.core import images
-    from organizer.core.compare import compare
+    from organizer.io import images
+    from organizer.search.compare import compare
 
     drop(window, sample_folder)
     wait_until_ready(qtbot, window, 36)

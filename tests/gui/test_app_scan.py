@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 
-from organizer.core import embed as embed_module
-from organizer.core.features import embed_inputs
+from organizer.embedding import embed as embed_module
+from organizer.embedding import embed_inputs
 from organizer.samples import write_sample_folder
 
 from .test_app import SCAN_TIMEOUT_MS, store, window  # noqa: F401 - the fixtures these tests share

@@ -12,11 +12,11 @@ from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QD
 from PySide6.QtWidgets import QApplication
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from organizer.core.dendrogram import dendrogram_segments
-from organizer.core.edits import ClusterBook
-from organizer.core.scan import hash_file
+from organizer.analysis.dendrogram import dendrogram_segments
+from organizer.analysis.edits import ClusterBook
 from organizer.gui.cluster_grid import IMAGE_ROLE, ClusterGrid
 from organizer.gui.dendrogram import MESSAGE, DendrogramView
+from organizer.io.scan import hash_file
 
 LEFT = Qt.MouseButton.LeftButton
 DECORATION = Qt.ItemDataRole.DecorationRole

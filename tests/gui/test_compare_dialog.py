@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.core import images
-from organizer.core.compare import INDICES, compare
 from organizer.gui.compare_dialog import CompareDialog
+from organizer.io import images
 from organizer.samples import SampleSpec, render
+from organizer.search.compare import INDICES, compare
 
 
 @pytest.fixture

@@ -12,15 +12,15 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from organizer.core import apply as apply_mod
-from organizer.core.features import make_spec
-from organizer.core.invalidation import what_changed
-from organizer.core.library import Library
-from organizer.core.scan import hash_file
+from organizer.embedding import make_spec
+from organizer.embedding.library import Library
+from organizer.export import apply as apply_mod
+from organizer.folder.invalidation import what_changed
 from organizer.gui import export_dialog as export_module
 from organizer.gui.export_dialog import ExportDialog
 from organizer.gui.preview import PreviewDialog
 from organizer.gui.settings_dialog import SettingsDialog
+from organizer.io.scan import hash_file
 from organizer.storage.settings import Settings
 
 COUNT = 12

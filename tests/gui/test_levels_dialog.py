@@ -7,9 +7,9 @@ import csv
 import pytest
 from PIL import ImageEnhance
 
-from organizer.core.levels import REPORT_COLUMNS
 from organizer.gui.levels_dialog import LevelsDialog
 from organizer.samples import SampleSpec, render
+from organizer.tools.levels import REPORT_COLUMNS
 
 
 @pytest.fixture

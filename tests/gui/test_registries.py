@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from organizer.analysis.cluster import Clustering, ClusterSpec, cluster
+from organizer.analysis.clusterers import CLUSTERERS, Clusterer
 from organizer.cli import build_parser
-from organizer.core.cluster import ClusterSpec, Clustering, cluster
-from organizer.core.clusterers import CLUSTERERS, Clusterer
-from organizer.core.compare_indices import INDEX_SPECS, Index
-from organizer.core.export import MODE_KINDS, MODES, PLAN_KINDS, ExportChoice
+from organizer.export.plan import MODE_KINDS, MODES, PLAN_KINDS, ExportChoice
 from organizer.gui import export_preview
 from organizer.gui.settings_dialog import SettingsDialog
 from organizer.samples import FAMILIES, SampleSpec, render
+from organizer.search.compare_indices import INDEX_SPECS, Index
 from organizer.storage.settings import Settings
 
 

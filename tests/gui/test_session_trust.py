@@ -12,13 +12,13 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from organizer.core.cluster import cluster
-from organizer.core import apply as apply_mod
-from organizer.core.edits import ClusterBook, edits_key, image_keys
-from organizer.core.tasks import never_stop
+from organizer.analysis.cluster import cluster
+from organizer.analysis.edits import ClusterBook, edits_key, image_keys
+from organizer.export import apply as apply_mod
 from organizer.folder import model as folder_model_module
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.session import FolderSession, cluster_spec
+from organizer.jobs.tasks import never_stop
 from organizer.samples import SampleSpec, render, write_sample_folder
 from organizer.storage.cache import Cache
 from organizer.storage.paths import cache_db_path

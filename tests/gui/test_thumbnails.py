@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from organizer.core.scan import hash_file
-from organizer.core.thumbs import ThumbnailStore
 from organizer.gui.thumbnails import ThumbnailLoader, pixmap_bytes
+from organizer.io.scan import hash_file
+from organizer.io.thumbs import ThumbnailStore
 from organizer.samples import write_sample_folder
 
 WAIT_MS = 10_000

@@ -6,8 +6,8 @@ import time
 
 from PySide6.QtWidgets import QVBoxLayout
 
-from organizer.core.tasks import Cancelled
 from organizer.gui.worker_dialog import WorkerDialog
+from organizer.jobs.tasks import Cancelled
 
 
 def wait_to_be_stopped(context) -> None:

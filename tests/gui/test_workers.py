@@ -11,10 +11,10 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QObject, QThread
 
-from organizer.core.images import ImageError
-from organizer.core.tasks import Cancelled
 from organizer.gui import workers
 from organizer.gui.workers import TaskRunner
+from organizer.io.images import ImageError
+from organizer.jobs.tasks import Cancelled
 
 
 @pytest.fixture

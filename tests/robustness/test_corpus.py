@@ -34,11 +34,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.core import images
-from organizer.core.embed import EmbedReport, embed_folder
-from organizer.core.features import make_spec
-from organizer.core.features.colour import ColourEmbedder
-from organizer.core.scan import hash_bytes
+from organizer.embedding import make_spec
+from organizer.embedding.colour import ColourEmbedder
+from organizer.embedding.embed import EmbedReport, embed_folder
+from organizer.io import images
+from organizer.io.scan import hash_bytes
 from organizer.storage.cache import Cache
 from organizer.storage.paths import cache_db_path
 
@@ -846,8 +846,8 @@ def _cnn_reference() -> np.ndarray:
 
 
 def test_every_exif_orientation_embeds_like_its_upright_twin_with_the_cnn(tmp_path):
-    from organizer.core.features import create_embedder
-    from organizer.core.features.runtime import Runtime
+    from organizer.embedding import create_embedder
+    from organizer.embedding.runtime import Runtime
 
     folder = tmp_path / "oriented"
     folder.mkdir()

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.core.embed import embed_folder
-from organizer.core.features import make_spec
+from organizer.embedding import make_spec
+from organizer.embedding.embed import embed_folder
 from organizer.storage.cache import Cache
 
 SPEC = make_spec(mode="colour")
@@ -26,9 +26,9 @@ IMAGES = 60
 _SLOW_SCAN = """
 import sys, time
 from pathlib import Path
-from organizer.core.embed import embed_folder
-from organizer.core.features import make_spec
-from organizer.core.features.colour import ColourEmbedder
+from organizer.embedding.embed import embed_folder
+from organizer.embedding import make_spec
+from organizer.embedding.colour import ColourEmbedder
 from organizer.storage.cache import Cache
 
 class Slow(ColourEmbedder):

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from organizer.core import images, preprocess
-from organizer.core.images import ImageError
+from organizer.io import images, preprocess
+from organizer.io.images import ImageError
 
 #: The decoder's pixel limit while fuzzing. A mutated size field can ask for anything up to
 #: the real 200 MP limit, and allocating that much thousands of times would measure memory

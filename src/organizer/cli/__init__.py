@@ -9,9 +9,9 @@ import sqlite3
 import sys
 
 from .. import __version__
-from ..core import images
-from ..core.features.weights import BadWeights, WeightsUnavailable
-from ..core.tasks import Cancelled
+from ..embedding.weights import BadWeights, WeightsUnavailable
+from ..io import images
+from ..jobs.tasks import Cancelled
 from ..storage.cache import CacheError
 from . import analysis, engine, ordering, tools
 from .args import Parser

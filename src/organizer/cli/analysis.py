@@ -9,19 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.apply import replace_atomically
-from ..core.cluster import ClusterSpec, cluster
-from ..core.dedup import DEFAULT_THRESHOLD, find_duplicates
-from ..core.embed import embed_folder
-from ..core.evaluate import clustering_metrics, folder_labels, retrieval_metrics
-from ..core.features import make_spec
-from ..core.features.weights import WeightsUnavailable, checkpoint_dir
-from ..core.features.backbones import BACKBONES
-from ..core.folder_model import for_folder
-from ..core.printable import printable
-from ..core.reduce import MapSpec, cached_map
+from ..analysis.cluster import ClusterSpec, cluster
+from ..analysis.dedup import DEFAULT_THRESHOLD, find_duplicates
+from ..analysis.evaluate import clustering_metrics, folder_labels, retrieval_metrics
+from ..analysis.reduce import MapSpec, cached_map
+from ..embedding import make_spec
+from ..embedding.backbones import BACKBONES
+from ..embedding.embed import embed_folder
+from ..embedding.weights import WeightsUnavailable, checkpoint_dir
+from ..folder.extractor import for_folder
+from ..io.printable import printable
+from ..io.transfer import replace_atomically
 from .args import add_folder, bounded_float, bounded_int
-from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, open_cache, scan_library)
+from .common import StderrProgress, add_cluster_options, add_extractor_options, folder_state, open_cache, scan_library
 
 
 def _json_default(value):

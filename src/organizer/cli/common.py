@@ -7,19 +7,20 @@ import sys
 import time
 from pathlib import Path
 
-from ..core import images
-from ..core.cluster import ClusterSpec
-from ..core.clusterers import PARAMETERS, clusterers, users_of
-from ..core.clusterers.base import LINKAGES
-from ..core.embed import EmbedReport
-from ..core.features import make_spec
-from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
-from ..core.features.registry import AUTOENCODER, MAX_INPUT, MIN_INPUT, MODES
-from ..core.features.runtime import DEVICES, PRECISIONS
-from ..core.library import Library, open_library
-from ..core.preprocess import POLICIES
-from ..core.printable import printable
+from ..analysis.cluster import ClusterSpec
+from ..analysis.clusterers import PARAMETERS, clusterers, users_of
+from ..analysis.clusterers.base import LINKAGES
+from ..embedding import make_spec
+from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
+from ..embedding.embed import EmbedReport
+from ..embedding.library import Library
+from ..embedding.registry import AUTOENCODER, MAX_INPUT, MIN_INPUT, MODES
+from ..embedding.runtime import DEVICES, PRECISIONS
 from ..folder import ClusterResult, FolderModel, load_folder_state
+from ..folder.loading import open_library
+from ..io import images
+from ..io.preprocess import POLICIES
+from ..io.printable import printable
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from .args import bounded_float, bounded_int
@@ -115,7 +116,7 @@ def open_cache(folder: Path, beside: bool) -> Cache:
 
 
 def scan_library(args) -> Library:
-    """Scan and embed the folder as the app does (:func:`~organizer.core.library.open_library`), with the
+    """Scan and embed the folder as the app does (:func:`~organizer.folder.loading.open_library`), with the
     command's extractor, device, batch size, cache and size limit, and its progress on stderr."""
     folder = Path(args.folder)
     with open_cache(folder, args.cache_beside) as cache:

@@ -8,20 +8,26 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import images
-from ..core.apply import replace_atomically
-from ..core.compare import HIGHER_IS_BETTER, INDICES, compare
-from ..core.compare_indices import INDEX_SPECS
-from ..core.index import METRICS
-from ..core.library import embed_outside_image
-from ..core.printable import printable
-from ..core.search import NEIGHBOURHOOD, RERANKINGS, search_similar
+from ..embedding.library import embed_outside_image
+from ..io import images
+from ..io.printable import printable
+from ..io.transfer import replace_atomically
 from ..samples import PALETTES, write_sample_folder
+from ..search.compare import HIGHER_IS_BETTER, INDICES, compare
+from ..search.compare_indices import INDEX_SPECS
+from ..search.index import METRICS
+from ..search.similar import NEIGHBOURHOOD, RERANKINGS, search_similar
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder
-from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, scan_library,
-                     scan_summary)
-
+from .common import (
+    add_extractor_options,
+    add_max_file_option,
+    max_file_bytes,
+    open_cache,
+    problem,
+    scan_library,
+    scan_summary,
+)
 
 MAX_RESULTS = 100_000
 

@@ -9,19 +9,27 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import grid as grid_mod
-from ..core import order as order_mod
-from ..core.apply import replace_atomically, resume, undo
-from ..core.embed import embed_folder
-from ..core.export import MODE_KINDS, MODES, PLAN_KINDS, PLANS, check_folders
-from ..core.export_flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
-from ..core.features import make_spec
-from ..core.library import Library
-from ..core.printable import printable
-from ..core.sheet import check_sheet, render_sheet
+from ..arrange import grid as grid_mod
+from ..arrange import order as order_mod
+from ..arrange.sheet import check_sheet, render_sheet
+from ..embedding import make_spec
+from ..embedding.embed import embed_folder
+from ..embedding.library import Library
+from ..export.apply import resume, undo
+from ..export.flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
+from ..export.plan import MODE_KINDS, MODES, PLAN_KINDS, PLANS, check_folders
+from ..io.printable import printable
+from ..io.transfer import replace_atomically
 from .args import add_folder, bounded_int
-from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, max_file_bytes,
-                     open_cache, scan_library)
+from .common import (
+    StderrProgress,
+    add_cluster_options,
+    add_extractor_options,
+    folder_state,
+    max_file_bytes,
+    open_cache,
+    scan_library,
+)
 
 MAX_COLUMNS = 1000
 

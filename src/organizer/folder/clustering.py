@@ -14,11 +14,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.cluster import ClusterSpec, Clustering, cluster, medoids
-from ..core.dendrogram import dendrogram_segments
-from ..core.edits import ClusterBook, edits_key, image_keys, load_saved_edits
-from ..core.library import Library, load_analysis_libraries
-from ..core.tasks import ProgressFn, StopFn, never_stop, no_progress
+from ..analysis.cluster import Clustering, ClusterSpec, cluster, medoids
+from ..analysis.dendrogram import dendrogram_segments
+from ..analysis.edits import ClusterBook, edits_key, image_keys, load_saved_edits
+from ..embedding.library import Library, load_analysis_libraries
+from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
 from ..storage.cache import Cache
 from ..storage.settings import Settings
 

@@ -1,13 +1,16 @@
-"""A folder's current state in one call, for the CLI: its library, clusters and the app's edits."""
+"""Opening a folder: its library as the app and the CLI scan it, and its state (clusters and the app's edits)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.cluster import ClusterSpec
-from ..core.library import Library
-from ..core.tasks import ProgressFn, StopFn, never_stop, no_progress
+from ..analysis.cluster import ClusterSpec
+from ..embedding.library import Library, load_library
+from ..embedding.registry import ExtractorSpec
+from ..io.images import MAX_FILE_BYTES
+from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
 from .clustering import ClusterResult, cluster_library
+from .extractor import for_folder
 from .model import FolderModel
 
 
@@ -17,7 +20,7 @@ def load_folder_state(library: Library, spec: ClusterSpec, cache_path: Path, *,
     """The model of ``library``'s folder, clustered by ``spec`` with the edits saved in the app.
 
     The clusters are those the app shows for the same extractor and clustering settings
-    (the same :func:`~organizer.core.edits.edits_key`): the saved edits when there are
+    (the same :func:`~organizer.analysis.edits.edits_key`): the saved edits when there are
     any, the computed clustering otherwise. Edits made through the returned model are
     saved to ``cache_path`` at once.
 
@@ -32,3 +35,16 @@ def load_folder_state(library: Library, spec: ClusterSpec, cache_path: Path, *,
     result = cluster_library(library, spec, model.cache_path, progress=progress, should_stop=should_stop)
     model.set_clusters(result)
     return model, result
+
+
+def open_library(folder: Path, spec: ExtractorSpec, cache, *, equalize: bool = False, device: str = "auto",
+                 precision: str = "auto", batch_size: int | None = None, preparing: ProgressFn = no_progress,
+                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> Library:
+    """The folder's library as the app and the CLI open it: ``spec`` set up for the folder first
+    (:func:`~.extractor.for_folder`: an autoencoder trained on it, the equalization reference,
+    reported through ``preparing``), then :func:`~organizer.embedding.library.load_library`."""
+    spec = for_folder(spec, folder, cache, equalize=equalize, device=device, progress=preparing,
+                      should_stop=should_stop, max_file_bytes=max_file_bytes)
+    return load_library(folder, spec, cache, device=device, precision=precision, batch_size=batch_size,
+                        progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes)

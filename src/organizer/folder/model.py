@@ -6,7 +6,7 @@ worker, or inline in the CLI) and hands the result in. Every edit is a named ste
 undo history and is saved at once through the ``submit`` given to the model: the app
 passes its writer thread's, so saving never blocks the window. Changes are announced
 through :class:`~.events.Event` callbacks, which the GUI turns into Qt signals; stale
-results are told apart by the model's :class:`~organizer.core.generation.Generation`.
+results are told apart by the model's :class:`~organizer.jobs.generation.Generation`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Callable, Hashable
 
 import numpy as np
 
-from ..core.edits import ClusterBook, image_keys
-from ..core.generation import Generation
-from ..core.library import Library
+from ..analysis.edits import ClusterBook, image_keys
+from ..embedding.library import Library
+from ..jobs.generation import Generation
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from .clustering import ClusterResult, updated_medoids
@@ -42,7 +42,7 @@ class FolderModel:
     ----------
     submit
         How an edit's save runs: :func:`write_now` by default, the app's
-        :meth:`~organizer.core.writer.SerialWriter.submit` in the app.
+        :meth:`~organizer.jobs.writer.SerialWriter.submit` in the app.
     """
 
     def __init__(self, submit: SubmitFn = write_now) -> None:

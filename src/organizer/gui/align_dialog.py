@@ -12,12 +12,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..core.align import (MODELS, REFERENCES, AlignmentResult, align_images, check_count, megabytes, memory_estimate,
-                          save_mean_image, write_aligned)
-from ..core.images import MAX_FILE_BYTES
+from ..io.images import MAX_FILE_BYTES
+from ..tools.align import (
+    MODELS,
+    REFERENCES,
+    AlignmentResult,
+    align_images,
+    check_count,
+    megabytes,
+    memory_estimate,
+    save_mean_image,
+    write_aligned,
+)
 from .worker_dialog import WorkerDialog, add_button, to_pixmap
 from .workers import TaskRunner
 

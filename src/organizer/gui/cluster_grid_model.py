@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from ..core.edits import ClusterBook
+from ..analysis.edits import ClusterBook
 from .thumbnails import ThumbnailLoader
 
 MIME = "application/x-pattern-organizer-images"

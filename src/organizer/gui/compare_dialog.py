@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from ..core import images
-from ..core.compare import INDICES, Comparison, compare_all
-from ..core.compare_indices import INDEX_SPECS
+from ..io import images
+from ..search.compare import INDICES, Comparison, compare_all
+from ..search.compare_indices import INDEX_SPECS
 from .worker_dialog import WorkerDialog, add_button, to_pixmap
 from .workers import TaskContext, TaskRunner
 

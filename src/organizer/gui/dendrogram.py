@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
-from ..core.dendrogram import MIXED, Dendrogram
+from ..analysis.dendrogram import MIXED, Dendrogram
 from .palette import cluster_colour, tone_colour
 
 MESSAGE = "The dendrogram appears for agglomerative clustering"

@@ -1,7 +1,7 @@
 """The export dialog: choose a plan, a mode and a folder, preview the plan, write it, undo a move.
 
 Every step runs in a worker through :mod:`.workers` and the core's
-:mod:`~organizer.core.export_flow`, the same functions the CLI uses, so the GUI cannot
+:mod:`~organizer.export.flow`, the same functions the CLI uses, so the GUI cannot
 export differently from ``organizer export``. Results and errors are shown inline: an
 export can fail in ways (a full disk, a name taken) that deserve a sentence, not a box.
 """
@@ -14,18 +14,46 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QRadioButton, QSpinBox, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..core.apply import resume, undo
-from ..core.edits import ClusterBook
-from ..core.export import check_folders
-from ..core.export_flow import (PreparedExport, apply_summary, build_plan, latest_move_journal, pending_journal,
-                                run_export, undo_summary)
-from ..core.files import MAX_FILE_BYTES
-from ..core.library import Library
-from .export_preview import (MODE_CHOICES, MOVE_WARNING, PLAN_CHOICES, fill_table, plan_headline, preview_table,
-                             summary_html)
+from ..analysis.edits import ClusterBook
+from ..embedding.library import Library
+from ..export.apply import resume, undo
+from ..export.flow import (
+    PreparedExport,
+    apply_summary,
+    build_plan,
+    latest_move_journal,
+    pending_journal,
+    run_export,
+    undo_summary,
+)
+from ..export.plan import check_folders
+from ..io.files import MAX_FILE_BYTES
+from .export_preview import (
+    MODE_CHOICES,
+    MOVE_WARNING,
+    PLAN_CHOICES,
+    fill_table,
+    plan_headline,
+    preview_table,
+    summary_html,
+)
 from .palette import tone_colour
 from .workers import Task, TaskRunner
 

@@ -8,9 +8,9 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from ..core.edits import ClusterBook
-from ..core.export import MODE_KINDS, PLAN_KINDS
-from ..core.export_flow import PreparedExport
+from ..analysis.edits import ClusterBook
+from ..export.flow import PreparedExport
+from ..export.plan import MODE_KINDS, PLAN_KINDS
 from .palette import cluster_colour
 
 PLAN_CHOICES = tuple((kind.name, kind.label, kind.description) for kind in PLAN_KINDS.values())

@@ -8,14 +8,23 @@ from pathlib import Path
 
 import numpy as np
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
-                               QStackedWidget, QTabWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+)
 
 from .. import __version__
-from ..core.images import IMAGE_SUFFIXES, MB
-from ..core.thumbs import ThumbnailStore
+from ..io.images import IMAGE_SUFFIXES, MB
+from ..io.thumbs import ThumbnailStore
 from ..storage.paths import user_cache_dir
 from ..storage.settings import Settings
 from .align_dialog import AlignDialog

@@ -34,7 +34,7 @@ def run_self_test() -> int:
     os.environ["ORGANIZER_CACHE_DIR"] = str(scratch / "cache")
 
     from .. import __version__
-    from ..core.features.backbones import lite0_weights_path
+    from ..embedding.backbones import lite0_weights_path
     from ..samples import family_of, write_sample_folder
     from .app import application, create_window
 
@@ -89,7 +89,7 @@ def run_self_test() -> int:
             return 1
         # Clustering and the map's long steps run in a child process that a stop can end; a
         # freeze that breaks starting children (the fork server, spawn) only shows in a bundle.
-        from ..core.subprocess_step import run_stoppable
+        from ..jobs.subprocess_step import run_stoppable
 
         power = run_stoppable(pow, 6, 7, should_stop=lambda: False)
         _log(f"a stoppable step in a child process: 6**7 = {power}")

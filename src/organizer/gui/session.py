@@ -6,7 +6,7 @@ then map and clusters side by side) and hands their results to its
 undo history (the CLI reads the same model). The model saves edits from the session's
 writer thread, and the session turns the model's events into signals. Each settings change re-runs only the steps it
 invalidates. Every result is applied only while the folder, its scan and (for a split) its
-clusters are those it was computed from; see :mod:`organizer.core.generation`.
+clusters are those it was computed from; see :mod:`organizer.jobs.generation`.
 """
 
 from __future__ import annotations
@@ -19,15 +19,16 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from ..core.edits import ClusterBook
-from ..core.folder_model import PREPARING_NOTES
-from ..core.generation import Generation
-from ..core.images import MB
-from ..core.invalidation import extractor_spec, what_changed
-from ..core.library import Library, load_analysis_libraries, open_library, warm_up
-from ..core.reduce import MapSpec, cached_map
-from ..core.writer import SerialWriter
+from ..analysis.edits import ClusterBook
+from ..analysis.reduce import MapSpec, cached_map
+from ..embedding.library import Library, load_analysis_libraries, warm_up
 from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec
+from ..folder.extractor import PREPARING_NOTES
+from ..folder.invalidation import extractor_spec, what_changed
+from ..folder.loading import open_library
+from ..io.images import MB
+from ..jobs.generation import Generation
+from ..jobs.writer import SerialWriter
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
@@ -111,7 +112,7 @@ class FolderSession(QObject):
 
     # opening and scanning ---------------------------------------------------------------
     def warm_up(self, analysis: bool = True) -> None:
-        """Load the models' libraries in the background, once; see :func:`core.library.warm_up`."""
+        """Load the models' libraries in the background, once; see :func:`embedding.library.warm_up`."""
         if self._warmed or self.runner.running("warmup"):
             return
         device = self.settings.device

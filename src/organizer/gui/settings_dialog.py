@@ -1,7 +1,7 @@
 """The settings dialog: what the images are compared by, and how they are clustered and mapped.
 
 It edits a copy of :class:`~organizer.storage.settings.Settings`; the owner decides what
-to recompute with :func:`organizer.core.invalidation.what_changed`. Each choice carries a
+to recompute with :func:`organizer.folder.invalidation.what_changed`. Each choice carries a
 sentence on what it does, because "texture" or "min cluster size" mean little on their own.
 """
 
@@ -9,15 +9,29 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
-                               QGroupBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..core.clusterers import CLUSTERERS, PARAMETERS, clusterers
-from ..core.clusterers.base import LINKAGES
-from ..core.compare_indices import INDEX_SPECS
-from ..core.features.backbones import BACKBONES, DEFAULT_MODEL
-from ..core.features.registry import AUTOENCODER, CNN_MODES, MODES
-from ..core.features.runtime import DEVICES
+from ..analysis.clusterers import CLUSTERERS, PARAMETERS, clusterers
+from ..analysis.clusterers.base import LINKAGES
+from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
+from ..embedding.registry import AUTOENCODER, CNN_MODES, MODES
+from ..embedding.runtime import DEVICES
+from ..search.compare_indices import INDEX_SPECS
 from ..storage.settings import Settings
 from .palette import tone_colour
 

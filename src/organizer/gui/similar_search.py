@@ -2,7 +2,7 @@
 
 Each function returns a job for the :class:`~.workers.TaskRunner`; the job captures the
 library it searches, so a result always describes that library, and the session drops it
-when the library has changed since (see :mod:`organizer.core.generation`).
+when the library has changed since (see :mod:`organizer.jobs.generation`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.images import ImageError
-from ..core.library import Library, embed_outside_image
-from ..core.search import search_similar
-from ..core.thumbs import make_thumbnail
+from ..embedding.library import Library, embed_outside_image
+from ..io.images import ImageError
+from ..io.thumbs import make_thumbnail
+from ..search.similar import search_similar
 from .workers import TaskContext
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from ..core.images import ImageError
-from ..core.thumbs import ThumbnailStore
+from ..io.images import ImageError
+from ..io.thumbs import ThumbnailStore
 
 MAX_PENDING = 400
 #: Bytes the kept pixmaps may take: about 1,000 full-size thumbnails (256 px at 32 bits,

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from ..core.tasks import Cancelled, StopFlag
+from ..jobs.tasks import Cancelled, StopFlag
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class TaskRunner(QObject):
         """Cancel every job and wait briefly for the threads; True when all have ended.
 
         Every job stops soon after a cancel (steps that cannot check for it run in a child
-        process, see core.subprocess_step), so the window's close need not wait long. The
+        process, see jobs.subprocess_step), so the window's close need not wait long. The
         jobs started so far report nothing more; a job still running after ``timeout_ms``
         finishes on its own, and :func:`finish_abandoned_jobs` waits for it at exit. The
         runner takes new jobs afterwards.

@@ -34,7 +34,7 @@ class Settings:
     perplexity: float = 30.0
     grid_columns: int = 8
     similar_count: int = 24
-    #: A classic index that re-orders find-similar's best matches ("" for none); see core.compare.
+    #: A classic index that re-orders find-similar's best matches ("" for none); see search.compare.
     similar_rerank: str = ""
     #: Larger files are refused unread (the core's images.MAX_FILE_MB by default).
     max_file_mb: int = 1000

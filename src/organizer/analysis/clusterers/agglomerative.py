@@ -1,0 +1,36 @@
+"""Agglomerative clustering by any scipy linkage, fitted on a sample of a large folder."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...jobs.subprocess_step import run_step
+from .base import SAMPLE_LIMIT, Clusterer, Clustering, ClusterSpec, assign_to_centres, choose_k, register, sample_rows
+
+
+def run(space, spec: ClusterSpec, progress, should_stop) -> Clustering:
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    fitted = sample_rows(space, SAMPLE_LIMIT, spec.seed)
+    tree = run_step(linkage, space[fitted].astype(np.float64), spec.linkage, rows=len(fitted),
+                    should_stop=should_stop)
+
+    def fit(k):
+        return fcluster(tree, k, criterion="maxclust") - 1
+
+    def merge_height(k, _labels):
+        # The height of the merge that would leave k - 1 clusters: where it drops, k is natural.
+        return tree[-(k - 1), 2] if k > 1 else tree[-1, 2]
+
+    params = {"linkage": spec.linkage, "fitted": len(fitted)}
+    if spec.k is not None:
+        k, scores = spec.k, {}
+    else:
+        k, scores = choose_k(space[fitted], fit, spec, progress, should_stop, criterion=merge_height)
+    labels = assign_to_centres(space, fitted, fit(k))
+    return Clustering(labels, "agglomerative", {**params, "k": k}, scores, linkage=tree)
+
+
+register(Clusterer("agglomerative", "Agglomerative",
+                   "Merges the most similar groups step by step, as the dendrogram shows.",
+                   ("k", "linkage"), run, rank=40))

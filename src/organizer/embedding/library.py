@@ -1,0 +1,122 @@
+"""One opened folder: its usable images, their vectors and the files that failed.
+
+This is what the GUI holds between steps, built by :func:`load_library` (a scan plus the
+embeddings the cache lacks). Embedders are shared per extractor and device, because the
+first one costs seconds (weights, warm-up) and every query from outside the folder
+needs one again.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..io.images import MAX_FILE_BYTES
+from ..jobs.subprocess_step import start_server
+from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
+from . import Embedder, create_embedder
+from .embed import EmbedReport, embed_file, embed_folder
+from .registry import ExtractorSpec
+from .runtime import choose, describe_runtime, preload_torch
+
+
+@dataclass
+class Library:
+    folder: Path
+    spec: ExtractorSpec
+    paths: list[Path]
+    hashes: list[str]
+    vectors: np.ndarray
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+    report: EmbedReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def index_of(self, path: Path) -> int | None:
+        try:
+            return self.paths.index(Path(path))
+        except ValueError:
+            return None
+
+
+_embedders: dict[tuple[str, str, str], Embedder] = {}
+_embedders_lock = threading.Lock()
+
+
+def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = "auto") -> Embedder:
+    """The one embedder for this extractor and device, created on first use (thread-safe)."""
+    key = (spec.id, device, precision)
+    with _embedders_lock:
+        if key not in _embedders:
+            preload_torch()
+            _embedders.clear()  # one model in memory at a time: switching extractors frees the old
+            _embedders[key] = create_embedder(spec, choose(device, precision))
+        return _embedders[key]
+
+
+def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "auto", precision: str = "auto",
+                 batch_size: int | None = None, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> Library:
+    """Scan and embed ``folder`` (resuming from ``cache``) and return its library.
+
+    Files over ``max_file_bytes`` are listed as failures, unread. ``batch_size`` views go
+    through the network at once (None: chosen for the device).
+
+    Raises
+    ------
+    Cancelled
+        When ``should_stop()`` turns true; finished batches stay in the cache.
+    """
+    report = embed_folder(Path(folder), spec, cache, make_embedder=lambda: shared_embedder(spec, device, precision),
+                          batch_size=batch_size, progress=progress, should_stop=should_stop,
+                          max_file_bytes=max_file_bytes)
+    vectors = cache.vectors(spec.id, report.hashes)
+    return Library(report.folder, spec, report.paths, report.hashes, vectors, report.failures, report)
+
+
+def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", precision: str = "auto",
+                        max_file_bytes: int = MAX_FILE_BYTES) -> np.ndarray:
+    """The vector of an image from outside the folder, for a query; raises ``ImageError``."""
+    return embed_file(Path(path), spec, shared_embedder(spec, device, precision), max_file_bytes)
+
+
+def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True) -> str:
+    """Load what the first scan (and with ``analysis``, map and clustering) needs; name the device.
+
+    Run it in the background as soon as the app is up: the first folder then starts
+    without the seconds of imports, and the imports' unavoidable GIL pauses fall while
+    the user is still choosing a folder. Once a scan runs, leave ``analysis`` off: the
+    imports would only compete with it for the GIL.
+    """
+    import importlib
+
+    description = describe_runtime(device, precision)
+    # backbones brings in torchvision through the one place that handles its CUDA-wheel mismatch.
+    importlib.import_module("organizer.embedding.backbones")
+    if analysis:
+        load_analysis_libraries()
+        start_server()
+    return description
+
+
+_analysis_lock = threading.Lock()
+_ANALYSIS_MODULES = ("sklearn.decomposition", "sklearn.cluster", "sklearn.metrics", "scipy.cluster.hierarchy",
+                     "openTSNE", "hdbscan")
+
+
+def load_analysis_libraries() -> None:
+    """Import the map's and clustering's libraries, one thread at a time.
+
+    The map and the clustering start together in two threads; their first imports of
+    scikit-learn, racing, failed with "partially initialized module". Call this at the
+    start of any job that uses them: the second caller waits until the first is done.
+    """
+    import importlib
+
+    with _analysis_lock:
+        for module in _ANALYSIS_MODULES:
+            importlib.import_module(module)

@@ -1,0 +1,166 @@
+"""Extractor specs and their stable ids, the cache key for every stored vector.
+
+An id spells out everything that changes the numbers: model, weights, layer taps, pooling,
+mode, input size and resize policy. Two runs with the same id may share vectors; changing
+any of these gives a new id and so a fresh embedding. The device and precision are left
+out on purpose: bf16 and fp32 vectors agree to a cosine above 0.99, so a folder embedded
+on a GPU stays valid on a laptop. ``VERSION`` is bumped when the descriptor code changes
+in a way that alters vectors for an unchanged spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..io.equalize import MEASURE_SIDE as EQUALIZE_SIDE
+from ..io.preprocess import POLICIES
+from . import backbones
+from .autoencoder import TrainConfig
+
+#: 2: a v1 vector may have been computed while another thread used the same network, whose
+#: shared tap outputs then mixed the two calls' images, and been cached wrong for good.
+VERSION = 2
+MODES = ("content", "texture", "structure", "colour", "mean-colour", "palette")
+POOLINGS = ("avg", "centre")
+CNN_MODES = ("content", "texture", "structure")
+
+#: Chosen from measurements on dtd10 (texture photos), rendered bracelet swatches and composed
+#: object photos; see docs/benchmarks.md. Block 10 (end of stage 5) carries the geometry that
+#: finds bracelet patterns, block 14 (stage 6) the texture classes that find DTD's; together
+#: they cost a point on dtd10 against the last two stages and win 4 on swatches, 9 on photos.
+DEFAULT_LAYERS = {"lite0": "_blocks.10,_blocks.14"}
+#: Structure mode sees grey images, whose motifs the middle stages match best: on rendered
+#: bracelet charts in six colourways the mid preset finds a motif's other colourways at
+#: P@5 0.60 against 0.53 with the default taps and 0.45 with the late ones.
+STRUCTURE_LAYERS = "mid"
+DEFAULT_POLICY = "auto"
+#: The model trained on the user's own folder (folder.extractor); not a pretrained backbone.
+AUTOENCODER = "autoencoder"
+DEFAULT_POOLING = "centre"
+#: The network input sides a spec may ask for, in pixels.
+MIN_INPUT, MAX_INPUT = 32, 1024
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """What to compute for every image. Build one with :func:`make_spec`."""
+
+    model: str
+    taps: tuple[str, ...]
+    mode: str
+    size: int
+    policy: str
+    pooling: str = "avg"
+    flip: bool = False
+    gram: bool = False
+    multiscale: bool = False
+    weights: str = "pretrained"
+    #: The state_dict file behind a ``file-…`` weights tag; not part of the id.
+    weights_file: str = field(default="", compare=False)
+    #: Average over the 8 flips and quarter turns (the dihedral group D4): a pattern
+    #: matches its rotated and mirrored copies, as repeating tiles and flipped scans need.
+    invariant: bool = False
+    #: The (brightness, contrast, sharpness) every image is equalized to before embedding,
+    #: normally the folder's median (see tools.levels); empty for none.
+    equalize: tuple[float, ...] = ()
+
+    @property
+    def id(self) -> str:
+        levels = "+eq" + "-".join(f"{v:g}" for v in self.equalize) if self.equalize else ""
+        if self.mode not in CNN_MODES:
+            return f"v{VERSION}/{self.mode}{levels}/{self.size}/{self.policy}"
+        flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant))
+        extras = "".join(flag for flag, on in flags if on) + levels
+        return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
+                f"{self.mode}-{self.pooling}{extras}/{self.size}/{self.policy}")
+
+    @property
+    def uses_cnn(self) -> bool:
+        return self.mode in CNN_MODES
+
+    @property
+    def largest_input(self) -> int:
+        """The largest view side any input needs; images are decoded at least this big.
+
+        Equalizing measures at its own resolution, which the decode must then cover too.
+        """
+        side = 2 * self.size if self.multiscale else self.size
+        return max(side, EQUALIZE_SIDE) if self.equalize else side
+
+
+def unversioned(extractor_id: str) -> str:
+    """``extractor_id`` without its ``v{VERSION}/`` prefix: what the user chose, whatever the code's version.
+
+    Parameters
+    ----------
+    extractor_id
+        An :attr:`ExtractorSpec.id`, of this version or an earlier one; an id without the
+        prefix is returned as it is.
+    """
+    head, slash, rest = extractor_id.partition("/")
+    return rest if slash and head[:1] == "v" and head[1:].isdigit() else extractor_id
+
+
+def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
+              mode: str = "content", size: int | None = None, policy: str = DEFAULT_POLICY,
+              pooling: str = DEFAULT_POOLING,
+              flip: bool = False, gram: bool = False, multiscale: bool = False,
+              weights: str | Path | None = "pretrained", invariant: bool = False) -> ExtractorSpec:
+    """Validate user choices and return the spec they describe.
+
+    ``layers`` is a preset (early, mid, late), module names, or both, comma-separated;
+    ``None`` takes the measured default for the model (or its ``mid`` preset).
+    ``weights`` is ``"pretrained"``, ``None`` (random, for tests) or a state_dict file,
+    which enters the id by content hash so two different files never share a cache entry.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+    if policy not in POLICIES:
+        raise ValueError(f"unknown resize policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    if model == AUTOENCODER:
+        if mode in CNN_MODES:
+            # Untrained until folder.extractor.for_folder trains or finds the folder's model.
+            return autoencoder_spec(policy)
+        model = backbones.DEFAULT_MODEL  # the colour modes use no model at all
+    backbone = backbones.get(model)
+    if layers is None:
+        layers = STRUCTURE_LAYERS if mode == "structure" else DEFAULT_LAYERS.get(model, "mid")
+    taps = backbones.resolve_taps(backbone, layers)
+    size = size or backbone.input_size
+    if not MIN_INPUT <= size <= MAX_INPUT:
+        raise ValueError(f"input size {size} is outside {MIN_INPUT}..{MAX_INPUT}")
+    weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
+    spec = ExtractorSpec(model, taps, mode, size, policy, pooling, flip, gram, multiscale,
+                         _weights_tag(weights), weights_file, invariant)
+    if not spec.uses_cnn:
+        # Colour histograms and palettes ignore where colours are, so flips and turns change nothing.
+        spec = replace(spec, model="", taps=(), pooling="", flip=False, gram=False, multiscale=False,
+                       weights="", weights_file="", invariant=False)
+    return spec
+
+
+def autoencoder_spec(policy: str = DEFAULT_POLICY, training_hash: str = "", model_file: str = "") -> ExtractorSpec:
+    """The folder autoencoder's spec: one descriptor, its bottleneck, whatever the mode.
+
+    Its weights tag names the training run (``ae-<hash>``), or ``untrained`` without one.
+    """
+    weights = f"ae-{training_hash}" if training_hash else "untrained"
+    return ExtractorSpec(AUTOENCODER, ("bottleneck",), "content", TrainConfig().size, policy, pooling="code",
+                         weights=weights, weights_file=model_file)
+
+
+def _weights_tag(weights: str | Path | None) -> str:
+    if weights is None:
+        return "random"
+    if weights == "pretrained":
+        return "pretrained"
+    import hashlib
+
+    path = Path(weights)
+    if not path.is_file():
+        raise ValueError(f"weights file not found: {path}")
+    digest = hashlib.blake2b(path.read_bytes(), digest_size=6).hexdigest()
+    return f"file-{digest}"

@@ -1,0 +1,157 @@
+"""Where and how inference runs: the device, the precision and the memory layout."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: str
+    #: The autocast dtype name, or "fp32" for none.
+    precision: str
+    channels_last: bool
+
+    def describe(self) -> str:
+        return f"{self.device}, {self.precision}{', channels_last' if self.channels_last else ''}"
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX512_BF16 or AMX).
+
+    Without these instructions bf16 autocast is emulated and slower than fp32, so it is
+    only switched on where the hardware has them.
+    """
+    if platform.system() != "Linux":
+        return False
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return False
+
+
+#: torch's big native libraries, in dependency order. Python holds the GIL while it
+#: loads an extension module, and ctypes.CDLL holds it too; libtorch_cpu takes ~0.2 s to
+#: load, which froze the GUI for that long when a worker imported torch.
+_PRELOAD = ("libc10", "libtorch_cpu", "libtorch", "libtorch_python")
+
+
+_preload_lock = threading.Lock()
+
+
+@functools.cache
+def _dlopen_without_gil():
+    """libc's dlopen as a ctypes foreign function: ctypes releases the GIL around the call.
+
+    Made once: ``CDLL(None)`` itself holds the GIL while it waits for the loader's lock,
+    which another thread's dlopen of libtorch holds for a fifth of a second.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    dlopen = libc.dlopen
+    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    dlopen.restype = ctypes.c_void_p
+    return lambda path: dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_GLOBAL)
+
+
+def preload_torch() -> None:
+    """Import torch from a worker thread without stalling other threads (Linux and macOS).
+
+    Loading the native libraries through libc's dlopen first leaves the import itself
+    mostly Python work, which yields to other threads every few milliseconds. Best
+    effort: anything unexpected falls back to a plain import.
+    """
+    import importlib.util
+    import sys
+
+    if "torch" in sys.modules or platform.system() not in ("Linux", "Darwin"):
+        return
+    # A second caller waits here, on a lock that releases the GIL, not inside the loader.
+    with _preload_lock:
+        if "torch" not in sys.modules:
+            _preload_and_import(importlib.util.find_spec("torch"))
+
+
+def _preload_and_import(spec) -> None:
+    import importlib
+
+    if spec is None or not spec.submodule_search_locations:
+        return
+    lib = Path(list(spec.submodule_search_locations)[0]) / "lib"
+    suffix = ".dylib" if platform.system() == "Darwin" else ".so"
+    try:
+        load = _dlopen_without_gil()
+    except (OSError, AttributeError):
+        return
+    for name in _PRELOAD:
+        path = lib / f"{name}{suffix}"
+        if path.is_file() and not load(path):
+            break  # dlopen failed: the import below loads them the usual way
+    importlib.import_module("torch")
+
+
+def choose(device: str = "auto", precision: str = "auto") -> Runtime:
+    """Pick CUDA, then MPS, then the CPU, and the fastest safe precision for it.
+
+    ``ORGANIZER_PRECISION`` overrides ``precision="auto"`` (handy for benchmarks).
+    """
+    import torch
+
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            device = "cuda"
+        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            device = "mps"
+        else:
+            device = "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was asked for, but torch sees no CUDA device")
+    elif device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise RuntimeError("MPS was asked for, but this torch build or machine has none")
+    if precision == "auto":
+        precision = os.environ.get("ORGANIZER_PRECISION", "auto")
+    if precision == "auto":
+        if device == "cuda":
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        elif device == "mps":
+            precision = "fp16"
+        else:
+            precision = "bf16" if cpu_has_native_bf16() else "fp32"
+    return Runtime(device, precision, channels_last=device in ("cpu", "cuda"))
+
+
+def autocast(runtime: Runtime):
+    """The autocast context for a runtime (a no-op context for fp32)."""
+    import torch
+
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(runtime.precision)
+    return torch.autocast(runtime.device, dtype=dtype, enabled=dtype is not None)
+
+
+def describe_runtime(device: str = "auto", precision: str = "auto") -> str:
+    """One line for people (the About box): the chosen device, its precision and torch's version."""
+    preload_torch()
+    import torch
+
+    runtime = choose(device, precision)
+    name = torch.cuda.get_device_name() if runtime.device == "cuda" else platform.processor() or platform.machine()
+    return f"{runtime.describe()} ({name}) · torch {torch.__version__}"
