@@ -31,8 +31,8 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from organizer.analysis.edits import ClusterBook
-from organizer.gui.cluster_grid import BROKEN_ROLE, ClusterGrid
-from organizer.gui.map_view import MapView
+from organizer.gui.clusters.cluster_grid import BROKEN_ROLE, ClusterGrid
+from organizer.gui.map.map_view import MapView
 from organizer.gui.thumbnails import ThumbnailLoader
 from organizer.io.scan import hash_file
 from organizer.io.thumbs import ThumbnailStore

@@ -25,17 +25,8 @@ from common import OUT, cached_vectors, render_folder
 
 from organizer.analysis.cluster import cluster
 from organizer.arrange.grid import dpq, grid_shape, grid_sort
-from organizer.arrange.order import (
-    axis_order,
-    brightness_key,
-    cluster_order,
-    greedy_chain,
-    hue_key,
-    mean_adjacent_distance,
-    neighbour_agreement,
-    pca_key,
-    similarity_order,
-)
+from organizer.arrange.order import (axis_order, brightness_key, cluster_order, greedy_chain, hue_key,
+                                     mean_adjacent_distance, neighbour_agreement, pca_key, similarity_order)
 from organizer.embedding import make_spec
 from organizer.samples import family_of
 from organizer.search.similarity import smooth_neighbourhoods

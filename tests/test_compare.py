@@ -13,18 +13,8 @@ from scipy.ndimage import gaussian_filter
 from organizer.embedding.palette import dominant_colours
 from organizer.jobs.tasks import Cancelled
 from organizer.samples import SampleSpec, render
-from organizer.search.compare import (
-    COMPARE_SIDE,
-    HIGHER_IS_BETTER,
-    INDICES,
-    compare,
-    compare_all,
-    mse,
-    prepare,
-    score_many,
-    sift_match,
-    ssim,
-)
+from organizer.search.compare import (COMPARE_SIDE, HIGHER_IS_BETTER, INDICES, compare, compare_all, mse, prepare,
+                                      score_many, sift_match, ssim)
 from organizer.search.cwssim import cw_ssim
 
 

@@ -10,7 +10,7 @@ import pytest
 from organizer.cli import main
 from organizer.embedding import make_spec
 from organizer.embedding.library import load_library
-from organizer.gui.similar_search import file_search_job, search_job
+from organizer.gui.panels.similar_search import file_search_job, search_job
 from organizer.search.similar import NEIGHBOURHOOD, search_similar
 from organizer.storage.cache import Cache
 

@@ -7,17 +7,8 @@ import pytest
 
 from organizer.arrange import grid, order
 from organizer.arrange.grid import dpq, grid_shape, grid_sort
-from organizer.arrange.order import (
-    axis_order,
-    brightness_key,
-    cluster_order,
-    greedy_chain,
-    hue_key,
-    mean_adjacent_distance,
-    neighbour_agreement,
-    pca_key,
-    similarity_order,
-)
+from organizer.arrange.order import (axis_order, brightness_key, cluster_order, greedy_chain, hue_key,
+                                     mean_adjacent_distance, neighbour_agreement, pca_key, similarity_order)
 from organizer.jobs.tasks import Cancelled
 
 

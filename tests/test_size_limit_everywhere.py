@@ -77,7 +77,7 @@ def test_the_apps_find_similar_reranks_with_its_limit(qtbot, folder):
 
 
 def test_the_levels_report_leaves_out_what_the_lowered_limit_refuses(qtbot, folder):
-    from organizer.gui.levels_dialog import LevelsDialog
+    from organizer.gui.dialogs.levels_dialog import LevelsDialog
 
     window = _window(qtbot, folder, max_file_mb=1)
     window.open_levels()
@@ -102,7 +102,7 @@ def test_thumbnails_follow_the_setting_as_it_changes(qtbot, folder):
 
 
 def test_a_preview_shows_why_a_file_over_the_limit_is_not_read(qtbot, folder):
-    from organizer.gui.preview import PreviewDialog
+    from organizer.gui.panels.preview import PreviewDialog
 
     preview = PreviewDialog()
     qtbot.addWidget(preview)
@@ -122,7 +122,7 @@ def test_a_preview_of_a_named_pipe_says_why_instead_of_hanging(tmp_path):
         preview = PreviewDialog()
         preview.show_image(Path(sys.argv[1]), "pipe.png", "")
         print(repr(preview.image_label.text()))
-    """, str(pipe), imports="from PySide6.QtWidgets import QApplication; from organizer.gui.preview import PreviewDialog",
+    """, str(pipe), imports="from PySide6.QtWidgets import QApplication; from organizer.gui.panels.preview import PreviewDialog",
                        memory_mb=4000)
     assert result.returncode == 0, result.stderr
     assert one_line(result.stdout) == repr("This image cannot be shown.\n\n"
@@ -152,7 +152,7 @@ def test_the_cli_equalize_and_align_leave_out_a_file_over_the_limit(folder, tmp_
 
 
 def test_the_export_dialogs_contact_sheet_gets_the_apps_limit(qtbot, folder, tmp_path, monkeypatch):
-    from organizer.gui import export_dialog as export_module
+    from organizer.gui.dialogs import export_dialog as export_module
 
     given = []
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.gui.align_dialog import AlignDialog
+from organizer.gui.dialogs.align_dialog import AlignDialog
 from organizer.samples import SampleSpec, render
 from organizer.tools.align import MAX_IMAGES, memory_estimate
 

@@ -287,9 +287,9 @@ def test_choosing_the_autoencoder_trains_it_in_the_worker_with_its_loss_shown(qt
 
 
 def test_the_tools_menu_compares_two_selected_images_and_reports_the_levels(qtbot, window, sample_folder):
-    from organizer.gui.align_dialog import AlignDialog
-    from organizer.gui.compare_dialog import CompareDialog
-    from organizer.gui.levels_dialog import LevelsDialog
+    from organizer.gui.dialogs.align_dialog import AlignDialog
+    from organizer.gui.dialogs.compare_dialog import CompareDialog
+    from organizer.gui.dialogs.levels_dialog import LevelsDialog
 
     drop(window, sample_folder)
     wait_until_ready(qtbot, window, 36)

@@ -14,8 +14,8 @@ from scipy.cluster.hierarchy import fcluster, linkage
 
 from organizer.analysis.dendrogram import dendrogram_segments
 from organizer.analysis.edits import ClusterBook
-from organizer.gui.cluster_grid import IMAGE_ROLE, ClusterGrid
-from organizer.gui.dendrogram import MESSAGE, DendrogramView
+from organizer.gui.clusters.cluster_grid import IMAGE_ROLE, ClusterGrid
+from organizer.gui.clusters.dendrogram import MESSAGE, DendrogramView
 from organizer.io.scan import hash_file
 
 LEFT = Qt.MouseButton.LeftButton

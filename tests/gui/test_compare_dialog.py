@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.gui.compare_dialog import CompareDialog
+from organizer.gui.dialogs.compare_dialog import CompareDialog
 from organizer.io import images
 from organizer.samples import SampleSpec, render
 from organizer.search.compare import INDICES, compare
@@ -42,7 +42,7 @@ def test_every_index_is_scored_as_the_core_scores_it(qtbot, runner, pair):
 
 
 def test_the_palette_strip_shows_each_colour_by_its_share(qtbot):
-    from organizer.gui.compare_dialog import palette_strip
+    from organizer.gui.dialogs.compare_dialog import palette_strip
 
     strip = palette_strip({"hex": ["#ff0000", "#0000ff"], "shares": [0.75, 0.25]}, width=100, height=4).toImage()
     assert strip.pixelColor(10, 2).name() == "#ff0000" and strip.pixelColor(74, 2).name() == "#ff0000"

@@ -16,10 +16,10 @@ from organizer.embedding import make_spec
 from organizer.embedding.library import Library
 from organizer.export import apply as apply_mod
 from organizer.folder.invalidation import what_changed
-from organizer.gui import export_dialog as export_module
-from organizer.gui.export_dialog import ExportDialog
-from organizer.gui.preview import PreviewDialog
-from organizer.gui.settings_dialog import SettingsDialog
+from organizer.gui.dialogs import export_dialog as export_module
+from organizer.gui.dialogs.export_dialog import ExportDialog
+from organizer.gui.dialogs.settings_dialog import SettingsDialog
+from organizer.gui.panels.preview import PreviewDialog
 from organizer.io.scan import hash_file
 from organizer.storage.settings import Settings
 

@@ -7,7 +7,7 @@ import csv
 import pytest
 from PIL import ImageEnhance
 
-from organizer.gui.levels_dialog import LevelsDialog
+from organizer.gui.dialogs.levels_dialog import LevelsDialog
 from organizer.samples import SampleSpec, render
 from organizer.tools.levels import REPORT_COLUMNS
 

@@ -11,8 +11,8 @@ from PySide6.QtGui import QMouseEvent, QPainterPath, QPolygonF
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from organizer.gui import map_view
-from organizer.gui.map_view import MapView, points_in_polygon
+from organizer.gui.map import map_view
+from organizer.gui.map.map_view import MapView, points_in_polygon
 from organizer.gui.palette import cluster_colour
 from organizer.io.scan import hash_file
 from organizer.samples import family_of

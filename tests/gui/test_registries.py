@@ -9,8 +9,8 @@ from organizer.analysis.cluster import Clustering, ClusterSpec, cluster
 from organizer.analysis.clusterers import CLUSTERERS, Clusterer
 from organizer.cli import build_parser
 from organizer.export.plan import MODE_KINDS, MODES, PLAN_KINDS, ExportChoice
-from organizer.gui import export_preview
-from organizer.gui.settings_dialog import SettingsDialog
+from organizer.gui.dialogs import export_preview
+from organizer.gui.dialogs.settings_dialog import SettingsDialog
 from organizer.samples import FAMILIES, SampleSpec, render
 from organizer.search.compare_indices import INDEX_SPECS, Index
 from organizer.storage.settings import Settings

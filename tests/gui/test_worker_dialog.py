@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtWidgets import QVBoxLayout
 
-from organizer.gui.worker_dialog import WorkerDialog
+from organizer.gui.dialogs.worker_dialog import WorkerDialog
 from organizer.jobs.tasks import Cancelled
 
 

@@ -19,15 +19,8 @@ from ..search.index import METRICS
 from ..search.similar import NEIGHBOURHOOD, RERANKINGS, search_similar
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder
-from .common import (
-    add_extractor_options,
-    add_max_file_option,
-    max_file_bytes,
-    open_cache,
-    problem,
-    scan_library,
-    scan_summary,
-)
+from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, scan_library,
+                     scan_summary)
 
 MAX_RESULTS = 100_000
 

@@ -21,15 +21,8 @@ from ..export.plan import MODE_KINDS, MODES, PLAN_KINDS, PLANS, check_folders
 from ..io.printable import printable
 from ..io.transfer import replace_atomically
 from .args import add_folder, bounded_int
-from .common import (
-    StderrProgress,
-    add_cluster_options,
-    add_extractor_options,
-    folder_state,
-    max_file_bytes,
-    open_cache,
-    scan_library,
-)
+from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, max_file_bytes,
+                     open_cache, scan_library)
 
 MAX_COLUMNS = 1000
 

@@ -11,19 +11,8 @@ from ..embedding.runtime import DEVICES
 from ..folder.extractor import train_for_folder, trained_models
 from ..io.printable import printable
 from ..io.scan import scan_folder
-from ..tools.align import (
-    MAX_IMAGES,
-    MAX_SIDE,
-    MIN_SIDE,
-    MODELS,
-    REFERENCES,
-    align_images,
-    check_count,
-    megabytes,
-    memory_estimate,
-    save_mean_image,
-    write_aligned,
-)
+from ..tools.align import (MAX_IMAGES, MAX_SIDE, MIN_SIDE, MODELS, REFERENCES, align_images, check_count, megabytes,
+                           memory_estimate, save_mean_image, write_aligned)
 from ..tools.levels import equalize_report, measure_folder, quantised, report_csv
 from .args import add_folder, bounded_int
 from .common import StderrProgress, add_max_file_option, max_file_bytes, open_cache, problem

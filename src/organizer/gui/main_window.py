@@ -10,39 +10,30 @@ import numpy as np
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (
-    QDialog,
-    QDockWidget,
-    QFileDialog,
-    QInputDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QStackedWidget,
-    QTabWidget,
-)
+from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
+                               QStackedWidget, QTabWidget)
 
 from .. import __version__
 from ..io.images import IMAGE_SUFFIXES, MB
 from ..io.thumbs import ThumbnailStore
 from ..storage.paths import user_cache_dir
 from ..storage.settings import Settings
-from .align_dialog import AlignDialog
-from .cluster_grid import ClusterGrid
-from .compare_dialog import CompareDialog
-from .dendrogram import DendrogramView
-from .export_dialog import ExportDialog
-from .failures_panel import FailuresPanel
-from .levels_dialog import LevelsDialog
-from .map_view import MapView
+from .clusters.cluster_grid import ClusterGrid
+from .clusters.dendrogram import DendrogramView
+from .dialogs.align_dialog import AlignDialog
+from .dialogs.compare_dialog import CompareDialog
+from .dialogs.export_dialog import ExportDialog
+from .dialogs.levels_dialog import LevelsDialog
+from .dialogs.settings_dialog import SettingsDialog
+from .map.map_view import MapView
 from .menus import build_menu_bar, cluster_menu, image_menu, show_menu
-from .preview import PreviewDialog
+from .panels.failures_panel import FailuresPanel
+from .panels.preview import PreviewDialog
+from .panels.similar_panel import SimilarPanel
+from .panels.welcome import WelcomePage
 from .session import FolderSession
-from .settings_dialog import SettingsDialog
-from .similar_panel import SimilarPanel
 from .status import ProgressStatus
 from .thumbnails import ThumbnailLoader
-from .welcome import WelcomePage
 
 IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_SUFFIXES))})"
 

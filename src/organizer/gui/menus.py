@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QMenuBar
 
-from .map_view import MapView
+from .map.map_view import MapView
 from .session import FolderSession
 
 

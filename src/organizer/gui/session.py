@@ -32,7 +32,7 @@ from ..jobs.writer import SerialWriter
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
-from .similar_search import file_search_job, search_job
+from .panels.similar_search import file_search_job, search_job
 from .workers import Task, TaskRunner, describe_error
 
 

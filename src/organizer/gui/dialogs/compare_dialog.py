@@ -15,11 +15,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from ..io import images
-from ..search.compare import INDICES, Comparison, compare_all
-from ..search.compare_indices import INDEX_SPECS
+from ...io import images
+from ...search.compare import INDICES, Comparison, compare_all
+from ...search.compare_indices import INDEX_SPECS
+from ..workers import TaskContext, TaskRunner
 from .worker_dialog import WorkerDialog, add_button, to_pixmap
-from .workers import TaskContext, TaskRunner
 
 PREVIEW_SIDE = 240
 PALETTE_HEIGHT = 18

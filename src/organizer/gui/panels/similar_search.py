@@ -13,11 +13,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..embedding.library import Library, embed_outside_image
-from ..io.images import ImageError
-from ..io.thumbs import make_thumbnail
-from ..search.similar import search_similar
-from .workers import TaskContext
+from ...embedding.library import Library, embed_outside_image
+from ...io.images import ImageError
+from ...io.thumbs import make_thumbnail
+from ...search.similar import search_similar
+from ..workers import TaskContext
 
 
 @dataclass

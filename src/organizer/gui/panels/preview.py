@@ -13,7 +13,7 @@ from PySide6.QtCore import QFile, QFileDevice, QIODevice, QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QImageIOHandler, QImageReader, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from ..io.files import MAX_FILE_BYTES, ImageError, open_regular
+from ...io.files import MAX_FILE_BYTES, ImageError, open_regular
 
 #: The share of the screen a preview may fill; the rest stays for the window frame and text.
 SCREEN_SHARE = 0.85

@@ -9,8 +9,8 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from ..palette import cluster_colour, tone_colour
 from .cluster_grid_model import BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
-from .palette import cluster_colour, tone_colour
 
 MIN_COLUMNS, MAX_COLUMNS, DEFAULT_COLUMNS = 2, 16, 8
 HEADER_HEIGHT = 54  # a 40 px band under a gap that separates the sections

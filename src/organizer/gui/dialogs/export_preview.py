@@ -8,10 +8,10 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from ..analysis.edits import ClusterBook
-from ..export.flow import PreparedExport
-from ..export.plan import MODE_KINDS, PLAN_KINDS
-from .palette import cluster_colour
+from ...analysis.edits import ClusterBook
+from ...export.flow import PreparedExport
+from ...export.plan import MODE_KINDS, PLAN_KINDS
+from ..palette import cluster_colour
 
 PLAN_CHOICES = tuple((kind.name, kind.label, kind.description) for kind in PLAN_KINDS.values())
 MODE_CHOICES = tuple((kind.name, kind.label, kind.description) for kind in MODE_KINDS.values())

@@ -12,32 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..io.images import MAX_FILE_BYTES
-from ..tools.align import (
-    MODELS,
-    REFERENCES,
-    AlignmentResult,
-    align_images,
-    check_count,
-    megabytes,
-    memory_estimate,
-    save_mean_image,
-    write_aligned,
-)
+from ...io.images import MAX_FILE_BYTES
+from ...tools.align import (MODELS, REFERENCES, AlignmentResult, align_images, check_count, megabytes, memory_estimate,
+                            save_mean_image, write_aligned)
+from ..workers import TaskRunner
 from .worker_dialog import WorkerDialog, add_button, to_pixmap
-from .workers import TaskRunner
 
 MODEL_LABELS = {"translation": "Translation", "rigid": "Rigid (shift and turn)",
                 "scaled-rotation": "Scaled rotation", "affine": "Affine", "bilinear": "Bilinear"}

@@ -9,31 +9,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtWidgets import (
-    QAbstractSpinBox,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
-    QLabel,
-    QLineEdit,
-    QSizePolicy,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFormLayout, QGroupBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
-from ..analysis.clusterers import CLUSTERERS, PARAMETERS, clusterers
-from ..analysis.clusterers.base import LINKAGES
-from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
-from ..embedding.registry import AUTOENCODER, CNN_MODES, MODES
-from ..embedding.runtime import DEVICES
-from ..search.compare_indices import INDEX_SPECS
-from ..storage.settings import Settings
-from .palette import tone_colour
+from ...analysis.clusterers import CLUSTERERS, PARAMETERS, clusterers
+from ...analysis.clusterers.base import LINKAGES
+from ...embedding.backbones import BACKBONES, DEFAULT_MODEL
+from ...embedding.registry import AUTOENCODER, CNN_MODES, MODES
+from ...embedding.runtime import DEVICES
+from ...search.compare_indices import INDEX_SPECS
+from ...storage.settings import Settings
+from ..palette import tone_colour
 
 MODE_NOTES = {
     "content": "Shapes and motifs, as a network sees them: the best general choice.",

@@ -13,8 +13,8 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
-from ..analysis.dendrogram import MIXED, Dendrogram
-from .palette import cluster_colour, tone_colour
+from ...analysis.dendrogram import MIXED, Dendrogram
+from ..palette import cluster_colour, tone_colour
 
 MESSAGE = "The dendrogram appears for agglomerative clustering"
 #: A link's polyline p0-p1-p2-p3 as three separate lines, for connect="pairs".

@@ -15,24 +15,15 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QContextMenuEvent,
-    QDrag,
-    QDragEnterEvent,
-    QDragLeaveEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QPainter,
-    QPaintEvent,
-    QPixmap,
-)
+from PySide6.QtGui import (QContextMenuEvent, QDrag, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent,
+                           QPainter, QPaintEvent, QPixmap)
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget
 
-from ..analysis.edits import ClusterBook
+from ...analysis.edits import ClusterBook
+from ..palette import tone_colour
+from ..thumbnails import ThumbnailLoader
 from .cluster_grid_delegate import DEFAULT_COLUMNS, HEADER_HEIGHT, MAX_COLUMNS, MIN_COLUMNS, ClusterGridDelegate, Colour
 from .cluster_grid_model import BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, MIME, ClusterGridModel
-from .palette import tone_colour
-from .thumbnails import ThumbnailLoader
 
 __all__ = ["BROKEN_ROLE", "DEFAULT_COLUMNS", "HEADER_HEIGHT", "IMAGE_ROLE", "LABEL_ROLE", "MAX_COLUMNS", "MIME",
            "MIN_COLUMNS", "ClusterGrid", "ClusterGridDelegate", "ClusterGridModel", "ClusterGridView"]

@@ -14,13 +14,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from ..io.equalize import Adjustment
-from ..io.images import MAX_FILE_BYTES
-from ..storage.cache import Cache
-from ..storage.paths import cache_db_path
-from ..tools.levels import REPORT_COLUMNS, equalize_report, measure_folder, quantised, report_table, save_report_csv
+from ...io.equalize import Adjustment
+from ...io.images import MAX_FILE_BYTES
+from ...storage.cache import Cache
+from ...storage.paths import cache_db_path
+from ...tools.levels import REPORT_COLUMNS, equalize_report, measure_folder, quantised, report_table, save_report_csv
+from ..workers import TaskContext, TaskRunner
 from .worker_dialog import WorkerDialog, add_button
-from .workers import TaskContext, TaskRunner
 
 HEADERS = {"path": "Image", "brightness_before": "Brightness\nbefore", "brightness_after": "Brightness\nafter",
            "contrast_before": "Contrast\nbefore", "contrast_after": "Contrast\nafter",

@@ -18,11 +18,11 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPainterPath, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
+from ..palette import cluster_colour
+from ..thumbnails import ThumbnailLoader
 from .map_box import MapBox
 from .map_geometry import as_layout, fit_bounds, nearest_point, points_in_polygon, points_near_view
 from .map_overlays import PREVIEW_PX, THUMB_PX, _Thumb, hover_preview, place_beside
-from .palette import cluster_colour
-from .thumbnails import ThumbnailLoader
 
 THUMBNAIL_LIMIT = 300
 DOT_PX = 7

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QBoxLayout, QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from .workers import Task, TaskContext, TaskRunner
+from ..workers import Task, TaskContext, TaskRunner
 
 
 def to_pixmap(image) -> QPixmap:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from ..analysis.edits import ClusterBook
-from .thumbnails import ThumbnailLoader
+from ...analysis.edits import ClusterBook
+from ..thumbnails import ThumbnailLoader
 
 MIME = "application/x-pattern-organizer-images"
 Role = Qt.ItemDataRole

@@ -8,8 +8,8 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, S
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
+from ..thumbnails import ThumbnailLoader
 from .similar_search import SimilarResult
-from .thumbnails import ThumbnailLoader
 
 CELL = 112
 QUERY_SIDE = 96

@@ -14,48 +14,20 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QDialog,
-    QFileDialog,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QRadioButton,
-    QSpinBox,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QRadioButton, QSpinBox, QStyle, QVBoxLayout, QWidget)
 
-from ..analysis.edits import ClusterBook
-from ..embedding.library import Library
-from ..export.apply import resume, undo
-from ..export.flow import (
-    PreparedExport,
-    apply_summary,
-    build_plan,
-    latest_move_journal,
-    pending_journal,
-    run_export,
-    undo_summary,
-)
-from ..export.plan import check_folders
-from ..io.files import MAX_FILE_BYTES
-from .export_preview import (
-    MODE_CHOICES,
-    MOVE_WARNING,
-    PLAN_CHOICES,
-    fill_table,
-    plan_headline,
-    preview_table,
-    summary_html,
-)
-from .palette import tone_colour
-from .workers import Task, TaskRunner
+from ...analysis.edits import ClusterBook
+from ...embedding.library import Library
+from ...export.apply import resume, undo
+from ...export.flow import (PreparedExport, apply_summary, build_plan, latest_move_journal, pending_journal,
+                            run_export, undo_summary)
+from ...export.plan import check_folders
+from ...io.files import MAX_FILE_BYTES
+from ..palette import tone_colour
+from ..workers import Task, TaskRunner
+from .export_preview import (MODE_CHOICES, MOVE_WARNING, PLAN_CHOICES, fill_table, plan_headline, preview_table,
+                             summary_html)
 
 PREVIEW_ROWS = 50
 #: Waits for typing to pause before checking a typed folder, which reads its journals.
