@@ -28,6 +28,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/sorting.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
 
 # Our engine against clustimage, imagededup and imagehash, each in its own venv (bench/peers/).

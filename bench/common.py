@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from organizer.embedding import ExtractorSpec
-from organizer.embedding.embed import embed_folder
-from organizer.folder.extractor import for_folder
+from organizer.embedding.library import Library
+from organizer.folder.loading import open_library
 from organizer.samples import write_sample_folder
 from organizer.storage.cache import Cache
 
@@ -28,15 +28,27 @@ def render_folder(count: int, size: int = 512) -> Path:
     return folder
 
 
+def cache_file(folder: Path) -> Path:
+    """The bench cache of ``folder``'s vectors, layouts and clusters, one per folder name."""
+    return OUT / "cache" / f"{folder.name}.sqlite"
+
+
+def cached_library(folder: Path, spec: ExtractorSpec, equalize: bool = False) -> tuple[Library, float]:
+    """The folder's library as the CLI and the app open it (:func:`open_library`), cached in bench/out/cache.
+
+    Returns the library and the seconds the scan took (near 0 once cached).
+    """
+    with Cache(cache_file(folder)) as cache:
+        started = time.perf_counter()
+        library = open_library(folder, spec, cache, equalize=equalize)
+        return library, time.perf_counter() - started
+
+
 def cached_vectors(folder: Path, spec: ExtractorSpec, equalize: bool = False) -> tuple[list[Path], np.ndarray, float]:
     """The folder's images and vectors through the real pipeline, cached in bench/out/cache.
 
     The spec is completed for the folder first (its equalization level, its autoencoder).
     Returns the paths, the vectors and the seconds the scan took (near 0 once cached).
     """
-    with Cache(OUT / "cache" / f"{folder.name}.sqlite") as cache:
-        started = time.perf_counter()
-        spec = for_folder(spec, folder, cache, equalize=equalize)
-        report = embed_folder(folder, spec, cache)
-        seconds = time.perf_counter() - started
-        return report.paths, cache.vectors(spec.id, report.hashes), seconds
+    library, seconds = cached_library(folder, spec, equalize)
+    return library.paths, library.vectors, seconds

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from organizer.analysis.evaluate import retrieval_metrics
+from organizer.analysis.evaluate import ranking_scores, retrieval_metrics
 from organizer.search.index import ExactIndex
 from organizer.search.similarity import expand_query, find_similar, smooth_neighbourhoods
 
@@ -66,6 +66,30 @@ def test_reranking_improves_retrieval_on_noisy_clusters():
     assert plain["p_at_k"] < 0.9
     assert reranked["p_at_k"] > plain["p_at_k"] + 0.02
     assert reranked["map_at_r"] > plain["map_at_r"]
+
+
+def test_ranking_scores_read_precision_and_average_precision_from_ranked_hits():
+    # Two relevant images ranked 1st and 3rd: P@2 is 1/2 and AP@R (R = 2) is (1/1 + 0) / 2.
+    # A query with nothing relevant has a precision but no average precision.
+    hits = np.array([[True, False, True, False], [False, False, False, False]])
+    precision, average_precision = ranking_scores(hits, np.array([2, 0]), k=2)
+    assert precision == [0.5, 0.0]
+    assert average_precision == [0.5]
+
+
+def test_ranked_hits_of_an_exact_search_give_retrieval_metrics():
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(4), 6)
+    vectors = rng.normal(size=(4, 16))[labels] + rng.normal(scale=0.8, size=(24, 16))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    hits = []
+    for query in range(len(unit)):
+        found = ExactIndex("cosine").fit(unit).query(unit[query], len(unit) - 1, exclude={query}).indices
+        hits.append(labels[found] == labels[query])
+    precision, average_precision = ranking_scores(np.array(hits), np.full(24, 5), k=10)
+    expected = retrieval_metrics(vectors, labels, k=10)
+    assert np.mean(precision) == pytest.approx(expected["p_at_k"])
+    assert np.mean(average_precision) == pytest.approx(expected["map_at_r"])
 
 
 def test_query_expansion_never_uses_the_excluded_image():

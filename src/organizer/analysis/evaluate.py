@@ -45,15 +45,36 @@ def retrieval_metrics(vectors: np.ndarray, labels: list[str] | np.ndarray, k: in
         similarity = query_vectors @ unit.T
         similarity[np.arange(len(rows)), rows] = -np.inf
         order = np.argsort(-similarity, axis=1, kind="stable")
-        hits = codes[order] == codes[rows][:, None]
-        precision.extend(hits[:, :k].mean(axis=1))
-        for row, query in zip(hits, rows):
-            r = relevant_counts[query]
-            if r == 0:
-                continue
-            top = row[:r]
-            average_precision.append(float((top * np.cumsum(top) / np.arange(1, r + 1)).sum() / r))
+        block_precision, block_ap = ranking_scores(codes[order] == codes[rows][:, None], relevant_counts[rows], k)
+        precision.extend(block_precision)
+        average_precision.extend(block_ap)
     return {"p_at_k": float(np.mean(precision)), "map_at_r": float(np.mean(average_precision))}
+
+
+def ranking_scores(hits: np.ndarray, relevant_counts: np.ndarray, k: int) -> tuple[list[float], list[float]]:
+    """Each query's precision at ``k`` and average precision at R from its ranked results.
+
+    Parameters
+    ----------
+    hits
+        One row per query: whether each result, best first, shares the query's label. A row
+        holds at least ``k`` results and at least the query's R.
+    relevant_counts
+        R per query: how many other images share its label.
+
+    Returns
+    -------
+    The precisions at ``k`` of every query, and the average precisions of those with R > 0.
+    """
+    hits = np.asarray(hits, dtype=bool)
+    precision = hits[:, :k].mean(axis=1).tolist()
+    average_precision = []
+    for row, r in zip(hits, np.asarray(relevant_counts)):
+        if r == 0:
+            continue
+        top = row[:r]
+        average_precision.append(float((top * np.cumsum(top) / np.arange(1, r + 1)).sum() / r))
+    return precision, average_precision
 
 
 def clustering_metrics(labels_true, labels_pred) -> dict[str, float]:
