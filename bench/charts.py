@@ -167,7 +167,8 @@ def chart_image(rng: np.random.Generator, name: str) -> Image.Image:
     """One chart of the design ``name``: a new colourway, strip layout, size and drawing style."""
     knots = strip(rng, design(name, rng), palette(rng))
     rows, cols = knots.shape[:2]
-    style = rng.choice(["table", "close", "dots", "chevrons"], p=[0.4, 0.15, 0.25, 0.2])
+    # Mostly knotted strips, as bracelet sites render alpha patterns; some flat round-knot charts.
+    style = rng.choice(["table", "close", "dots", "chevrons"], p=[0.4, 0.1, 0.1, 0.4])
     long = int(rng.integers(500, 1101))
     if style in ("dots", "chevrons"):
         image = flat_chart(rng, knots, max(9, long // (cols + 4)), style == "chevrons")

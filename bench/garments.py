@@ -299,9 +299,10 @@ def garment_photo(rng: np.random.Generator, source: Array) -> Image.Image:
         halves = ((0.27, 0.5), (0.73, 0.5)) if width >= height else ((0.5, 0.27), (0.5, 0.73))
         for hx, hy in halves:
             at = (width * (hx + rng.uniform(-0.05, 0.05)), height * (hy + rng.uniform(-0.05, 0.05)))
-            place(rng, canvas, source, names[rng.integers(len(names))], rng.uniform(0.25, 0.42), at)
+            place(rng, canvas, source, names[rng.integers(len(names))], rng.uniform(0.4, 0.5), at)
     else:
-        fraction = rng.uniform(0.3, 0.75)
+        # Product and catalogue photos: the garment is the subject and fills most of the frame.
+        fraction = rng.uniform(0.6, 0.95)
         slack = (1 - fraction) / 2 + 0.05
         at = (width * (0.5 + rng.uniform(-slack, slack)), height * (0.5 + rng.uniform(-slack, slack)))
         place(rng, canvas, source, names[rng.integers(len(names))], fraction, at)

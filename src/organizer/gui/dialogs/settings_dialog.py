@@ -29,7 +29,8 @@ MODE_NOTES = {
     "mean-colour": "One average colour per image: for sorting swatches by hue.",
     "palette": "The dominant colours, in any order: finds one colourway on every motif.",
 }
-MODEL_LABELS = {"lite0": "EfficientNet-Lite0", "resnet50": "ResNet-50", "vgg19": "VGG-19",
+MODEL_LABELS = {"lite0": "EfficientNet-Lite0", "lite1": "EfficientNet-Lite1", "lite2": "EfficientNet-Lite2",
+                "resnet50": "ResNet-50", "vgg19": "VGG-19",
                 "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet-121",
                 AUTOENCODER: "Autoencoder trained on this folder"}
 MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structure (ignore colours)",
