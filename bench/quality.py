@@ -33,8 +33,10 @@ from organizer.samples.objects import render_object
 HERE = Path(__file__).resolve().parent
 
 CONFIGS: dict[str, dict] = {
-    "lite0 default (blocks 10+14, centre prior)": {},
+    "lite0 default (blocks 10+14, object pooling)": {},
+    "lite0 blocks 10+14, centre prior (the default before object pooling)": {"pooling": "centre"},
     "lite0 default, plain average": {"pooling": "avg"},
+    "lite0 late (blocks 14+15), object pooling": {"layers": "late"},
     "lite0 block 10 alone": {"layers": "_blocks.10"},
     "lite0 last layer only (head), plain average": {"layers": "_bn1", "pooling": "avg"},
     "lite0 early (blocks 2+4)": {"layers": "early"},

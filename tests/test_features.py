@@ -22,7 +22,7 @@ CPU32 = Runtime("cpu", "fp32", channels_last=False)
 # --- extractor ids -------------------------------------------------------------------------
 def test_default_id_is_stable_and_spells_out_the_settings():
     spec = make_spec()
-    assert spec.id == "v2/lite0@pretrained/_blocks.10+_blocks.14/content-centre/224/auto"
+    assert spec.id == "v2/lite0@pretrained/_blocks.10+_blocks.14/content-object/224/auto"
     assert make_spec().id == spec.id
 
 
@@ -246,6 +246,40 @@ def test_centre_pooling_favours_the_middle_of_the_map():
     centred = pool_maps([fmap], "content", "centre")[0]
     assert plain[1] > plain[0]
     assert centred[0] > centred[1]  # the order flips: the middle now outweighs 3.5x more border
+
+
+def _object_on_ground(top: int, left: int) -> torch.Tensor:
+    """A 12×12 map: channel 0 a 4×4 object at (top, left), channel 1 the ground everywhere else."""
+    fmap = torch.zeros(1, 2, 12, 12)
+    fmap[0, 1] = 1.0
+    fmap[0, 0, top:top + 4, left:left + 4] = 1.0
+    fmap[0, 1, top:top + 4, left:left + 4] = 0.0
+    return fmap
+
+
+def test_object_pooling_weighs_what_stands_out_from_the_border_wherever_it_sits():
+    from organizer.embedding.cnn import pool_maps
+
+    # Off-centre, the object's 16 cells are outweighed by 128 cells of ground under the centre
+    # prior, and outweigh them once positions like the border count for little.
+    corner = _object_on_ground(1, 1)
+    centred = pool_maps([corner], "content", "centre")[0]
+    objected = pool_maps([corner], "content", "object")[0]
+    assert centred[1] > centred[0]
+    assert objected[0] > 2 * objected[1]
+    # The same object in two places gives nearly the same descriptor.
+    elsewhere = pool_maps([_object_on_ground(6, 5)], "content", "object")[0]
+    assert float(objected @ elsewhere) > 0.95
+
+
+def test_object_pooling_leaves_an_even_texture_as_the_centre_prior_pools_it():
+    from organizer.embedding.cnn import pool_maps
+
+    # A swatch touches the border everywhere: no position stands out, so no position is dropped.
+    texture = torch.rand(2, 8, 7, 7, generator=torch.Generator().manual_seed(0)) * 0.05 + 1.0
+    objected = pool_maps([texture], "content", "object")
+    centred = pool_maps([texture], "content", "centre")
+    assert torch.allclose(objected, centred, atol=0.01)
 
 
 def test_texture_std_is_zero_for_a_flat_map_and_weighted_like_the_mean():

@@ -14,7 +14,7 @@ from ..embedding import make_spec
 from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ..embedding.embed import EmbedReport
 from ..embedding.library import Library
-from ..embedding.registry import AUTOENCODER, MAX_INPUT, MIN_INPUT, MODES
+from ..embedding.registry import AUTOENCODER, DEFAULT_POOLING, MAX_INPUT, MIN_INPUT, MODES, POOLINGS
 from ..embedding.runtime import DEVICES, PRECISIONS
 from ..folder import ClusterResult, FolderModel, load_folder_state
 from ..folder.loading import open_library
@@ -68,8 +68,9 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--size", type=bounded_int(MIN_INPUT, MAX_INPUT),
                        help="network input size in pixels (default: the model's)")
     group.add_argument("--policy", default="auto", choices=POLICIES, help="how images are fitted to the input square")
-    group.add_argument("--pooling", default="centre", choices=("avg", "centre"),
-                       help="centre (default) weights the middle of each view more, for photos of objects; avg weighs all equally")
+    group.add_argument("--pooling", default=DEFAULT_POOLING, choices=POOLINGS,
+                       help="object (default) weighs what stands out from the frame's border and the middle more, "
+                            "for photos of patterned things; centre weighs only the middle more; avg weighs all equally")
     group.add_argument("--flip", action="store_true", help="average with the mirrored image")
     group.add_argument("--invariant", action="store_true",
                        help="match rotated and mirrored copies: average over all 8 flips and quarter turns (8x slower)")

@@ -22,7 +22,7 @@ from .autoencoder import TrainConfig
 #: shared tap outputs then mixed the two calls' images, and been cached wrong for good.
 VERSION = 2
 MODES = ("content", "texture", "structure", "colour", "mean-colour", "palette")
-POOLINGS = ("avg", "centre")
+POOLINGS = ("avg", "centre", "object")
 CNN_MODES = ("content", "texture", "structure")
 
 #: Chosen from measurements on dtd10 (texture photos), rendered bracelet swatches and composed
@@ -37,7 +37,7 @@ STRUCTURE_LAYERS = "mid"
 DEFAULT_POLICY = "auto"
 #: The model trained on the user's own folder (folder.extractor); not a pretrained backbone.
 AUTOENCODER = "autoencoder"
-DEFAULT_POOLING = "centre"
+DEFAULT_POOLING = "object"
 #: The network input sides a spec may ask for, in pixels.
 MIN_INPUT, MAX_INPUT = 32, 1024
 
