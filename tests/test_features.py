@@ -174,6 +174,25 @@ def test_a_lite_whose_weights_package_is_missing_says_what_to_install(monkeypatc
         backbones.build(backbones.get("lite2"), "pretrained")
 
 
+def test_views_padded_to_a_fixed_step_embed_to_the_same_vectors():
+    # On a GPU, batches are padded so that few shapes reach the network; the blank views
+    # belong to a dropped extra image and must change nothing.
+    from organizer.embedding.cnn import padded_to_step
+
+    views = np.random.default_rng(1).integers(0, 255, (5, 64, 64, 3), dtype=np.uint8)
+    owners = np.array([0, 0, 1, 2, 2])
+    padded, padded_owners = padded_to_step(views, owners, 3, 4)
+    assert padded.shape[0] == 8 and padded_owners.tolist() == [0, 0, 1, 2, 2, 3, 3, 3]
+    assert not padded[5:].any()
+    assert padded_to_step(views, owners, 3, 5)[0] is views
+    embedder = create_embedder(make_spec(size=64, weights=None), CPU32)
+    plain = embedder.embed(views, owners, 3)
+    embedder.shape_step = 4
+    stepped = embedder.embed(views, owners, 3)
+    assert stepped.shape == (3, plain.shape[1])
+    np.testing.assert_allclose(stepped, plain, atol=1e-5)
+
+
 def test_vgg19_is_cut_after_block4_conv1():
     model = backbones.build(backbones.get("vgg19"), None)
     assert len(model.features) == backbones.VGG19_CUT
