@@ -45,8 +45,10 @@ def test_structure_mode_ranks_a_motif_with_itself_in_other_colourways(recoloured
     others = len(COLOURWAYS) - 1
     structure = precision_at(embed("structure", images), motifs, others)
     content = precision_at(embed("content", images), motifs, others)
-    assert structure >= 0.8
-    assert structure > content + 0.1
+    # Object pooling lets content mode find most of them too (11 in 12 here); structure
+    # mode must find them all, polarity swaps included.
+    assert structure >= 0.95
+    assert structure > content
 
 
 def test_palette_mode_ranks_a_colourway_with_itself_on_other_motifs(recoloured):
