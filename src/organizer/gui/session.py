@@ -194,7 +194,7 @@ class FolderSession(QObject):
     # map -------------------------------------------------------------------------------
     def recompute_map(self) -> None:
         library = self.library
-        if library is None or len(library) < 2:
+        if library is None or not len(library):
             return
         spec = MapSpec(perplexity=self.settings.perplexity)
 
