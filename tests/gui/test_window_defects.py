@@ -1,0 +1,73 @@
+"""Issue 18's small defects, as a designer meets them in the window."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from organizer.gui.app import SETTINGS_KEY, create_window
+from organizer.samples import write_sample_folder
+from organizer.storage.settings import Settings
+
+TIMEOUT_MS = 120_000
+#: Colour histograms: a real scan, map and clustering without loading a network.
+FAST = Settings(feature_mode="colour", perplexity=5.0)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    store.setValue(SETTINGS_KEY, FAST.to_json())
+    window = create_window(store)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()
+
+
+def _folder(tmp_path: Path, count: int) -> Path:
+    """A folder of the first ``count`` of nine sample patterns, one per family."""
+    rendered = write_sample_folder(tmp_path / "rendered", per_family=1, colourways=1, size=(96, 96))
+    folder = tmp_path / f"{count} patterns"
+    folder.mkdir()
+    for path in sorted(rendered)[:count]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def _open(qtbot, window, folder: Path, images: int) -> None:
+    window.open_folder(folder)
+    session = window.session
+    qtbot.waitUntil(lambda: session.library is not None and len(session.library) == images
+                    and session.book is not None and not session.runner.busy(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.map_view.point_count() == images, timeout=5000)
+
+
+# Redo --------------------------------------------------------------------------------------------
+def test_every_redo_key_of_the_platform_redoes_the_edit(qtbot, window, sample_folder):
+    _open(qtbot, window, sample_folder, 36)
+    session = window.session
+    target = next(label for label in session.book.clusters() if label != session.book.labels[0])
+    session.move_to_cluster([0], target)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    window.grid.view().setFocus()
+    keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+    assert keys
+    for key in keys:
+        window.actions_by_name["undo"].trigger()
+        assert session.book.labels[0] != target and session.model.can_redo()
+        QTest.keySequence(window.grid.view(), key)
+        assert session.book.labels[0] == target, f"{key.toString()} did not redo"
+
+
+def test_no_key_is_bound_twice_so_qt_drops_none_as_ambiguous(window):
+    # Under X11 the old hand-made Ctrl+Shift+Z was the platform's own Redo key a second time.
+    keys = [key.toString() for action in window.actions() for key in action.shortcuts() if not key.isEmpty()]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
