@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from organizer.analysis.reduce import degenerate
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.samples import write_sample_folder
 from organizer.storage.settings import Settings
@@ -71,3 +73,14 @@ def test_no_key_is_bound_twice_so_qt_drops_none_as_ambiguous(window):
     # Under X11 the old hand-made Ctrl+Shift+Z was the platform's own Redo key a second time.
     keys = [key.toString() for action in window.actions() for key in action.shortcuts() if not key.isEmpty()]
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+
+
+# The map of a small folder -------------------------------------------------------------------------
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_a_small_folder_gets_a_map_with_a_point_for_each_image(qtbot, window, tmp_path, count):
+    _open(qtbot, window, _folder(tmp_path, count), count)
+    layout = np.asarray(window.session.layout)
+    assert layout.shape == (count, 2) and not degenerate(layout)
+    if count >= 2:
+        rows, cols = np.triu_indices(count, 1)
+        assert np.linalg.norm(layout[rows] - layout[cols], axis=1).min() > 0.1 * np.ptp(layout, axis=0).max()
