@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from organizer.analysis.reduce import degenerate
+from organizer.gui import session as session_module
 from organizer.gui.app import SETTINGS_KEY, create_window
+from organizer.gui.panels import similar_search
+from organizer.jobs.tasks import Cancelled
 from organizer.samples import write_sample_folder
 from organizer.storage.settings import Settings
 
@@ -84,3 +88,45 @@ def test_a_small_folder_gets_a_map_with_a_point_for_each_image(qtbot, window, tm
     if count >= 2:
         rows, cols = np.triu_indices(count, 1)
         assert np.linalg.norm(layout[rows] - layout[cols], axis=1).min() > 0.1 * np.ptp(layout, axis=0).max()
+
+
+# Status that outlives its job -------------------------------------------------------------------------
+def test_a_map_stopped_by_a_rescan_leaves_the_status_bar_when_the_rescan_fails(qtbot, window, sample_folder,
+                                                                               monkeypatch):
+    _open(qtbot, window, sample_folder, 36)
+
+    def slow_map(*_args, progress, should_stop, **_kwargs):
+        progress(1, 100, "layout")
+        while not should_stop():
+            threading.Event().wait(0.01)
+        raise Cancelled()
+
+    def offline(*_args, **_kwargs):
+        raise RuntimeError("the weights need a download")
+
+    monkeypatch.setattr(session_module, "cached_map", slow_map)
+    monkeypatch.setattr(session_module, "open_library", offline)
+    window.session.recompute_map()
+    qtbot.waitUntil(lambda: window.progress.isVisible() and "map" in window.progress.label.text(), timeout=5000)
+    window.session.rescan()  # stops the map
+    qtbot.waitUntil(lambda: window.message.text().startswith("Scan failed"), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.session.runner.busy(), timeout=5000)
+    assert not window.progress.isVisible(), window.progress.label.text()
+
+
+def test_a_search_replaced_by_another_takes_its_message_along(qtbot, window, sample_folder, monkeypatch):
+    _open(qtbot, window, sample_folder, 36)
+    session = window.session
+
+    def held(*_args, should_stop, **_kwargs):
+        while not should_stop():
+            threading.Event().wait(0.01)
+        raise Cancelled()
+
+    monkeypatch.setattr(similar_search, "search_similar", held)
+    query = session.library.paths[3]
+    session.find_similar_to_file(query)
+    assert window.message.text() == f"Searching with {query.name}…"
+    session.find_similar(0)  # Ctrl+F on another image before the first search ended
+    assert window.message.text() == ""
+    session.cancel()
