@@ -8,15 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QKeySequence, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from organizer.analysis.reduce import degenerate
 from organizer.gui import session as session_module
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.panels import similar_search
+from organizer.gui.panels.welcome import WelcomePage
 from organizer.jobs.tasks import Cancelled
 from organizer.samples import write_sample_folder
 from organizer.storage.settings import Settings
@@ -130,3 +131,30 @@ def test_a_search_replaced_by_another_takes_its_message_along(qtbot, window, sam
     session.find_similar(0)  # Ctrl+F on another image before the first search ended
     assert window.message.text() == ""
     session.cancel()
+
+
+# The welcome page's links -------------------------------------------------------------------------------
+def _link_pixels(widget) -> int:
+    """How many of the widget's pixels are drawn in (nearly) the palette's link colour."""
+    link = widget.palette().color(QPalette.ColorRole.Link)
+    image = widget.grab().toImage()
+    return sum(1 for x in range(image.width()) for y in range(image.height())
+               if _near(QColor(image.pixel(x, y)), link))
+
+
+def _near(colour: QColor, other: QColor) -> bool:
+    return all(abs(a - b) <= 40 for a, b in zip(colour.getRgb()[:3], other.getRgb()[:3]))
+
+
+def test_the_welcome_pages_links_look_and_point_like_links(qtbot):
+    page = WelcomePage()
+    qtbot.addWidget(page)
+    page.set_recent(("/home/designer/patterns/summer",))
+    page.resize(900, 600)
+    page.show()
+    qtbot.waitExposed(page)
+    links = [b for b in page.findChildren(QPushButton) if b.text() != "Open folder…"]
+    assert sorted(b.text() for b in links) == ["Try the sample patterns", "summer  —  /home/designer/patterns/summer"]
+    for link in links:
+        assert link.cursor().shape() == Qt.CursorShape.PointingHandCursor
+        assert _link_pixels(link) > 20, f"{link.text()!r} is not drawn in the link colour"
