@@ -17,6 +17,7 @@ from organizer.analysis.reduce import degenerate
 from organizer.gui import session as session_module
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.panels import similar_search
+from organizer.gui.panels.failures_panel import FailuresPanel
 from organizer.gui.panels.welcome import WelcomePage
 from organizer.jobs.tasks import Cancelled
 from organizer.samples import write_sample_folder
@@ -158,3 +159,27 @@ def test_the_welcome_pages_links_look_and_point_like_links(qtbot):
     for link in links:
         assert link.cursor().shape() == Qt.CursorShape.PointingHandCursor
         assert _link_pixels(link) > 20, f"{link.text()!r} is not drawn in the link colour"
+
+
+# The Problems panel's folders ---------------------------------------------------------------------------
+def test_problems_show_each_files_folder_from_the_opened_folder(qtbot, tmp_path):
+    root = tmp_path / "patterns"
+    panel = FailuresPanel()
+    qtbot.addWidget(panel)
+    panel.set_failures([(root / "summer" / "knits" / "bad.png", "damaged image data"),
+                        (root / "notes.jpg", "not an image")], root)
+    table = panel.table
+    assert [table.horizontalHeaderItem(c).text() for c in range(3)] == ["File", "Folder", "Why it was skipped"]
+    assert [[table.item(r, c).text() for c in range(3)] for r in range(2)] == [
+        ["bad.png", "patterns/summer/knits", "damaged image data"], ["notes.jpg", "patterns", "not an image"]]
+    assert table.item(0, 1).toolTip() == str(root / "summer" / "knits" / "bad.png")
+
+
+def test_the_windows_problems_panel_names_the_folder_of_a_broken_file(qtbot, window, tmp_path):
+    folder = _folder(tmp_path, 5)
+    (folder / "summer").mkdir()
+    (folder / "summer" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+    _open(qtbot, window, folder, 5)
+    table = window.failures.table
+    assert table.rowCount() == 1
+    assert [table.item(0, c).text() for c in range(2)] == ["broken.png", f"{folder.name}/summer"]

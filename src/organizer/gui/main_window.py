@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         self.message.setText(f"{len(result.matches)} images like {result.query_path.name}")
 
     def _show_failures(self, failures) -> None:
-        self.failures.set_failures(failures)
+        self.failures.set_failures(failures, self.session.folder)
         self.progress.set_failures(len(failures))
         self.failures_dock.setWindowTitle(f"Problems ({len(failures)})" if failures else "Problems")
         self.failures_dock.setVisible(bool(failures))
