@@ -206,7 +206,7 @@ def test_the_apps_size_limit_setting_reaches_its_scan(qtbot, tmp_path):
     table = window.failures.table
     qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=5_000)
     assert table.item(0, 0).text() == "huge.jpg"
-    assert table.item(0, 1).text().startswith("file too large: 3.0 MB is over the 2.0 MB limit")
+    assert table.item(0, 2).text().startswith("file too large: 3.0 MB is over the 2.0 MB limit")
     assert len(window.session.library) == 2
     window.close()
 

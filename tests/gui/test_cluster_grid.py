@@ -131,6 +131,20 @@ def test_column_slider_sets_the_cell_size(qtbot, grid):
     assert grid.columns() == 2
 
 
+def test_the_column_slider_leaves_the_arrow_keys_to_the_grid(qtbot, grid):
+    shown(qtbot, grid)
+    grid.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is grid, timeout=2000)
+    qtbot.mouseClick(grid.slider, LEFT, pos=grid.slider.rect().center())
+    assert not grid.slider.hasFocus()
+    grid.setFocus()  # focus given to the grid lands in its view
+    assert grid.view().hasFocus()
+    columns = grid.columns()
+    grid.view().setCurrentIndex(grid.model.index(1))
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Right)
+    assert grid.view().currentIndex().row() == 2 and grid.columns() == columns
+
+
 def test_selection_reports_image_indices_never_headers(qtbot, grid):
     with qtbot.waitSignal(grid.selection_changed) as signal:
         grid.view().selectAll()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from dataclasses import replace
@@ -137,6 +138,30 @@ def test_a_target_inside_the_library_is_refused(qtbot, dialog, library):
     qtbot.waitUntil(lambda: "inside the source" in dialog.status_label.text(), timeout=WAIT_MS)
     assert not inside.exists() and _tree(library.folder) == before
     assert dialog.export_button.isEnabled()
+
+
+def test_open_export_folder_says_when_it_cannot_open_the_folder(qtbot, dialog, tmp_path, monkeypatch):
+    opened = []
+
+    class NoFileManager:  # openUrl's answer where no file manager is set up
+        @staticmethod
+        def openUrl(url) -> bool:
+            opened.append(url.toLocalFile())
+            return False
+
+    monkeypatch.setattr(export_module, "QDesktopServices", NoFileManager)
+    out = tmp_path / "out"
+    with qtbot.waitSignal(dialog.exported, timeout=WAIT_MS):
+        dialog.start_export()
+    qtbot.waitUntil(dialog.open_button.isEnabled, timeout=WAIT_MS)
+    dialog.open_button.click()
+    qtbot.waitUntil(lambda: "Could not open" in dialog.status_label.text(), timeout=WAIT_MS)
+    assert opened == [str(out)] and str(out) in dialog.status_label.text()
+
+    shutil.rmtree(out)  # deleted in the file manager while the dialog stayed open
+    dialog.open_button.click()
+    qtbot.waitUntil(lambda: "not there any more" in dialog.status_label.text(), timeout=WAIT_MS)
+    assert opened == [str(out)] and not dialog.open_button.isEnabled()
 
 
 def test_move_mode_warns(dialog):

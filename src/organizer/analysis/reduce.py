@@ -1,5 +1,8 @@
 """The map: PCA, then t-SNE (openTSNE, FFT-accelerated for large folders), shown while it is computed.
 
+A folder of fewer than :data:`SMALL_MAP` images is laid out by metric MDS instead, and a
+layout that shows nothing (every point on one spot, or not finite) is never cached.
+
 :func:`compute_map` reports partial layouts through ``on_partial``: the PCA initialisation
 at once, then the layout every ``snapshot_every`` iterations, so a view can animate from
 the first second. The returned :class:`MapModel` keeps what is needed to place new images
@@ -35,8 +38,8 @@ class MapSpec:
     seed: int = 0
 
     def validate(self, n_points: int) -> None:
-        if n_points < 2:
-            raise ValueError("a map needs at least two images")
+        if n_points < 1:
+            raise ValueError("a map needs at least one image")
         if not 1 <= self.perplexity <= 500:
             raise ValueError(f"perplexity {self.perplexity} is outside 1..500")
         if self.pca_dims < 2:
@@ -119,9 +122,58 @@ def _affinities(reduced: np.ndarray, perplexity: float, seed: int):
                                                random_state=seed, method="auto")
 
 
+#: Below this many images the map is metric MDS, not t-SNE: openTSNE put every point within
+#: 1e-40 of (0, 0) for 2 to 24 random unit vectors here, at perplexity 5 and 30 alike, and
+#: on a few dozen images t-SNE's neighbourhoods span much of the folder anyway.
+SMALL_MAP = 50
+
+
+def degenerate(layout: np.ndarray) -> bool:
+    """Whether ``layout`` shows nothing: a position is not finite, or all of two or more points share one spot."""
+    layout = np.asarray(layout, dtype=np.float64)
+    if not np.isfinite(layout).all():
+        return True
+    return len(layout) >= 2 and float(np.ptp(layout, axis=0).max()) < 1e-6
+
+
+def distance_layout(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
+    """2-D positions whose distances follow the vectors': the PCA plane, refined by metric MDS
+    for fewer than :data:`SMALL_MAP` images (it holds the distances of every pair).
+
+    Images with one and the same vector have no shape to show, so they go round a circle,
+    each one visible and clickable.
+    """
+    from sklearn.manifold import smacof
+    from sklearn.metrics import pairwise_distances
+
+    vectors = np.asarray(vectors, dtype=np.float64)
+    count = len(vectors)
+    layout = np.zeros((count, 2))
+    left, scales, _ = np.linalg.svd(vectors - vectors.mean(axis=0), full_matrices=False)
+    dims = min(2, len(scales))
+    layout[:, :dims] = left[:, :dims] * scales[:dims]
+    if 2 <= count < SMALL_MAP and not degenerate(layout):
+        layout, _stress = smacof(pairwise_distances(vectors), n_components=2, init=layout, n_init=1,
+                                 random_state=seed)
+    if degenerate(layout):
+        angles = 2 * np.pi * np.arange(count) / count
+        layout = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return layout.astype(np.float32)
+
+
+def _distance_map(vectors: np.ndarray, spec: MapSpec, progress: ProgressFn) -> MapModel:
+    """A map by :func:`distance_layout`; its MapModel has no PCA, so :func:`cached_map` never places images into it."""
+    progress(0, 1, "layout")
+    layout = distance_layout(vectors, spec.seed)
+    progress(1, 1, "done")
+    return MapModel(layout, vectors.mean(axis=0), np.zeros((0, vectors.shape[1]), dtype=np.float32),
+                    min(spec.perplexity, (len(vectors) - 1) / 3), spec.seed)
+
+
 def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: ProgressFn = no_progress,
                 should_stop: StopFn = never_stop, on_partial: PartialFn | None = None) -> MapModel:
-    """Lay ``vectors`` out in 2-D.
+    """Lay ``vectors`` out in 2-D: t-SNE, or MDS for fewer than :data:`SMALL_MAP` images
+    or where t-SNE collapsed.
 
     Raises
     ------
@@ -132,6 +184,8 @@ def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: Pro
 
     vectors = np.asarray(vectors, dtype=np.float32)
     spec.validate(len(vectors))
+    if len(vectors) < SMALL_MAP:
+        return _distance_map(vectors, spec, progress)
     total = spec.early_iterations + spec.iterations
     progress(0, total, "PCA")
     mean, components = run_step(_pca, vectors, spec.pca_dims, spec.seed, rows=len(vectors), should_stop=should_stop)
@@ -168,7 +222,10 @@ def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: Pro
         raise Cancelled() from None
     progress(total, total, "done")
     embedding.gradient_descent_params["callbacks"] = None
-    return MapModel(np.array(embedding, dtype=np.float32), mean, components, perplexity, spec.seed, embedding)
+    layout = np.array(embedding, dtype=np.float32)
+    if degenerate(layout):  # seen only below 25 images, but a collapsed map must never be shown or cached
+        return MapModel(distance_layout(reduced, spec.seed), mean, components, perplexity, spec.seed)
+    return MapModel(layout, mean, components, perplexity, spec.seed, embedding)
 
 
 #: New images are placed into a cached map while they number at most this share of the
@@ -183,7 +240,8 @@ def cached_map(cache, extractor: str, hashes: list[str], vectors: np.ndarray, sp
 
     Returns the (N, 2) layout in the order of ``hashes`` and how it was obtained:
     ``"cached"`` (the same images), ``"placed"`` (a few new images placed into the cached
-    map with openTSNE's transform; removed images simply leave it) or ``"computed"``.
+    t-SNE map with openTSNE's transform; removed images simply leave it) or ``"computed"``.
+    A degenerate cached layout (a collapsed map of an older version) is computed again.
     """
     vectors = np.asarray(vectors, dtype=np.float32)
     row_of = {h: i for i, h in enumerate(hashes)}  # copies share a hash, and so a position
@@ -195,8 +253,11 @@ def cached_map(cache, extractor: str, hashes: list[str], vectors: np.ndarray, sp
         old_row = {h: i for i, h in enumerate(old_hashes)}
         kept = [h for h in unique if h in old_row]
         new = [h for h in unique if h not in old_row]
-        # openTSNE's transform needs more reference points than 3 × perplexity neighbours.
-        if len(kept) > 3 * model.perplexity and len(new) <= PLACE_SHARE * len(kept):
+        # openTSNE's transform needs more reference points than 3 × perplexity neighbours,
+        # and a t-SNE map to place them into: an MDS map (no PCA kept) is computed again.
+        placeable = not new or len(model.pca_components) > 0
+        if (not degenerate(model.layout) and placeable and len(kept) > 3 * model.perplexity
+                and len(new) <= PLACE_SHARE * len(kept)):
             positions = {h: model.layout[old_row[h]] for h in kept}
             source = "cached"
             if new:
@@ -209,14 +270,19 @@ def cached_map(cache, extractor: str, hashes: list[str], vectors: np.ndarray, sp
                 source = "placed"
             if source == "placed" or len(kept) < len(old_hashes):
                 layout = np.stack([positions[h] for h in unique])
-                cache.put_layout(extractor, spec.key, unique,
-                                 MapModel(layout, model.pca_mean, model.pca_components, model.perplexity,
-                                          model.seed).to_bytes())
+                _store(cache, extractor, spec.key, unique,
+                       MapModel(layout, model.pca_mean, model.pca_components, model.perplexity, model.seed))
             return np.stack([positions[h] for h in hashes]), source
     position_of = {h: i for i, h in enumerate(unique)}
     rows = np.array([position_of[h] for h in hashes])
     model = compute_map(vectors[[row_of[h] for h in unique]], spec, progress=progress, should_stop=should_stop,
                         on_partial=(lambda partial: on_partial(partial[rows])) if on_partial else None)
-    cache.put_layout(extractor, spec.key, unique, model.to_bytes())
+    _store(cache, extractor, spec.key, unique, model)
     positions = dict(zip(unique, model.layout))
     return np.stack([positions[h] for h in hashes]), "computed"
+
+
+def _store(cache, extractor: str, key: str, hashes: list[str], model: MapModel) -> None:
+    """Cache ``model`` unless its layout is degenerate: the next open computes it afresh instead."""
+    if not degenerate(model.layout):
+        cache.put_layout(extractor, key, hashes, model.to_bytes())

@@ -58,9 +58,9 @@ def open_samples(window: MainWindow) -> None:
         write_sample_folder(folder)
         return folder
 
-    window.message.setText("Rendering the sample patterns…")
     window.session.runner.start("samples", render, on_finished=window.open_folder,
                                 on_failed=lambda text: window.message.setText(f"The samples failed: {text}"))
+    window.message.show_working("samples", "Rendering the sample patterns…")
 
 
 def run(folder: str | None = None) -> int:

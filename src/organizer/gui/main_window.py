@@ -10,7 +10,7 @@ import numpy as np
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox,
                                QStackedWidget, QTabWidget)
 
 from .. import __version__
@@ -32,7 +32,7 @@ from .panels.preview import PreviewDialog
 from .panels.similar_panel import SimilarPanel
 from .panels.welcome import WelcomePage
 from .session import FolderSession
-from .status import ProgressStatus
+from .status import ProgressStatus, StatusMessage
 from .thumbnails import ThumbnailLoader
 
 IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_SUFFIXES))})"
@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         self.similar_dock.hide()
 
         self.progress = ProgressStatus()
-        self.message = QLabel()
+        self.message = StatusMessage()
         self.statusBar().addWidget(self.message, 1)
         self.statusBar().addPermanentWidget(self.progress)
         self.actions_by_name = build_menu_bar(self)
@@ -107,6 +107,9 @@ class MainWindow(QMainWindow):
         session.failures_changed.connect(self._show_failures)
         session.progress.connect(self.progress.update_stage)
         session.message.connect(self.message.setText)
+        session.working.connect(self.message.show_working)
+        session.job_ended.connect(self.message.job_ended)
+        session.job_ended.connect(self.progress.job_ended)
         self.progress.cancel_requested.connect(session.cancel)
         self.welcome.open_requested.connect(self.choose_folder)
         self.welcome.folder_chosen.connect(lambda folder: self.open_folder(Path(folder)))
@@ -216,7 +219,7 @@ class MainWindow(QMainWindow):
         self.message.setText(f"{len(result.matches)} images like {result.query_path.name}")
 
     def _show_failures(self, failures) -> None:
-        self.failures.set_failures(failures)
+        self.failures.set_failures(failures, self.session.folder)
         self.progress.set_failures(len(failures))
         self.failures_dock.setWindowTitle(f"Problems ({len(failures)})" if failures else "Problems")
         self.failures_dock.setVisible(bool(failures))

@@ -43,7 +43,9 @@ class Window(Protocol):
 
 def _action(window: Window, text: str, slot, shortcut=None, enabled: bool = True) -> QAction:
     action = QAction(text, window)
-    if shortcut is not None:
+    if isinstance(shortcut, QKeySequence.StandardKey):
+        action.setShortcuts(shortcut)  # every key the platform binds to it, each once
+    elif shortcut is not None:
         action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
     action.triggered.connect(lambda _=False: slot())
     action.setEnabled(enabled)
@@ -54,9 +56,10 @@ def _action(window: Window, text: str, slot, shortcut=None, enabled: bool = True
 def _history_actions(window: Window) -> tuple[QAction, QAction]:
     """Undo and Redo, named after the edit they would reverse or repeat, as the folder model's history says."""
     session = window.session
-    undo = _action(window, "&Undo", session.model.undo, QKeySequence.Undo, enabled=False)
-    redo = _action(window, "&Redo", session.model.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence(QKeySequence.Redo)],
-                   enabled=False)
+    undo = _action(window, "&Undo", session.model.undo, QKeySequence.StandardKey.Undo, enabled=False)
+    # The platform's own keys only: Ctrl+Shift+Z added by hand doubled Linux's and macOS's
+    # Redo key, and Qt ignores a key bound twice as ambiguous.
+    redo = _action(window, "&Redo", session.model.redo, QKeySequence.StandardKey.Redo, enabled=False)
 
     def follow() -> None:
         model = session.model

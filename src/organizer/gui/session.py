@@ -47,6 +47,10 @@ class FolderSession(QObject):
     #: stage ("scan", "map", "clusters", "similar", "split"), done, total, a note for people
     progress = Signal(str, int, int, str)
     message = Signal(str)
+    #: slot, words for a job at work ("Scanning…"): shown until that slot's job ends
+    working = Signal(str, str)
+    #: a slot's job ended, however it did; its progress and working words go
+    job_ended = Signal(str)
     busy_changed = Signal(bool)
     #: The edit history changed: what Undo and Redo would do now.
     history_changed = Signal()
@@ -56,6 +60,7 @@ class FolderSession(QObject):
         self.settings = settings
         self.runner = TaskRunner(self)
         self.runner.busy_changed.connect(self.busy_changed)
+        self.runner.slot_ended.connect(self.job_ended)
         self._closed = False
         self.device_description = "chosen when the first folder opens"
         self._writer = SerialWriter(
@@ -149,9 +154,9 @@ class FolderSession(QObject):
                                     max_file_bytes=settings.max_file_mb * MB)
 
         self._scan_started = time.monotonic()
-        self.message.emit(f"Scanning {folder.name}…")
         self._start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
                     on_failed=self._failed("scan"), on_cancelled=lambda: None)
+        self.working.emit("scan", f"Scanning {folder.name}…")  # after the start, which ends an old scan
         self.warm_up(analysis=False)
 
     def _scan_progress(self, done: int, total: int, note: str) -> None:
@@ -194,7 +199,7 @@ class FolderSession(QObject):
     # map -------------------------------------------------------------------------------
     def recompute_map(self) -> None:
         library = self.library
-        if library is None or len(library) < 2:
+        if library is None or not len(library):
             return
         spec = MapSpec(perplexity=self.settings.perplexity)
 
@@ -289,12 +294,12 @@ class FolderSession(QObject):
             self.message.emit("Open a folder first, then drop an image on it to search")
             return
         settings = self.settings
-        self.message.emit(f"Searching with {Path(path).name}…")
         job = file_search_job(self.library, Path(path), settings.similar_count, settings.device,
                               settings.similar_rerank, self.message.emit,
                               max_file_bytes=settings.max_file_mb * MB)
         self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
-                          on_failed=self._failed("search"))
+                    on_failed=self._failed("search"))
+        self.working.emit("similar", f"Searching with {Path(path).name}…")
 
     # settings --------------------------------------------------------------------------
     def apply_settings(self, settings: Settings) -> None:

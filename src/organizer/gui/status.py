@@ -1,4 +1,4 @@
-"""The status bar's progress: stage, count, rate and ETA, a bar and a Cancel button."""
+"""The status bar: its message, and the progress (stage, count, rate and ETA, a bar and a Cancel button)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,26 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 
 STAGE_NAMES = {"scan": "Embedding", "map": "Laying out the map", "clusters": "Clustering",
                "similar": "Searching", "split": "Splitting"}
+
+
+class StatusMessage(QLabel):
+    """The status bar's message. Words for a job at work ("Scanning…") go when that job ends,
+    unless a newer message has replaced them."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._working: tuple[str, str] | None = None
+
+    def show_working(self, slot: str, text: str) -> None:
+        self.setText(text)
+        self._working = (slot, text)
+
+    def job_ended(self, slot: str) -> None:
+        if self._working is None or self._working[0] != slot:
+            return
+        if self.text() == self._working[1]:
+            self.clear()
+        self._working = None
 
 
 class ProgressStatus(QWidget):
@@ -41,6 +61,10 @@ class ProgressStatus(QWidget):
         else:
             self._stages[stage] = (done, total, note)
         self._show()
+
+    def job_ended(self, slot: str) -> None:
+        """A job ended however it did (a cancelled one reports nothing more): its stage leaves the display."""
+        self.update_stage(slot, 1, 1, "")
 
     def _show(self) -> None:
         if not self._stages:

@@ -118,6 +118,9 @@ class TaskRunner(QObject):
     """Runs jobs off the GUI thread, one per slot; see the module notes."""
 
     busy_changed = Signal(bool)
+    #: A slot's job ended, however it did: finished, failed, cancelled or replaced by a newer
+    #: one. Its owner takes down what showed it at work: its progress, a "Scanning…" message.
+    slot_ended = Signal(str)
     #: (task, kind, arguments) from a worker, delivered to _arrived on the GUI thread.
     _reported = Signal(object, str, object)
 
@@ -162,6 +165,7 @@ class TaskRunner(QObject):
             if kind in _ENDINGS:
                 if self._current.get(task.slot) is task:
                     del self._current[task.slot]
+                    self.slot_ended.emit(task.slot)
                 task.handlers = {}  # the owner's closures: nothing reaches them through the task now
                 if not self.busy():
                     self.busy_changed.emit(False)
@@ -177,6 +181,7 @@ class TaskRunner(QObject):
         task = self._current.pop(slot, None)
         if task is not None:
             task.cancel()
+            self.slot_ended.emit(slot)
             if not self.busy():
                 self.busy_changed.emit(False)
 

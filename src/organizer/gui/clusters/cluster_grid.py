@@ -187,6 +187,9 @@ class ClusterGrid(QWidget):
         self.slider.setRange(MIN_COLUMNS, MAX_COLUMNS)
         self.slider.setFixedWidth(160)
         self.slider.setToolTip("Thumbnails per row")
+        # Dragged with the mouse, never focused: arrow keys move the selection in the grid.
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusProxy(self._view)
         bar = QHBoxLayout()
         bar.setContentsMargins(12, 6, 12, 6)
         bar.addWidget(self.summary)

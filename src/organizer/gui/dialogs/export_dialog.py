@@ -178,7 +178,15 @@ class ExportDialog(QDialog):
             self.set_target(Path(chosen))
 
     def _open_target(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.target())))
+        out = self.target()  # looked for first: on Linux openUrl starts xdg-open, True for a folder that is gone
+        self._runner.start("export-open", lambda ctx: out.is_dir(), on_finished=lambda found: self._open(out, found))
+
+    def _open(self, out: Path, exists: bool) -> None:
+        if not exists:
+            self.open_button.setEnabled(False)
+            self._say(f"{escape(str(out))} is not there any more: it was moved or deleted.", "target")
+        elif not QDesktopServices.openUrl(QUrl.fromLocalFile(str(out))):
+            self._say(f"Could not open {escape(str(out))}: no file manager answered.", "error")
 
     def _target_changed(self) -> None:
         self._options_changed()
@@ -380,7 +388,8 @@ class ExportDialog(QDialog):
         undo keeps its place in the runner, so its end still announces the moved files: the dialog
         waits for it, hidden. One the runner dropped (the window's shutdown) ends unannounced."""
         self._target_check.stop()
-        self._runner.cancel("export-target")
+        for slot in ("export-target", "export-open"):
+            self._runner.cancel(slot)
         self._closing = self._moves_files and self._runner.running(self._task_slot)
         if self._closing:
             self._task.cancel()

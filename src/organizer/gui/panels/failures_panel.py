@@ -10,6 +10,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 
+def shown_folder(path: Path, folder: Path | None) -> str:
+    """The folder holding ``path``, from the opened ``folder``'s name down ("patterns/summer"),
+    so a file of the folder itself shows its name, not "."; the full folder if outside it."""
+    if folder is not None and path.parent.is_relative_to(folder):
+        return path.parent.relative_to(folder.parent).as_posix()
+    return str(path.parent)
+
+
 class FailuresPanel(QWidget):
     count_changed = Signal(int)
 
@@ -21,9 +29,10 @@ class FailuresPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self._summary, 1)
         top.addWidget(copy)
-        self.table = QTableWidget(0, 2)
-        self.table.setHorizontalHeaderLabels(["File", "Why it was skipped"])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Interactive)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["File", "Folder", "Why it was skipped"])
+        for column in (0, 1):
+            self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -35,15 +44,18 @@ class FailuresPanel(QWidget):
         layout.addWidget(self.table)
         self._failures: list[tuple[Path, str]] = []
 
-    def set_failures(self, failures: list[tuple[Path, str]]) -> None:
+    def set_failures(self, failures: list[tuple[Path, str]], folder: Path | None = None) -> None:
+        """List ``failures``, each with its folder as seen from the opened ``folder``'s parent."""
         self._failures = list(failures)
         self.table.setRowCount(len(failures))
         for row, (path, reason) in enumerate(failures):
-            name = QTableWidgetItem(Path(path).name)
-            name.setToolTip(str(path))
-            self.table.setItem(row, 0, name)
-            self.table.setItem(row, 1, QTableWidgetItem(reason))
+            path = Path(path)
+            for column, text in enumerate((path.name, shown_folder(path, folder), reason)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(str(path))
+                self.table.setItem(row, column, item)
         self.table.resizeColumnToContents(0)
+        self.table.resizeColumnToContents(1)
         count = len(failures)
         self._summary.setText(f"{count} file{'s' * (count != 1)} skipped; the rest were sorted" if count
                               else "No problems")

@@ -9,6 +9,21 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 
+#: Flat buttons read as plain labels; these look and point like the links they are. Hover
+#: and keyboard focus underline them.
+LINK_STYLE = ("QPushButton { border: none; background: transparent; color: palette(link); padding: 2px 4px; }"
+              "QPushButton:hover, QPushButton:focus { text-decoration: underline; }")
+
+
+def link_button(text: str) -> QPushButton:
+    """A button drawn as a link: the palette's link colour, underlined under the pointer, a pointing hand."""
+    button = QPushButton(text)
+    button.setFlat(True)
+    button.setStyleSheet(LINK_STYLE)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    return button
+
+
 class WelcomePage(QWidget):
     open_requested = Signal()
     folder_chosen = Signal(str)
@@ -31,8 +46,7 @@ class WelcomePage(QWidget):
         open_button = QPushButton("Open folder…")
         open_button.setDefault(True)
         open_button.clicked.connect(self.open_requested)
-        samples = QPushButton("Try the sample patterns")
-        samples.setFlat(True)
+        samples = link_button("Try the sample patterns")
         samples.clicked.connect(self.samples_requested)
         for widget in (title, hint):
             self._layout.addWidget(widget)
@@ -50,8 +64,7 @@ class WelcomePage(QWidget):
             button.deleteLater()
         self._recent_buttons = []
         for folder in folders[:6]:
-            button = QPushButton(f"{Path(folder).name}  —  {folder}")
-            button.setFlat(True)
+            button = link_button(f"{Path(folder).name}  —  {folder}")
             button.clicked.connect(lambda _=False, f=folder: self.folder_chosen.emit(f))
             self._layout.addWidget(button, 0, Qt.AlignCenter)
             self._recent_buttons.append(button)
