@@ -53,7 +53,8 @@ def bench_map(vectors: np.ndarray, with_sklearn: bool) -> None:
 
 
 CLUSTER_RUNS = {
-    "auto (Ward, automatic k)": ClusterSpec(),
+    "auto (graph communities)": ClusterSpec(),
+    "agglomerative ward, automatic k (auto before issue 17)": ClusterSpec("agglomerative"),
     "kmeans k=10": ClusterSpec("kmeans", k=10),
     "kmeans automatic k": ClusterSpec("kmeans"),
     "agglomerative ward k=10": ClusterSpec("agglomerative", k=10),

@@ -58,7 +58,7 @@ def main() -> int:
     print(f"| map (PCA + t-SNE, FFT) | {time.perf_counter() - started:.0f} | | {peak_gb():.2f} |", flush=True)
     started = time.perf_counter()
     result = cluster(vectors, ClusterSpec())
-    print(f"| cluster (auto: Ward on a 4,000 sample, rest assigned) | {time.perf_counter() - started:.1f} | "
+    print(f"| cluster (auto: graph communities of a 4,000 sample, rest assigned) | {time.perf_counter() - started:.1f} | "
           f"{len(result.sizes)} clusters | {peak_gb():.2f} |", flush=True)
     return 0
 

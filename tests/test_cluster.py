@@ -37,7 +37,7 @@ def test_methods_with_k_given_recover_the_blobs(method):
     _check_summary(result, len(points))
 
 
-@pytest.mark.parametrize("method", ["auto", "kmeans", "agglomerative", "spectral"])
+@pytest.mark.parametrize("method", ["kmeans", "agglomerative", "spectral"])
 @pytest.mark.parametrize("true_k", [3, 6])
 def test_automatic_k_finds_the_known_k(method, true_k):
     points, truth = _blobs(k=true_k, seed=true_k)

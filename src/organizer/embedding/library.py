@@ -105,7 +105,7 @@ def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True
 
 _analysis_lock = threading.Lock()
 _ANALYSIS_MODULES = ("sklearn.decomposition", "sklearn.cluster", "sklearn.metrics", "scipy.cluster.hierarchy",
-                     "openTSNE", "hdbscan")
+                     "openTSNE", "hdbscan", "networkx")
 
 
 def load_analysis_libraries() -> None:

@@ -31,7 +31,7 @@ T = TypeVar("T")
 #: The modules the steps need, imported once by the fork server: each child is forked with
 #: them loaded and starts in about 20 ms here, where importing them took 1.5 s per child.
 PRELOAD = ("organizer.analysis.clusterers", "organizer.analysis.reduce", "sklearn.cluster", "sklearn.decomposition",
-           "sklearn.metrics", "scipy.cluster.hierarchy", "hdbscan", "openTSNE")
+           "sklearn.metrics", "scipy.cluster.hierarchy", "hdbscan", "openTSNE", "networkx")
 
 #: Inputs with fewer rows stay in the calling thread. On 2,000 rows every step took under
 #: 1.6 s here (PCA to 50 dimensions 1.5 s, t-SNE neighbours 1.1 s, HDBSCAN 0.5 s), so a close

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...jobs.tasks import Cancelled, ProgressFn, StopFn
-from ...search.index import build_index
+from ...search.index import build_index, unit_rows
 
 LINKAGES = ("ward", "single", "complete", "average", "weighted", "centroid", "median")
 #: Methods whose cost grows with N² fit on at most this many images and assign the rest.
@@ -217,6 +217,18 @@ def with_noise_reassigned(space: np.ndarray, labels: np.ndarray, spec: ClusterSp
     if spec.reassign_noise and (labels >= 0).any():
         labels = reassign_noise(space, labels)
     return labels, noise
+
+
+def similarity_graph(space: np.ndarray, neighbours: int):
+    """A sparse, symmetric cosine-similarity graph over each point's ``neighbours`` nearest (itself included)."""
+    from scipy.sparse import csr_matrix
+
+    unit = unit_rows(space)
+    k = min(neighbours + 1, len(unit))
+    nearest, similarity = build_index(unit, "cosine").knn(unit, k)
+    rows = np.repeat(np.arange(len(unit)), k)
+    graph = csr_matrix((similarity.clip(min=1e-6).ravel(), (rows, nearest.ravel())), shape=(len(unit),) * 2)
+    return graph.maximum(graph.T)
 
 
 def sample_rows(space: np.ndarray, limit: int, seed: int) -> np.ndarray:
