@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -25,6 +26,7 @@ NOISE = -1
 #: 2: labels by path in the folder, each with its content hash; 1 (still read): by hash alone,
 #: which gave every identical copy one label.
 FORMAT = 2
+Saved = TypeVar("Saved")
 
 
 @dataclass
@@ -127,8 +129,8 @@ class ClusterBook:
             data = json.loads(text)
             names = {int(k): str(v) for k, v in data.get("names", {}).items()}
             if data.get("format") == FORMAT:
-                found = _by_path_then_hash({str(k): (str(h), int(v)) for k, (h, v) in data["labels"].items()},
-                                           keys, hashes)
+                found = by_path_then_hash({str(k): (str(h), int(v)) for k, (h, v) in data["labels"].items()},
+                                          keys, hashes)
             elif data.get("format") == 1:
                 by_hash = {str(h): int(v) for h, v in data["labels"].items()}
                 found = [by_hash.get(h) for h in hashes]
@@ -144,14 +146,16 @@ class ClusterBook:
         return cls(labels, {k: v for k, v in names.items() if k in present})
 
 
-def _by_path_then_hash(saved: dict[str, tuple[str, int]], keys: list[str], hashes: list[str]) -> list[int | None]:
-    """Each image's saved label: by its path, else by an unused saved entry of the same hash."""
+def by_path_then_hash(saved: dict[str, tuple[str, Saved]], keys: list[str], hashes: list[str]
+                      ) -> list[Saved | None]:
+    """Each image's saved value (a cluster label, an annotation): by its path, else by an unused
+    saved entry of the same hash (a renamed or moved file); None when neither is saved."""
     present = set(keys)
-    spare: dict[str, list[int]] = {}
+    spare: dict[str, list[Saved]] = {}
     for key, (digest, label) in saved.items():
         if key not in present:
             spare.setdefault(digest, []).append(label)
-    found: list[int | None] = []
+    found: list[Saved | None] = []
     for key, digest in zip(keys, hashes):
         if key in saved:
             found.append(saved[key][1])

@@ -13,7 +13,7 @@ from ..embedding.weights import BadWeights, WeightsUnavailable
 from ..io import images
 from ..jobs.tasks import Cancelled
 from ..storage.cache import CacheError
-from . import analysis, engine, ordering, tools
+from . import analysis, engine, library, ordering, tools
 from .args import Parser
 
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine.register(sub)
     analysis.register(sub)
     ordering.register(sub)
+    library.register(sub)
     tools.register(sub)
     return parser
 

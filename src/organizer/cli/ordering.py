@@ -18,8 +18,11 @@ from ..embedding.library import Library
 from ..export.apply import resume, undo
 from ..export.flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
 from ..export.plan import MODE_KINDS, MODES, PLAN_KINDS, PLANS, check_folders
+from ..folder import LibraryFilter, filter_indices, load_annotations
 from ..io.printable import printable
 from ..io.transfer import replace_atomically
+from ..storage.annotations import LABELS, MAX_RATING
+from ..storage.paths import cache_db_path
 from .args import add_folder, bounded_int
 from .common import (StderrProgress, add_cluster_options, add_extractor_options, folder_state, max_file_bytes,
                      open_cache, scan_library)
@@ -95,8 +98,14 @@ def cmd_export(args) -> int:
         return _print_apply(resume(journal, progress=StderrProgress("export")))
     check_folders(Path(args.folder), out)  # before the scan, which can take minutes
     library = scan_library(args)
+    # The ordering table carries each image's tags, rating and label; the filter picks by them.
+    notes = load_annotations(cache_db_path(Path(args.folder), args.cache_beside), library)
+    spec = LibraryFilter(name=args.name or "", tags=tuple(args.tag or ()), min_rating=args.min_rating,
+                         label=args.label or "")
+    subset = filter_indices(spec, library.paths, notes).tolist() if spec.active else None
     if args.plan == "grid":
-        prepared = build_plan("grid", library, out, cols=args.cols, progress=StderrProgress("grid"))
+        prepared = build_plan("grid", library, out, cols=args.cols, subset=subset, annotations=notes,
+                              progress=StderrProgress("grid"))
     else:
         labels, names, medoids = None, None, None
         if args.plan == "clusters" or args.by == "cluster":
@@ -104,8 +113,8 @@ def cmd_export(args) -> int:
             model, _ = folder_state(args, library)
             labels, names, medoids = model.book.labels, dict(model.book.names), model.medoids
         order = None if args.by is None else compute_order(args, library, labels)
-        prepared = build_plan(args.plan, library, out, labels, names, medoids, order=order,
-                              progress=StderrProgress("ordering"))
+        prepared = build_plan(args.plan, library, out, labels, names, medoids, order=order, subset=subset,
+                              annotations=notes, progress=StderrProgress("ordering"))
     if args.dry_run:
         print(prepared.plan.describe())
         return 0
@@ -162,6 +171,12 @@ def register(sub) -> None:
                         help=" ".join(f"{kind.name}: {kind.description}" for kind in MODE_KINDS.values()))
     export.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")
     export.add_argument("--cols", type=bounded_int(1, MAX_COLUMNS), help="grid plan: columns")
+    chosen = export.add_argument_group("which images (all by default; the options combine)")
+    chosen.add_argument("--name", metavar="TEXT", help="only images whose file name holds TEXT (any case)")
+    chosen.add_argument("--tag", action="append", metavar="TAG", help="only images tagged TAG (repeat: all of them)")
+    chosen.add_argument("--min-rating", type=bounded_int(0, MAX_RATING), default=0, metavar="N",
+                        help="only images rated N stars or more")
+    chosen.add_argument("--label", choices=LABELS[1:], help="only images with this colour label")
     _order_options(export, None, "the order of the files (default: the plan's own: by similarity for sorted, "
                                  "cluster by cluster for clusters, as the app exports)")
     add_extractor_options(export, mode_flag="--feature-mode")

@@ -32,6 +32,7 @@ from ..io.files import ImageError, open_regular
 from ..io.scan import hash_or_blank, holds_content
 from ..io.transfer import PART_PREFIX, TARGET_FULL, copy_to, fsync_dir, moved_link_text, write_new_file
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+from ..storage.annotations import EMPTY, Annotation
 from .journal import JOURNAL_DIR, ExportError, JournalWriter, append_record, read_journal
 from .plan import MODES, ExportPlan, Operation
 
@@ -81,6 +82,9 @@ def _create_journal(plan: ExportPlan, mode: str, hashes: list[str]) -> Path:
         record = {"op": i, "source": str(op.source), "target": str(op.target), "hash": digest,
                   "rank": op.rank, "cluster": op.cluster,
                   "position": plan.positions[i] if i < len(plan.positions) else None}
+        if i < len(plan.annotations) and not plan.annotations[i].empty:
+            note = plan.annotations[i]
+            record["annotation"] = {"tags": list(note.tags), "rating": note.rating, "label": note.label}
         link = _link_text(op.source)
         records.append(record if link is None else {**record, "link": link})
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -117,7 +121,7 @@ def apply_plan(plan: ExportPlan, mode: str = "copy", *, progress: ProgressFn = n
         raise ExportError(f"cannot write to the export folder {plan.out_dir}: {exc.strerror}") from exc
     plan = ExportPlan(plan.kind, plan.source_folder, plan.out_dir,
                       [Operation(op.source, op.target, op.rank, op.cluster, h) for op, h in zip(plan.operations, hashes)],
-                      plan.positions)
+                      plan.positions, plan.annotations)
     return _run(plan, mode, journal, set(), progress, should_stop)
 
 
@@ -130,7 +134,11 @@ def resume(journal_path: Path, *, progress: ProgressFn = no_progress, should_sto
     operations = [Operation(Path(r["source"]), Path(r["target"]), r.get("rank", i + 1), r.get("cluster"), r["hash"])
                   for i, r in enumerate(ops)]
     positions = [tuple(r["position"]) if r.get("position") else None for r in ops]
-    plan = ExportPlan(header["kind"], Path(header["source_folder"]), Path(header["out_dir"]), operations, positions)
+    # The table written at the end carries the annotations the export was planned with.
+    notes = [Annotation(tuple(r["annotation"]["tags"]), r["annotation"]["rating"], r["annotation"]["label"])
+             if r.get("annotation") else EMPTY for r in ops]
+    plan = ExportPlan(header["kind"], Path(header["source_folder"]), Path(header["out_dir"]), operations, positions,
+                      notes)
     return _run(plan, header["mode"], Path(journal_path), done, progress, should_stop)
 
 

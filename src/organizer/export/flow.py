@@ -10,8 +10,9 @@ holds: an interrupted export to resume, or a move that can still be undone.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from ..embedding.library import Library
 from ..io.files import MAX_FILE_BYTES
 from ..io.transfer import write_new_file
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+from ..storage.annotations import Annotation
 from .apply import ApplyReport, UndoReport, apply_plan
 from .journal import ExportError, journals_newest_first, read_journal_header, unfinished_journal
 from .plan import PLANS, ExportPlan, PlanError, check_folders, plan_clusters, plan_grid, plan_sorted
@@ -52,6 +54,7 @@ class PreparedExport:
 def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None = None,
                names: dict[int, str] | None = None, medoids: dict[int, int] | None = None,
                cols: int | None = None, order: list[int] | None = None, *,
+               subset: Sequence[int] | None = None, annotations: Sequence[Annotation] | None = None,
                progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> PreparedExport:
     """Plan a ``kind`` export (sorted, clusters or grid) of ``library`` into ``out_dir``.
 
@@ -60,6 +63,8 @@ def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | 
     with the default method when None), named by ``names`` where the user named it.
     grid: the images sorted on a grid of ``cols`` columns (near square when None).
     ``order`` replaces the computed order of sorted and clusters (the CLI's ``--by``).
+    ``subset`` limits the export to those images (a filter's), ordered among themselves;
+    ``annotations`` (one per image) fill the ordering table's tags, rating and label.
 
     Raises
     ------
@@ -70,11 +75,39 @@ def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | 
     """
     if kind not in PLANS:
         raise ValueError(f"unknown plan {kind!r}; choose one of {', '.join(PLANS)}")
+    if labels is not None and len(labels) != len(library):
+        raise ValueError(f"{len(labels)} labels for {len(library)} images")
+    if subset is not None:
+        if not len(subset):
+            raise PlanError("no image matches the filter: there is nothing to export")
+        library, labels, medoids, order, annotations = _restrict(library, list(subset), labels, medoids, order,
+                                                                 annotations)
+    prepared = _build(kind, library, out_dir, labels, names, medoids, cols, order, progress, should_stop)
+    if annotations is not None:
+        index = {path: i for i, path in enumerate(library.paths)}
+        prepared.plan.annotations = [annotations[index[op.source]] for op in prepared.plan.operations]
+    return prepared
+
+
+def _restrict(library: Library, subset: list[int], labels: np.ndarray | None, medoids: dict[int, int] | None,
+              order: list[int] | None, annotations: Sequence[Annotation] | None):
+    """``library`` and what goes with it, down to the images in ``subset``, re-indexed from 0."""
+    new_index = {old: new for new, old in enumerate(subset)}
+    small = replace(library, paths=[library.paths[i] for i in subset], hashes=[library.hashes[i] for i in subset],
+                    vectors=library.vectors[subset], failures=[], report=None)
+    # A medoid left outside the subset is found again among the exported members.
+    kept_medoids = None if medoids is None else {c: new_index[m] for c, m in medoids.items() if m in new_index}
+    return (small, None if labels is None else np.asarray(labels)[subset], kept_medoids,
+            None if order is None else [new_index[i] for i in order if i in new_index],
+            None if annotations is None else [annotations[i] for i in subset])
+
+
+def _build(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None, names: dict[int, str] | None,
+           medoids: dict[int, int] | None, cols: int | None, order: list[int] | None, progress: ProgressFn,
+           should_stop: StopFn) -> PreparedExport:
     if not len(library):
         raise PlanError(f"{library.folder} holds no images to export")
     check_folders(library.folder, out_dir)  # before the ordering, which can take a minute
-    if labels is not None and len(labels) != len(library):
-        raise ValueError(f"{len(labels)} labels for {len(library)} images")
     vectors = library.vectors
     if kind == "grid":
         rows, cols = grid_mod.grid_shape(len(vectors), cols)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from pathvalidate import sanitize_filename
 
+from ..storage.annotations import EMPTY, Annotation
+
 MAX_NAME_BYTES = 240  # under the 255-byte limit of common file systems, leaving room for suffixes
 
 
@@ -52,6 +54,10 @@ MODE_KINDS = {kind.name: kind for kind in (
 MODES = tuple(MODE_KINDS)
 
 
+#: The ordering table's columns, in order.
+TABLE_COLUMNS = ("rank", "original_path", "new_path", "cluster", "x", "y", "tags", "rating", "label")
+
+
 class PlanError(ValueError):
     """The export cannot be planned as asked (for example, a target inside the source)."""
 
@@ -74,6 +80,8 @@ class ExportPlan:
     operations: list[Operation]
     #: Per operation: grid cell or map coordinates for the ordering table.
     positions: list[tuple[float, float] | None] = field(default_factory=list)
+    #: Per operation: the source image's tags, rating and colour label, when known.
+    annotations: list[Annotation] = field(default_factory=list)
 
     def describe(self) -> str:
         """A dry-run listing a person can read: one line per file."""
@@ -82,19 +90,23 @@ class ExportPlan:
         return "\n".join(lines)
 
     def table(self) -> list[dict]:
-        """The ordering: rank, original path, new path, cluster, x, y."""
+        """The ordering: rank, original path, new path, cluster, x, y, tags, rating, label."""
         rows = []
         for i, op in enumerate(self.operations):
             x, y = (self.positions[i] if i < len(self.positions) and self.positions[i] else (None, None))
+            note = self.annotations[i] if i < len(self.annotations) else EMPTY
             rows.append({"rank": op.rank, "original_path": str(op.source), "new_path": str(op.target),
-                         "cluster": op.cluster, "x": x, "y": y})
+                         "cluster": op.cluster, "x": x, "y": y, "tags": list(note.tags), "rating": note.rating,
+                         "label": "" if note.label == "none" else note.label})
         return rows
 
     def table_csv(self) -> str:
+        """The table as CSV; an image's tags are one cell, joined by "; " (a tag may hold a comma)."""
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, ["rank", "original_path", "new_path", "cluster", "x", "y"])
+        writer = csv.DictWriter(buffer, TABLE_COLUMNS)
         writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in self.table())
+        writer.writerows({k: "; ".join(v) if k == "tags" else ("" if v is None else v) for k, v in row.items()}
+                         for row in self.table())
         return buffer.getvalue()
 
     def table_json(self) -> str:

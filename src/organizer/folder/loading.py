@@ -9,6 +9,7 @@ from ..embedding.library import Library, load_library
 from ..embedding.registry import ExtractorSpec
 from ..io.images import MAX_FILE_BYTES
 from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
+from .annotations import load_annotations
 from .clustering import ClusterResult, cluster_library
 from .extractor import for_folder
 from .model import FolderModel
@@ -17,7 +18,8 @@ from .model import FolderModel
 def load_folder_state(library: Library, spec: ClusterSpec, cache_path: Path, *,
                       progress: ProgressFn = no_progress,
                       should_stop: StopFn = never_stop) -> tuple[FolderModel, ClusterResult]:
-    """The model of ``library``'s folder, clustered by ``spec`` with the edits saved in the app.
+    """The model of ``library``'s folder, clustered by ``spec`` with the edits saved in the app,
+    and its images' saved tags, ratings and colour labels.
 
     The clusters are those the app shows for the same extractor and clustering settings
     (the same :func:`~organizer.analysis.edits.edits_key`): the saved edits when there are
@@ -32,6 +34,7 @@ def load_folder_state(library: Library, spec: ClusterSpec, cache_path: Path, *,
     model = FolderModel()
     model.open(library.folder, cache_path)
     model.set_library(library)
+    model.set_annotations(load_annotations(model.cache_path, library))
     result = cluster_library(library, spec, model.cache_path, progress=progress, should_stop=should_stop)
     model.set_clusters(result)
     return model, result

@@ -19,13 +19,17 @@ import numpy as np
 from ..analysis.edits import ClusterBook, image_keys
 from ..embedding.library import Library
 from ..jobs.generation import Generation
+from ..storage.annotations import EMPTY, Annotation
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
+from .annotations import NotesState, check_label, check_rating, save_annotations, with_tags
 from .clustering import ClusterResult, updated_medoids
 from .events import Event
 from .history import Edit, EditHistory
 
 BookState = tuple[np.ndarray, dict[int, str]]
+#: What an undo step goes between: the clusters, or some images' annotations.
+State = BookState | NotesState
 #: Runs ``write`` (now, or later on a writer thread); a later write for the same key supersedes it.
 SubmitFn = Callable[[Hashable, Callable[[], None]], None]
 
@@ -56,11 +60,15 @@ class FolderModel:
         #: The edits key the book was computed for; the settings may name another by now.
         self.book_key = ""
         self.generation = Generation()
-        self.history: EditHistory[BookState] = EditHistory(self._set_book_state)
+        #: Per image of the library: its tags, rating and colour label (empty until handed in).
+        self.annotations: list[Annotation] = []
+        self.history: EditHistory[State] = EditHistory(self._set_state)
         self.library_changed = Event()
         self.layout_changed = Event()
         #: After a new clustering and after every edit, undo and redo.
         self.clusters_changed = Event()
+        #: With the indices whose annotations changed; None when all may have.
+        self.annotations_changed = Event()
 
     # results handed in ---------------------------------------------------------------------
     def open(self, folder: Path, cache_path: Path | None = None) -> None:
@@ -74,8 +82,17 @@ class FolderModel:
         map, clusters and undo history go with it, and results still running are stale."""
         self.generation.new_library()
         self.library, self.layout, self.book, self.medoids, self.book_key = library, None, None, {}, ""
+        self.annotations = [EMPTY] * (len(library) if library is not None else 0)
         self.history.clear()
         self.library_changed.emit()
+        self.annotations_changed.emit(None)
+
+    def set_annotations(self, annotations: list[Annotation]) -> None:
+        """The library's saved annotations (:func:`~.annotations.load_annotations`), one per image."""
+        if self.library is None or len(annotations) != len(self.library):
+            raise ValueError(f"{len(annotations)} annotations for {len(self.library or ())} images")
+        self.annotations = list(annotations)
+        self.annotations_changed.emit(None)
 
     def set_layout(self, layout: np.ndarray | None) -> None:
         self.layout = layout
@@ -119,6 +136,52 @@ class FolderModel:
         """
         if self.book is not None:
             self.history.push(Edit(f"Split {self.book.name(label)}", self.book.snapshot(), after))
+
+    # annotations ------------------------------------------------------------------------------
+    def set_tags(self, indices: list[int], tags: list[str]) -> None:
+        """Replace the tags of ``indices`` with ``tags``."""
+        self._annotate(indices, "Set tags", lambda note: Annotation(tuple(tags), note.rating, note.label))
+
+    def add_tag(self, indices: list[int], tag: str) -> None:
+        self._annotate(indices, f"Tag {tag.strip()}", lambda note: with_tags(note, add=(tag,)))
+
+    def remove_tag(self, indices: list[int], tag: str) -> None:
+        self._annotate(indices, f"Untag {tag.strip()}", lambda note: with_tags(note, remove=(tag,)))
+
+    def set_rating(self, indices: list[int], rating: int) -> None:
+        rating = check_rating(rating)
+        self._annotate(indices, f"Rate {rating} star{'s' * (rating != 1)}",
+                       lambda note: Annotation(note.tags, rating, note.label))
+
+    def set_label(self, indices: list[int], label: str) -> None:
+        label = check_label(label)
+        self._annotate(indices, "Clear label" if label == "none" else f"Label {label}",
+                       lambda note: Annotation(note.tags, note.rating, label))
+
+    def _annotate(self, indices: list[int], text: str, change: Callable[[Annotation], Annotation]) -> None:
+        """One undoable step changing the annotations of ``indices``; nothing when none changes."""
+        before = {i: self.annotations[i] for i in dict.fromkeys(indices)}
+        after = {i: change(note) for i, note in before.items()}
+        changed = [i for i in before if after[i] != before[i]]
+        if changed:
+            count = f" ({len(changed)} images)" if len(changed) > 1 else ""
+            self.history.push(Edit(text + count, NotesState({i: before[i] for i in changed}),
+                                   NotesState({i: after[i] for i in changed})))
+
+    def _set_notes(self, state: NotesState) -> None:
+        for i, note in state.notes.items():
+            self.annotations[i] = note
+        library, cache_path, notes = self.library, self.cache_path, dict(state.notes)
+        # Keyed by the images written: a later write of the same images supersedes a waiting one.
+        self._submit((cache_path, "annotations", tuple(sorted(notes))),
+                     lambda: save_annotations(cache_path, library, notes))
+        self.annotations_changed.emit(sorted(notes))
+
+    def _set_state(self, state: State) -> None:
+        if isinstance(state, NotesState):
+            self._set_notes(state)
+        else:
+            self._set_book_state(state)
 
     def _edit(self, text: str, change: Callable[[ClusterBook], None]) -> None:
         if self.book is None:

@@ -28,6 +28,7 @@ from .dialogs.settings_dialog import SettingsDialog
 from .map.map_view import MapView
 from .menus import build_menu_bar, cluster_menu, image_menu, show_menu
 from .panels.failures_panel import FailuresPanel
+from .panels.filter_bar import FilterBar
 from .panels.preview import PreviewDialog
 from .panels.similar_panel import SimilarPanel
 from .panels.welcome import WelcomePage
@@ -60,6 +61,8 @@ class MainWindow(QMainWindow):
         self.map_view = MapView(self.thumbnails)
         self.grid = ClusterGrid(self.thumbnails)
         self.grid.set_columns(settings.grid_columns)
+        self.filter_bar = FilterBar(self.session)
+        self.grid.layout().insertWidget(0, self.filter_bar)
         self.dendrogram = DendrogramView()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -123,6 +126,11 @@ class MainWindow(QMainWindow):
             lambda label, pos: show_menu(cluster_menu(self, label), pos))
         self.grid.rename_requested.connect(self.rename_cluster)
         self.grid.move_requested.connect(session.move_to_cluster)
+        self.grid.rating_requested.connect(session.set_rating)
+        session.annotations_changed.connect(
+            lambda changed: self.grid.model.set_annotations(session.model.annotations, changed))
+        self.filter_bar.shown_changed.connect(self.grid.set_shown)
+        self.filter_bar.shown_changed.connect(self.map_view.fade.set_shown)
 
     # opening ---------------------------------------------------------------------------
     def open_folder(self, folder: Path) -> None:

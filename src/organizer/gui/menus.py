@@ -6,8 +6,10 @@ from typing import Protocol
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMenu, QMenuBar
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QMenuBar
 
+from ..storage.annotations import LABELS, MAX_RATING
+from .clusters.annotation_badges import LABEL_COLOURS, colour_icon, stars_text
 from .map.map_view import MapView
 from .session import FolderSession
 
@@ -139,9 +141,9 @@ def image_menu(window: Window, index: int, selection: list[int]) -> QMenu:
         other = others[0]
         menu.addAction(f"Compare with {window.session.library.paths[other].name}",
                        lambda: window.open_compare(index, other))
+    moving = selection if index in selection else [index]
     book = window.session.book
     if book is not None:
-        moving = selection if index in selection else [index]
         move = menu.addMenu(f"Move {len(moving)} Image{'s' * (len(moving) != 1)} to")
         current = {int(book.labels[i]) for i in moving}
         for label in book.clusters():
@@ -150,8 +152,37 @@ def image_menu(window: Window, index: int, selection: list[int]) -> QMenu:
                                lambda label=label: window.session.move_to_cluster(moving, label))
         menu.addAction("New Cluster from These", lambda: window.session.new_cluster(moving))
     menu.addSeparator()
+    _annotation_menus(menu, window, moving)
+    menu.addSeparator()
     menu.addAction("Show in Folder", lambda: window.reveal(index))
     return menu
+
+
+def _annotation_menus(menu: QMenu, window: Window, chosen: list[int]) -> None:
+    """Rating, colour label and tags for ``chosen``, as Lightroom's Photo menu offers them."""
+    session = window.session
+    rate = menu.addMenu("Rating")
+    for stars in range(MAX_RATING + 1):
+        rate.addAction(f"{stars_text(stars) if stars else 'No Rating'}\t{stars}",
+                       lambda stars=stars: session.set_rating(chosen, stars))
+    label = menu.addMenu("Colour Label")
+    label.addAction("None", lambda: session.set_label(chosen, "none"))
+    for name in LABELS[1:]:
+        label.addAction(colour_icon(LABEL_COLOURS[name]), name.capitalize(),
+                        lambda name=name: session.set_label(chosen, name))
+    menu.addAction("Add Tag…", lambda: _ask_tag(window, chosen))
+    present = dict.fromkeys(tag for i in chosen for tag in session.model.annotations[i].tags)
+    remove = menu.addMenu("Remove Tag")
+    remove.setEnabled(bool(present))
+    for tag in present:
+        remove.addAction(tag, lambda tag=tag: session.remove_tag(chosen, tag))
+
+
+def _ask_tag(window: Window, chosen: list[int]) -> None:
+    count = f"{len(chosen)} images" if len(chosen) > 1 else window.session.library.paths[chosen[0]].name
+    tag, ok = QInputDialog.getText(window, "Add tag", f"Tag for {count}:")
+    if ok and tag.strip():
+        window.session.add_tag(chosen, tag)
 
 
 def cluster_menu(window: Window, label: int) -> QMenu:

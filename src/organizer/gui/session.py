@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from ..analysis.edits import ClusterBook
 from ..analysis.reduce import MapSpec, cached_map
 from ..embedding.library import Library, load_analysis_libraries, warm_up
-from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec
+from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec, load_annotations
 from ..folder.extractor import PREPARING_NOTES
 from ..folder.invalidation import extractor_spec, what_changed
 from ..folder.loading import open_library
@@ -54,6 +54,8 @@ class FolderSession(QObject):
     busy_changed = Signal(bool)
     #: The edit history changed: what Undo and Redo would do now.
     history_changed = Signal()
+    #: Tags, ratings or labels changed: the indices, or None for all.
+    annotations_changed = Signal(object)
 
     def __init__(self, settings: Settings, parent: QObject | None = None):
         super().__init__(parent)
@@ -71,6 +73,7 @@ class FolderSession(QObject):
         self.model.layout_changed.connect(self.layout_changed.emit)
         self.model.clusters_changed.connect(self.clusters_changed.emit)
         self.model.history.changed.connect(self.history_changed.emit)
+        self.model.annotations_changed.connect(self.annotations_changed.emit)
         self._scan_started = 0.0
         self._warmed = False
 
@@ -179,8 +182,15 @@ class FolderSession(QObject):
         failed = f", {len(library.failures)} could not be read" if library.failures else ""
         self.message.emit(f"{len(library)} images{fresh}{failed}")
         self.progress.emit("scan", 1, 1, "")
+        self._load_annotations()
         self.recompute_map()
         self.recluster()
+
+    def _load_annotations(self) -> None:
+        """The images' saved tags, ratings and labels, read in a worker and handed to the model."""
+        library, cache_path = self.library, self.model.cache_path
+        self._start("annotations", lambda _ctx: load_annotations(cache_path, library),
+                    on_finished=self._current_only(self.model.set_annotations), on_failed=self._failed("annotations"))
 
     def cancel(self) -> None:
         """Stop whatever runs; embedded batches stay cached, so the next open resumes."""
@@ -257,6 +267,18 @@ class FolderSession(QObject):
 
     def rename(self, label: int, name: str) -> None:
         self.model.rename(label, name)
+
+    def set_rating(self, indices: list[int], rating: int) -> None:
+        self.model.set_rating(indices, rating)
+
+    def set_label(self, indices: list[int], label: str) -> None:
+        self.model.set_label(indices, label)
+
+    def add_tag(self, indices: list[int], tag: str) -> None:
+        self.model.add_tag(indices, tag)
+
+    def remove_tag(self, indices: list[int], tag: str) -> None:
+        self.model.remove_tag(indices, tag)
 
     def split(self, label: int) -> None:
         """Re-cluster one cluster's members in a worker, then apply the result as one edit."""

@@ -17,6 +17,9 @@ layouts
 edits
     The user's cluster edits (moves, merges, splits, names) per key, as JSON, so a
     reopened folder shows the clusters as the user left them.
+annotations
+    Each image's tags (JSON), star rating and colour label, keyed by its path relative to
+    the folder, with its content hash so a renamed file keeps them (schema version 2).
 
 WAL mode lets a reader (the GUI) and a writer (a scan) work at once, and every batch is
 one transaction, so a killed scan loses at most the batch in flight.
@@ -24,6 +27,7 @@ one transaction, so a killed scan loses at most the batch in flight.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -34,9 +38,14 @@ from typing import Iterable
 
 import numpy as np
 
+from .annotations import Annotation
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions this code opens and brings up to :data:`SCHEMA_VERSION`: version 2 only added a
+#: table, which the schema script creates in an older file.
+_UPGRADABLE = (1, 2)
 BUSY_TIMEOUT_S = 30.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,6 +60,8 @@ CREATE TABLE IF NOT EXISTS layouts (
 CREATE TABLE IF NOT EXISTS edits (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS annotations (
+    path TEXT PRIMARY KEY, hash TEXT NOT NULL, tags TEXT NOT NULL, rating INTEGER NOT NULL, label TEXT NOT NULL);
 """
 
 
@@ -159,10 +170,12 @@ class Cache:
             # for the first instead of racing it to the schema-version row. On an error the
             # connection is closed below, which rolls the transaction back.
             conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO meta VALUES "
-                               f"('schema_version', '{SCHEMA_VERSION}'); COMMIT;")
+                               f"('schema_version', '{SCHEMA_VERSION}');")
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if int(row[0]) != SCHEMA_VERSION:
+            if int(row[0]) not in _UPGRADABLE:
                 raise _Damaged(f"schema version {row[0]} is not {SCHEMA_VERSION}")
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            conn.execute("COMMIT")
         except BaseException:
             conn.close()
             raise
@@ -270,6 +283,24 @@ class Cache:
     def put_edits(self, key: str, value: str) -> None:
         with self.transaction():
             self._conn.execute("INSERT OR REPLACE INTO edits VALUES (?, ?)", (key, value))
+
+    # annotations ------------------------------------------------------------------------
+    def annotations(self) -> dict[str, tuple[str, Annotation]]:
+        """Every saved annotation: per image path relative to the folder, its content hash and annotation."""
+        rows = self._conn.execute("SELECT path, hash, tags, rating, label FROM annotations")
+        return {path: (digest, Annotation(tuple(json.loads(tags)), rating, label))
+                for path, digest, tags, rating, label in rows}
+
+    def put_annotations(self, rows: Iterable[tuple[str, str, Annotation]]) -> None:
+        """Save (path, hash, annotation) rows in one batch; an empty annotation removes its row."""
+        with self.transaction():
+            for path, digest, note in rows:
+                if note.empty:
+                    self._conn.execute("DELETE FROM annotations WHERE path = ?", (path,))
+                else:
+                    self._conn.execute("INSERT OR REPLACE INTO annotations VALUES (?, ?, ?, ?, ?)",
+                                       (path, digest, json.dumps(list(note.tags), ensure_ascii=False),
+                                        note.rating, note.label))
 
     # failures --------------------------------------------------------------------------
     def failures(self) -> list[Failure]:

@@ -14,16 +14,16 @@ from bisect import bisect_left, bisect_right
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (QContextMenuEvent, QDrag, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent,
-                           QPainter, QPaintEvent, QPixmap)
+                           QKeyEvent, QPainter, QPaintEvent, QPixmap)
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget
 
 from ...analysis.edits import ClusterBook
 from ..palette import tone_colour
 from ..thumbnails import ThumbnailLoader
 from .cluster_grid_delegate import DEFAULT_COLUMNS, HEADER_HEIGHT, MAX_COLUMNS, MIN_COLUMNS, ClusterGridDelegate, Colour
-from .cluster_grid_model import BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, MIME, ClusterGridModel
+from .cluster_grid_model import ANNOTATION_ROLE, BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, MIME, ClusterGridModel
 
 __all__ = ["BROKEN_ROLE", "DEFAULT_COLUMNS", "HEADER_HEIGHT", "IMAGE_ROLE", "LABEL_ROLE", "MAX_COLUMNS", "MIME",
            "MIN_COLUMNS", "ClusterGrid", "ClusterGridDelegate", "ClusterGridModel", "ClusterGridView"]
@@ -33,13 +33,13 @@ class ClusterGridView(QListView):
     """The list view, with drag and drop and context menus that speak of images and clusters."""
 
     context_at = Signal(int, QPoint)  # a row and the global position of the click
-
+    rating_key = Signal(int)  # a digit key 0-5: rate the selection, as in Lightroom
 
     def dataChanged(self, top_left: QModelIndex, bottom_right: QModelIndex, roles=()) -> None:
         # QListView answers every dataChanged with a relayout of all rows, which runs
         # sizeHint 10,000 times per arriving thumbnail; a new thumbnail changes no size,
         # so it only needs a repaint.
-        if list(roles) == [Qt.ItemDataRole.DecorationRole]:
+        if list(roles) in ([Qt.ItemDataRole.DecorationRole], [ANNOTATION_ROLE]):
             QAbstractItemView.dataChanged(self, top_left, bottom_right, roles)
         else:
             super().dataChanged(top_left, bottom_right, roles)
@@ -84,6 +84,26 @@ class ClusterGridView(QListView):
             return index.row()
         row = bisect_right(range(self.model().rowCount()), pos.y(), key=self._top) - 1
         return row if row >= 0 and self.visualRect(self.model().index(row)).bottom() >= pos.y() else -1
+
+    @staticmethod
+    def _stars(event: QKeyEvent) -> int | None:
+        """The rating a key gives: 0 to 5 for a plain digit key (keypad too), None for any other key."""
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        return event.key() - Qt.Key.Key_0 if plain and Qt.Key.Key_0 <= event.key() <= Qt.Key.Key_5 else None
+
+    def event(self, event: QEvent) -> bool:
+        # The window binds 0 to Fit Map; in the grid a digit rates, as in Lightroom, so the
+        # grid claims it before the window's shortcut does.
+        if event.type() == QEvent.Type.ShortcutOverride and self._stars(event) is not None:
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if (stars := self._stars(event)) is not None:
+            self.rating_key.emit(stars)
+        else:
+            super().keyPressEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         row = self.row_near(event.pos())
@@ -172,10 +192,14 @@ class ClusterGrid(QWidget):
     rename_requested = Signal(int)
     move_requested = Signal(list, int)
     columns_changed = Signal(int)
+    #: The selection and the stars a digit key gave it.
+    rating_requested = Signal(list, int)
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None):
         super().__init__(parent)
         self._quiet = False
+        self._data: tuple | None = None
+        self._shown: np.ndarray | None = None
         self.model = ClusterGridModel(thumbnails, self)
         self._view = ClusterGridView(self)
         self.delegate = ClusterGridDelegate(self._view)
@@ -210,21 +234,43 @@ class ClusterGrid(QWidget):
         self._view.selectionModel().selectionChanged.connect(self._selection_moved)
         self._view.doubleClicked.connect(self._double_clicked)
         self._view.context_at.connect(self._context_at)
+        self._view.rating_key.connect(self._rate_selection)
 
     def view(self) -> QListView:
         return self._view
 
     def set_data(self, book: ClusterBook, medoids: dict[int, int], paths: list[Path], hashes: list[str]) -> None:
+        self._data = (book, medoids, paths, hashes)
+        if self._shown is not None and len(self._shown) != len(book.labels):
+            self._shown = None  # a filter of another scan
         scrolled = self._view.verticalScrollBar().value()
-        self.model.set_data(book, medoids, paths, hashes)
+        self.model.set_data(book, medoids, paths, hashes, self._shown)
         # Stay put across an edit: lay out now, so the old offset can be restored.
         self._view.doItemsLayout()
         self._view.verticalScrollBar().setValue(scrolled)
         clusters, images = self.model.cluster_count(), len(book.labels)
-        self.summary.setText(f"{clusters} cluster{'s' * (clusters != 1)} · {images:,} image{'s' * (images != 1)}"
+        shown = f"{int(self._shown.sum()):,} of " if self._shown is not None else ""
+        self.summary.setText(f"{clusters} cluster{'s' * (clusters != 1)} · {shown}{images:,} image{'s' * (images != 1)}"
                              if images else "")
 
+    def set_shown(self, shown: np.ndarray | None) -> None:
+        """Show only the images ``shown`` marks (a filter's), or all with None."""
+        self._shown = None if shown is None else np.asarray(shown, dtype=bool)
+        if self._data is not None:
+            selection = self.selection()
+            self.set_data(*self._data)
+            self.set_selection(selection)
+
+    def shown_images(self) -> list[int]:
+        """The images the grid shows now, ascending."""
+        return self.model.images_in_rows(np.arange(self.model.rowCount())).tolist()
+
+    def _rate_selection(self, stars: int) -> None:
+        if selection := self.selection():
+            self.rating_requested.emit(selection, stars)
+
     def clear(self) -> None:
+        self._data = None
         self.model.clear()
         self.summary.clear()
 

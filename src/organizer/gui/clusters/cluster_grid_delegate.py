@@ -10,7 +10,8 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette, QPen, QPixma
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ..palette import cluster_colour, tone_colour
-from .cluster_grid_model import BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
+from .annotation_badges import paint_badges
+from .cluster_grid_model import ANNOTATION_ROLE, BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
 
 MIN_COLUMNS, MAX_COLUMNS, DEFAULT_COLUMNS = 2, 16, 8
 HEADER_HEIGHT = 54  # a 40 px band under a gap that separates the sections
@@ -91,6 +92,7 @@ class ClusterGridDelegate(QStyledItemDelegate):
         pad = max(2, option.rect.width() // 40)
         cell = option.rect.adjusted(pad, pad, -pad, -pad)
         self.draw_thumbnail(painter, cell, index, radius=5)
+        paint_badges(painter, cell, index.data(ANNOTATION_ROLE), option.font)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if not (selected or option.state & QStyle.StateFlag.State_MouseOver
                 or self._view.drop_label == index.data(LABEL_ROLE)):

@@ -8,6 +8,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from ...analysis.edits import ClusterBook
+from ...storage.annotations import EMPTY, Annotation
 from ..thumbnails import ThumbnailLoader
 
 MIME = "application/x-pattern-organizer-images"
@@ -15,6 +16,7 @@ Role = Qt.ItemDataRole
 LABEL_ROLE = Role.UserRole + 1  # the row's cluster label
 IMAGE_ROLE = Role.UserRole + 2  # the row's image index; -1 on a header
 BROKEN_ROLE = Role.UserRole + 3  # True when the image has no thumbnail
+ANNOTATION_ROLE = Role.UserRole + 4  # the image's tags, rating and label
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -26,13 +28,16 @@ class ClusterGridModel(QAbstractListModel):
     def __init__(self, thumbnails: ThumbnailLoader, parent=None):
         super().__init__(parent)
         self._thumbnails = thumbnails
+        self._annotations: list[Annotation] = []
         self.clear()
         thumbnails.ready.connect(self._thumbnail_ready)
 
     def clear(self) -> None:
         self.set_data(ClusterBook(np.empty(0, np.int64)), {}, [], [])
 
-    def set_data(self, book: ClusterBook, medoids: dict[int, int], paths: list[Path], hashes: list[str]) -> None:
+    def set_data(self, book: ClusterBook, medoids: dict[int, int], paths: list[Path], hashes: list[str],
+                 shown: np.ndarray | None = None) -> None:
+        """Rows for ``book``; with ``shown`` (a filter's mask), only its images, and only the clusters holding one."""
         self.beginResetModel()
         labels = np.asarray(book.labels, dtype=np.int64)
         order = np.argsort(labels, kind="stable")  # members in index order within each cluster
@@ -40,10 +45,15 @@ class ClusterGridModel(QAbstractListModel):
         pieces, self._header_rows, self._headers = [np.empty(0, np.int64)], {}, {}
         for label in book.clusters():
             members = order[starts[label]:starts[label] + book.size(label)]
+            count = f"{len(members)} image{'s' * (len(members) != 1)}"
+            if shown is not None:
+                members = members[shown[members]]
+                if not len(members):
+                    continue
+                count = f"{len(members)} of {count}"
             self._header_rows[label] = sum(map(len, pieces))
             pieces += [np.array([-1]), members]
-            self._headers[label] = (f"{book.name(label)} · {len(members)} image{'s' * (len(members) != 1)}",
-                                    medoids.get(label, int(members[0])))
+            self._headers[label] = (f"{book.name(label)} · {count}", medoids.get(label, int(members[0])))
         flat = np.concatenate(pieces)
         header_at = np.flatnonzero(flat < 0)
         # Plain lists, not arrays: data() and sizeHint() index them once per painted cell.
@@ -60,6 +70,13 @@ class ClusterGridModel(QAbstractListModel):
         self.endResetModel()
 
     # reading ----------------------------------------------------------------------------
+    def set_annotations(self, annotations: list[Annotation], changed: list[int] | None = None) -> None:
+        """The images' annotations, drawn on their cells; ``changed`` repaints only those images."""
+        self._annotations = annotations
+        rows = self.rows_of_images(changed) if changed is not None else np.arange(len(self._rows))
+        for row in rows[rows >= 0].tolist():
+            self.dataChanged.emit(self.index(row), self.index(row), [ANNOTATION_ROLE])
+
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
@@ -93,6 +110,8 @@ class ClusterGridModel(QAbstractListModel):
         shown = image if image >= 0 else self._headers[label][1]
         if role == IMAGE_ROLE:
             return image
+        if role == ANNOTATION_ROLE:
+            return self._annotations[image] if 0 <= image < len(self._annotations) else EMPTY
         if role == LABEL_ROLE:
             return label
         if role == Role.DecorationRole:

@@ -5,7 +5,7 @@ ScatterPlotItem per cluster with a shared pen and brush (per-point brushes are ~
 slower), hit-testing by a numpy nearest-point search rather than pyqtgraph's per-item
 click handling, and thumbnails only for the at most THUMBNAIL_LIMIT points on screen,
 drawn by a reused pool of items. The numpy geometry is in :mod:`.map_geometry`, the mouse
-routing in :mod:`.map_box`, the thumbnail items and hover preview in :mod:`.map_overlays`.
+routing in :mod:`.map_box`, the thumbnails, hover preview and filter veil in :mod:`.map_overlays`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..palette import cluster_colour
 from ..thumbnails import ThumbnailLoader
 from .map_box import MapBox
 from .map_geometry import as_layout, fit_bounds, nearest_point, points_in_polygon, points_near_view
-from .map_overlays import PREVIEW_PX, THUMB_PX, _Thumb, hover_preview, place_beside
+from .map_overlays import PREVIEW_PX, THUMB_PX, Fade, _Thumb, hover_preview, place_beside
 
 THUMBNAIL_LIMIT = 300
 DOT_PX = 7
@@ -73,6 +73,7 @@ class MapView(QWidget):
         for item in (self._ring, self._band):
             item.setEnabled(False)
             self._box.addItem(item, ignoreBounds=True)
+        self.fade = Fade(self._box, DOT_PX, redraw=lambda: self.set_labels(self._labels))
 
         self._preview, self._preview_image, self._preview_name = hover_preview(self)
 
@@ -230,6 +231,7 @@ class MapView(QWidget):
     def _place_dots(self) -> None:
         for item, indices in zip(self._dots, self._groups):
             item.setData(x=self._xy[indices, 0], y=self._xy[indices, 1])
+        self.fade.place(self._xy, self.palette().color(QPalette.ColorRole.Base))
 
     def _update_ring(self) -> None:
         chosen = self._xy[self._selected]
@@ -383,6 +385,7 @@ class MapView(QWidget):
 
     def _style_thumb(self, index: int, thumb: _Thumb) -> None:
         thumb.setZValue(10.5 if self._selected[index] else 10)  # selected ones on top of the pile
+        thumb.setOpacity(self.fade.opacity(index))
         if self._selected[index]:
             thumb.set_frame(self.palette().color(QPalette.ColorRole.Highlight), 3)
         else:
