@@ -44,6 +44,28 @@ class EmbedReport:
         return self.embedded / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class ScanBatch:
+    """Images of a running scan that are ready: found in the cache, or embedded by one batch.
+
+    ``hashes`` name the vectors under ``extractor`` in the cache, so a view can show the
+    images (and lay out a map of them) before the scan ends.
+    """
+
+    extractor: str
+    paths: list[Path]
+    hashes: list[str]
+    #: True for the images the cache already held when the scan started.
+    cached: bool = False
+
+
+ReadyFn = Callable[[ScanBatch], None]
+
+
+def nothing_ready(_batch: ScanBatch) -> None:
+    """An ``on_ready`` for a caller that waits for the whole scan."""
+
+
 @dataclass
 class _Prepared:
     entry: FileEntry
@@ -67,7 +89,8 @@ def auto_batch_size(device: str, size: int) -> int:
 def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
                  make_embedder: Callable[[], Embedder] | None = None, batch_size: int | None = None,
                  workers: int | None = None, progress: ProgressFn = no_progress,
-                 should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES) -> EmbedReport:
+                 should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES,
+                 on_ready: ReadyFn = nothing_ready) -> EmbedReport:
     """Scan ``folder`` and embed every image the cache lacks for ``spec``.
 
     Parameters
@@ -77,6 +100,9 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
         called only when there is work to do, so an unchanged folder never loads the model.
     max_file_bytes
         Larger files are listed as failures without being read.
+    on_ready
+        Told which images are ready as they become so: first those the cache holds, then
+        each batch's once it is committed.
 
     Raises
     ------
@@ -112,10 +138,12 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
         # Broken links and unlistable folders have no size or mtime; -1 marks them, and the
         # next scan finds them afresh.
         cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
+    if ready:
+        on_ready(ScanBatch(spec.id, list(ready), list(ready.values()), cached=True))
     if todo:
         embedder = make_embedder() if make_embedder else create_embedder(spec)
         pipeline = _Pipeline(spec, cache, embedder, batch_size, workers, frozenset(embedded), max_file_bytes)
-        pipeline.run(todo, ready, report, progress, should_stop, len(scanned.files))
+        pipeline.run(todo, ready, report, progress, should_stop, len(scanned.files), on_ready)
 
     for entry in scanned.files:
         if entry.path in ready:
@@ -150,7 +178,7 @@ class _Pipeline:
             return _Prepared(entry, error=f"unexpected error while reading ({type(exc).__name__}: {exc})")
 
     def run(self, todo: list[FileEntry], ready: dict[Path, str], report: EmbedReport,
-            progress: ProgressFn, should_stop: StopFn, total: int) -> None:
+            progress: ProgressFn, should_stop: StopFn, total: int, on_ready: ReadyFn) -> None:
         done = total - len(todo)
         window = max(2 * self.batch_size, 8)
         batch: list[_Prepared] = []
@@ -173,6 +201,9 @@ class _Pipeline:
                                        for size, v in (item.inputs or {}).items())
                     if batch_views >= self.batch_size or len(batch) >= 4 * self.batch_size or not pending:
                         self._flush(batch, ready, report)
+                        good = [item for item in batch if not item.error]
+                        if good:
+                            on_ready(ScanBatch(self.spec.id, [i.entry.path for i in good], [i.digest for i in good]))
                         done += len(batch)
                         batch, batch_views = [], 0
                         rate = report.embedded / max(time.perf_counter() - started, 1e-9)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis.cluster import ClusterSpec
+from ..embedding.embed import ReadyFn, nothing_ready
 from ..embedding.library import Library, load_library
 from ..embedding.registry import ExtractorSpec
 from ..io.images import MAX_FILE_BYTES
@@ -43,11 +44,13 @@ def load_folder_state(library: Library, spec: ClusterSpec, cache_path: Path, *,
 def open_library(folder: Path, spec: ExtractorSpec, cache, *, equalize: bool = False, device: str = "auto",
                  precision: str = "auto", batch_size: int | None = None, preparing: ProgressFn = no_progress,
                  progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
-                 max_file_bytes: int = MAX_FILE_BYTES) -> Library:
+                 max_file_bytes: int = MAX_FILE_BYTES, on_ready: ReadyFn = nothing_ready) -> Library:
     """The folder's library as the app and the CLI open it: ``spec`` set up for the folder first
     (:func:`~.extractor.for_folder`: an autoencoder trained on it, the equalization reference,
-    reported through ``preparing``), then :func:`~organizer.embedding.library.load_library`."""
+    reported through ``preparing``), then :func:`~organizer.embedding.library.load_library`,
+    which tells ``on_ready`` of the images ready while it runs."""
     spec = for_folder(spec, folder, cache, equalize=equalize, device=device, progress=preparing,
                       should_stop=should_stop, max_file_bytes=max_file_bytes)
     return load_library(folder, spec, cache, device=device, precision=precision, batch_size=batch_size,
-                        progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes)
+                        progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes,
+                        on_ready=on_ready)

@@ -32,6 +32,7 @@ from .panels.filter_bar import FilterBar
 from .panels.preview import PreviewDialog
 from .panels.similar_panel import SimilarPanel
 from .panels.welcome import WelcomePage
+from .scan_view import ScanView
 from .session import FolderSession
 from .status import ProgressStatus, StatusMessage
 from .thumbnails import ThumbnailLoader
@@ -92,6 +93,8 @@ class MainWindow(QMainWindow):
         self.actions_by_name = build_menu_bar(self)
         self._refresh_recent_menu()
         self._connect()
+        # After _connect: on a new library the window clears the grid first, then this fills it.
+        self.scan_view = ScanView(self.session, self.map_view, self.grid, self.statusBar())
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -122,8 +125,9 @@ class MainWindow(QMainWindow):
             view.context_requested.connect(self._image_context_menu)
             view.activated.connect(self.show_preview)
             view.selection_changed.connect(self.set_selection)
+        # A running scan's provisional group has no cluster to edit yet.
         self.grid.header_context_requested.connect(
-            lambda label, pos: show_menu(cluster_menu(self, label), pos))
+            lambda label, pos: show_menu(cluster_menu(self, label), pos) if session.book is not None else None)
         self.grid.rename_requested.connect(self.rename_cluster)
         self.grid.move_requested.connect(session.move_to_cluster)
         self.grid.rating_requested.connect(session.set_rating)
@@ -261,6 +265,8 @@ class MainWindow(QMainWindow):
 
     def rename_cluster(self, label: int) -> None:
         book = self.session.book
+        if book is None:
+            return
         name, ok = QInputDialog.getText(self, "Rename cluster", "Name (also the export folder's name):",
                                         text=book.name(label))
         if ok:

@@ -21,11 +21,13 @@ from PySide6.QtCore import QObject, Signal
 
 from ..analysis.edits import ClusterBook
 from ..analysis.reduce import MapSpec, cached_map
+from ..embedding.embed import ScanBatch
 from ..embedding.library import Library, load_analysis_libraries, warm_up
 from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec, load_annotations
 from ..folder.extractor import PREPARING_NOTES
 from ..folder.invalidation import extractor_spec, what_changed
 from ..folder.loading import open_library
+from ..folder.scanning import PartialScan, ScanRate
 from ..io.images import MB
 from ..jobs.generation import Generation
 from ..jobs.writer import SerialWriter
@@ -56,6 +58,12 @@ class FolderSession(QObject):
     history_changed = Signal()
     #: Tags, ratings or labels changed: the indices, or None for all.
     annotations_changed = Signal(object)
+    #: A running scan's images ready so far (paths, hashes): shown before the library exists.
+    scan_grew = Signal(list, list)
+    #: A map of the running (or cancelled) scan's images so far: layout, paths, hashes.
+    scan_layout = Signal(object, list, list)
+    #: Whether a cancelled scan can be resumed.
+    resumable = Signal(bool)
 
     def __init__(self, settings: Settings, parent: QObject | None = None):
         super().__init__(parent)
@@ -74,7 +82,9 @@ class FolderSession(QObject):
         self.model.clusters_changed.connect(self.clusters_changed.emit)
         self.model.history.changed.connect(self.history_changed.emit)
         self.model.annotations_changed.connect(self.annotations_changed.emit)
-        self._scan_started = 0.0
+        self._rate = ScanRate()
+        #: The running (or cancelled) scan's images ready so far, shown before its library exists.
+        self.partial = PartialScan()
         self._warmed = False
 
     @property
@@ -154,11 +164,13 @@ class FolderSession(QObject):
             with Cache(cache_db_path(folder)) as cache:
                 return open_library(folder, spec, cache, equalize=settings.equalize, device=device,
                                     preparing=ctx.progress, progress=ctx.progress, should_stop=ctx.should_stop,
-                                    max_file_bytes=settings.max_file_mb * MB)
+                                    max_file_bytes=settings.max_file_mb * MB, on_ready=ctx.partial)
 
-        self._scan_started = time.monotonic()
+        self._rate, self.partial = ScanRate(), PartialScan()
+        self.resumable.emit(False)
         self._start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
-                    on_failed=self._failed("scan"), on_cancelled=lambda: None)
+                    on_partial=self._current_only(self._scan_ready), on_failed=self._failed("scan"),
+                    on_cancelled=lambda: None)
         self.working.emit("scan", f"Scanning {folder.name}…")  # after the start, which ends an old scan
         self.warm_up(analysis=False)
 
@@ -166,11 +178,37 @@ class FolderSession(QObject):
         if note.startswith(PREPARING_NOTES):  # measuring or training before the scan: its own words, no rate
             self.progress.emit("scan", done, total, note)
             return
-        elapsed = time.monotonic() - self._scan_started
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (total - done) / rate if rate > 0 else 0.0
-        note = f"{rate:.1f} img/s · ETA {int(eta) // 60}:{int(eta) % 60:02d}" if 0 < done < total else ""
-        self.progress.emit("scan", done, total, note)
+        self.progress.emit("scan", *self._rate.report(done, total, time.monotonic()))
+
+    def _scan_ready(self, batch: ScanBatch) -> None:
+        """More of the scan's images are ready: show them, and map them at each step of PARTIAL_MAP_AT."""
+        if self.partial.add(batch):
+            self._map_ready_images()
+        self.scan_grew.emit(list(self.partial.paths), list(self.partial.hashes))
+
+    def _map_ready_images(self) -> None:
+        """Lay out the scan's images ready so far, in the map slot: a newer layout supersedes it."""
+        folder, extractor = self.folder, self.partial.extractor
+        paths, hashes = list(self.partial.paths), list(self.partial.hashes)
+        spec = MapSpec(perplexity=self.settings.perplexity)
+        self.partial.mapped = len(hashes)
+
+        def job(ctx):
+            load_analysis_libraries()
+            with Cache(cache_db_path(folder)) as cache:
+                vectors = cache.vectors(extractor, hashes)
+                return cached_map(cache, extractor, hashes, vectors, spec, progress=ctx.progress,
+                                  should_stop=ctx.should_stop, on_partial=ctx.partial)[0]
+
+        def show(layout: np.ndarray) -> None:
+            self.scan_layout.emit(layout, paths, hashes)
+
+        def finished(layout: np.ndarray) -> None:
+            show(layout)
+            self.progress.emit("map", 1, 1, "")
+        self._start("map", job, on_finished=self._current_only(finished), on_partial=self._current_only(show),
+                    on_progress=lambda d, t, n: self.progress.emit("map", d, t, n),
+                    on_failed=self._failed("map"))
 
     def _scanned(self, library: Library) -> None:
         # The model drops the old library's clusters, map and undo history: a move export may
@@ -193,12 +231,24 @@ class FolderSession(QObject):
                     on_finished=self._current_only(self.model.set_annotations), on_failed=self._failed("annotations"))
 
     def cancel(self) -> None:
-        """Stop whatever runs; embedded batches stay cached, so the next open resumes."""
+        """Stop whatever runs; embedded batches stay cached, so :meth:`resume` goes on from them.
+
+        A stopped scan leaves its images on view: those not in the latest partial map are
+        laid out, so the map is never left blank.
+        """
         was_scanning = self.runner.running("scan")
         self.runner.cancel_all()
         self.progress.emit("", 1, 1, "")
-        self.message.emit("Cancelled; the images embedded so far are cached and the next scan resumes"
+        self.message.emit("Cancelled; the images embedded so far are kept, and Resume scan goes on from them"
                           if was_scanning else "Cancelled")
+        if was_scanning:
+            self.resumable.emit(True)
+            if self.partial.unmapped():
+                self._map_ready_images()
+
+    def resume(self) -> None:
+        """Go on with a cancelled scan: the images already embedded come from the cache."""
+        self.rescan()
 
     def _failed(self, stage: str, *, book: bool = False):
         def report(text: str) -> None:

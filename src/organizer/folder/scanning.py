@@ -1,0 +1,62 @@
+"""A running scan as a view follows it: the images ready so far, when to map them, and its rate and ETA.
+
+Qt-free, so the app's session keeps no arithmetic of its own and tests need no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..embedding.embed import ScanBatch
+
+#: A running scan's map is laid out afresh each time this many images are ready, so a first
+#: map shows after a few hundred and the refinements stay few: each is a whole t-SNE.
+PARTIAL_MAP_AT = (300, 1_000, 3_000, 10_000, 30_000, 100_000)
+
+
+@dataclass
+class PartialScan:
+    """The images a scan has made ready so far (from the cache or embedded), in the order they came."""
+
+    extractor: str = ""
+    paths: list[Path] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    #: How many of them the latest partial map lays out.
+    mapped: int = 0
+
+    def add(self, batch: ScanBatch) -> bool:
+        """Take ``batch``; True when the images ready now reach a new step of :data:`PARTIAL_MAP_AT`."""
+        self.extractor = batch.extractor
+        self.paths += batch.paths
+        self.hashes += batch.hashes
+        return any(self.mapped < step <= len(self.paths) for step in PARTIAL_MAP_AT)
+
+    def unmapped(self) -> bool:
+        """Whether some ready images are missing from the latest partial map (after a stop, map them)."""
+        return self.mapped < len(self.paths)
+
+
+@dataclass
+class ScanRate:
+    """The embedding's rate and ETA, counted from its first progress report.
+
+    Images the cache already held are neither work to do nor work done: counting them, a
+    resumed scan's rate, and so its ETA, came out far too good.
+    """
+
+    base: int | None = None
+    started: float = 0.0
+
+    def report(self, done: int, total: int, now: float) -> tuple[int, int, str]:
+        """``done`` and ``total`` less the images found ready, and a note with the rate and ETA."""
+        if self.base is None:
+            self.base, self.started = done, now
+        done, total = done - self.base, total - self.base
+        elapsed = now - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        if not (0 < done < total and rate > 0):
+            return done, total, ""
+        eta = int((total - done) / rate)
+        cached = f" · {self.base:,} in the cache" if self.base else ""
+        return done, total, f"{rate:.1f} img/s · ETA {eta // 60}:{eta % 60:02d}{cached}"
