@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.cluster import ClusterSpec, cluster
-from ..analysis.edits import ClusterBook
 from ..arrange import grid as grid_mod
 from ..arrange import order as order_mod
 from ..arrange.sheet import CELL, MAX_SHEET_PIXELS, fit_cell, render_sheet
@@ -50,14 +49,14 @@ class PreparedExport:
 
 
 def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None = None,
-               names: dict[int, str] | None = None, medoids: dict[int, int] | None = None,
-               cols: int | None = None, order: list[int] | None = None, *,
+               names: dict[int, str] | None = None, cols: int | None = None, order: list[int] | None = None, *,
                progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> PreparedExport:
     """Plan a ``kind`` export (sorted, clusters or grid) of ``library`` into ``out_dir``.
 
     sorted: a similarity order, or cluster by cluster when ``labels`` are given, so each
     cluster stays together. clusters: a folder per cluster of ``labels`` (clustered here
-    with the default method when None), named by ``names`` where the user named it.
+    with the default method when None), numbered and named as the app shows it, by ``names``
+    where the user named it.
     grid: the images sorted on a grid of ``cols`` columns (near square when None).
     ``order`` replaces the computed order of sorted and clusters (the CLI's ``--by``).
 
@@ -82,8 +81,7 @@ def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | 
         plan = plan_grid(library.paths, grid, cols, library.folder, out_dir, library.hashes, _as_list(labels))
         return PreparedExport(plan, list(library.paths), grid, cols)
     if kind == "clusters" and labels is None:
-        result = cluster(vectors, ClusterSpec(), progress=progress, should_stop=should_stop)
-        labels, medoids = result.labels, result.medoids
+        labels = cluster(vectors, ClusterSpec(), progress=progress, should_stop=should_stop).labels
     if order is None:
         order = _default_order(vectors, labels, progress, should_stop)
     if should_stop():
@@ -91,12 +89,8 @@ def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | 
     if kind == "sorted":
         plan = plan_sorted(library.paths, list(order), library.folder, out_dir, library.hashes, _as_list(labels))
     else:
-        # Clusters the caller gave no medoid for (a fresh split, an edited book) get one here,
-        # so every unnamed folder is named after its most typical image.
-        given, book = dict(medoids or {}), ClusterBook(labels)
-        medoids = {c: given[c] if c in given else book.medoid(c, vectors) for c in book.clusters() if c >= 0}
-        plan = plan_clusters(library.paths, list(order), _as_list(labels), library.folder, out_dir, medoids,
-                             library.hashes, names=names)
+        plan = plan_clusters(library.paths, list(order), _as_list(labels), library.folder, out_dir, library.hashes,
+                             names=names)
     return PreparedExport(plan, list(library.paths))
 
 

@@ -102,7 +102,6 @@ class MainWindow(QMainWindow):
         session.library_changed.connect(self._library_changed)
         session.layout_changed.connect(self._layout_changed)
         session.clusters_changed.connect(self._clusters_changed)
-        session.dendrogram_changed.connect(self.dendrogram.set_dendrogram)
         session.similar_ready.connect(self._show_similar)
         session.failures_changed.connect(self._show_failures)
         session.progress.connect(self.progress.update_stage)
@@ -197,20 +196,26 @@ class MainWindow(QMainWindow):
             return
         if self.map_view.point_count() != len(layout):
             labels = book.labels if book is not None else np.full(len(layout), -1)
-            self.map_view.set_points(layout, labels, library.paths, library.hashes)
+            self.map_view.set_points(layout, labels, library.paths, library.hashes,
+                                     None if book is None else book.identities())
         else:
             self.map_view.update_positions(layout)
 
     def _clusters_changed(self) -> None:
         library, book = self.session.library, self.session.book
+        identities = book.identities()
         if self.map_view.point_count() == len(book.labels):
-            self.map_view.set_labels(book.labels)
+            self.map_view.set_labels(book.labels, identities)
         self.grid.set_data(book, self.session.medoids, library.paths, library.hashes)
         self.grid.set_selection(self._selection)
+        self.similar.set_clusters(book.labels, identities)
+        self.dendrogram.set_dendrogram(self.session.model.dendrogram, identities)
 
     def _show_similar(self, result) -> None:
-        library = self.session.library
+        library, book = self.session.library, self.session.book
         self.similar.show_result(result, library.paths, library.hashes)
+        if book is not None:
+            self.similar.set_clusters(book.labels, book.identities())
         self.similar_dock.show()
         self.similar_dock.raise_()
         self.message.setText(f"{len(result.matches)} images like {result.query_path.name}")
@@ -270,7 +275,7 @@ class MainWindow(QMainWindow):
             self._preview.step.connect(lambda delta: self.show_preview((self._preview_index + delta) % len(library)))
         self._preview_index = index
         book = self.session.book
-        info = f"{book.name(int(book.labels[index]))}" if book is not None else ""
+        info = book.identity(int(book.labels[index])).full_name if book is not None else ""
         self._preview.show_image(library.paths[index], library.paths[index].name, info, self._file_limit())
 
     def reveal(self, index: int) -> None:
@@ -339,8 +344,8 @@ class MainWindow(QMainWindow):
         if self.export_dialog is not None:
             self.export_dialog.close()
         self.export_dialog = ExportDialog(session.runner, session.library, None if book is None else book.labels,
-                                          {} if book is None else dict(book.names), dict(session.medoids),
-                                          parent=self, max_file_bytes=self._file_limit())
+                                          {} if book is None else dict(book.names), parent=self,
+                                          max_file_bytes=self._file_limit())
         self.export_dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
         # A move export or its undo changed the folder: scan it again, so paths, clusters and
         # edits (which follow the files by path and hash) describe the files as they are now.

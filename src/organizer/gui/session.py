@@ -41,7 +41,6 @@ class FolderSession(QObject):
     layout_changed = Signal(object)
     layout_finished = Signal(str)
     clusters_changed = Signal()
-    dendrogram_changed = Signal(object)
     similar_ready = Signal(object)
     failures_changed = Signal(list)
     #: stage ("scan", "map", "clusters", "similar", "split"), done, total, a note for people
@@ -236,7 +235,6 @@ class FolderSession(QObject):
     def _clustered(self, result: ClusterResult) -> None:
         self.progress.emit("clusters", 1, 1, "")
         self.model.set_clusters(result)
-        self.dendrogram_changed.emit(result.dendrogram)
         if result.restored:
             self.message.emit("Your cluster edits were restored")
 
