@@ -15,9 +15,9 @@ from ..analysis.evaluate import clustering_metrics, folder_labels, retrieval_met
 from ..analysis.identity import cluster_number
 from ..analysis.reduce import MapSpec, cached_map
 from ..embedding import make_spec
-from ..embedding.backbones import BACKBONES, DEFAULT_MODEL, LITES, lite_installed
+from ..embedding.backbones import BACKBONES, DEFAULT_MODEL, LITES, weights_on_disk
 from ..embedding.embed import embed_folder
-from ..embedding.weights import WeightsUnavailable, checkpoint_dir
+from ..embedding.weights import WeightsUnavailable
 from ..export.plan import cluster_folders
 from ..folder.extractor import for_folder
 from ..io.printable import printable
@@ -109,10 +109,10 @@ def evaluation_specs() -> dict[str, dict]:
     for layers in ("early", "mid", "late"):
         options[f"lite0 {layers}"] = {"layers": layers}
         options[f"lite0 texture {layers}"] = {"mode": "texture", "layers": layers}
-    for name, backbone in BACKBONES.items():
-        if name in LITES and name != DEFAULT_MODEL and lite_installed(name):
+    for name in BACKBONES:
+        if name in LITES and name != DEFAULT_MODEL and weights_on_disk(name):
             options[f"{name} default"] = {"model": name}
-        elif backbone.weights_url and (checkpoint_dir() / Path(backbone.weights_url).name).is_file():
+        elif name not in LITES and weights_on_disk(name):
             options[f"{name} mid"] = {"model": name, "layers": "mid"}
     options["colour histogram"] = {"mode": "colour"}
     options["mean colour"] = {"mode": "mean-colour"}

@@ -27,6 +27,7 @@ from .dialogs.levels_dialog import LevelsDialog
 from .dialogs.settings_dialog import SettingsDialog
 from .map.map_view import MapView
 from .menus import build_menu_bar, cluster_menu, image_menu, show_menu
+from .palette import tone_colour
 from .panels.failures_panel import FailuresPanel
 from .panels.preview import PreviewDialog
 from .panels.similar_panel import SimilarPanel
@@ -84,6 +85,10 @@ class MainWindow(QMainWindow):
 
         self.progress = ProgressStatus()
         self.message = QLabel()
+        # Wrapped, never cut, and in warning tones: why the app chose otherwise must be read whole.
+        self.notice = QLabel(wordWrap=True, visible=False)
+        self.notice.setStyleSheet(f"color: {tone_colour(self.palette(), 'warning').name()};")
+        self.statusBar().addWidget(self.notice, 2)
         self.statusBar().addWidget(self.message, 1)
         self.statusBar().addPermanentWidget(self.progress)
         self.actions_by_name = build_menu_bar(self)
@@ -104,8 +109,10 @@ class MainWindow(QMainWindow):
         session.clusters_changed.connect(self._clusters_changed)
         session.similar_ready.connect(self._show_similar)
         session.failures_changed.connect(self._show_failures)
+        session.settings_replaced.connect(self._save_settings)
         session.progress.connect(self.progress.update_stage)
         session.message.connect(self.message.setText)
+        session.notice.connect(self._show_notice)
         self.progress.cancel_requested.connect(session.cancel)
         self.welcome.open_requested.connect(self.choose_folder)
         self.welcome.folder_chosen.connect(lambda folder: self.open_folder(Path(folder)))
@@ -225,6 +232,10 @@ class MainWindow(QMainWindow):
         self.progress.set_failures(len(failures))
         self.failures_dock.setWindowTitle(f"Problems ({len(failures)})" if failures else "Problems")
         self.failures_dock.setVisible(bool(failures))
+
+    def _show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def _columns_changed(self, columns: int) -> None:
         self._save_settings(replace(self.session.settings, grid_columns=columns))

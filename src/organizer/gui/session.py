@@ -24,14 +24,15 @@ from ..analysis.reduce import MapSpec, cached_map
 from ..embedding.library import Library, load_analysis_libraries, warm_up
 from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec
 from ..folder.extractor import PREPARING_NOTES
-from ..folder.invalidation import extractor_spec, what_changed
-from ..folder.loading import open_library
+from ..folder.invalidation import what_changed
+from ..folder.loading import OpenedLibrary, open_library_or_default
 from ..io.images import MB
 from ..jobs.generation import Generation
 from ..jobs.writer import SerialWriter
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
+from .dialogs.model_choice import fallback_text
 from .panels.similar_search import file_search_job, search_job
 from .workers import Task, TaskRunner, describe_error
 
@@ -43,9 +44,14 @@ class FolderSession(QObject):
     clusters_changed = Signal()
     similar_ready = Signal(object)
     failures_changed = Signal(list)
+    #: The session replaced its settings (the chosen model's weights could not be had): the owner saves them.
+    settings_replaced = Signal(object)
     #: stage ("scan", "map", "clusters", "similar", "split"), done, total, a note for people
     progress = Signal(str, int, int, str)
     message = Signal(str)
+    #: A note that lasts while the folder is shown, unlike a message: why the chosen model gave way
+    #: to the default. "" clears it.
+    notice = Signal(str)
     busy_changed = Signal(bool)
     #: The edit history changed: what Undo and Redo would do now.
     history_changed = Signal()
@@ -128,24 +134,25 @@ class FolderSession(QObject):
 
     def open_folder(self, folder: Path) -> None:
         self.model.open(folder)
+        # The previous folder's problems and notice: this one's come with its scan.
+        self.failures_changed.emit([])
+        self.notice.emit("")
         self.rescan()
 
     def rescan(self) -> None:
         """Scan the folder again: after a settings change that needs new vectors, or after its files moved."""
         if self.folder is None or self._closed:
             return
-        folder, settings, device = self.folder, self.settings, self.settings.device
+        folder, settings = self.folder, self.settings
         self.generation.new_library()
         for slot in ("map", "clusters", "split", "similar"):
             self.runner.cancel(slot)
 
-        def job(ctx):
-            # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
-            spec = extractor_spec(settings)
+        def job(ctx) -> OpenedLibrary:
+            # An invalid choice (a mistyped layer name) raises in the job, to reach the status bar as a failure.
             with Cache(cache_db_path(folder)) as cache:
-                return open_library(folder, spec, cache, equalize=settings.equalize, device=device,
-                                    preparing=ctx.progress, progress=ctx.progress, should_stop=ctx.should_stop,
-                                    max_file_bytes=settings.max_file_mb * MB)
+                return open_library_or_default(folder, settings, cache, preparing=ctx.progress, progress=ctx.progress,
+                                               should_stop=ctx.should_stop, max_file_bytes=settings.max_file_mb * MB)
 
         self._scan_started = time.monotonic()
         self.message.emit(f"Scanning {folder.name}…")
@@ -163,7 +170,15 @@ class FolderSession(QObject):
         note = f"{rate:.1f} img/s · ETA {int(eta) // 60}:{int(eta) % 60:02d}" if 0 < done < total else ""
         self.progress.emit("scan", done, total, note)
 
-    def _scanned(self, library: Library) -> None:
+    def _scanned(self, opened: OpenedLibrary) -> None:
+        library = opened.library
+        if opened.fallback is None:
+            self.notice.emit("")
+        else:
+            self.notice.emit(fallback_text(self.settings.model, opened.fallback))
+            # Every later scan uses the default too, until the user chooses again in the settings.
+            self.settings = opened.settings
+            self.settings_replaced.emit(opened.settings)
         # The model drops the old library's clusters, map and undo history: a move export may
         # have taken images away, so its indices mean other images now.
         self.failures_changed.emit(list(library.failures))
