@@ -28,6 +28,16 @@ def _check_summary(result: Clustering, n: int) -> None:
         assert result.labels[medoid] == label
 
 
+@pytest.mark.parametrize("method", ["kmeans", "agglomerative", "spectral", "hdbscan"])
+def test_every_method_numbers_its_clusters_from_the_largest_down(method):
+    # Blobs of 60, 20, 40 and 30 images: label 0 (Cluster 1) must be the 60, then the 40, the 30, the 20.
+    points, truth = _blobs(per=60)
+    keep = np.concatenate([np.flatnonzero(truth == c)[:n] for c, n in enumerate((60, 20, 40, 30))])
+    labels = cluster(points[keep], ClusterSpec(method, k=4)).labels
+    sizes = [int(np.count_nonzero(labels == label)) for label in range(labels.max() + 1)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] >= 50 and len(sizes) >= 4
+
+
 @pytest.mark.parametrize("method", ["kmeans", "agglomerative", "spectral"])
 def test_methods_with_k_given_recover_the_blobs(method):
     points, truth = _blobs()

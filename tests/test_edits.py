@@ -8,6 +8,7 @@ import pytest
 
 from organizer.analysis.cluster import ClusterSpec
 from organizer.analysis.edits import NOISE, ClusterBook, edits_key, image_keys, load_saved_edits
+from organizer.analysis.identity import NOISE_COLOUR, by_size, folder_names
 from organizer.embedding.registry import unversioned
 from organizer.io.scan import hash_file
 from organizer.samples import SampleSpec, render
@@ -35,6 +36,35 @@ def test_move_merge_rename_and_names():
     assert book.name(1) == "Cluster 2"
     with pytest.raises(ValueError):
         book.merge(1, 1)
+
+
+def test_identities_number_name_and_colour_every_cluster():
+    book = ClusterBook(np.array([0, 0, 1, 1, 3, -1]), {1: "Stripes"})
+    shown = {label: (i.number, i.name, i.full_name) for label, i in book.identities().items()}
+    assert shown == {0: (1, "Cluster 1", "Cluster 1"), 1: (2, "Stripes", "Stripes (cluster 2)"),
+                     3: (4, "Cluster 4", "Cluster 4"), NOISE: (None, "Unclustered", "Unclustered")}
+    colours = [i.colour for i in book.identities().values()]
+    assert len(set(colours)) == 4 and colours[-1] == NOISE_COLOUR
+    assert folder_names(book.identities().values()) == {0: "01_Cluster 1", 1: "02_Stripes", 3: "04_Cluster 4",
+                                                        NOISE: "Unclustered"}
+
+
+def test_an_edit_leaves_the_identity_of_every_cluster_it_does_not_touch():
+    book = ClusterBook(np.array([0, 0, 1, 1, 2, 2, 3, 3]), {3: "Dots"})
+    before = book.identities()
+    book.merge(0, 1)
+    after = book.identities()
+    assert 1 not in after and all(after[label] == before[label] for label in (0, 2, 3))
+    new = book.new_label()
+    book.move([7], new)
+    assert book.identity(new).number == 5 and all(book.identities()[label] == before[label] for label in (0, 2, 3))
+
+
+def test_by_size_numbers_the_largest_first_and_keeps_noise():
+    labels = np.array([7, 2, 2, -1, 7, 7, 5, 2, 9])
+    # 7 and 2 both have three; 7's first image comes first. Then 5 and 9, one each, by first image.
+    assert by_size(labels).tolist() == [0, 1, 1, -1, 0, 0, 2, 1, 3]
+    assert by_size(np.array([-1, -1])).tolist() == [-1, -1] and by_size(np.zeros(0)).tolist() == []
 
 
 def test_new_label_never_reuses_a_named_label():

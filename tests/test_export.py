@@ -80,17 +80,18 @@ def test_same_names_from_different_folders_never_collide(tmp_path):
     assert len({op.target for op in plan.operations}) == 2
 
 
-def test_cluster_export_makes_numbered_folders_named_by_medoid(tmp_path):
+def test_cluster_export_makes_folders_numbered_and_named_as_the_grid(tmp_path):
     source = tmp_path / "src"
     paths = _library(source)
     labels = [1, 0, 1, 0, -1, 1]
-    plan = plan_clusters(paths, [1, 3, 0, 2, 5, 4], labels, source, tmp_path / "out", medoids={0: 3, 1: 2})
+    # Label 1 comes first in the order; its folder still carries its own number, 2, as its grid header does.
+    plan = plan_clusters(paths, [0, 3, 1, 2, 5, 4], labels, source, tmp_path / "out")
     apply_plan(plan, "copy")
     folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir() and not p.name.startswith("."))
-    assert folders == ["cluster_01_img_3", "cluster_02_img_2", "unclustered"]
-    assert sorted(p.name for p in (tmp_path / "out" / "cluster_01_img_3").iterdir()) == \
-        ["0001_same.png", "0002_img_3.png"]
-    assert [p.name for p in (tmp_path / "out" / "unclustered").iterdir()] == ["0001_img_4.png"]
+    assert folders == ["01_Cluster 1", "02_Cluster 2", "Unclustered"]
+    assert sorted(p.name for p in (tmp_path / "out" / "01_Cluster 1").iterdir()) == \
+        ["0001_img_3.png", "0002_same.png"]
+    assert [p.name for p in (tmp_path / "out" / "Unclustered").iterdir()] == ["0001_img_4.png"]
 
 
 def test_grid_export_records_cells_and_draws_a_sheet(tmp_path):

@@ -45,16 +45,23 @@ LABELS = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, -1])
 def test_named_clusters_become_folder_names(tmp_path):
     paths = [Path(f"/src/p{i}.png") for i in range(6)]
     labels = [0, 0, 1, 1, 2, -1]
-    plan = plan_clusters(paths, list(range(6)), labels, Path("/src"), tmp_path / "out", medoids={2: 4},
+    plan = plan_clusters(paths, list(range(6)), labels, Path("/src"), tmp_path / "out",
                          names={0: "Blue stripes", 1: "a/b"})
     folders = [op.target.parent.name for op in plan.operations]
-    assert folders == ["Blue stripes", "Blue stripes", "a_b", "a_b", "cluster_03_p4", "unclustered"]
+    assert folders == ["01_Blue stripes", "01_Blue stripes", "02_a_b", "02_a_b", "03_Cluster 3", "Unclustered"]
 
 
 def test_two_clusters_with_one_name_get_distinct_folders(tmp_path):
+    paths = [Path(f"/src/p{i}.png") for i in range(3)]
+    plan = plan_clusters(paths, [0, 1, 2], [0, 1, -1], Path("/src"), tmp_path / "out",
+                         names={0: "Dots", 1: "dots", -1: "01_dots"})
+    assert [op.target.parent.name for op in plan.operations] == ["01_Dots", "02_dots", "01_dots (2)"]
+
+
+def test_folder_numbers_are_padded_alike_past_99_clusters(tmp_path):
     paths = [Path(f"/src/p{i}.png") for i in range(2)]
-    plan = plan_clusters(paths, [0, 1], [0, 1], Path("/src"), tmp_path / "out", names={0: "Dots", 1: "dots"})
-    assert [op.target.parent.name for op in plan.operations] == ["Dots", "dots (2)"]
+    plan = plan_clusters(paths, [0, 1], [0, 104], Path("/src"), tmp_path / "out")
+    assert [op.target.parent.name for op in plan.operations] == ["001_Cluster 1", "105_Cluster 105"]
 
 
 def test_sorted_plan_lists_every_image_once(library, tmp_path):
@@ -72,20 +79,13 @@ def test_sorted_plan_keeps_each_cluster_together(library, tmp_path):
     assert clusters[-1] == -1  # noise last
 
 
-def test_cluster_plan_uses_names_and_medoids(library, tmp_path):
+def test_cluster_plan_uses_names_and_numbers(library, tmp_path):
     prepared = build_plan("clusters", library, tmp_path / "out", labels=LABELS, names={1: "Checks"})
     folders = {op.cluster: op.target.parent.name for op in prepared.plan.operations}
-    assert folders[1] == "Checks" and folders[-1] == "unclustered"
-    assert folders[0].startswith("cluster_") and folders[0].endswith(tuple(p.stem for p in library.paths))
+    assert folders == {0: "01_Cluster 1", 1: "02_Checks", 2: "03_Cluster 3", -1: "Unclustered"}
     assert prepared.folder_count == 4
-
-
-def test_cluster_plan_keeps_given_medoids_and_finds_missing_ones(library, tmp_path):
-    plan = build_plan("clusters", library, tmp_path / "out", labels=LABELS, medoids={0: 9}).plan
-    folders = {op.cluster: op.target.parent.name for op in plan.operations}
-    assert folders[0].endswith("_img_09")
-    members = {label: {f"img_{i:02d}" for i in np.flatnonzero(LABELS == label)} for label in (1, 2)}
-    assert all(folders[label].split("_", 2)[2] in members[label] for label in (1, 2))
+    rows = prepared.plan.table()
+    assert {row["cluster"] for row in rows} == {1, 2, 3, None}
 
 
 def test_cluster_plan_clusters_when_no_labels_are_given(library, tmp_path):

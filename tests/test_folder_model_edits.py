@@ -50,14 +50,14 @@ def edited(sample_folder, tmp_path):
 
 
 def test_the_cli_exports_the_clusters_as_edited_in_the_app(edited, tmp_path, capsys):
-    model, _ = edited
+    model, (a, b, _) = edited
     book, library = model.book, model.library
     app_out, cli_out = tmp_path / "app", tmp_path / "cli"
-    run_export(build_plan("clusters", library, app_out, book.labels, book.names, model.medoids))
+    run_export(build_plan("clusters", library, app_out, book.labels, book.names))
     assert main(["export", str(library.folder), "--out", str(cli_out), "--plan", "clusters",
                  "--feature-mode", "colour"]) == 0
     app, cli = _exported(app_out), _exported(cli_out)
-    assert {"Wavy lines", "Dots & stars"} <= set(app)
+    assert {f"{a + 1:02d}_Wavy lines", f"{b + 1:02d}_Dots & stars"} <= set(app)
     assert cli == app
 
 
@@ -66,11 +66,11 @@ def test_cluster_and_order_show_the_edited_clusters(edited, capsys):
     paths, folder = model.library.paths, str(model.library.folder)
     assert main(["cluster", folder, "--json", "--mode", "colour"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["edited"] and data["names"] == {str(a): "Wavy lines", str(b): "Dots & stars"}
-    assert data["labels"] == {str(p): int(label) for p, label in zip(paths, model.book.labels)}
-    # Not just "the merged label is gone": a new cluster may take the freed label.
-    assert data["sizes"] == {str(label): model.book.size(label) for label in model.book.clusters()}
-    assert data["medoids"] == {str(k): str(paths[i]) for k, i in model.medoids.items()}
+    # By number, as the grid heads the clusters: label + 1.
+    assert data["edited"] and data["names"] == {str(a + 1): "Wavy lines", str(b + 1): "Dots & stars"}
+    assert data["labels"] == {str(p): int(label) + 1 for p, label in zip(paths, model.book.labels)}
+    assert data["sizes"] == {str(label + 1): model.book.size(label) for label in model.book.clusters()}
+    assert data["medoids"] == {str(k + 1): str(paths[i]) for k, i in model.medoids.items()}
     assert main(["order", folder, "--by", "cluster", "--json", "--mode", "colour"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {row["path"]: row["cluster"] for row in rows} == data["labels"]

@@ -325,8 +325,12 @@ def test_dendrogram_draws_one_item_per_colour(qtbot, tree):
     lines = [i for i in view.plot.getPlotItem().items if isinstance(i, pg.PlotDataItem)]
     assert len(lines) == len(np.unique(tree.colours)) == 5  # four clusters and the mixed links above them
     assert sum(len(i.getData()[0]) for i in lines) == 6 * tree.segment_count
-    ticks = view.plot.getPlotItem().getAxis("left")._tickLevels[0]
-    assert [t for _, t in ticks] == tree.leaf_text
+    ticks = [t for _, t in view.plot.getPlotItem().getAxis("left")._tickLevels[0]]
+    # Each cluster's name beside its first leaf, as the grid heads it; every leaf's size.
+    firsts = [i for i, label in enumerate(tree.leaf_colours) if i == 0 or label != tree.leaf_colours[i - 1]]
+    assert [ticks[i].removesuffix(tree.leaf_text[i]).strip() for i in firsts] == \
+        [f"Cluster {tree.leaf_colours[i] + 1}" for i in firsts]
+    assert all(tick == size for i, (tick, size) in enumerate(zip(ticks, tree.leaf_text)) if i not in firsts)
     assert not view.grab().isNull()
     assert view.dendrogram() is tree
 

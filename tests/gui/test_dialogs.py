@@ -53,7 +53,7 @@ def library(tmp_path) -> Library:
 
 @pytest.fixture
 def dialog(qtbot, runner, library, tmp_path) -> ExportDialog:
-    dialog = ExportDialog(runner, library, LABELS, {1: "Checks"}, {}, default_out=tmp_path / "out")
+    dialog = ExportDialog(runner, library, LABELS, {1: "Checks"}, default_out=tmp_path / "out")
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -77,7 +77,7 @@ def test_preview_lists_the_plan(qtbot, dialog):
     qtbot.waitUntil(lambda: dialog.preview_table.rowCount() == COUNT, timeout=WAIT_MS)
     assert "12</b> files into <b>3</b> folders" in dialog.plan_summary.text()
     targets = {dialog.preview_table.item(row, 1).text().split("/")[0] for row in range(COUNT)}
-    assert "Checks" in targets and len(targets) == 3
+    assert targets == {"01_Cluster 1", "02_Checks", "03_Cluster 3"}
     assert {dialog.preview_table.item(row, 2).text() for row in range(COUNT)} == {"Cluster 1", "Checks", "Cluster 3"}
     dialog.set_mode("link")  # any change makes the preview stale
     assert dialog.preview_table.rowCount() == 0

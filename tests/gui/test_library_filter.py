@@ -77,9 +77,9 @@ def test_the_context_menu_labels_and_tags_the_selection(qtbot, opened, monkeypat
 def test_the_filter_bar_hides_thumbnails_in_the_grid_and_dims_them_on_the_map(qtbot, opened):
     window = opened
     session, bar = window.session, window.filter_bar
-    session.add_tag([2, 5], "Florals")
-    session.set_rating([5, 7], 5)
-    session.set_label([7], "blue")
+    session.model.add_tag([2, 5], "Florals")
+    session.model.set_rating([5, 7], 5)
+    session.model.set_label([7], "blue")
     assert window.grid.shown_images() == list(range(9))
     bar.search.setText("flor")
     assert window.grid.shown_images() == [2, 5]
@@ -90,7 +90,7 @@ def test_the_filter_bar_hides_thumbnails_in_the_grid_and_dims_them_on_the_map(qt
     bar.label.setCurrentIndex(bar.label.findData("blue"))
     assert window.grid.shown_images() == [7]
     assert "1 of 9 images" in window.grid.summary.text()
-    session.set_label([5], "blue")  # an edit shows at once under the filter
+    session.model.set_label([5], "blue")  # an edit shows at once under the filter
     assert window.grid.shown_images() == [5, 7]
     label = int(session.book.labels[5])
     bar.clear()

@@ -227,8 +227,8 @@ def test_hover_shows_a_preview_and_reports_the_point(qtbot, view, images):
     with qtbot.waitSignal(view.hovered) as blocker:
         QTest.mouseMove(view._view.viewport(), to_viewport(view, *layout[5]))
     assert blocker.args == [5]
-    assert view._preview.isVisible() and view._preview_name.text() == paths[5].name
-    qtbot.waitUntil(lambda: view._preview_image.pixmap() is not None and not view._preview_image.pixmap().isNull())
+    assert view._preview.isVisible() and view._preview.name.text() == paths[5].name
+    qtbot.waitUntil(lambda: view._preview.image.pixmap() is not None and not view._preview.image.pixmap().isNull())
     with qtbot.waitSignal(view.hovered) as blocker:
         QTest.mouseMove(view._view.viewport(), to_viewport(view, 0, 0))
     assert blocker.args == [-1] and not view._preview.isVisible()

@@ -17,6 +17,7 @@ from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
 from ..search.index import unit_rows
 from .clusterers import CLUSTERERS
 from .clusterers.base import Clustering, ClusterSpec
+from .identity import by_size
 
 # The spec and the result live with the methods (clusterers.base), so the methods need not
 # import this module, which runs them; they are re-exported because cluster() takes and returns them.
@@ -34,7 +35,7 @@ def clustering_space(vectors: np.ndarray, dims: int = 50, seed: int = 0) -> np.n
 
 def cluster(vectors: np.ndarray, spec: ClusterSpec = ClusterSpec(), *, progress: ProgressFn = no_progress,
             should_stop: StopFn = never_stop) -> Clustering:
-    """Cluster ``vectors`` as ``spec`` says; see :class:`ClusterSpec`.
+    """Cluster ``vectors`` as ``spec`` says; see :class:`ClusterSpec`. Labels run from 0, the largest cluster.
 
     Steps that cannot check ``should_stop`` run in a child process on large inputs, where a
     stop ends them (see :func:`.subprocess_step.run_step`).
@@ -48,6 +49,8 @@ def cluster(vectors: np.ndarray, spec: ClusterSpec = ClusterSpec(), *, progress:
     space = run_step(clustering_space, vectors, spec.space_dims, spec.seed, rows=len(vectors),
                      should_stop=should_stop)
     result = CLUSTERERS[spec.method].run(space, spec, progress, should_stop)
+    # Every view numbers a cluster by its label: Cluster 1 is then the largest, whatever the method.
+    result.labels = by_size(result.labels)
     # Medoids in the descriptor space, not the reduced one, so they match the app's after an edit.
     result.medoids = medoids(result.labels, vectors)
     result.sizes = {label: int(np.count_nonzero(result.labels == label)) for label in result.medoids}

@@ -21,8 +21,8 @@ from ..embedding.registry import VERSION, unversioned
 from ..jobs.tasks import StopFn, never_stop
 from ..storage.cache import Cache
 from .cluster import ClusterSpec, cluster, medoid
+from .identity import NOISE, ClusterIdentity, identify
 
-NOISE = -1
 #: 2: labels by path in the folder, each with its content hash; 1 (still read): by hash alone,
 #: which gave every identical copy one label.
 FORMAT = 2
@@ -50,9 +50,15 @@ class ClusterBook:
         return int(np.count_nonzero(self.labels == label))
 
     def name(self, label: int) -> str:
-        if label == NOISE:
-            return self.names.get(NOISE, "Unclustered")
-        return self.names.get(label, f"Cluster {label + 1}")
+        return self.identity(label).name
+
+    def identity(self, label: int) -> ClusterIdentity:
+        """``label``'s number, name and colour, as every view and the CLI show them."""
+        return identify(label, self.names)
+
+    def identities(self) -> dict[int, ClusterIdentity]:
+        """Every cluster's identity by label, in :meth:`clusters`' order: by number, unclustered last."""
+        return {label: identify(label, self.names) for label in self.clusters()}
 
     def medoid(self, label: int, vectors: np.ndarray) -> int:
         """``label``'s :func:`~.cluster.medoid`."""

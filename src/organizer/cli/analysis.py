@@ -12,11 +12,13 @@ import numpy as np
 from ..analysis.cluster import ClusterSpec, cluster
 from ..analysis.dedup import DEFAULT_THRESHOLD, find_duplicates
 from ..analysis.evaluate import clustering_metrics, folder_labels, retrieval_metrics
+from ..analysis.identity import cluster_number
 from ..analysis.reduce import MapSpec, cached_map
 from ..embedding import make_spec
-from ..embedding.backbones import BACKBONES, DEFAULT_MODEL, LITES, lite_installed
+from ..embedding.backbones import BACKBONES, DEFAULT_MODEL, LITES, weights_on_disk
 from ..embedding.embed import embed_folder
-from ..embedding.weights import WeightsUnavailable, checkpoint_dir
+from ..embedding.weights import WeightsUnavailable
+from ..export.plan import cluster_folders
 from ..folder.extractor import for_folder
 from ..io.printable import printable
 from ..io.transfer import replace_atomically
@@ -56,22 +58,29 @@ def cmd_map(args) -> int:
 def cmd_cluster(args) -> int:
     model, result = folder_state(args, scan_library(args))
     book, paths, computed = model.book, model.library.paths, result.clustering
-    sizes = {label: book.size(label) for label in book.clusters() if label >= 0}
+    identities = book.identities()
+    folders = cluster_folders(list(identities), book.names)
     noise = float(np.mean(book.labels < 0))
     if result.restored:
         print("the clusters as edited in the app", file=sys.stderr)
     if args.json:
-        _dump({"labels": {str(p): int(label) for p, label in zip(paths, book.labels)},
+        # Clusters by number, as the app's grid, map and export folders show them; the raw labels stay inside.
+        numbered = [identity for identity in identities.values() if identity.number is not None]
+        _dump({"labels": {str(p): cluster_number(label) for p, label in zip(paths, book.labels)},
+               "clusters": [{"number": i.number, "name": i.name, "colour": i.colour, "size": book.size(i.label),
+                             "medoid": str(paths[model.medoids[i.label]]) if i.label in model.medoids else None,
+                             "folder": folders[i.label]} for i in identities.values()],
                "method": computed.method, "params": computed.params, "scores": computed.scores,
-               "sizes": {str(k): v for k, v in sizes.items()},
-               "medoids": {str(k): str(paths[i]) for k, i in model.medoids.items()},
-               "names": {str(k): v for k, v in book.names.items()}, "edited": result.restored,
-               "noise_fraction": noise})
+               "sizes": {str(i.number): book.size(i.label) for i in numbered},
+               "medoids": {str(i.number): str(paths[model.medoids[i.label]]) for i in numbered},
+               "names": {str(cluster_number(k)) if k >= 0 else "unclustered": v for k, v in book.names.items()},
+               "edited": result.restored, "noise_fraction": noise})
         return 0
-    print(f"{len(sizes)} clusters by {computed.method} {computed.params}, noise {noise:.0%}")
-    for label, size in sorted(sizes.items(), key=lambda item: -item[1]):
-        named = f" ({printable(book.names[label])})" if label in book.names else ""
-        print(f"  cluster {label:3d}{named}: {size:5d} images, medoid {printable(paths[model.medoids[label]].name)}")
+    clustered = sum(identity.number is not None for identity in identities.values())
+    print(f"{clustered} clusters by {computed.method} {computed.params}, noise {noise:.0%}")
+    for label, identity in identities.items():
+        medoid = f", medoid {printable(paths[model.medoids[label]].name)}" if label in model.medoids else ""
+        print(f"  {identity.number or '-':>3} {printable(identity.name)}: {book.size(label):5d} images{medoid}")
     return 0
 
 
@@ -100,10 +109,10 @@ def evaluation_specs() -> dict[str, dict]:
     for layers in ("early", "mid", "late"):
         options[f"lite0 {layers}"] = {"layers": layers}
         options[f"lite0 texture {layers}"] = {"mode": "texture", "layers": layers}
-    for name, backbone in BACKBONES.items():
-        if name in LITES and name != DEFAULT_MODEL and lite_installed(name):
+    for name in BACKBONES:
+        if name in LITES and name != DEFAULT_MODEL and weights_on_disk(name):
             options[f"{name} default"] = {"model": name}
-        elif backbone.weights_url and (checkpoint_dir() / Path(backbone.weights_url).name).is_file():
+        elif name not in LITES and weights_on_disk(name):
             options[f"{name} mid"] = {"model": name, "layers": "mid"}
     options["colour histogram"] = {"mode": "colour"}
     options["mean colour"] = {"mode": "mean-colour"}

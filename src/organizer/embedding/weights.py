@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import re
+import sys
 import tempfile
 import urllib.error
 import urllib.parse
@@ -31,6 +32,14 @@ class WeightsUnavailable(RuntimeError):
     """Pretrained weights are neither on disk nor downloadable."""
 
 
+class MissingWeightsFile(WeightsUnavailable):
+    """The weights file the user named is not there (any more)."""
+
+    def __init__(self, path: Path):
+        super().__init__(f"weights file not found: {path}")
+        self.path = Path(path)
+
+
 class BadWeights(WeightsUnavailable):
     """A weights file that is not a state_dict for the network it should load into.
 
@@ -44,9 +53,22 @@ class BadWeights(WeightsUnavailable):
 
 
 def checkpoint_dir() -> Path:
-    import torch.hub
+    """torch's checkpoint cache, where torchvision downloads weights to.
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    Found by torch's own rule ($TORCH_HOME, else $XDG_CACHE_HOME/torch, else ~/.cache/torch)
+    while torch is not loaded, so the settings dialog can say which models are here without
+    the seconds torch takes to import.
+    """
+    hub = sys.modules.get("torch.hub")
+    if hub is not None:  # loaded: it knows a folder set with torch.hub.set_dir too
+        return Path(hub.get_dir()) / "checkpoints"
+    home = os.environ.get("TORCH_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "torch")
+    return Path(os.path.expanduser(home)) / "hub" / "checkpoints"
+
+
+def cached_file(url: str) -> Path:
+    """Where torch's cache keeps the weights behind ``url`` (there or not)."""
+    return checkpoint_dir() / Path(urllib.parse.urlparse(url).path).name
 
 
 def resolve(url: str, user_file: Path | None = None,
@@ -61,9 +83,9 @@ def resolve(url: str, user_file: Path | None = None,
     if user_file is not None:
         user_file = Path(user_file)
         if not user_file.is_file():
-            raise WeightsUnavailable(f"weights file not found: {user_file}")
+            raise MissingWeightsFile(user_file)
         return user_file
-    cached = checkpoint_dir() / Path(urllib.parse.urlparse(url).path).name
+    cached = cached_file(url)
     if cached.is_file():
         return cached
     hint = (f"Download {url} on a connected machine and either put it in {cached.parent} "

@@ -17,7 +17,6 @@ from typing import Sequence
 import numpy as np
 
 from ..analysis.cluster import ClusterSpec, cluster
-from ..analysis.edits import ClusterBook
 from ..arrange import grid as grid_mod
 from ..arrange import order as order_mod
 from ..arrange.sheet import CELL, MAX_SHEET_PIXELS, fit_cell, render_sheet
@@ -52,15 +51,15 @@ class PreparedExport:
 
 
 def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None = None,
-               names: dict[int, str] | None = None, medoids: dict[int, int] | None = None,
-               cols: int | None = None, order: list[int] | None = None, *,
+               names: dict[int, str] | None = None, cols: int | None = None, order: list[int] | None = None, *,
                subset: Sequence[int] | None = None, annotations: Sequence[Annotation] | None = None,
                progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> PreparedExport:
     """Plan a ``kind`` export (sorted, clusters or grid) of ``library`` into ``out_dir``.
 
     sorted: a similarity order, or cluster by cluster when ``labels`` are given, so each
     cluster stays together. clusters: a folder per cluster of ``labels`` (clustered here
-    with the default method when None), named by ``names`` where the user named it.
+    with the default method when None), numbered and named as the app shows it, by ``names``
+    where the user named it.
     grid: the images sorted on a grid of ``cols`` columns (near square when None).
     ``order`` replaces the computed order of sorted and clusters (the CLI's ``--by``).
     ``subset`` limits the export to those images (a filter's), ordered among themselves;
@@ -80,31 +79,27 @@ def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | 
     if subset is not None:
         if not len(subset):
             raise PlanError("no image matches the filter: there is nothing to export")
-        library, labels, medoids, order, annotations = _restrict(library, list(subset), labels, medoids, order,
-                                                                 annotations)
-    prepared = _build(kind, library, out_dir, labels, names, medoids, cols, order, progress, should_stop)
+        library, labels, order, annotations = _restrict(library, list(subset), labels, order, annotations)
+    prepared = _build(kind, library, out_dir, labels, names, cols, order, progress, should_stop)
     if annotations is not None:
         index = {path: i for i, path in enumerate(library.paths)}
         prepared.plan.annotations = [annotations[index[op.source]] for op in prepared.plan.operations]
     return prepared
 
 
-def _restrict(library: Library, subset: list[int], labels: np.ndarray | None, medoids: dict[int, int] | None,
-              order: list[int] | None, annotations: Sequence[Annotation] | None):
+def _restrict(library: Library, subset: list[int], labels: np.ndarray | None, order: list[int] | None,
+              annotations: Sequence[Annotation] | None):
     """``library`` and what goes with it, down to the images in ``subset``, re-indexed from 0."""
     new_index = {old: new for new, old in enumerate(subset)}
     small = replace(library, paths=[library.paths[i] for i in subset], hashes=[library.hashes[i] for i in subset],
                     vectors=library.vectors[subset], failures=[], report=None)
-    # A medoid left outside the subset is found again among the exported members.
-    kept_medoids = None if medoids is None else {c: new_index[m] for c, m in medoids.items() if m in new_index}
-    return (small, None if labels is None else np.asarray(labels)[subset], kept_medoids,
+    return (small, None if labels is None else np.asarray(labels)[subset],
             None if order is None else [new_index[i] for i in order if i in new_index],
             None if annotations is None else [annotations[i] for i in subset])
 
 
 def _build(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None, names: dict[int, str] | None,
-           medoids: dict[int, int] | None, cols: int | None, order: list[int] | None, progress: ProgressFn,
-           should_stop: StopFn) -> PreparedExport:
+           cols: int | None, order: list[int] | None, progress: ProgressFn, should_stop: StopFn) -> PreparedExport:
     if not len(library):
         raise PlanError(f"{library.folder} holds no images to export")
     check_folders(library.folder, out_dir)  # before the ordering, which can take a minute
@@ -115,8 +110,7 @@ def _build(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None
         plan = plan_grid(library.paths, grid, cols, library.folder, out_dir, library.hashes, _as_list(labels))
         return PreparedExport(plan, list(library.paths), grid, cols)
     if kind == "clusters" and labels is None:
-        result = cluster(vectors, ClusterSpec(), progress=progress, should_stop=should_stop)
-        labels, medoids = result.labels, result.medoids
+        labels = cluster(vectors, ClusterSpec(), progress=progress, should_stop=should_stop).labels
     if order is None:
         order = _default_order(vectors, labels, progress, should_stop)
     if should_stop():
@@ -124,12 +118,8 @@ def _build(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None
     if kind == "sorted":
         plan = plan_sorted(library.paths, list(order), library.folder, out_dir, library.hashes, _as_list(labels))
     else:
-        # Clusters the caller gave no medoid for (a fresh split, an edited book) get one here,
-        # so every unnamed folder is named after its most typical image.
-        given, book = dict(medoids or {}), ClusterBook(labels)
-        medoids = {c: given[c] if c in given else book.medoid(c, vectors) for c in book.clusters() if c >= 0}
-        plan = plan_clusters(library.paths, list(order), _as_list(labels), library.folder, out_dir, medoids,
-                             library.hashes, names=names)
+        plan = plan_clusters(library.paths, list(order), _as_list(labels), library.folder, out_dir, library.hashes,
+                             names=names)
     return PreparedExport(plan, list(library.paths))
 
 

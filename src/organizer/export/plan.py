@@ -23,6 +23,7 @@ from pathlib import Path
 from pathvalidate import sanitize_filename
 
 from ..storage.annotations import EMPTY, Annotation
+from ..analysis.identity import NOISE, cluster_number, folder_names, identify
 
 MAX_NAME_BYTES = 240  # under the 255-byte limit of common file systems, leaving room for suffixes
 
@@ -39,7 +40,7 @@ class ExportChoice:
 #: The arrangements, in the order the export dialog lists them; :mod:`.export_flow` plans each.
 PLAN_KINDS = {kind.name: kind for kind in (
     ExportChoice("sorted", "Sorted", "One folder; files renamed 0001_…, 0002_… so any file browser shows the order."),
-    ExportChoice("clusters", "By cluster", "One subfolder per cluster, named as you named the clusters."),
+    ExportChoice("clusters", "By cluster", "One subfolder per cluster, numbered and named as the Clusters tab shows them."),
     ExportChoice("grid", "Grid", "Files in the grid's reading order, with a contact sheet of the grid."),
 )}
 PLANS = tuple(PLAN_KINDS)
@@ -67,6 +68,7 @@ class Operation:
     source: Path
     target: Path
     rank: int
+    #: The image's cluster label (-1: unclustered), None when the plan has no clusters.
     cluster: int | None = None
     #: Content hash of the source, when known, so applying and undoing can verify files.
     hash: str = ""
@@ -90,13 +92,15 @@ class ExportPlan:
         return "\n".join(lines)
 
     def table(self) -> list[dict]:
-        """The ordering: rank, original path, new path, cluster, x, y, tags, rating, label."""
+        """The ordering: rank, original path, new path, cluster (its number, as the app shows it; empty
+        for an unclustered image), x, y, tags, rating, label."""
         rows = []
         for i, op in enumerate(self.operations):
             x, y = (self.positions[i] if i < len(self.positions) and self.positions[i] else (None, None))
+            number = None if op.cluster is None else cluster_number(op.cluster)
             note = self.annotations[i] if i < len(self.annotations) else EMPTY
             rows.append({"rank": op.rank, "original_path": str(op.source), "new_path": str(op.target),
-                         "cluster": op.cluster, "x": x, "y": y, "tags": list(note.tags), "rating": note.rating,
+                         "cluster": number, "x": x, "y": y, "tags": list(note.tags), "rating": note.rating,
                          "label": "" if note.label == "none" else note.label})
         return rows
 
@@ -184,42 +188,33 @@ def plan_sorted(paths: list[Path], order: list[int], source_folder: Path, out_di
 
 
 def plan_clusters(paths: list[Path], order: list[int], labels: list[int], source_folder: Path, out_dir: Path,
-                  medoids: dict[int, int] | None = None, hashes: list[str] | None = None,
-                  positions: list[tuple[float, float]] | None = None,
+                  hashes: list[str] | None = None, positions: list[tuple[float, float]] | None = None,
                   names: dict[int, str] | None = None) -> ExportPlan:
-    """One subfolder per cluster, ``cluster_03_<medoid name>``, numbered and filled in ``order``.
-
-    Clusters are numbered by where their first image falls in ``order``; noise (-1) goes
-    to ``unclustered``. A cluster the user named (``names``, noise included) gets that name
-    as its folder instead, made safe and suffixed `` (2)`` if two names collide.
+    """One subfolder per cluster, filled in ``order``, named as the grid names the cluster: ``03_Cluster 3``,
+    or ``03_Stripes`` once the user named it so in ``names`` (by label); the unclustered images (-1) go to
+    ``Unclustered`` or the name the user gave them. See :mod:`organizer.analysis.identity`.
     """
     source_folder, out_dir = check_folders(source_folder, out_dir)
-    medoids, names = medoids or {}, names or {}
-    cluster_number: dict[int, int] = {}
-    for i in order:
-        if labels[i] >= 0 and labels[i] not in cluster_number:
-            cluster_number[labels[i]] = len(cluster_number) + 1
-    folder_width = max(2, len(str(len(cluster_number))))
-    folders = {}
     targets = _TargetNames()
-    for label, number in cluster_number.items():
-        name = names.get(label, "").strip()
-        if name:
-            folder_name = safe_name(name, 120)
-        else:
-            medoid = Path(paths[medoids[label]]).stem if label in medoids else ""
-            folder_name = safe_name(f"cluster_{number:0{folder_width}d}" + (f"_{medoid}" if medoid else ""), 120)
-        folders[label] = targets.claim(out_dir, folder_name)
-    folders[-1] = targets.claim(out_dir, safe_name(names.get(-1, "").strip() or "unclustered", 120))
+    # Unclustered last, so a cluster the user named "Unclustered" keeps the plain name.
+    present = sorted({int(label) for label in labels} - {NOISE}) + [NOISE]
+    folders = {label: targets.claim(out_dir, name) for label, name in cluster_folders(present, names or {}).items()}
     ranks: dict[int, int] = {}
     width = _width(len(order))
     operations = []
     for overall, i in enumerate(order, start=1):
-        label = labels[i] if labels[i] >= 0 else -1
+        label = labels[i] if labels[i] >= 0 else NOISE
         ranks[label] = ranks.get(label, 0) + 1
         target = targets.claim(folders[label], safe_name(f"{ranks[label]:0{width}d}_{Path(paths[i]).name}"))
         operations.append(Operation(Path(paths[i]), target, overall, int(labels[i]), _hash(hashes, i)))
     return ExportPlan("clusters", source_folder, out_dir, operations, _positions(positions, order))
+
+
+def cluster_folders(labels: list[int], names: dict[int, str]) -> dict[int, str]:
+    """The export folder of each of ``labels`` (-1 for the unclustered images), named by ``names`` where the
+    user named it, as :func:`plan_clusters` names them in an empty target folder."""
+    return {label: safe_name(name, 120)
+            for label, name in folder_names(identify(label, names) for label in labels).items()}
 
 
 def _label(labels, i):

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..analysis.cluster import Clustering, ClusterSpec, cluster, medoids
-from ..analysis.dendrogram import dendrogram_segments
+from ..analysis.dendrogram import Dendrogram, dendrogram_segments
 from ..analysis.edits import ClusterBook, edits_key, image_keys, load_saved_edits
 from ..embedding.library import Library, load_analysis_libraries
 from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
@@ -29,7 +29,8 @@ class ClusterResult:
 
     book: ClusterBook
     medoids: dict[int, int]
-    dendrogram: object
+    #: The clustering tree coloured by the book's clusters; None but for agglomerative clustering.
+    dendrogram: Dendrogram | None
     restored: bool
     key: str
     #: The computed clustering the book started from (method, parameters, scores); None under three images.
@@ -40,6 +41,14 @@ def cluster_spec(settings: Settings) -> ClusterSpec:
     """The clustering the app's settings describe (0 means automatic)."""
     return ClusterSpec(method=settings.cluster_method, k=settings.cluster_k or None, linkage=settings.linkage,
                        min_cluster_size=settings.min_cluster_size or None)
+
+
+def book_dendrogram(clustering: Clustering | None, book: ClusterBook) -> Dendrogram | None:
+    """The clustering's tree coloured by ``book``'s clusters, edits included, so its colours are the grid's; None
+    without a tree, or with one fitted on a sample of the images."""
+    if clustering is None or clustering.linkage is None or len(clustering.linkage) + 1 != len(book.labels):
+        return None
+    return dendrogram_segments(clustering.linkage, book.labels)
 
 
 def updated_medoids(book: ClusterBook, vectors: np.ndarray, old: dict[int, int],
@@ -77,7 +86,5 @@ def cluster_library(library: Library, spec: ClusterSpec, cache_path: Path, *, pr
     keys = image_keys(library.folder, library.paths)
     restored = ClusterBook.from_json(saved, keys, library.hashes) if saved else None
     book = restored or ClusterBook(clustering.labels)
-    dendrogram = None
-    if clustering.linkage is not None and len(clustering.linkage) + 1 == len(library):
-        dendrogram = dendrogram_segments(clustering.linkage, clustering.labels)
-    return ClusterResult(book, medoids(book.labels, library.vectors), dendrogram, restored is not None, key, clustering)
+    return ClusterResult(book, medoids(book.labels, library.vectors), book_dendrogram(clustering, book),
+                         restored is not None, key, clustering)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..analysis.cluster import ClusterSpec
 from ..embedding.embed import ReadyFn, nothing_ready
 from ..embedding.library import Library, load_library
 from ..embedding.registry import ExtractorSpec
+from ..embedding.weights import WeightsUnavailable
 from ..io.images import MAX_FILE_BYTES
 from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
 from .annotations import load_annotations
 from .clustering import ClusterResult, cluster_library
+from ..storage.cache import Cache
+from ..storage.settings import Settings
 from .extractor import for_folder
+from .invalidation import extractor_spec, with_default_model
 from .model import FolderModel
 
 
@@ -54,3 +59,42 @@ def open_library(folder: Path, spec: ExtractorSpec, cache, *, equalize: bool = F
     return load_library(folder, spec, cache, device=device, precision=precision, batch_size=batch_size,
                         progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes,
                         on_ready=on_ready)
+
+
+@dataclass
+class OpenedLibrary:
+    """A folder's library, and the settings it was embedded with."""
+
+    library: Library
+    #: The settings asked for, or those with the default model when the chosen model's weights could not be had.
+    settings: Settings
+    #: Why the chosen model gave way to the default; None when it did not.
+    fallback: WeightsUnavailable | None = None
+
+
+def open_library_or_default(folder: Path, settings: Settings, cache: Cache, *, preparing: ProgressFn = no_progress,
+                            progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                            max_file_bytes: int = MAX_FILE_BYTES, on_ready: ReadyFn = nothing_ready) -> OpenedLibrary:
+    """:func:`open_library` with the extractor ``settings`` describe, or with the default model when the chosen
+    one's weights cannot be had: offline before its download, a Lite whose package is not installed, a weights
+    file that is gone or does not fit. The app then still shows the folder, and says why.
+
+    Raises
+    ------
+    ValueError
+        For invalid choices (a mistyped layer name).
+    WeightsUnavailable
+        When even the default model's weights are missing (a broken install).
+    """
+    def opened(chosen: Settings) -> Library:
+        return open_library(folder, extractor_spec(chosen), cache, equalize=chosen.equalize, device=chosen.device,
+                            preparing=preparing, progress=progress, should_stop=should_stop,
+                            max_file_bytes=max_file_bytes, on_ready=on_ready)
+
+    try:
+        return OpenedLibrary(opened(settings), settings)
+    except WeightsUnavailable as exc:
+        fallback = with_default_model(settings)
+        if fallback == settings:
+            raise
+        return OpenedLibrary(opened(fallback), fallback, exc)

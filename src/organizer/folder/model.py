@@ -16,6 +16,8 @@ from typing import Callable, Hashable
 
 import numpy as np
 
+from ..analysis.cluster import Clustering
+from ..analysis.dendrogram import Dendrogram
 from ..analysis.edits import ClusterBook, image_keys
 from ..embedding.library import Library
 from ..jobs.generation import Generation
@@ -23,7 +25,7 @@ from ..storage.annotations import EMPTY, Annotation
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from .annotations import NotesState, check_label, check_rating, save_annotations, with_tags
-from .clustering import ClusterResult, updated_medoids
+from .clustering import ClusterResult, book_dendrogram, updated_medoids
 from .events import Event
 from .history import Edit, EditHistory
 
@@ -57,6 +59,10 @@ class FolderModel:
         self.layout: np.ndarray | None = None
         self.book: ClusterBook | None = None
         self.medoids: dict[int, int] = {}
+        #: The clustering the book started from, whose tree the dendrogram draws.
+        self.clustering: Clustering | None = None
+        #: That tree coloured by the book's clusters as they are now, edits included; None without a tree.
+        self.dendrogram: Dendrogram | None = None
         #: The edits key the book was computed for; the settings may name another by now.
         self.book_key = ""
         self.generation = Generation()
@@ -83,6 +89,7 @@ class FolderModel:
         self.generation.new_library()
         self.library, self.layout, self.book, self.medoids, self.book_key = library, None, None, {}, ""
         self.annotations = [EMPTY] * (len(library) if library is not None else 0)
+        self.clustering, self.dendrogram = None, None
         self.history.clear()
         self.library_changed.emit()
         self.annotations_changed.emit(None)
@@ -103,6 +110,7 @@ class FolderModel:
         self.generation.new_book()
         self.history.clear()
         self.book, self.medoids, self.book_key = result.book, result.medoids, result.key
+        self.clustering, self.dendrogram = result.clustering, result.dendrogram
         self.clusters_changed.emit()
 
     # edits ------------------------------------------------------------------------------------
@@ -197,6 +205,7 @@ class FolderModel:
         self.book.restore(state)
         self.generation.new_book()
         self.medoids = updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
+        self.dendrogram = book_dendrogram(self.clustering, self.book)
         self.save_edits()
         self.clusters_changed.emit()
 

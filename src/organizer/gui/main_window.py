@@ -27,6 +27,7 @@ from .dialogs.levels_dialog import LevelsDialog
 from .dialogs.settings_dialog import SettingsDialog
 from .map.map_view import MapView
 from .menus import build_menu_bar, cluster_menu, image_menu, show_menu
+from .palette import tone_colour
 from .panels.failures_panel import FailuresPanel
 from .panels.filter_bar import FilterBar
 from .panels.preview import PreviewDialog
@@ -34,7 +35,7 @@ from .panels.similar_panel import SimilarPanel
 from .panels.welcome import WelcomePage
 from .scan_view import ScanView
 from .session import FolderSession
-from .status import ProgressStatus, StatusMessage
+from .status import Notice, ProgressStatus, StatusMessage
 from .thumbnails import ThumbnailLoader
 
 IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_SUFFIXES))})"
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
 
         self.progress = ProgressStatus()
         self.message = StatusMessage()
+        self.notice = Notice(tone_colour(self.palette(), "warning").name())
+        self.statusBar().addWidget(self.notice, 2)
         self.statusBar().addWidget(self.message, 1)
         self.statusBar().addPermanentWidget(self.progress)
         self.actions_by_name = build_menu_bar(self)
@@ -108,14 +111,15 @@ class MainWindow(QMainWindow):
         session.library_changed.connect(self._library_changed)
         session.layout_changed.connect(self._layout_changed)
         session.clusters_changed.connect(self._clusters_changed)
-        session.dendrogram_changed.connect(self.dendrogram.set_dendrogram)
         session.similar_ready.connect(self._show_similar)
         session.failures_changed.connect(self._show_failures)
+        session.settings_replaced.connect(self._save_settings)
         session.progress.connect(self.progress.update_stage)
         session.message.connect(self.message.setText)
         session.working.connect(self.message.show_working)
         session.job_ended.connect(self.message.job_ended)
         session.job_ended.connect(self.progress.job_ended)
+        session.notice.connect(self.notice.show_text)
         self.progress.cancel_requested.connect(session.cancel)
         self.welcome.open_requested.connect(self.choose_folder)
         self.welcome.folder_chosen.connect(lambda folder: self.open_folder(Path(folder)))
@@ -130,7 +134,7 @@ class MainWindow(QMainWindow):
             lambda label, pos: show_menu(cluster_menu(self, label), pos) if session.book is not None else None)
         self.grid.rename_requested.connect(self.rename_cluster)
         self.grid.move_requested.connect(session.move_to_cluster)
-        self.grid.rating_requested.connect(session.set_rating)
+        self.grid.rating_requested.connect(session.model.set_rating)
         session.annotations_changed.connect(
             lambda changed: self.grid.model.set_annotations(session.model.annotations, changed))
         self.filter_bar.shown_changed.connect(self.grid.set_shown)
@@ -212,20 +216,26 @@ class MainWindow(QMainWindow):
             return
         if self.map_view.point_count() != len(layout):
             labels = book.labels if book is not None else np.full(len(layout), -1)
-            self.map_view.set_points(layout, labels, library.paths, library.hashes)
+            self.map_view.set_points(layout, labels, library.paths, library.hashes,
+                                     None if book is None else book.identities())
         else:
             self.map_view.update_positions(layout)
 
     def _clusters_changed(self) -> None:
         library, book = self.session.library, self.session.book
+        identities = book.identities()
         if self.map_view.point_count() == len(book.labels):
-            self.map_view.set_labels(book.labels)
+            self.map_view.set_labels(book.labels, identities)
         self.grid.set_data(book, self.session.medoids, library.paths, library.hashes)
         self.grid.set_selection(self._selection)
+        self.similar.set_clusters(book.labels, identities)
+        self.dendrogram.set_dendrogram(self.session.model.dendrogram, identities)
 
     def _show_similar(self, result) -> None:
-        library = self.session.library
+        library, book = self.session.library, self.session.book
         self.similar.show_result(result, library.paths, library.hashes)
+        if book is not None:
+            self.similar.set_clusters(book.labels, book.identities())
         self.similar_dock.show()
         self.similar_dock.raise_()
         self.message.setText(f"{len(result.matches)} images like {result.query_path.name}")
@@ -287,7 +297,7 @@ class MainWindow(QMainWindow):
             self._preview.step.connect(lambda delta: self.show_preview((self._preview_index + delta) % len(library)))
         self._preview_index = index
         book = self.session.book
-        info = f"{book.name(int(book.labels[index]))}" if book is not None else ""
+        info = book.identity(int(book.labels[index])).full_name if book is not None else ""
         self._preview.show_image(library.paths[index], library.paths[index].name, info, self._file_limit())
 
     def reveal(self, index: int) -> None:
@@ -356,8 +366,8 @@ class MainWindow(QMainWindow):
         if self.export_dialog is not None:
             self.export_dialog.close()
         self.export_dialog = ExportDialog(session.runner, session.library, None if book is None else book.labels,
-                                          {} if book is None else dict(book.names), dict(session.medoids),
-                                          parent=self, max_file_bytes=self._file_limit())
+                                          {} if book is None else dict(book.names), parent=self,
+                                          max_file_bytes=self._file_limit())
         self.export_dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
         # A move export or its undo changed the folder: scan it again, so paths, clusters and
         # edits (which follow the files by path and hash) describe the files as they are now.

@@ -164,25 +164,25 @@ def _annotation_menus(menu: QMenu, window: Window, chosen: list[int]) -> None:
     rate = menu.addMenu("Rating")
     for stars in range(MAX_RATING + 1):
         rate.addAction(f"{stars_text(stars) if stars else 'No Rating'}\t{stars}",
-                       lambda stars=stars: session.set_rating(chosen, stars))
+                       lambda stars=stars: session.model.set_rating(chosen, stars))
     label = menu.addMenu("Colour Label")
-    label.addAction("None", lambda: session.set_label(chosen, "none"))
+    label.addAction("None", lambda: session.model.set_label(chosen, "none"))
     for name in LABELS[1:]:
         label.addAction(colour_icon(LABEL_COLOURS[name]), name.capitalize(),
-                        lambda name=name: session.set_label(chosen, name))
+                        lambda name=name: session.model.set_label(chosen, name))
     menu.addAction("Add Tag…", lambda: _ask_tag(window, chosen))
     present = dict.fromkeys(tag for i in chosen for tag in session.model.annotations[i].tags)
     remove = menu.addMenu("Remove Tag")
     remove.setEnabled(bool(present))
     for tag in present:
-        remove.addAction(tag, lambda tag=tag: session.remove_tag(chosen, tag))
+        remove.addAction(tag, lambda tag=tag: session.model.remove_tag(chosen, tag))
 
 
 def _ask_tag(window: Window, chosen: list[int]) -> None:
     count = f"{len(chosen)} images" if len(chosen) > 1 else window.session.library.paths[chosen[0]].name
     tag, ok = QInputDialog.getText(window, "Add tag", f"Tag for {count}:")
     if ok and tag.strip():
-        window.session.add_tag(chosen, tag)
+        window.session.model.add_tag(chosen, tag)
 
 
 def cluster_menu(window: Window, label: int) -> QMenu:

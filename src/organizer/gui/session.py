@@ -25,8 +25,8 @@ from ..embedding.embed import ScanBatch
 from ..embedding.library import Library, load_analysis_libraries, warm_up
 from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec, load_annotations
 from ..folder.extractor import PREPARING_NOTES
-from ..folder.invalidation import extractor_spec, what_changed
-from ..folder.loading import open_library
+from ..folder.invalidation import what_changed
+from ..folder.loading import OpenedLibrary, open_library_or_default
 from ..folder.scanning import PartialScan, ScanRate
 from ..io.images import MB
 from ..jobs.generation import Generation
@@ -34,6 +34,7 @@ from ..jobs.writer import SerialWriter
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
+from .dialogs.model_choice import fallback_text
 from .panels.similar_search import file_search_job, search_job
 from .workers import Task, TaskRunner, describe_error
 
@@ -43,9 +44,10 @@ class FolderSession(QObject):
     layout_changed = Signal(object)
     layout_finished = Signal(str)
     clusters_changed = Signal()
-    dendrogram_changed = Signal(object)
     similar_ready = Signal(object)
     failures_changed = Signal(list)
+    #: The session replaced its settings (the chosen model's weights could not be had): the owner saves them.
+    settings_replaced = Signal(object)
     #: stage ("scan", "map", "clusters", "similar", "split"), done, total, a note for people
     progress = Signal(str, int, int, str)
     message = Signal(str)
@@ -53,6 +55,9 @@ class FolderSession(QObject):
     working = Signal(str, str)
     #: a slot's job ended, however it did; its progress and working words go
     job_ended = Signal(str)
+    #: A note that lasts while the folder is shown, unlike a message: why the chosen model gave way
+    #: to the default. "" clears it.
+    notice = Signal(str)
     busy_changed = Signal(bool)
     #: The edit history changed: what Undo and Redo would do now.
     history_changed = Signal()
@@ -147,24 +152,26 @@ class FolderSession(QObject):
 
     def open_folder(self, folder: Path) -> None:
         self.model.open(folder)
+        # The previous folder's problems and notice: this one's come with its scan.
+        self.failures_changed.emit([])
+        self.notice.emit("")
         self.rescan()
 
     def rescan(self) -> None:
         """Scan the folder again: after a settings change that needs new vectors, or after its files moved."""
         if self.folder is None or self._closed:
             return
-        folder, settings, device = self.folder, self.settings, self.settings.device
+        folder, settings = self.folder, self.settings
         self.generation.new_library()
         for slot in ("map", "clusters", "split", "similar"):
             self.runner.cancel(slot)
 
-        def job(ctx):
-            # In the job, so an invalid choice (a mistyped layer name) reaches the status bar as a failure.
-            spec = extractor_spec(settings)
+        def job(ctx) -> OpenedLibrary:
+            # An invalid choice (a mistyped layer name) raises in the job, to reach the status bar as a failure.
             with Cache(cache_db_path(folder)) as cache:
-                return open_library(folder, spec, cache, equalize=settings.equalize, device=device,
-                                    preparing=ctx.progress, progress=ctx.progress, should_stop=ctx.should_stop,
-                                    max_file_bytes=settings.max_file_mb * MB, on_ready=ctx.partial)
+                return open_library_or_default(folder, settings, cache, preparing=ctx.progress, progress=ctx.progress,
+                                               should_stop=ctx.should_stop, max_file_bytes=settings.max_file_mb * MB,
+                                               on_ready=ctx.partial)
 
         self._rate, self.partial = ScanRate(), PartialScan()
         self.resumable.emit(False)
@@ -210,7 +217,15 @@ class FolderSession(QObject):
                     on_progress=lambda d, t, n: self.progress.emit("map", d, t, n),
                     on_failed=self._failed("map"))
 
-    def _scanned(self, library: Library) -> None:
+    def _scanned(self, opened: OpenedLibrary) -> None:
+        library = opened.library
+        if opened.fallback is None:
+            self.notice.emit("")
+        else:
+            self.notice.emit(fallback_text(self.settings.model, opened.fallback))
+            # Every later scan uses the default too, until the user chooses again in the settings.
+            self.settings = opened.settings
+            self.settings_replaced.emit(opened.settings)
         # The model drops the old library's clusters, map and undo history: a move export may
         # have taken images away, so its indices mean other images now.
         self.failures_changed.emit(list(library.failures))
@@ -301,7 +316,6 @@ class FolderSession(QObject):
     def _clustered(self, result: ClusterResult) -> None:
         self.progress.emit("clusters", 1, 1, "")
         self.model.set_clusters(result)
-        self.dendrogram_changed.emit(result.dendrogram)
         if result.restored:
             self.message.emit("Your cluster edits were restored")
 
@@ -317,18 +331,6 @@ class FolderSession(QObject):
 
     def rename(self, label: int, name: str) -> None:
         self.model.rename(label, name)
-
-    def set_rating(self, indices: list[int], rating: int) -> None:
-        self.model.set_rating(indices, rating)
-
-    def set_label(self, indices: list[int], label: str) -> None:
-        self.model.set_label(indices, label)
-
-    def add_tag(self, indices: list[int], tag: str) -> None:
-        self.model.add_tag(indices, tag)
-
-    def remove_tag(self, indices: list[int], tag: str) -> None:
-        self.model.remove_tag(indices, tag)
 
     def split(self, label: int) -> None:
         """Re-cluster one cluster's members in a worker, then apply the result as one edit."""

@@ -29,6 +29,21 @@ class StatusMessage(QLabel):
         self._working = None
 
 
+class Notice(QLabel):
+    """A note that lasts while the folder is shown: why the app chose otherwise than asked.
+
+    Wrapped, never cut, and in warning tones, because it must be read whole; empty text hides it.
+    """
+
+    def __init__(self, colour: str):
+        super().__init__(wordWrap=True, visible=False)
+        self.setStyleSheet(f"color: {colour};")
+
+    def show_text(self, text: str) -> None:
+        self.setText(text)
+        self.setVisible(bool(text))
+
+
 class ProgressStatus(QWidget):
     cancel_requested = Signal()
 

@@ -20,6 +20,9 @@ _AT_LEAST = {"max_file_mb": 1}
 @dataclass(frozen=True)
 class Settings:
     model: str = "lite0"
+    #: A state_dict file for ``model`` the user chose ("" for its ImageNet weights): a model that needs a
+    #: download then runs offline.
+    weights_file: str = ""
     layers: str = ""
     feature_mode: str = "content"
     invariant: bool = False

@@ -6,15 +6,16 @@ from collections import OrderedDict
 from typing import Protocol
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from ..palette import cluster_colour, tone_colour
+from ..palette import tone_colour
 from .annotation_badges import paint_badges
-from .cluster_grid_model import ANNOTATION_ROLE, BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
+from .cluster_grid_model import ANNOTATION_ROLE, BROKEN_ROLE, IDENTITY_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
 
 MIN_COLUMNS, MAX_COLUMNS, DEFAULT_COLUMNS = 2, 16, 8
 HEADER_HEIGHT = 54  # a 40 px band under a gap that separates the sections
+BADGE = 22  # the coloured disc with the cluster's number, as in its export folder's name
 Colour = QPalette.ColorRole
 _LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 
@@ -61,8 +62,8 @@ class ClusterGridDelegate(QStyledItemDelegate):
         painter.restore()
 
     def _paint_header(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
-        palette, label = option.palette, index.data(LABEL_ROLE)
-        colour = cluster_colour(label)
+        palette, identity = option.palette, index.data(IDENTITY_ROLE)
+        label, colour = identity.label, QColor(identity.colour)
         band = option.rect.adjusted(4, HEADER_HEIGHT - 42, -4, -2)
         target = self._view.drop_label == label
         painter.setPen(QPen(palette.color(Colour.Highlight), 2) if target else Qt.PenStyle.NoPen)
@@ -71,13 +72,21 @@ class ClusterGridDelegate(QStyledItemDelegate):
         painter.fillRect(QRect(band.left(), band.top() + 6, 4, band.height() - 12), colour)
         thumb = QRect(band.left() + 14, band.top() + 4, band.height() - 8, band.height() - 8)
         self.draw_thumbnail(painter, thumb, index, radius=4)
+        badge = QRect(thumb.right() + 10, band.center().y() - BADGE // 2, BADGE, BADGE)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
-        painter.drawEllipse(QRect(thumb.right() + 12, band.center().y() - 5, 10, 10))
-        name, _, size = index.data().rpartition(" · ")
-        text = band.adjusted(thumb.right() + 32 - band.left(), 0, -12, 0)
+        painter.drawEllipse(badge)
         font = option.font
         font.setBold(True)
+        if identity.number is not None:
+            number_font = QFont(font)
+            number_font.setPointSizeF(font.pointSizeF() * (0.85 if identity.number < 100 else 0.7))
+            painter.setFont(number_font)
+            # Dark digits on the light colours, white on the dark ones.
+            painter.setPen(QColor("black") if colour.lightnessF() > 0.55 else QColor("white"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, str(identity.number))
+        name, _, size = index.data().rpartition(" · ")
+        text = band.adjusted(badge.right() + 10 - band.left(), 0, -12, 0)
         painter.setFont(font)
         painter.setPen(palette.color(Colour.Text))
         name = painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, text.width() - 120)

@@ -17,6 +17,7 @@ LABEL_ROLE = Role.UserRole + 1  # the row's cluster label
 IMAGE_ROLE = Role.UserRole + 2  # the row's image index; -1 on a header
 BROKEN_ROLE = Role.UserRole + 3  # True when the image has no thumbnail
 ANNOTATION_ROLE = Role.UserRole + 4  # the image's tags, rating and label
+IDENTITY_ROLE = Role.UserRole + 5  # the row's cluster's ClusterIdentity: number, name and colour
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -43,7 +44,8 @@ class ClusterGridModel(QAbstractListModel):
         order = np.argsort(labels, kind="stable")  # members in index order within each cluster
         starts = dict(zip(*np.unique(labels[order], return_index=True)))
         pieces, self._header_rows, self._headers = [np.empty(0, np.int64)], {}, {}
-        for label in book.clusters():
+        self._identities = book.identities()
+        for label in self._identities:
             members = order[starts[label]:starts[label] + book.size(label)]
             count = f"{len(members)} image{'s' * (len(members) != 1)}"
             if shown is not None:
@@ -53,7 +55,7 @@ class ClusterGridModel(QAbstractListModel):
                 count = f"{len(members)} of {count}"
             self._header_rows[label] = sum(map(len, pieces))
             pieces += [np.array([-1]), members]
-            self._headers[label] = (f"{book.name(label)} · {count}", medoids.get(label, int(members[0])))
+            self._headers[label] = (f"{self._identities[label].name} · {count}", medoids.get(label, int(members[0])))
         flat = np.concatenate(pieces)
         header_at = np.flatnonzero(flat < 0)
         # Plain lists, not arrays: data() and sizeHint() index them once per painted cell.
@@ -114,6 +116,8 @@ class ClusterGridModel(QAbstractListModel):
             return self._annotations[image] if 0 <= image < len(self._annotations) else EMPTY
         if role == LABEL_ROLE:
             return label
+        if role == IDENTITY_ROLE:
+            return self._identities[label]
         if role == Role.DecorationRole:
             return self._thumbnails.pixmap(self._paths[shown], self._hashes[shown])
         if role == BROKEN_ROLE:

@@ -54,7 +54,7 @@ class ExportDialog(QDialog):
     library_files_changed = Signal()  # a move or its undo ended, even in part: the library's paths are stale
 
     def __init__(self, runner: TaskRunner, library: Library, labels: np.ndarray | None, names: dict[int, str],
-                 medoids: dict[int, int], parent: QWidget | None = None, default_out: Path | None = None,
+                 parent: QWidget | None = None, default_out: Path | None = None,
                  max_file_bytes: int = MAX_FILE_BYTES):
         super().__init__(parent)
         self.setWindowTitle("Export")
@@ -62,7 +62,7 @@ class ExportDialog(QDialog):
         self._library = library
         # Copies: the owner may edit its clusters while a plan is being built from these.
         self._labels = None if labels is None else np.array(labels, dtype=np.int64)
-        self._names, self._medoids = dict(names), dict(medoids)
+        self._names = dict(names)
         self._book = None if self._labels is None else ClusterBook(self._labels, self._names)
         self._prepared: PreparedExport | None = None
         self._task: Task | None = None
@@ -243,10 +243,10 @@ class ExportDialog(QDialog):
         """Building the plan, and finding an interrupted export to finish, for the options as
         they stand now: captured, so that later edits cannot change a running job."""
         kind, mode, library, out = self.plan_kind(), self.mode(), self._library, self.target()
-        labels, names, medoids, cols = self._labels, self._names, self._medoids, self.columns.value() or None
+        labels, names, cols = self._labels, self._names, self.columns.value() or None
 
         def build(ctx) -> PreparedExport:
-            return build_plan(kind, library, out, labels, names, medoids, cols,
+            return build_plan(kind, library, out, labels, names, cols,
                               progress=ctx.progress, should_stop=ctx.should_stop)
         return build, lambda: pending_journal(out, library.folder, kind, mode)
 

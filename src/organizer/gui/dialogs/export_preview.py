@@ -56,9 +56,9 @@ def plan_headline(prepared: PreparedExport, shown: int) -> str:
 
 
 def _cluster_item(label: int | None, book: ClusterBook | None) -> QTableWidgetItem:
-    if label is None:
+    if label is None or book is None:  # a plan without clusters
         return QTableWidgetItem("")
-    item = QTableWidgetItem(book.name(label) if book is not None else f"Cluster {label + 1}")
+    item = QTableWidgetItem(book.name(label))
     swatch = QPixmap(QSize(10, 10))
     swatch.fill(cluster_colour(label))
     item.setIcon(QIcon(swatch))

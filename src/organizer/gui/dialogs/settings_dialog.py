@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFormLayout, QGroupBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from ...analysis.clusterers import CLUSTERERS, PARAMETERS, clusterers
 from ...analysis.clusterers.base import LINKAGES
@@ -20,6 +21,7 @@ from ...embedding.runtime import DEVICES
 from ...search.compare_indices import INDEX_SPECS
 from ...storage.settings import Settings
 from ..palette import tone_colour
+from .model_choice import WEIGHTS_FILTER, download_tooltip, model_item, model_label, model_note, needs_weights
 
 MODE_NOTES = {
     "content": "Shapes and motifs, as a network sees them: the best general choice.",
@@ -29,10 +31,6 @@ MODE_NOTES = {
     "mean-colour": "One average colour per image: for sorting swatches by hue.",
     "palette": "The dominant colours, in any order: finds one colourway on every motif.",
 }
-MODEL_LABELS = {"lite0": "EfficientNet-Lite0", "lite1": "EfficientNet-Lite1", "lite2": "EfficientNet-Lite2",
-                "resnet50": "ResNet-50", "vgg19": "VGG-19",
-                "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet-121",
-                AUTOENCODER: "Autoencoder trained on this folder"}
 MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structure (ignore colours)",
                "colour": "Colour", "mean-colour": "Mean colour", "palette": "Palette (ignore motif)"}
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
@@ -52,9 +50,19 @@ class SettingsDialog(QDialog):
 
         features = self._form(layout, "Image features",
                               "Changing these embeds the folder again (cached per choice).")
-        self.model_combo = self._combo([*sorted(BACKBONES, key=lambda m: (m != DEFAULT_MODEL, m)), AUTOENCODER],
-                                       MODEL_LABELS)
-        self._row(features, "Model:", self.model_combo)
+        # Each model says before it is chosen whether it needs a download or a package first.
+        models = [*sorted(BACKBONES, key=lambda m: (m != DEFAULT_MODEL, m)), AUTOENCODER]
+        self.model_combo = self._combo(models, {model: model_item(model) for model in models})
+        self.weights_button = QPushButton("Choose weights file…")
+        self.weights_button.clicked.connect(self.choose_weights)
+        #: (model, its state_dict file): the file stands in for that model's download, and for no other model.
+        self._weights = (settings.model, settings.weights_file)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.weights_button)
+        self._row(features, "Model:", model_row)
+        self.model_note = self._note()
+        features.addRow("", self.model_note)
         self.layers_edit = QLineEdit(placeholderText="Default for the model")
         self.layers_edit.setToolTip("early, mid or late, or network module names, comma-separated")
         self._row(features, "Layers:", self.layers_edit)
@@ -112,6 +120,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
         self.mode_combo.currentIndexChanged.connect(self._update)
+        self.model_combo.currentIndexChanged.connect(self._update)
         self.method_combo.currentIndexChanged.connect(self._update)
         self._load(settings)
         # One label column across the groups, so their fields line up.
@@ -130,7 +139,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(box)
         return form
 
-    def _row(self, form: QFormLayout, text: str, field: QWidget) -> None:
+    def _row(self, form: QFormLayout, text: str, field: QWidget | QHBoxLayout) -> None:
         label = QLabel(text)
         self._labels.append(label)
         form.addRow(label, field)
@@ -189,16 +198,35 @@ class SettingsDialog(QDialog):
         for widget in (self.model_combo, self.layers_edit, self.invariant_check):
             widget.setEnabled(uses_network)
             widget.setToolTip("" if uses_network else "Colour modes use no network")
+        model = self.model_combo.currentData()
+        self.model_note.setText(model_note(model, self._weights_file()) if uses_network else "")
+        self.weights_button.setEnabled(uses_network and needs_weights(model))
+        self.weights_button.setToolTip(download_tooltip(model))
         uses = clusterer.parameters if clusterer else ()
         self.k_spin.setEnabled("k" in uses)
         self.linkage_combo.setEnabled("linkage" in uses)
         self.min_size_spin.setEnabled("min_cluster_size" in uses)
+
+    def choose_weights(self) -> None:
+        """Ask for a state_dict file for the chosen model, which then needs no download."""
+        model = self.model_combo.currentData()
+        chosen, _ = QFileDialog.getOpenFileName(self, f"Weights File for {model_label(model)}", self._weights_file(),
+                                                WEIGHTS_FILTER)
+        if chosen:
+            self._weights = (model, chosen)
+            self._update()
+
+    def _weights_file(self) -> str:
+        """The file chosen for the model now selected; "" for its own weights."""
+        model, path = self._weights
+        return path if model == self.model_combo.currentData() else ""
 
     # result ---------------------------------------------------------------------------------
     def settings(self) -> Settings:
         """The edited copy; fields this dialog does not show keep their values."""
         return replace(self._original,
                        model=self.model_combo.currentData(),
+                       weights_file=self._weights_file(),
                        layers=self.layers_edit.text().strip(),
                        feature_mode=self.mode_combo.currentData(),
                        invariant=self.invariant_check.isChecked(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Callable
 
 import numpy as np
@@ -9,6 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QVBoxLayout, QWidget
+
+from ...analysis.identity import ClusterIdentity
 
 THUMB_PX = 80
 PREVIEW_PX = 256
@@ -53,24 +56,43 @@ class _Thumb(QGraphicsItem):
         painter.drawRect(self._rect.adjusted(-half, -half, half, half))
 
 
-def hover_preview(parent: QWidget) -> tuple[QFrame, QLabel, QLabel]:
-    """A hidden frame over ``parent`` for a point's image and name, and the labels for the two."""
-    # A child, not a tooltip window, so it never takes focus or hover away.
-    preview = QFrame(parent)
-    preview.setObjectName("mapPreview")
-    preview.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-    preview.setStyleSheet("#mapPreview { background: palette(window);"
-                          " border: 1px solid palette(mid); border-radius: 6px; }")
-    image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-    name = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-    name.setMaximumWidth(PREVIEW_PX)
-    box = QVBoxLayout(preview)
-    box.setContentsMargins(8, 8, 8, 6)
-    box.setSpacing(4)
-    box.addWidget(image)
-    box.addWidget(name)
-    preview.hide()
-    return preview, image, name
+class HoverPreview(QFrame):
+    """The hovered point's image, file name and cluster, in a frame beside the cursor.
+
+    A child of the map, not a tooltip window, so it never takes focus or hover away.
+    """
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("mapPreview")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setStyleSheet("#mapPreview { background: palette(window);"
+                           " border: 1px solid palette(mid); border-radius: 6px; }")
+        self.image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.name = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.cluster = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, textFormat=Qt.TextFormat.RichText)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(8, 8, 8, 6)
+        box.setSpacing(4)
+        for label in (self.image, self.name, self.cluster):
+            label.setMaximumWidth(PREVIEW_PX)
+            box.addWidget(label)
+        self.hide()
+
+    def show_point(self, pixmap: QPixmap | None, name: str, identity: ClusterIdentity) -> None:
+        """Show ``pixmap`` (None while it loads), the file ``name`` and the point's cluster: a disc in its colour
+        and its full name."""
+        if pixmap is not None:
+            self.image.setPixmap(pixmap.scaled(PREVIEW_PX, PREVIEW_PX, Qt.AspectRatioMode.KeepAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation))
+        self.image.setVisible(pixmap is not None)
+        metrics = self.name.fontMetrics()
+        self.name.setText(metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, PREVIEW_PX))
+        cluster = metrics.elidedText(identity.full_name, Qt.TextElideMode.ElideRight, PREVIEW_PX - 2 * metrics.height())
+        self.cluster.setText(f'<span style="color: {identity.colour}">&#9679;</span> {escape(cluster)}')
+        self.adjustSize()
+        self.show()
+        self.raise_()
 
 
 def place_beside(preview: QWidget, cursor: QPoint) -> None:

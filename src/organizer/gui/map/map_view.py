@@ -18,11 +18,11 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPainterPath, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
-from ..palette import cluster_colour
+from ...analysis.identity import ClusterIdentity, identify
 from ..thumbnails import ThumbnailLoader
 from .map_box import MapBox
 from .map_geometry import as_layout, fit_bounds, nearest_point, points_in_polygon, points_near_view
-from .map_overlays import PREVIEW_PX, THUMB_PX, Fade, _Thumb, hover_preview, place_beside
+from .map_overlays import THUMB_PX, Fade, HoverPreview, _Thumb, place_beside
 
 THUMBNAIL_LIMIT = 300
 DOT_PX = 7
@@ -42,6 +42,7 @@ class MapView(QWidget):
         self._loader = thumbnails
         self._xy = np.zeros((0, 2))
         self._labels = np.zeros(0, dtype=np.int64)
+        self._identities: dict[int, ClusterIdentity] = {}
         self._paths: list[Path] = []
         self._hashes: list[str] = []
         self._by_digest: dict[str, list[int]] = {}
@@ -75,7 +76,7 @@ class MapView(QWidget):
             self._box.addItem(item, ignoreBounds=True)
         self.fade = Fade(self._box, DOT_PX, redraw=lambda: self.set_labels(self._labels))
 
-        self._preview, self._preview_image, self._preview_name = hover_preview(self)
+        self._preview = HoverPreview(self)
 
         # Range changes come in bursts while panning; thumbnails follow once per event loop turn.
         self._lod_timer = QTimer(self, singleShot=True, interval=0)
@@ -87,7 +88,8 @@ class MapView(QWidget):
         self._loader.ready.connect(self._on_ready)
         self._apply_palette()
 
-    def set_points(self, layout: np.ndarray, labels: np.ndarray, paths: list[Path], hashes: list[str]) -> None:
+    def set_points(self, layout: np.ndarray, labels: np.ndarray, paths: list[Path], hashes: list[str],
+                   identities: dict[int, ClusterIdentity] | None = None) -> None:
         xy = as_layout(layout)
         if not len(labels) == len(paths) == len(hashes) == len(xy):
             raise ValueError("layout, labels, paths and hashes must have one entry per point")
@@ -102,7 +104,7 @@ class MapView(QWidget):
         for index, digest in enumerate(self._hashes):
             self._by_digest.setdefault(digest, []).append(index)
         self._selected = np.zeros(len(xy), dtype=bool)
-        self.set_labels(labels)
+        self.set_labels(labels, identities)
         self._update_ring()
         self.zoom_to_fit()
         if had_selection:
@@ -119,11 +121,13 @@ class MapView(QWidget):
             self._fit(np.arange(len(xy)))
         self._lod_timer.start()
 
-    def set_labels(self, labels: np.ndarray) -> None:
+    def set_labels(self, labels: np.ndarray, identities: dict[int, ClusterIdentity] | None = None) -> None:
+        """Colour the points by cluster; ``identities`` (a book's, by label) name them in the hover preview."""
         labels = np.asarray(labels, dtype=np.int64).ravel()
         if len(labels) != len(self._xy):
             raise ValueError(f"expected {len(self._xy)} labels, got {len(labels)}")
         self._labels = labels
+        self._identities = dict(identities or {})
         order = np.argsort(labels, kind="stable")
         values, starts = np.unique(labels[order], return_index=True)
         self._groups = np.split(order, starts[1:]) if len(order) else []
@@ -136,10 +140,14 @@ class MapView(QWidget):
             self._box.removeItem(item)
         del self._dots[len(values):]
         for item, label in zip(self._dots, values):
-            item.setBrush(cluster_colour(int(label)))
+            item.setBrush(QColor(self.identity(int(label)).colour))
             item.setZValue(-1 if label < 0 else 0)  # noise underneath the clusters
         self._place_dots()
         self._style_thumbs()
+
+    def identity(self, label: int) -> ClusterIdentity:
+        """``label``'s number, name and colour, as the grid shows them."""
+        return self._identities.get(label) or identify(label, {})
 
     def clear(self) -> None:
         self.set_points(np.zeros((0, 2)), np.zeros(0, dtype=np.int64), [], [])
@@ -323,18 +331,9 @@ class MapView(QWidget):
         self.hovered.emit(index)
 
     def _fill_preview(self) -> None:
-        pixmap = self._loader.pixmap(self._paths[self._hover], self._hashes[self._hover])
-        if pixmap is not None:
-            self._preview_image.setPixmap(pixmap.scaled(
-                PREVIEW_PX, PREVIEW_PX, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
-        self._preview_image.setVisible(pixmap is not None)
-        name = self._paths[self._hover].name
-        metrics = self._preview_name.fontMetrics()
-        self._preview_name.setText(metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, PREVIEW_PX))
-        self._preview.adjustSize()
-        self._preview.show()
-        self._preview.raise_()
+        index = self._hover
+        self._preview.show_point(self._loader.pixmap(self._paths[index], self._hashes[index]), self._paths[index].name,
+                                 self.identity(int(self._labels[index])))
 
     def _on_ready(self, digest: str) -> None:
         for index in self._by_digest.get(digest, ()):
@@ -389,7 +388,7 @@ class MapView(QWidget):
         if self._selected[index]:
             thumb.set_frame(self.palette().color(QPalette.ColorRole.Highlight), 3)
         else:
-            thumb.set_frame(cluster_colour(int(self._labels[index])), 1.5)
+            thumb.set_frame(QColor(self.identity(int(self._labels[index])).colour), 1.5)
 
     def _release_thumb(self, index: int) -> None:
         thumb = self._thumbs.pop(index)

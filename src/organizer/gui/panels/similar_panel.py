@@ -1,18 +1,21 @@
-"""The find-similar results: the query, then its nearest images with their scores."""
+"""The find-similar results: the query, then its nearest images with their scores and clusters."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+import numpy as np
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
+from ...analysis.identity import ClusterIdentity, identify
 from ..thumbnails import ThumbnailLoader
 from .similar_search import SimilarResult
 
 CELL = 112
 QUERY_SIDE = 96
+FRAME = 3  # the cluster colour's frame around a result, as on the map
 
 
 class _ResultsModel(QAbstractListModel):
@@ -22,6 +25,9 @@ class _ResultsModel(QAbstractListModel):
         self._rows: list[tuple[int, float]] = []
         self._paths: list[Path] = []
         self._hashes: list[str] = []
+        self._labels = np.zeros(0, dtype=np.int64)
+        self._identities: dict[int, ClusterIdentity] = {}
+        self._icons: dict[tuple[str, str], QIcon] = {}
         self._placeholder = QPixmap(CELL, CELL)
         self._placeholder.fill(QColor(128, 128, 128, 60))
         thumbnails.ready.connect(self._thumbnail_ready)
@@ -29,7 +35,22 @@ class _ResultsModel(QAbstractListModel):
     def set_results(self, rows: list[tuple[int, float]], paths: list[Path], hashes: list[str]) -> None:
         self.beginResetModel()
         self._rows, self._paths, self._hashes = rows, paths, hashes
+        self._icons.clear()
         self.endResetModel()
+
+    def set_clusters(self, labels: np.ndarray, identities: dict[int, ClusterIdentity]) -> None:
+        """The folder's clusters (a label per image, identities by label), to name and frame each result's."""
+        self._labels, self._identities = np.asarray(labels, dtype=np.int64), dict(identities)
+        self._icons.clear()
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+
+    def identity(self, image: int) -> ClusterIdentity | None:
+        """The cluster of the folder's ``image``, or None before the folder is clustered."""
+        if not 0 <= image < len(self._labels):
+            return None
+        label = int(self._labels[image])
+        return self._identities.get(label) or identify(label, {})
 
     def image_index(self, row: int) -> int:
         return self._rows[row][0]
@@ -39,20 +60,50 @@ class _ResultsModel(QAbstractListModel):
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
         image, score = self._rows[index.row()]
+        identity = self.identity(image)
+        cluster = "" if identity is None else identity.full_name
         if role == Qt.DisplayRole:
-            return f"{score:.2f}  {self._paths[image].stem[:14]}"
+            return f"{score:.2f}  {self._paths[image].stem[:14]}" + (f"\n{cluster}" if cluster else "")
         if role == Qt.ToolTipRole:
-            return f"{self._paths[image].name}\nsimilarity {score:.3f}"
+            return f"{self._paths[image].name}\nsimilarity {score:.3f}" + (f"\n{cluster}" if cluster else "")
         if role == Qt.DecorationRole:
-            pixmap = self._thumbnails.pixmap(self._paths[image], self._hashes[image])
-            # An icon, not the pixmap: the view scales icons to its icon size, not pixmaps.
-            return QIcon(pixmap if pixmap is not None else self._placeholder)
+            return self._icon(image, identity)
         return None
+
+    def _icon(self, image: int, identity: ClusterIdentity | None) -> QIcon:
+        """The thumbnail framed in its cluster's colour; an icon, not the pixmap: the view scales icons to its
+        icon size, not pixmaps."""
+        pixmap = self._thumbnails.pixmap(self._paths[image], self._hashes[image])
+        if pixmap is None:
+            return QIcon(self._placeholder)
+        if identity is None:
+            return QIcon(pixmap)
+        key = (self._hashes[image], identity.colour)
+        if key not in self._icons:
+            self._icons[key] = QIcon(_framed(pixmap, QColor(identity.colour)))
+        return self._icons[key]
 
     def _thumbnail_ready(self, digest: str) -> None:
         for row, (image, _) in enumerate(self._rows):
             if self._hashes[image] == digest:
                 self.dataChanged.emit(self.index(row), self.index(row), [Qt.DecorationRole])
+
+
+def _framed(pixmap: QPixmap, colour: QColor) -> QPixmap:
+    """``pixmap`` fitted into a CELL square, inside a frame of ``colour``."""
+    scaled = pixmap.scaled(CELL - 2 * FRAME, CELL - 2 * FRAME, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+    framed = QPixmap(CELL, CELL)
+    framed.fill(Qt.transparent)
+    place = QRectF(0, 0, scaled.width(), scaled.height())
+    place.moveCenter(QRectF(framed.rect()).center())
+    painter = QPainter(framed)
+    painter.drawPixmap(place.topLeft(), scaled)
+    pen = QPen(colour, FRAME)
+    pen.setJoinStyle(Qt.MiterJoin)
+    painter.setPen(pen)
+    painter.drawRect(place.adjusted(-FRAME / 2, -FRAME / 2, FRAME / 2, FRAME / 2))
+    painter.end()
+    return framed
 
 
 class SimilarPanel(QWidget):
@@ -80,7 +131,8 @@ class SimilarPanel(QWidget):
         self.list.setMovement(QListView.Static)
         self.list.setUniformItemSizes(True)
         self.list.setIconSize(QSize(CELL, CELL))
-        self.list.setGridSize(QSize(CELL + 12, CELL + 28))
+        # Two caption lines: the score and file, then the cluster.
+        self.list.setGridSize(QSize(CELL + 12, CELL + 12 + 2 * self.fontMetrics().lineSpacing()))
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.list.setContextMenuPolicy(Qt.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
@@ -118,6 +170,10 @@ class SimilarPanel(QWidget):
         if result is not None and result.query_index is not None and self._query_hashes[result.query_index] == digest:
             self._show_query_icon()
 
+    def set_clusters(self, labels: np.ndarray, identities: dict[int, ClusterIdentity]) -> None:
+        """The folder's clusters, which each result is framed in the colour of and captioned with."""
+        self.model.set_clusters(labels, identities)
+
     def results(self) -> list[tuple[int, float]]:
         return list(self.model._rows)
 
@@ -127,6 +183,7 @@ class SimilarPanel(QWidget):
     def clear(self) -> None:
         self._query = None
         self.model.set_results([], [], [])
+        self.model.set_clusters(np.zeros(0, dtype=np.int64), {})
         self._query_icon.clear()
 
     def _context_menu(self, pos: QPoint) -> None:
