@@ -132,7 +132,7 @@ def test_the_export_can_be_limited_to_a_subset_and_its_table_has_the_annotations
     notes[2] = Annotation(("florals", "a, b"), 4, "green")
     labels = np.array([0, 0, 1, 1, 2, 2, 0, 1])
     for kind in ("sorted", "clusters", "grid"):
-        prepared = build_plan(kind, library, tmp_path / f"out-{kind}", labels, medoids={0: 0, 1: 3},
+        prepared = build_plan(kind, library, tmp_path / f"out-{kind}", labels,
                               subset=[2, 5, 6], annotations=notes)
         assert sorted(op.source.name for op in prepared.plan.operations) == ["img_02.png", "img_05.png", "img_06.png"]
         row = next(r for r in prepared.plan.table() if r["original_path"].endswith("img_02.png"))

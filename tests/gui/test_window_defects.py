@@ -107,7 +107,7 @@ def test_a_map_stopped_by_a_rescan_leaves_the_status_bar_when_the_rescan_fails(q
         raise RuntimeError("the weights need a download")
 
     monkeypatch.setattr(session_module, "cached_map", slow_map)
-    monkeypatch.setattr(session_module, "open_library", offline)
+    monkeypatch.setattr(session_module, "open_library_or_default", offline)
     window.session.recompute_map()
     qtbot.waitUntil(lambda: window.progress.isVisible() and "map" in window.progress.label.text(), timeout=5000)
     window.session.rescan()  # stops the map
