@@ -5,31 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from organizer.folder import load_annotations
-from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.clusters.cluster_grid_model import ANNOTATION_ROLE
 from organizer.gui.menus import image_menu
 from organizer.storage.annotations import Annotation
-from organizer.storage.settings import Settings
-from .test_window_defects import _folder, _open
 
-FAST = Settings(feature_mode="colour", perplexity=5.0)
+from .test_window_defects import _folder, _open, window  # noqa: F401 - the window fixture these tests share
 
 
 @pytest.fixture
-def opened(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    store.setValue(SETTINGS_KEY, FAST.to_json())
-    window = create_window(store)
-    qtbot.addWidget(window)
-    window.show()
+def opened(qtbot, window, tmp_path):
     _open(qtbot, window, _folder(tmp_path, 9), 9)
     window.tabs.setCurrentWidget(window.grid)
-    yield window
-    window.close()
+    return window
 
 
 def _saved(window) -> list[Annotation]:
