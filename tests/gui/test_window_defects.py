@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from organizer.gui import session as session_module
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.panels import similar_search
 from organizer.gui.panels.failures_panel import FailuresPanel
+from organizer.gui.panels.similar_panel import HINT
 from organizer.gui.panels.welcome import WelcomePage
 from organizer.jobs.tasks import Cancelled
 from organizer.samples import write_sample_folder
@@ -183,3 +185,18 @@ def test_the_windows_problems_panel_names_the_folder_of_a_broken_file(qtbot, win
     table = window.failures.table
     assert table.rowCount() == 1
     assert [table.item(0, c).text() for c in range(2)] == ["broken.png", f"{folder.name}/summer"]
+
+
+# The similar panel after a change of mode ------------------------------------------------------------
+def test_a_change_of_mode_clears_the_similar_panel_at_once_and_for_good(qtbot, window, tmp_path):
+    _open(qtbot, window, _folder(tmp_path, 9), 9)
+    session = window.session
+    session.find_similar(0)
+    qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=TIMEOUT_MS)
+    assert window.similar._title.text() != HINT
+    session.apply_settings(replace(session.settings, feature_mode="mean-colour"))
+    # Found by vectors the folder no longer has: gone as the scan starts, not when it ends.
+    assert window.similar.results() == [] and window.similar._title.text() == HINT
+    qtbot.waitUntil(lambda: session.library is not None and session.book is not None
+                    and not session.runner.busy(), timeout=TIMEOUT_MS)
+    assert window.similar.results() == [] and window.similar._title.text() == HINT

@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         session.layout_changed.connect(self._layout_changed)
         session.clusters_changed.connect(self._clusters_changed)
         session.similar_ready.connect(self._show_similar)
+        session.working.connect(self.similar.clear_for_scan)
         session.failures_changed.connect(self._show_failures)
         session.settings_replaced.connect(self._save_settings)
         session.progress.connect(self.progress.update_stage)

@@ -17,6 +17,9 @@ CELL = 112
 QUERY_SIDE = 96
 FRAME = 3  # the cluster colour's frame around a result, as on the map
 
+#: What the panel says while it shows no search.
+HINT = "Right-click an image and choose Find similar,\nor drop an image file on the window."
+
 
 class _ResultsModel(QAbstractListModel):
     def __init__(self, thumbnails: ThumbnailLoader):
@@ -117,7 +120,7 @@ class SimilarPanel(QWidget):
         self._query_icon = QLabel()
         self._query_icon.setFixedSize(QUERY_SIDE, QUERY_SIDE)
         self._query_icon.setAlignment(Qt.AlignCenter)
-        self._title = QLabel("Right-click an image and choose Find similar,\nor drop an image file on the window.")
+        self._title = QLabel(HINT)
         self._title.setWordWrap(True)
         header = QHBoxLayout()
         header.addWidget(self._query_icon)
@@ -180,7 +183,14 @@ class SimilarPanel(QWidget):
     def selection(self) -> list[int]:
         return [self.model.image_index(i.row()) for i in self.list.selectionModel().selectedIndexes()]
 
+    def clear_for_scan(self, slot: str, _words: str = "") -> None:
+        """Clear at the start of a scan: after it the results' indices name other images, and
+        after a change of mode they were found by vectors the folder no longer has."""
+        if slot == "scan":
+            self.clear()
+
     def clear(self) -> None:
+        self._title.setText(HINT)
         self._query = None
         self.model.set_results([], [], [])
         self.model.set_clusters(np.zeros(0, dtype=np.int64), {})
