@@ -25,6 +25,7 @@ from .dialogs.compare_dialog import CompareDialog
 from .dialogs.export_dialog import ExportDialog
 from .dialogs.levels_dialog import LevelsDialog
 from .dialogs.settings_dialog import SettingsDialog
+from .map.legend import MapLegend
 from .map.map_view import MapView
 from .menus import build_menu_bar, cluster_menu, image_menu, show_menu
 from .palette import tone_colour
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.grid.set_columns(settings.grid_columns)
         self.filter_bar = FilterBar(self.session)
         self.grid.layout().insertWidget(0, self.filter_bar)
+        self.legend = MapLegend(self.session, self.filter_bar, self.map_view)
         self.dendrogram = DendrogramView()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
