@@ -9,8 +9,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QMenuBar
 
 from ..storage.annotations import LABELS, MAX_RATING
-from .clusters.annotation_badges import LABEL_COLOURS, colour_icon, stars_text
+from .clusters.annotation_badges import LABEL_COLOURS, stars_text
 from .map.map_view import MapView
+from .palette import colour_icon
 from .session import FolderSession
 
 

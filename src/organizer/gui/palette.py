@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette, QPixmap
 
 from ..analysis import identity
+
 #: (on a light window, on a dark one): Qt's palette has no warning or error role.
 _TONES = {"warning": ((164, 94, 0), (255, 196, 90)), "error": ((184, 30, 30), (255, 128, 118))}
 
@@ -12,6 +13,13 @@ _TONES = {"warning": ((164, 94, 0), (255, 196, 90)), "error": ((184, 30, 30), (2
 def cluster_colour(label: int) -> QColor:
     """The cluster's colour of :func:`organizer.analysis.identity.cluster_colour`; noise (-1) is grey."""
     return QColor(identity.cluster_colour(label))
+
+
+def colour_icon(colour: QColor, side: int = 12) -> QIcon:
+    """A square of ``colour``, for a cluster or a colour label in a menu, a list or a table."""
+    pixmap = QPixmap(side, side)
+    pixmap.fill(colour)
+    return QIcon(pixmap)
 
 
 def tone_colour(palette: QPalette, tone: str) -> QColor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter
 
 from ...storage.annotations import Annotation
 
@@ -13,13 +13,6 @@ LABEL_COLOURS = {"red": QColor(224, 68, 60), "orange": QColor(240, 146, 40), "ye
 STAR, NO_STAR = "★", "☆"
 #: Below this cell side the badges would cover the image: only the label dot is drawn.
 _MIN_SIDE = 56
-
-
-def colour_icon(colour: QColor, side: int = 12) -> QIcon:
-    """A square of ``colour``, for a colour label in a menu or a list."""
-    pixmap = QPixmap(side, side)
-    pixmap.fill(colour)
-    return QIcon(pixmap)
 
 
 def stars_text(rating: int, out_of: int = 5) -> str:

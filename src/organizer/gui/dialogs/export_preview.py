@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from ...analysis.edits import ClusterBook
 from ...export.flow import PreparedExport
 from ...export.plan import MODE_KINDS, PLAN_KINDS
-from ..palette import cluster_colour
+from ..palette import cluster_colour, colour_icon
 
 PLAN_CHOICES = tuple((kind.name, kind.label, kind.description) for kind in PLAN_KINDS.values())
 MODE_CHOICES = tuple((kind.name, kind.label, kind.description) for kind in MODE_KINDS.values())
@@ -59,9 +57,7 @@ def _cluster_item(label: int | None, book: ClusterBook | None) -> QTableWidgetIt
     if label is None or book is None:  # a plan without clusters
         return QTableWidgetItem("")
     item = QTableWidgetItem(book.name(label))
-    swatch = QPixmap(QSize(10, 10))
-    swatch.fill(cluster_colour(label))
-    item.setIcon(QIcon(swatch))
+    item.setIcon(colour_icon(cluster_colour(label), 10))
     return item
 
 

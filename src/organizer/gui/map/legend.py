@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
+
+from ..palette import colour_icon
 
 if TYPE_CHECKING:
     from ..panels.filter_bar import FilterBar
@@ -20,13 +22,6 @@ WIDTH = 230
 MARGIN = 10
 #: Rows shown before the legend scrolls, so it never covers most of the map.
 MAX_ROWS = 14
-SWATCH = 12
-
-
-def swatch(colour: str) -> QIcon:
-    pixmap = QPixmap(SWATCH, SWATCH)
-    pixmap.fill(QColor(colour))
-    return QIcon(pixmap)
 
 
 class MapLegend(QListWidget):
@@ -52,7 +47,8 @@ class MapLegend(QListWidget):
         identities = book.identities() if book is not None else {}
         for label, identity in identities.items():
             number = "–" if identity.number is None else str(identity.number)
-            item = QListWidgetItem(swatch(identity.colour), f"{number} · {identity.name} ({book.size(label)})")
+            text = f"{number} · {identity.name} ({book.size(label)})"
+            item = QListWidgetItem(colour_icon(QColor(identity.colour)), text)
             item.setData(Qt.UserRole, label)
             self.addItem(item)
         rows = min(self.count(), MAX_ROWS)

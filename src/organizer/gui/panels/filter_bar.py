@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolBu
 
 from ...folder import LibraryFilter, filter_indices
 from ...storage.annotations import LABELS, MAX_RATING
-from ..clusters.annotation_badges import LABEL_COLOURS, STAR, colour_icon
+from ..clusters.annotation_badges import LABEL_COLOURS, STAR
+from ..palette import colour_icon
 from ..session import FolderSession
 
 
