@@ -23,6 +23,11 @@ from ..storage.cache import Cache
 from ..storage.settings import Settings
 
 
+#: Leaves of the drawn tree: each shows a thumbnail, which needs room, and 24 leave about 30 pixels
+#: each in an 800-pixel window; 60 left them 12, too few to tell a photo by.
+DENDROGRAM_LEAVES = 24
+
+
 @dataclass
 class ClusterResult:
     """A book, its medoids and dendrogram, whether it holds restored edits, and its edits key."""
@@ -54,7 +59,7 @@ def book_dendrogram(clustering: Clustering | None, book: ClusterBook, vectors: n
     fitted = clustering.followers.fitted
     if len(book.labels) != len(fitted) + len(clustering.followers.rest):
         return None
-    tree = dendrogram_segments(clustering.linkage, book.labels[fitted])
+    tree = dendrogram_segments(clustering.linkage, book.labels[fitted], max_leaves=DENDROGRAM_LEAVES)
     tree.leaf_images = [medoid(vectors, fitted[members]) for members in tree.leaf_members]
     return tree
 
