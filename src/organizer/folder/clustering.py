@@ -48,11 +48,13 @@ def cluster_spec(settings: Settings) -> ClusterSpec:
                        min_cluster_size=settings.min_cluster_size or None)
 
 
-def book_dendrogram(clustering: Clustering | None, book: ClusterBook, vectors: np.ndarray) -> Dendrogram | None:
+def book_dendrogram(clustering: Clustering | None, book: ClusterBook, vectors: np.ndarray,
+                    leaf_images: list[int] | None = None) -> Dendrogram | None:
     """The clustering's tree coloured by ``book``'s clusters, edits included, so its colours are the grid's,
     each leaf with the image that stands for it (its members' medoid); None without a tree.
 
-    A tree fitted on a sample of the images is coloured by the sampled images' clusters.
+    A tree fitted on a sample of the images is coloured by the sampled images' clusters. The
+    leaves depend on the tree alone, so an edit passes the ``leaf_images`` found before.
     """
     if clustering is None or clustering.linkage is None or clustering.followers is None:
         return None
@@ -60,7 +62,7 @@ def book_dendrogram(clustering: Clustering | None, book: ClusterBook, vectors: n
     if len(book.labels) != len(fitted) + len(clustering.followers.rest):
         return None
     tree = dendrogram_segments(clustering.linkage, book.labels[fitted], max_leaves=DENDROGRAM_LEAVES)
-    tree.leaf_images = [medoid(vectors, fitted[members]) for members in tree.leaf_members]
+    tree.leaf_images = leaf_images or [medoid(vectors, fitted[members]) for members in tree.leaf_members]
     return tree
 
 
