@@ -50,7 +50,7 @@ def test_the_spin_box_recuts_at_once_and_follows_undo_and_redo(qtbot, window):
     model, control = window.session.model, window.grid.groups
     window.tabs.setCurrentWidget(window.grid)
     first = model.group_count()
-    assert control.isEnabled() and control.value() == first == _shown_clusters(window)
+    assert control.isEnabled() and control.slider.isVisible() and control.value() == first == _shown_clusters(window)
     assert (control.spin.minimum(), control.spin.maximum()) == model.group_range() == (1, 36)
     control.spin.setFocus()
     QTest.keyClick(control.spin, Qt.Key.Key_Up)
@@ -162,6 +162,7 @@ def test_without_a_tree_the_control_is_off_and_says_why(qtbot, tmp_path, sample_
     control = window.grid.groups
     qtbot.waitUntil(lambda: window.session.model.group_count() == 4, timeout=30_000)
     assert not control.isEnabled() and control.toolTip() == NO_TREE and control.value() == 4
+    assert control.slider.isHidden()
     assert not window.dendrogram.cut_line.isVisible()
     window.grid.clear()
     assert not control.isEnabled() and control.toolTip() == NO_CLUSTERS

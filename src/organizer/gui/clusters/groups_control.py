@@ -36,6 +36,10 @@ class GroupsControl(QWidget):
         self.slider.setFixedWidth(120)
         self.slider.setTracking(False)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Hidden while the control is off, where its knob would mean nothing; its room stays, so nothing shifts.
+        policy = self.slider.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.slider.setSizePolicy(policy)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.label, self.slider, self.spin):
@@ -53,6 +57,7 @@ class GroupsControl(QWidget):
     def show_groups(self, count: int, allowed: tuple[int, int] | None, why: str = NO_TREE) -> None:
         """Show ``count`` groups of the ``allowed`` range, or, with None, ``why`` the control is off."""
         self.setEnabled(allowed is not None)
+        self.slider.setVisible(allowed is not None)
         low, high = allowed if allowed is not None else (0, max(count, 0))
         high = max(high, count)
         with QSignalBlocker(self.spin), QSignalBlocker(self.slider):
