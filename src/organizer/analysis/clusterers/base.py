@@ -226,7 +226,7 @@ def vote(nearest: np.ndarray, among_labels: np.ndarray) -> np.ndarray:
     return counts.argmax(axis=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare by
 class Followers:
     """How the rows a tree was not fitted on take the labels of any cut of it, as the method placed them.
 
