@@ -8,7 +8,7 @@ because a thousand-leaf dendrogram is an unreadable comb.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.cluster.hierarchy import dendrogram
@@ -33,6 +33,12 @@ class Dendrogram:
     leaf_positions: np.ndarray  # (L,) x of each leaf, left to right
     leaf_text: list[str]  # "(n)": how many images each leaf holds
     leaf_colours: np.ndarray  # (L,) the leaf's cluster label, or MIXED
+    #: (L,) the tree's observations under each leaf, as rows of the linked points.
+    leaf_members: list[np.ndarray] = field(default_factory=list)
+    #: Every merge's height, lowest first, shown or not: where a cut line crosses how many links.
+    merge_heights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: (L,) the image that stands for each leaf (its members' medoid), when the owner knows the images.
+    leaf_images: list[int] = field(default_factory=list)
 
     @property
     def segment_count(self) -> int:
@@ -41,6 +47,22 @@ class Dendrogram:
     @property
     def height(self) -> float:
         return float(self.dcoord.max(initial=0.0))
+
+    def groups_at(self, height: float) -> int:
+        """How many groups a cut at ``height`` leaves: one per leaf, less one per merge at or below it."""
+        return len(self.merge_heights) + 1 - int(np.searchsorted(self.merge_heights, height, side="right"))
+
+    def cut_height(self, groups: int) -> float:
+        """Where a cut into ``groups`` groups lies: halfway between the highest merge it makes and the
+        lowest it leaves; above the root for one group, below the first merge for every leaf alone."""
+        heights = self.merge_heights
+        made = len(heights) + 1 - int(np.clip(groups, 1, len(heights) + 1))
+        if not len(heights):
+            return 0.0
+        if made == len(heights):
+            return float(heights[-1]) * 1.02 or 1.0
+        below = float(heights[made - 1]) if made else 0.0
+        return (below + float(heights[made])) / 2
 
 
 def dendrogram_segments(linkage: np.ndarray, leaf_labels: np.ndarray | None = None,
@@ -72,7 +94,21 @@ def dendrogram_segments(linkage: np.ndarray, leaf_labels: np.ndarray | None = No
         leaf_positions=LEAF_SPACING / 2 + LEAF_SPACING * np.arange(len(leaves)),
         leaf_text=[f"({counts[leaf]})" for leaf in leaves],
         leaf_colours=node_labels[leaves],
+        leaf_members=[_members(linkage, int(leaf)) for leaf in leaves],
+        merge_heights=np.sort(linkage[:, 2]),
     )
+
+
+def _members(linkage: np.ndarray, node: int) -> np.ndarray:
+    """The observations under ``node`` (a leaf's own row, or a merge's node id), ascending."""
+    n, found, stack = len(linkage) + 1, [], [node]
+    while stack:
+        top = stack.pop()
+        if top < n:
+            found.append(top)
+        else:
+            stack.extend(int(child) for child in linkage[top - n, :2])
+    return np.sort(np.array(found, dtype=np.int64))
 
 
 def _node_labels(linkage: np.ndarray, leaf_labels: np.ndarray | None) -> np.ndarray:

@@ -5,7 +5,9 @@ so the grid, the map, the dendrogram, the similar panel, the export folders and
 ``organizer cluster --json`` agree without passing anything but the labels and the names.
 A fresh clustering numbers its clusters 1..K from the largest down (:func:`by_size`);
 edits never renumber a cluster they do not touch: a merge leaves its number unused, and
-a new cluster or a split's new part takes the next number after the highest.
+a new cluster or a split's new part takes the next number after the highest. A re-cut of
+the tree (:mod:`.cut`) keeps the number of each group that is still an earlier cluster and
+gives the others the lowest numbers free.
 """
 
 from __future__ import annotations

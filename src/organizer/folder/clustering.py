@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..analysis.cluster import Clustering, ClusterSpec, cluster, medoids
+from ..analysis.cluster import Clustering, ClusterSpec, cluster, medoid, medoids
 from ..analysis.dendrogram import Dendrogram, dendrogram_segments
 from ..analysis.edits import ClusterBook, edits_key, image_keys, load_saved_edits
 from ..embedding.library import Library, load_analysis_libraries
@@ -23,13 +23,18 @@ from ..storage.cache import Cache
 from ..storage.settings import Settings
 
 
+#: Leaves of the drawn tree: each shows a thumbnail, which needs room, and 24 leave about 30 pixels
+#: each in an 800-pixel window; 60 left them 12, too few to tell a photo by.
+DENDROGRAM_LEAVES = 24
+
+
 @dataclass
 class ClusterResult:
     """A book, its medoids and dendrogram, whether it holds restored edits, and its edits key."""
 
     book: ClusterBook
     medoids: dict[int, int]
-    #: The clustering tree coloured by the book's clusters; None but for agglomerative clustering.
+    #: The clustering tree coloured by the book's clusters; None for a method without one.
     dendrogram: Dendrogram | None
     restored: bool
     key: str
@@ -43,12 +48,22 @@ def cluster_spec(settings: Settings) -> ClusterSpec:
                        min_cluster_size=settings.min_cluster_size or None)
 
 
-def book_dendrogram(clustering: Clustering | None, book: ClusterBook) -> Dendrogram | None:
-    """The clustering's tree coloured by ``book``'s clusters, edits included, so its colours are the grid's; None
-    without a tree, or with one fitted on a sample of the images."""
-    if clustering is None or clustering.linkage is None or len(clustering.linkage) + 1 != len(book.labels):
+def book_dendrogram(clustering: Clustering | None, book: ClusterBook, vectors: np.ndarray,
+                    leaf_images: list[int] | None = None) -> Dendrogram | None:
+    """The clustering's tree coloured by ``book``'s clusters, edits included, so its colours are the grid's,
+    each leaf with the image that stands for it (its members' medoid); None without a tree.
+
+    A tree fitted on a sample of the images is coloured by the sampled images' clusters. The
+    leaves depend on the tree alone, so an edit passes the ``leaf_images`` found before.
+    """
+    if clustering is None or clustering.linkage is None or clustering.followers is None:
         return None
-    return dendrogram_segments(clustering.linkage, book.labels)
+    fitted = clustering.followers.fitted
+    if len(book.labels) != len(fitted) + len(clustering.followers.rest):
+        return None
+    tree = dendrogram_segments(clustering.linkage, book.labels[fitted], max_leaves=DENDROGRAM_LEAVES)
+    tree.leaf_images = leaf_images or [medoid(vectors, fitted[members]) for members in tree.leaf_members]
+    return tree
 
 
 def updated_medoids(book: ClusterBook, vectors: np.ndarray, old: dict[int, int],
@@ -86,5 +101,6 @@ def cluster_library(library: Library, spec: ClusterSpec, cache_path: Path, *, pr
     keys = image_keys(library.folder, library.paths)
     restored = ClusterBook.from_json(saved, keys, library.hashes) if saved else None
     book = restored or ClusterBook(clustering.labels)
-    return ClusterResult(book, medoids(book.labels, library.vectors), book_dendrogram(clustering, book),
+    vectors = library.vectors
+    return ClusterResult(book, medoids(book.labels, vectors), book_dendrogram(clustering, book, vectors),
                          restored is not None, key, clustering)

@@ -17,6 +17,7 @@ from typing import Callable, Hashable
 import numpy as np
 
 from ..analysis.cluster import Clustering
+from ..analysis.cut import cut_book, group_range
 from ..analysis.dendrogram import Dendrogram
 from ..analysis.edits import ClusterBook, image_keys
 from ..embedding.library import Library
@@ -137,6 +138,37 @@ class FolderModel:
         if self.book is not None and name.strip() != self.book.name(label):
             self._edit(f"Rename to {name.strip()}", lambda book: book.rename(label, name))
 
+    def cut_into(self, groups: int) -> None:
+        """Re-cut the clustering's tree into ``groups`` groups, as one undoable edit.
+
+        The cut replaces the grouping, earlier moves, merges and splits included; a group that is
+        an old cluster (changed a little) keeps its number and name (see :mod:`~organizer.analysis.cut`).
+        Undo brings the grouping before it back, edits and all. Nothing happens when the cut
+        leaves the clusters as they are.
+
+        Raises
+        ------
+        ValueError
+            Without a tree to cut, or for a number outside :meth:`group_range`.
+        """
+        allowed = self.group_range()
+        if self.book is None or allowed is None:
+            raise ValueError("these clusters have no tree to cut; the automatic and agglomerative methods have one")
+        if not allowed[0] <= groups <= allowed[1]:
+            raise ValueError(f"cut into {allowed[0]} to {allowed[1]} groups, not {groups}")
+        after = cut_book(self.book, self.clustering, groups)
+        if not np.array_equal(after.labels, self.book.labels) or after.names != self.book.names:
+            self.history.push(Edit(f"Cut into {groups} group{'s' * (groups != 1)}", self.book.snapshot(),
+                                   after.snapshot()))
+
+    def group_count(self) -> int:
+        """How many clusters the book holds now, the unclustered images not counted."""
+        return 0 if self.book is None else len([label for label in self.book.clusters() if label >= 0])
+
+    def group_range(self) -> tuple[int, int] | None:
+        """The numbers of groups :meth:`cut_into` takes; None when the clusters have no tree to cut."""
+        return group_range(self.clustering) if self.book is not None else None
+
     def apply_split(self, label: int, after: BookState) -> None:
         """Apply a split computed elsewhere (a worker's :meth:`ClusterBook.split` of a copy) as one edit.
 
@@ -205,7 +237,8 @@ class FolderModel:
         self.book.restore(state)
         self.generation.new_book()
         self.medoids = updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
-        self.dendrogram = book_dendrogram(self.clustering, self.book)
+        self.dendrogram = book_dendrogram(self.clustering, self.book, self.library.vectors,
+                                          self.dendrogram.leaf_images if self.dendrogram is not None else None)
         self.save_edits()
         self.clusters_changed.emit()
 

@@ -60,7 +60,7 @@ class MainWindow(ToolLaunchers, QMainWindow):
         self.filter_bar = FilterBar(self.session)
         self.grid.layout().insertWidget(0, self.filter_bar)
         self.legend = MapLegend(self.session, self.filter_bar, self.map_view)
-        self.dendrogram = DendrogramView()
+        self.dendrogram = DendrogramView(self.thumbnails)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.map_view, "Map")
@@ -130,6 +130,8 @@ class MainWindow(ToolLaunchers, QMainWindow):
             lambda label, pos: show_menu(cluster_menu(self, label), pos) if session.book is not None else None)
         self.grid.rename_requested.connect(self.rename_cluster)
         self.grid.move_requested.connect(session.move_to_cluster)
+        self.grid.cut_requested.connect(session.model.cut_into)
+        self.dendrogram.cut_requested.connect(session.model.cut_into)
         self.grid.rating_requested.connect(session.model.set_rating)
         session.annotations_changed.connect(
             lambda changed: self.grid.model.set_annotations(session.model.annotations, changed))
@@ -225,7 +227,10 @@ class MainWindow(ToolLaunchers, QMainWindow):
         self.grid.set_data(book, self.session.medoids, library.paths, library.hashes)
         self.grid.set_selection(self._selection)
         self.similar.set_clusters(book.labels, identities)
-        self.dendrogram.set_dendrogram(self.session.model.dendrogram, identities)
+        model = self.session.model
+        self.grid.groups.show_groups(model.group_count(), model.group_range())
+        self.dendrogram.set_dendrogram(model.dendrogram, identities, library.paths, library.hashes)
+        self.dendrogram.set_groups(model.group_count(), model.group_range())
 
     def _show_similar(self, result) -> None:
         library, book = self.session.library, self.session.book

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...jobs.subprocess_step import run_step
-from .base import SAMPLE_LIMIT, Clusterer, Clustering, ClusterSpec, assign_to_centres, choose_k, register, sample_rows
+from .base import SAMPLE_LIMIT, Clusterer, Clustering, ClusterSpec, Followers, choose_k, register, sample_rows
 
 
 def run(space, spec: ClusterSpec, progress, should_stop) -> Clustering:
@@ -27,8 +27,9 @@ def run(space, spec: ClusterSpec, progress, should_stop) -> Clustering:
         k, scores = spec.k, {}
     else:
         k, scores = choose_k(space[fitted], fit, spec, progress, should_stop, criterion=merge_height)
-    labels = assign_to_centres(space, fitted, fit(k))
-    return Clustering(labels, "agglomerative", {**params, "k": k}, scores, linkage=tree)
+    followers = Followers.by_centres(space, fitted)
+    return Clustering(followers.labels(fit(k)), "agglomerative", {**params, "k": k}, scores, linkage=tree,
+                      followers=followers)
 
 
 register(Clusterer("agglomerative", "Agglomerative",

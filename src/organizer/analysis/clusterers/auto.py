@@ -15,7 +15,7 @@ import numpy as np
 from ...jobs.subprocess_step import run_step
 from ...jobs.tasks import Cancelled
 from ...search.index import unit_rows
-from .base import (SAMPLE_LIMIT, Clusterer, Clustering, ClusterSpec, reassign_noise, register, sample_rows,
+from .base import (SAMPLE_LIMIT, Clusterer, Clustering, ClusterSpec, Followers, register, sample_rows,
                    similarity_graph)
 
 #: Each image's links: 10, 15 and 20 scored alike on the labelled sets; 15 is scanpy's default.
@@ -51,13 +51,13 @@ def run(space, spec: ClusterSpec, progress, should_stop) -> Clustering:
     tree = run_step(community_tree, unit[fitted], communities, rows=len(fitted), should_stop=should_stop)
     k = spec.k if spec.k is not None else int(np.clip(found, spec.k_min, min(spec.k_max, len(fitted))))
     fitted_labels = communities if k == found else fcluster(tree, k, criterion="maxclust") - 1
-    labels = np.full(len(unit), -1, dtype=np.int64)
-    labels[fitted] = fitted_labels
-    labels = run_step(reassign_noise, unit, labels, rows=len(unit) - len(fitted), should_stop=should_stop)
+    # The images outside the sample take their nearest sampled images' majority, in this cut and any later one.
+    followers = Followers.by_neighbours(unit, fitted, should_stop)
+    labels = followers.labels(fitted_labels)
     progress(2, 2, "")
     params = {"k": int(len(set(fitted_labels.tolist()))), "communities": found, "neighbours": NEIGHBOURS,
               "resolution": RESOLUTION, "fitted": len(fitted)}
-    return Clustering(labels, "auto", params, {"modularity": modularity}, linkage=tree)
+    return Clustering(labels, "auto", params, {"modularity": modularity}, linkage=tree, followers=followers)
 
 
 def graph_communities(graph, seed: int) -> tuple[np.ndarray, float]:

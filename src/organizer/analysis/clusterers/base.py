@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...jobs.subprocess_step import run_step
 from ...jobs.tasks import Cancelled, ProgressFn, StopFn
 from ...search.index import build_index, unit_rows
 
@@ -84,8 +85,10 @@ class Clustering:
     params: dict = field(default_factory=dict)
     #: For an automatic k: the scores per candidate k, and which k each criterion prefers.
     scores: dict = field(default_factory=dict)
-    #: scipy linkage matrix over the fitted images (agglomerative only), for the dendrogram.
+    #: scipy linkage matrix over the fitted images (auto and agglomerative), for the dendrogram and cuts.
     linkage: np.ndarray | None = None
+    #: With a linkage: which rows it was fitted on, and how the others follow a cut of it.
+    followers: "Followers | None" = None
     medoids: dict[int, int] = field(default_factory=dict)
     sizes: dict[int, int] = field(default_factory=dict)
 
@@ -203,12 +206,63 @@ def reassign_noise(space: np.ndarray, labels: np.ndarray, k: int = 10) -> np.nda
     clustered = np.flatnonzero(labels >= 0)
     if len(noise) == 0 or len(clustered) == 0:
         return labels
-    index = build_index(space[clustered], "euclidean")
-    nearest, _ = index.knn(space[noise], min(k, len(clustered)))
-    clustered_labels = labels[clustered]
-    # An approximate index pads missing neighbours with -1; those must not vote.
-    labels[noise] = [np.bincount(clustered_labels[row[row >= 0]]).argmax() for row in nearest]
+    labels[noise] = vote(neighbour_table(space, noise, clustered, k), labels[clustered])
     return labels
+
+
+def neighbour_table(space: np.ndarray, rows: np.ndarray, among: np.ndarray, k: int = 10) -> np.ndarray:
+    """Each of ``rows``' ``k`` nearest rows of ``among``, as positions in ``among``; -1 pads a row an
+    approximate index found fewer for. It does not depend on any labels, so one table serves every cut."""
+    nearest, _ = build_index(space[among], "euclidean").knn(space[rows], min(k, len(among)))
+    return nearest
+
+
+def vote(nearest: np.ndarray, among_labels: np.ndarray) -> np.ndarray:
+    """Each row's majority label among its ``nearest`` (of two alike, the lower, as ``bincount().argmax()``)."""
+    counts = np.zeros((len(nearest), int(among_labels.max(initial=0)) + 1), dtype=np.int64)
+    # An approximate index pads missing neighbours with -1; those must not vote.
+    rows, columns = np.nonzero(nearest >= 0)
+    np.add.at(counts, (rows, among_labels[nearest[rows, columns]]), 1)
+    return counts.argmax(axis=1)
+
+
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare by
+class Followers:
+    """How the rows a tree was not fitted on take the labels of any cut of it, as the method placed them.
+
+    Exactly one of ``neighbours`` and ``space`` is set. A tree fitted on every row has no rest.
+    """
+
+    #: The rows the tree's leaves are, in leaf order.
+    fitted: np.ndarray
+    #: Every other row, ascending.
+    rest: np.ndarray
+    #: Per row of ``rest``, its nearest fitted rows (positions in ``fitted``): it takes their majority label.
+    neighbours: np.ndarray | None = None
+    #: Or every row's point: each row of ``rest`` joins the nearest centre of the cut's groups.
+    space: np.ndarray | None = None
+
+    @classmethod
+    def by_neighbours(cls, space: np.ndarray, fitted: np.ndarray, should_stop: StopFn) -> "Followers":
+        """The rest follow their :func:`neighbour_table` among ``fitted``, found once (in a child on large folders)."""
+        rest = np.setdiff1d(np.arange(len(space)), fitted)
+        nearest = (run_step(neighbour_table, space, rest, fitted, rows=len(rest), should_stop=should_stop)
+                   if len(rest) else np.empty((0, 0), dtype=np.int64))
+        return cls(fitted, rest, neighbours=nearest)
+
+    @classmethod
+    def by_centres(cls, space: np.ndarray, fitted: np.ndarray) -> "Followers":
+        return cls(fitted, np.setdiff1d(np.arange(len(space)), fitted), space=space)
+
+    def labels(self, fitted_labels: np.ndarray) -> np.ndarray:
+        """A label per row, given one per fitted row (0 and up, as a cut of the tree gives them)."""
+        if self.space is not None:
+            return assign_to_centres(self.space, self.fitted, fitted_labels)
+        labels = np.empty(len(self.fitted) + len(self.rest), dtype=np.int64)
+        labels[self.fitted] = fitted_labels
+        if len(self.rest):
+            labels[self.rest] = vote(self.neighbours, np.asarray(fitted_labels, dtype=np.int64))
+        return labels
 
 
 def with_noise_reassigned(space: np.ndarray, labels: np.ndarray, spec: ClusterSpec) -> tuple[np.ndarray, float]:

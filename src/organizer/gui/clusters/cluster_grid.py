@@ -24,6 +24,7 @@ from ..palette import tone_colour
 from ..thumbnails import ThumbnailLoader
 from .cluster_grid_delegate import DEFAULT_COLUMNS, HEADER_HEIGHT, MAX_COLUMNS, MIN_COLUMNS, ClusterGridDelegate, Colour
 from .cluster_grid_model import ANNOTATION_ROLE, BROKEN_ROLE, IMAGE_ROLE, LABEL_ROLE, MIME, ClusterGridModel
+from .groups_control import NO_CLUSTERS, GroupsControl
 
 __all__ = ["BROKEN_ROLE", "DEFAULT_COLUMNS", "HEADER_HEIGHT", "IMAGE_ROLE", "LABEL_ROLE", "MAX_COLUMNS", "MIME",
            "MIN_COLUMNS", "ClusterGrid", "ClusterGridDelegate", "ClusterGridModel", "ClusterGridView"]
@@ -194,6 +195,8 @@ class ClusterGrid(QWidget):
     columns_changed = Signal(int)
     #: The selection and the stars a digit key gave it.
     rating_requested = Signal(list, int)
+    #: The groups control asks for the tree re-cut into this many groups.
+    cut_requested = Signal(int)
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None):
         super().__init__(parent)
@@ -214,10 +217,13 @@ class ClusterGrid(QWidget):
         # Dragged with the mouse, never focused: arrow keys move the selection in the grid.
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setFocusProxy(self._view)
+        self.groups = GroupsControl()
         bar = QHBoxLayout()
         bar.setContentsMargins(12, 6, 12, 6)
         bar.addWidget(self.summary)
         bar.addStretch(1)
+        bar.addWidget(self.groups)
+        bar.addSpacing(18)
         for widget in (QLabel("Columns"), self.slider, self._columns_label):
             bar.addWidget(widget)
         layout = QVBoxLayout(self)
@@ -231,6 +237,8 @@ class ClusterGrid(QWidget):
         self.slider.valueChanged.connect(self._apply_columns)
         self.slider.valueChanged.connect(self.columns_changed)
         self.model.move_requested.connect(self.move_requested)
+        self.groups.cut_requested.connect(self.cut_requested)
+        self.groups.done.connect(self._view.setFocus)
         self._view.selectionModel().selectionChanged.connect(self._selection_moved)
         self._view.doubleClicked.connect(self._double_clicked)
         self._view.context_at.connect(self._context_at)
@@ -273,6 +281,7 @@ class ClusterGrid(QWidget):
         self._data = None
         self.model.clear()
         self.summary.clear()
+        self.groups.show_groups(0, None, NO_CLUSTERS)
 
     # columns ----------------------------------------------------------------------------
     def columns(self) -> int:
