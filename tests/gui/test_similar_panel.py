@@ -132,7 +132,7 @@ def test_the_map_marks_the_query_and_its_results_until_the_panel_clears_or_close
     assert marks.shown() == (None, [])
 
 
-def test_clicking_a_result_selects_it_and_brings_it_into_view_on_the_map(qtbot, window, tmp_path):
+def test_a_result_clicked_or_stepped_to_is_selected_and_brought_into_view_on_the_map(qtbot, window, tmp_path):
     _open(qtbot, window, _folder(tmp_path, 9), 9)
     results = _search(qtbot, window, 0)
     target = results[1]
@@ -146,6 +146,12 @@ def test_clicking_a_result_selects_it_and_brings_it_into_view_on_the_map(qtbot, 
     assert window.selection() == [target] and window.map_view.selection() == [target]
     view = window.map_view._box.viewRect()
     assert view.contains(x, y) and view.width() == pytest.approx(zoomed, rel=0.01)  # the zoom stays
+    # The arrow keys step to the next result, which comes into view too.
+    following = results[2]
+    x, y = window.map_view._xy[following]
+    window.map_view._box.setRange(xRange=(x + 50, x + 51), yRange=(y + 50, y + 51), padding=0)
+    QTest.keyClick(window.similar.list, Qt.Key.Key_Right)
+    assert window.selection() == [following] and window.map_view._box.viewRect().contains(x, y)
 
 
 # Width and columns persist ------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ class MainWindow(ToolLaunchers, QMainWindow):
         session.working.connect(self.similar.clear_for_scan)
         self.similar.search_requested.connect(session.find_similar_to_file)
         self.similar.results_shown.connect(self.map_view.marks.show_search)
-        self.similar.result_clicked.connect(self.map_view.marks.bring_into_view)
+        self.similar.result_chosen.connect(self.map_view.marks.bring_into_view)
         self.similar_dock.visibilityChanged.connect(self.map_view.marks.set_visible)
         self.similar.columns_changed.connect(
             lambda columns: self._save_settings(replace(self.session.settings, similar_columns=columns)))

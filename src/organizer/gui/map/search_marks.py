@@ -88,6 +88,7 @@ class SearchMarks:
             text = pg.TextItem(anchor=(-0.45, 1.3))
             font = QFont()
             font.setBold(True)
+            font.setPointSizeF(font.pointSizeF() * 0.85)  # a tab, not a label: it should cover few dots
             text.setFont(font)
             text.setZValue(Z + 1)
             self._box.addItem(text, ignoreBounds=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
                                QWidget)
@@ -30,8 +30,8 @@ class SimilarPanel(QWidget):
     selection_changed = Signal(list)
     context_requested = Signal(int, QPoint)
     activated = Signal(int)
-    #: A result was clicked: the folder's image, for the map to bring into view.
-    result_clicked = Signal(int)
+    #: A result was clicked or reached with the arrow keys: the folder's image, for the map to bring into view.
+    result_chosen = Signal(int)
     #: The search shown: the query's image in the folder (None for an outside file) and the results'
     #: images, best first; (None, []) once the panel is cleared.
     results_shown = Signal(object, list)
@@ -77,7 +77,7 @@ class SimilarPanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
-        self.list.clicked.connect(lambda index: self.result_clicked.emit(self.model.image_index(index.row())))
+        self.list.selectionModel().currentChanged.connect(self._current_changed)
         self.list.doubleClicked.connect(lambda index: self.activated.emit(self.model.image_index(index.row())))
         self.list.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit(self.selection()))
         self.list.columns_wheeled.connect(self.set_columns)
@@ -173,6 +173,10 @@ class SimilarPanel(QWidget):
         self.model.set_clusters(np.zeros(0, dtype=np.int64), {})
         self._query_icon.clear()
         self.results_shown.emit(None, [])
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():  # not the reset of a new search
+            self.result_chosen.emit(self.model.image_index(current.row()))
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.list.indexAt(pos)
