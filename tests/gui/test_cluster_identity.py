@@ -20,6 +20,7 @@ from organizer.cli import main
 from organizer.export.flow import build_plan
 from organizer.gui.app import SETTINGS_KEY, create_window
 from organizer.gui.clusters.cluster_grid_model import IDENTITY_ROLE
+from organizer.gui.panels import similar_results
 from organizer.storage.settings import Settings
 
 from .test_app import wait_until_ready
@@ -96,8 +97,9 @@ def similar_clusters(qtbot, window, query: int) -> dict[int, Shown]:
     model, shown = window.similar.model, {}
     for row, (image, _) in enumerate(window.similar.results()):
         identity = model.identity(image)
-        assert model.index(row).data().endswith(f"\n{identity.full_name}")
-        assert not model.index(row).data(Qt.DecorationRole).isNull()
+        # The caption draws this identity (the numbered disc, the name), the tooltip names it in full.
+        assert model.index(row).data(similar_results.IDENTITY_ROLE) == identity
+        assert model.index(row).data(Qt.ToolTipRole).endswith(f"\n{identity.full_name}")
         shown[image] = _shown(identity)
     return shown
 

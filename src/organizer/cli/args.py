@@ -53,6 +53,19 @@ def bounded_float(lo: float, hi: float, *, above: bool = False) -> Callable[[str
     return parse
 
 
+def region(text: str) -> tuple[int, int, int, int]:
+    """An argparse type for a part of an image, ``x,y,w,h`` in its pixels: a corner, a width and a height."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"must be x,y,w,h: four whole numbers, got {text!r}")
+    if values[0] < 0 or values[1] < 0 or values[2] < 1 or values[3] < 1:
+        raise argparse.ArgumentTypeError(f"needs x and y of at least 0 and w and h of at least 1, got {text}")
+    return values
+
+
 def folder(text: str) -> Path:
     """An argparse type for a folder that exists: ``Path('')`` is the current directory,
     so an empty argument (an unset shell variable) would otherwise scan wherever the user stands."""

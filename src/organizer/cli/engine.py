@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embedding.library import embed_outside_image
+from ..embedding.library import query_for
 from ..io import images
 from ..io.printable import printable
 from ..io.transfer import replace_atomically
@@ -18,7 +18,7 @@ from ..search.compare_indices import INDEX_SPECS
 from ..search.index import METRICS
 from ..search.similar import NEIGHBOURHOOD, RERANKINGS, search_similar
 from ..storage.paths import samples_dir
-from .args import add_folder, bounded_int, output_folder
+from .args import add_folder, bounded_int, output_folder, region
 from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, scan_library,
                      scan_summary)
 
@@ -63,11 +63,9 @@ def cmd_similar(args) -> int:
     if not library.paths:
         raise ValueError(f"no usable images in {library.folder}")
     query_path = Path(args.image).resolve()  # the scan's paths are resolved too
-    query = library.index_of(query_path)
-    if query is None:
-        query = embed_outside_image(query_path, library.spec, args.device, args.precision, max_file_bytes(args))
+    query = query_for(library, query_path, args.device, args.precision, max_file_bytes(args), args.region)
     answer = search_similar(library.paths, library.vectors, query, args.k, query_path=query_path, metric=args.metric,
-                            rerank_by=args.rerank or "", max_file_bytes=max_file_bytes(args))
+                            rerank_by=args.rerank or "", max_file_bytes=max_file_bytes(args), region=args.region)
     matches = answer.matches
     for path, reason in answer.skipped:
         print(f"warning: left out {problem(path, reason)}", file=sys.stderr)
@@ -138,6 +136,9 @@ def register(sub) -> None:
     similar.add_argument("--metric", default="cosine", choices=METRICS,
                          help="cosine scores are similarities; euclidean and manhattan scores are distances")
     similar.add_argument("--json", action="store_true")
+    similar.add_argument("--region", type=region, metavar="X,Y,W,H",
+                         help="search with this part of IMAGE only (the print on a garment, say): its left and top "
+                              "corner, width and height in the image's pixels")
     similar.add_argument("--rerank", nargs="?", const=NEIGHBOURHOOD, choices=RERANKINGS,
                          help="alone: re-rank with the folder's neighbourhoods (DBA + query expansion), better on "
                               "large libraries with many images per kind of pattern, worse on small ones; with an "

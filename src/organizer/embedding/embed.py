@@ -250,17 +250,22 @@ class _Pipeline:
                 ready[item.entry.path] = item.digest
 
 
-def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder,
-               max_file_bytes: int = images.MAX_FILE_BYTES) -> np.ndarray:
-    """Embed one image file (for example a query from outside the folder).
+def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder, max_file_bytes: int = images.MAX_FILE_BYTES,
+               region: images.Region | None = None) -> np.ndarray:
+    """Embed one image file (for example a query from outside the folder), or only its ``region``,
+    which is then seen at the views' size as a whole image would be.
 
     Raises
     ------
     images.ImageError
-        If the file cannot be used, with the same reasons a scan would give.
+        If the file cannot be used, with the same reasons a scan would give, or ``region`` is
+        empty or outside the image.
     """
     try:
-        image = images.load(Path(path), spec.largest_input, max_file_bytes)
+        if region is None:
+            image = images.load(Path(path), spec.largest_input, max_file_bytes)
+        else:
+            image = images.load_region(Path(path), region, max_file_bytes)
         inputs = _inputs(image, spec)
     except images.ImageError:
         raise

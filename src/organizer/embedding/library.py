@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.images import MAX_FILE_BYTES
+from ..io.images import MAX_FILE_BYTES, Region
 from ..jobs.subprocess_step import start_server
 from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
 from . import Embedder, create_embedder
@@ -80,9 +80,20 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
 
 
 def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", precision: str = "auto",
-                        max_file_bytes: int = MAX_FILE_BYTES) -> np.ndarray:
-    """The vector of an image from outside the folder, for a query; raises ``ImageError``."""
-    return embed_file(Path(path), spec, shared_embedder(spec, device, precision), max_file_bytes)
+                        max_file_bytes: int = MAX_FILE_BYTES, region: Region | None = None) -> np.ndarray:
+    """The vector of an image from outside the folder, or of its ``region``, for a query; raises ``ImageError``."""
+    return embed_file(Path(path), spec, shared_embedder(spec, device, precision), max_file_bytes, region)
+
+
+def query_for(library: Library, path: Path, device: str = "auto", precision: str = "auto",
+              max_file_bytes: int = MAX_FILE_BYTES, region: Region | None = None) -> int | np.ndarray:
+    """What find-similar searches with for the file ``path``: its row when the folder holds it
+    (its stored vector, and it is left out of its matches), else its vector; with ``region``,
+    always the vector of that part of it."""
+    index = library.index_of(path) if region is None else None
+    if index is not None:
+        return index
+    return embed_outside_image(path, library.spec, device, precision, max_file_bytes, region)
 
 
 def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True) -> str:

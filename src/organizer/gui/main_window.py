@@ -27,6 +27,7 @@ from .palette import tone_colour
 from .panels.failures_panel import FailuresPanel
 from .panels.filter_bar import FilterBar
 from .panels.preview import PreviewDialog
+from .panels.similar_dock import SimilarDock
 from .panels.similar_panel import SimilarPanel
 from .panels.welcome import WelcomePage
 from .scan_view import ScanView
@@ -73,13 +74,14 @@ class MainWindow(ToolLaunchers, QMainWindow):
         self.stack.addWidget(self.tabs)
         self.setCentralWidget(self.stack)
 
-        self.similar = SimilarPanel(self.thumbnails)
-        self.similar_dock = self._dock("Similar images", self.similar, Qt.RightDockWidgetArea)
+        self.similar = SimilarPanel(self.thumbnails, settings.similar_columns)
+        self.similar_dock = SimilarDock("Similar images", self.similar, self)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.similar_dock)
         self.failures = FailuresPanel()
         self.failures_dock = self._dock("Problems", self.failures, Qt.BottomDockWidgetArea)
         self.failures_dock.hide()
         # Panels appear when they have something to show: a search result, a skipped file.
-        self.resizeDocks([self.similar_dock], [340], Qt.Horizontal)
+        self.resizeDocks([self.similar_dock], [settings.similar_width], Qt.Horizontal)
         self.similar_dock.hide()
 
         self.progress = ProgressStatus()
@@ -108,6 +110,14 @@ class MainWindow(ToolLaunchers, QMainWindow):
         session.clusters_changed.connect(self._clusters_changed)
         session.similar_ready.connect(self._show_similar)
         session.working.connect(self.similar.clear_for_scan)
+        self.similar.search_requested.connect(session.find_similar_to_file)
+        self.similar.results_shown.connect(self.map_view.marks.show_search)
+        self.similar.result_chosen.connect(self.map_view.marks.bring_into_view)
+        self.similar_dock.visibilityChanged.connect(self.map_view.marks.set_visible)
+        self.similar.columns_changed.connect(
+            lambda columns: self._save_settings(replace(self.session.settings, similar_columns=columns)))
+        self.similar_dock.width_chosen.connect(
+            lambda width: self._save_settings(replace(self.session.settings, similar_width=width)))
         session.failures_changed.connect(self._show_failures)
         session.settings_replaced.connect(self._save_settings)
         session.progress.connect(self.progress.update_stage)
@@ -239,7 +249,8 @@ class MainWindow(ToolLaunchers, QMainWindow):
             self.similar.set_clusters(book.labels, book.identities())
         self.similar_dock.show()
         self.similar_dock.raise_()
-        self.message.setText(f"{len(result.matches)} images like {result.query_path.name}")
+        part = "part of " if result.region is not None else ""
+        self.message.setText(f"{len(result.matches)} images like {part}{result.query_path.name}")
 
     def _show_failures(self, failures) -> None:
         self.failures.set_failures(failures, self.session.folder)

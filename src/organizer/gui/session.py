@@ -28,7 +28,7 @@ from ..folder.extractor import PREPARING_NOTES
 from ..folder.invalidation import what_changed
 from ..folder.loading import OpenedLibrary, open_library_or_default
 from ..folder.scanning import PartialScan, ScanRate
-from ..io.images import MB
+from ..io.images import MB, Region
 from ..jobs.generation import Generation
 from ..jobs.writer import SerialWriter
 from ..storage.cache import Cache
@@ -362,15 +362,15 @@ class FolderSession(QObject):
         self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                     on_failed=self._failed("similar"))
 
-    def find_similar_to_file(self, path: Path) -> None:
-        """Search with an image from outside the folder (its embedding loads the model once)."""
+    def find_similar_to_file(self, path: Path, region: Region | None = None) -> None:
+        """Search with an image from outside the folder, or with its ``region`` (its embedding loads the model once)."""
         if self.library is None:
             self.message.emit("Open a folder first, then drop an image on it to search")
             return
         settings = self.settings
         job = file_search_job(self.library, Path(path), settings.similar_count, settings.device,
                               settings.similar_rerank, self.message.emit,
-                              max_file_bytes=settings.max_file_mb * MB)
+                              max_file_bytes=settings.max_file_mb * MB, region=region)
         self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                     on_failed=self._failed("search"))
         self.working.emit("similar", f"Searching with {Path(path).name}…")

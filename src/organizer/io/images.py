@@ -126,6 +126,32 @@ def load(path: Path, min_side: int = 0, max_bytes: int = MAX_FILE_BYTES) -> Imag
     return decode(read_bytes(path, max_bytes), min_side)
 
 
+#: A part of an image: left, top, width and height, in pixels of the upright image at full size.
+Region = tuple[int, int, int, int]
+
+
+def load_region(path: Path, region: Region, max_bytes: int = MAX_FILE_BYTES) -> Image.Image:
+    """The ``region`` of one file (the print on a garment, say), clipped to the image.
+
+    Decoded at full size: the region is given in full-size pixels, which a draft decode
+    would rescale.
+
+    Raises
+    ------
+    ImageError
+        As :func:`load`, and if the region is empty or lies outside the image.
+    """
+    left, top, width, height = (int(v) for v in region)
+    if width <= 0 or height <= 0:
+        raise ImageError(f"the region {width}×{height} is empty: give a width and a height above 0")
+    image = load(path, 0, max_bytes)
+    box = (max(left, 0), max(top, 0), min(left + width, image.width), min(top + height, image.height))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        raise ImageError(f"the region {left},{top},{width},{height} lies outside the image "
+                         f"({image.width}×{image.height})")
+    return image.crop(box)
+
+
 #: A marker in a JPEG's entropy-coded data: 0xFF followed by anything but a stuffed zero,
 #: a restart marker (0xD0-0xD7) or another fill 0xFF.
 _MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")

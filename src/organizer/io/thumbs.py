@@ -35,6 +35,23 @@ def make_thumbnail(source: Path, side: int = THUMB_SIDE, max_file_bytes: int = i
     return out.getvalue()
 
 
+def make_preview(source: Path, side: int, max_file_bytes: int = images.MAX_FILE_BYTES) -> tuple[bytes, tuple[int, int]]:
+    """The JPEG bytes of ``source`` fitted into ``side`` × ``side``, and its full size: the pixels
+    a region of it is given in (see :func:`.images.load_region`). Decodes at full size.
+
+    Raises
+    ------
+    images.ImageError
+        As :func:`make_thumbnail`.
+    """
+    image = images.load(Path(source), 0, max_file_bytes)
+    size = image.size
+    image.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=QUALITY)
+    return out.getvalue(), size
+
+
 class ThumbnailStore:
     """Thumbnails under ``root``; ``max_file_bytes`` gives the size limit at each read.
 

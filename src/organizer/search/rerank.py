@@ -24,10 +24,12 @@ def pool_size(k: int, index: str) -> int:
 
 
 def rerank(query: Path, matches: list[Match], index: str, k: int, should_stop: StopFn = never_stop,
-           max_file_bytes: int = images.MAX_FILE_BYTES) -> tuple[list[Match], list[tuple[Path, str]]]:
+           max_file_bytes: int = images.MAX_FILE_BYTES,
+           region: images.Region | None = None) -> tuple[list[Match], list[tuple[Path, str]]]:
     """The ``k`` best of ``matches`` by ``index``, scored by it, and the candidates it could not read.
 
-    Files over ``max_file_bytes`` are among those not read.
+    Files over ``max_file_bytes`` are among those not read. With ``region`` the query is
+    that part of its file.
 
     Raises
     ------
@@ -38,7 +40,8 @@ def rerank(query: Path, matches: list[Match], index: str, k: int, should_stop: S
     """
     # Checked before the candidates are read, not only by score_many after, so a bad index fails at once.
     check_index(index)
-    query_image = images.load(Path(query), COMPARE_SIDE, max_file_bytes)
+    query_image = (images.load(Path(query), COMPARE_SIDE, max_file_bytes) if region is None
+                   else images.load_region(Path(query), region, max_file_bytes))
     readable, skipped = [], []
     for match in matches:
         if should_stop():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.images import MAX_FILE_BYTES
+from ..io.images import MAX_FILE_BYTES, Region
 from ..jobs.tasks import StopFn, never_stop
 from .compare import INDICES
 from .rerank import pool_size, rerank
@@ -33,7 +33,8 @@ class SimilarAnswer:
 
 def search_similar(paths: list[Path], vectors: np.ndarray, query: int | np.ndarray, k: int, *,
                    query_path: Path | None = None, metric: str = "cosine", rerank_by: str = "",
-                   should_stop: StopFn = never_stop, max_file_bytes: int = MAX_FILE_BYTES) -> SimilarAnswer:
+                   should_stop: StopFn = never_stop, max_file_bytes: int = MAX_FILE_BYTES,
+                   region: Region | None = None) -> SimilarAnswer:
     """The ``k`` images of ``paths`` most like ``query``.
 
     Parameters
@@ -47,6 +48,9 @@ def search_similar(paths: list[Path], vectors: np.ndarray, query: int | np.ndarr
     rerank_by
         ``""`` for the embedding's order, :data:`NEIGHBOURHOOD`, or an index of
         :data:`.compare.INDICES` that re-orders ``rerank.POOL_FACTOR`` × k candidates.
+    region
+        The part of ``query_path`` that ``query`` is the vector of, for a re-ranking index
+        to compare with (see :func:`.embedding.library.query_for`).
 
     Raises
     ------
@@ -65,4 +69,4 @@ def search_similar(paths: list[Path], vectors: np.ndarray, query: int | np.ndarr
                            rerank=rerank_by == NEIGHBOURHOOD)
     if rerank_by not in INDICES:
         return SimilarAnswer(matches)
-    return SimilarAnswer(*rerank(query_path, matches, rerank_by, k, should_stop, max_file_bytes))
+    return SimilarAnswer(*rerank(query_path, matches, rerank_by, k, should_stop, max_file_bytes, region))

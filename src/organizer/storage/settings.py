@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 SCHEMA_VERSION = 1
 MAX_RECENT = 10
 #: The least a number field may hold; a smaller stored value falls back to the default.
-_AT_LEAST = {"max_file_mb": 1}
+_AT_LEAST = {"max_file_mb": 1, "similar_columns": 1, "similar_width": 120}
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class Settings:
     perplexity: float = 30.0
     grid_columns: int = 8
     similar_count: int = 24
+    #: The similar panel's thumbnails per row, and its dock's width in pixels: wider, larger thumbnails.
+    similar_columns: int = 2
+    similar_width: int = 360
     #: A classic index that re-orders find-similar's best matches ("" for none); see search.compare.
     similar_rerank: str = ""
     #: Larger files are refused unread (the core's images.MAX_FILE_MB by default).

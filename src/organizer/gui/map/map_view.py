@@ -1,11 +1,10 @@
 """The t-SNE map: every image a dot in its cluster's colour, and thumbnails once zoomed in close.
 
-It is drawn for 10,000 points moved ~20 times a second while t-SNE runs: one
-ScatterPlotItem per cluster with a shared pen and brush (per-point brushes are ~20x
-slower), hit-testing by a numpy nearest-point search rather than pyqtgraph's per-item
-click handling, and thumbnails only for the at most THUMBNAIL_LIMIT points on screen,
-drawn by a reused pool of items. The numpy geometry is in :mod:`.map_geometry`, the mouse
-routing in :mod:`.map_box`, the thumbnails, hover preview and filter veil in :mod:`.map_overlays`.
+It is drawn for 10,000 points moved ~20 times a second while t-SNE runs: one ScatterPlotItem per cluster with a
+shared pen and brush (per-point brushes are ~20x slower), hit-testing by a numpy nearest-point search rather than
+pyqtgraph's per-item click handling, and thumbnails only for the at most THUMBNAIL_LIMIT points on screen, drawn
+by a reused pool of items. The numpy geometry is in :mod:`.map_geometry`, the mouse routing in :mod:`.map_box`,
+the thumbnails, hover preview and filter veil in :mod:`.map_overlays`, a search's marks in :mod:`.search_marks`.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from ..thumbnails import ThumbnailLoader
 from .map_box import MapBox
 from .map_geometry import as_layout, fit_bounds, nearest_point, points_in_polygon, points_near_view
 from .map_overlays import THUMB_PX, Fade, HoverPreview, _Thumb, place_beside
+from .search_marks import SearchMarks
 
 THUMBNAIL_LIMIT = 300
 DOT_PX = 7
@@ -75,6 +75,7 @@ class MapView(QWidget):
             item.setEnabled(False)
             self._box.addItem(item, ignoreBounds=True)
         self.fade = Fade(self._box, DOT_PX, redraw=lambda: self.set_labels(self._labels))
+        self.marks = SearchMarks(self._box)
 
         self._preview = HoverPreview(self)
 
@@ -240,6 +241,7 @@ class MapView(QWidget):
         for item, indices in zip(self._dots, self._groups):
             item.setData(x=self._xy[indices, 0], y=self._xy[indices, 1])
         self.fade.place(self._xy, self.palette().color(QPalette.ColorRole.Base))
+        self.marks.place(self._xy)
 
     def _update_ring(self) -> None:
         chosen = self._xy[self._selected]

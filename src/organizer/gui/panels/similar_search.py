@@ -13,11 +13,15 @@ from typing import Callable
 
 import numpy as np
 
-from ...embedding.library import Library, embed_outside_image
-from ...io.images import ImageError
-from ...io.thumbs import make_thumbnail
+from ...embedding.library import Library, query_for
+from ...io.images import ImageError, Region
+from ...io.thumbs import make_preview
 from ...search.similar import search_similar
 from ..workers import TaskContext
+
+
+#: The longest side of an outside query's picture: the panel's icon, and the image a region is drawn on.
+PREVIEW_SIDE = 1024
 
 
 @dataclass
@@ -27,24 +31,29 @@ class SimilarResult:
     query_path: Path
     query_index: int | None
     matches: list[tuple[int, float]] = field(default_factory=list)
-    #: JPEG bytes of an outside query's thumbnail, made in the worker; None for a folder image
-    #: (the thumbnail loader has it) or a file that cannot be decoded.
+    #: JPEG bytes of an outside query's whole picture, at most PREVIEW_SIDE, made in the worker;
+    #: None for a folder image (the thumbnail loader has it) or a file that cannot be decoded.
     query_thumbnail: bytes | None = None
+    #: The outside file's full size, which ``region`` is in; None with no ``query_thumbnail``.
+    query_size: tuple[int, int] | None = None
+    #: The part of the outside file searched with, or None for all of it.
+    region: Region | None = None
 
 
-def _outside_thumbnail(path: Path, max_file_bytes: int) -> bytes | None:
+def _outside_preview(path: Path, max_file_bytes: int) -> tuple[bytes | None, tuple[int, int] | None]:
     # Not stored: an outside file is shown once, for this search. One that cannot be
     # decoded just shows no icon.
     try:
-        return make_thumbnail(path, max_file_bytes=max_file_bytes)
+        return make_preview(path, PREVIEW_SIDE, max_file_bytes)
     except ImageError:
-        return None
+        return None, None
 
 
 def _answered(library: Library, query: int | np.ndarray, query_path: Path, k: int, index_name: str,
-              ctx: TaskContext, say: Callable[[str], None], max_file_bytes: int) -> list[tuple[int, float]]:
+              ctx: TaskContext, say: Callable[[str], None], max_file_bytes: int,
+              region: Region | None = None) -> list[tuple[int, float]]:
     answer = search_similar(library.paths, library.vectors, query, k, query_path=query_path, rerank_by=index_name,
-                            should_stop=ctx.should_stop, max_file_bytes=max_file_bytes)
+                            should_stop=ctx.should_stop, max_file_bytes=max_file_bytes, region=region)
     skipped = answer.skipped
     if skipped:
         named = "; ".join(f"{path.name}: {reason}" for path, reason in skipped[:2])
@@ -64,15 +73,16 @@ def search_job(library: Library, index: int, k: int, index_name: str, say: Calla
 
 
 def file_search_job(library: Library, path: Path, k: int, device: str, index_name: str,
-                    say: Callable[[str], None], *, max_file_bytes: int) -> Callable[[TaskContext], SimilarResult]:
-    """A job that finds the ``k`` images most like the file ``path`` (its embedding loads the model once)."""
+                    say: Callable[[str], None], *, max_file_bytes: int,
+                    region: Region | None = None) -> Callable[[TaskContext], SimilarResult]:
+    """A job that finds the ``k`` images most like the file ``path``, or like its ``region`` (its
+    embedding loads the model once)."""
     def job(ctx: TaskContext) -> SimilarResult:
-        index = library.index_of(path)
         # A file of the folder is searched with its stored vector, and left out of its matches, as the CLI does.
-        query = index if index is not None else embed_outside_image(path, library.spec, device,
-                                                                    max_file_bytes=max_file_bytes)
-        matches = _answered(library, query, path, k, index_name, ctx, say, max_file_bytes)
-        # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
-        thumbnail = _outside_thumbnail(path, max_file_bytes) if index is None else None
-        return SimilarResult(path, index, matches, thumbnail)
+        query = query_for(library, path, device, max_file_bytes=max_file_bytes, region=region)
+        matches = _answered(library, query, path, k, index_name, ctx, say, max_file_bytes, region)
+        if not isinstance(query, int):
+            # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
+            return SimilarResult(path, None, matches, *_outside_preview(path, max_file_bytes), region)
+        return SimilarResult(path, query, matches)
     return job
