@@ -26,7 +26,7 @@ from ...export.plan import check_folders
 from ...io.files import MAX_FILE_BYTES
 from ..palette import tone_colour
 from ..workers import Task, TaskRunner
-from .export_form import button, choices, indent, row
+from .export_form import SubsetOption, button, choices, indent, row
 from .export_preview import (MODE_CHOICES, MOVE_WARNING, PLAN_CHOICES, fill_table, plan_headline, preview_table,
                              summary_html)
 
@@ -42,7 +42,8 @@ class ExportDialog(QDialog):
 
     def __init__(self, runner: TaskRunner, library: Library, labels: np.ndarray | None, names: dict[int, str],
                  parent: QWidget | None = None, default_out: Path | None = None,
-                 max_file_bytes: int = MAX_FILE_BYTES):
+                 max_file_bytes: int = MAX_FILE_BYTES, shown: np.ndarray | None = None, filter_description: str = ""):
+        """``shown``: the indices the window's filter shows, described by ``filter_description``; None: no filter."""
         super().__init__(parent)
         self.setWindowTitle("Export")
         self._runner, self._max_file_bytes = runner, max_file_bytes  # for a grid's contact sheet
@@ -58,6 +59,7 @@ class ExportDialog(QDialog):
         self._undo_journal: Path | None = None
         self._target_check = QTimer(self, singleShot=True, interval=TARGET_CHECK_DELAY_MS)
         self._target_check.timeout.connect(self._check_target)
+        self.subset_option = SubsetOption(shown, filter_description, len(library))
         self._build(default_out or library.folder.parent / f"{library.folder.name} sorted")
         self._update_options()
         self._check_target()
@@ -65,7 +67,10 @@ class ExportDialog(QDialog):
     # layout ---------------------------------------------------------------------------------
     def _build(self, default_out: Path) -> None:
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<b>Export {len(self._library)} images</b> from {self._library.folder}"))
+        self.heading = QLabel()
+        layout.addWidget(self.heading)
+        self.subset_option.toggled.connect(self._options_changed)
+        layout.addWidget(self.subset_option)
 
         self.plan_group, plan_box = choices(self, "Arrangement", PLAN_CHOICES, self._options_changed)
         self.columns = QSpinBox(minimum=0, maximum=500, specialValueText="Automatic",
@@ -159,11 +164,16 @@ class ExportDialog(QDialog):
         self._update_options()
 
     def _update_options(self) -> None:
+        count, total = self.subset_option.count(), len(self._library)
+        of = f" of {total:,}" if count != total else ""
+        folder = escape(str(self._library.folder))
+        self.heading.setText(f"<b>Export {count:,}{of} image{'s' * (total != 1)}</b> from {folder}")
         self.columns_row.setVisible(self.plan_kind() == "grid")
         self.mode_warning.setVisible(self.mode() == "move")
         running = self._task is not None and self._task_slot != "export-plan"
         for widget in (self.plan_group.parent(), self.mode_group.parent(), self.target_edit):
             widget.setEnabled(not running)
+        self.subset_option.allow(not running)
         self.export_button.setEnabled(not running and self._has_target())
         self.preview_button.setEnabled(not running and self._has_target())
         self.undo_button.setEnabled(not running and self._undo_journal is not None)
@@ -201,9 +211,10 @@ class ExportDialog(QDialog):
         they stand now: captured, so that later edits cannot change a running job."""
         kind, mode, library, out = self.plan_kind(), self.mode(), self._library, self.target()
         labels, names, cols = self._labels, self._names, self.columns.value() or None
+        subset = self.subset_option.subset()
 
         def build(ctx) -> PreparedExport:
-            return build_plan(kind, library, out, labels, names, cols,
+            return build_plan(kind, library, out, labels, names, cols, subset=subset,
                               progress=ctx.progress, should_stop=ctx.should_stop)
         return build, lambda: pending_journal(out, library.folder, kind, mode)
 

@@ -70,14 +70,18 @@ class SubsetOption(QCheckBox):
 
     def __init__(self, shown: np.ndarray | None, description: str, total: int) -> None:
         self._shown = None if shown is None else np.asarray(shown, dtype=np.int64)
-        count = 0 if self._shown is None else len(self._shown)
-        super().__init__(f"Only the {count:,} image{'s' * (count != 1)} the filter shows")
+        count = "" if self._shown is None else f"{len(self._shown):,} "
+        super().__init__(f"Only the {count}image{'s' * (count != '1 ')} the filter shows")
         self._total = total
-        self.setEnabled(self._shown is not None)
+        self.allow(True)
         self.setChecked(self._shown is not None)
         self.setToolTip(f"The filter: {description}" if self._shown is not None
                         else "No filter is on: the export takes every image. Filter the grid first to export "
                              "only some.")
+
+    def allow(self, allowed: bool) -> None:
+        """Enabled when ``allowed`` (no export running) and a filter is on."""
+        self.setEnabled(allowed and self._shown is not None)
 
     def subset(self) -> list[int] | None:
         """The images to export (indices into the library), or None for all of them."""
