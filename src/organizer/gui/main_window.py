@@ -21,6 +21,7 @@ from .dialogs.export_dialog import ExportDialog
 from .dialogs.launchers import IMAGE_FILTER, ToolLaunchers
 from .dialogs.settings_dialog import SettingsDialog
 from .map.legend import MapLegend
+from .map.map_overlays import pending_identities
 from .map.map_view import MapView
 from .menus import build_menu_bar, cluster_menu, image_menu, show_menu
 from .palette import tone_colour
@@ -225,7 +226,7 @@ class MainWindow(ToolLaunchers, QMainWindow):
         if self.map_view.point_count() != len(layout):
             labels = book.labels if book is not None else np.full(len(layout), -1)
             self.map_view.set_points(layout, labels, library.paths, library.hashes,
-                                     None if book is None else book.identities())
+                                     pending_identities(self.palette()) if book is None else book.identities())
         else:
             self.map_view.update_positions(layout)
 

@@ -1,8 +1,9 @@
 """A scan shown as it runs: its images in the grid and on the map before the library exists, and Resume.
 
 The session reports the images a scan has made ready and partial maps of them; this shows
-them in a provisional "Scanning…" group, uncoloured, until the clusters come. After a
-cancel they stay on view, and the Resume button (in the status bar) goes on with the scan.
+them in a provisional "Scanning…" group, uncoloured, until the clusters come: the map's
+points in one neutral tone, even where an earlier map of the same images had colours. After
+a cancel they stay on view, and the Resume button (in the status bar) goes on with the scan.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QPushButton, QStatusBar
 
 from ..analysis.edits import NOISE, ClusterBook
 from .clusters.cluster_grid import ClusterGrid
+from .map.map_overlays import pending_identities
 from .map.map_view import MapView
 from .session import FolderSession
 
@@ -32,6 +34,7 @@ class ScanView(QObject):
     def __init__(self, session: FolderSession, map_view: MapView, grid: ClusterGrid, status_bar: QStatusBar):
         super().__init__(session)
         self._session, self._map, self._grid = session, map_view, grid
+        self._mapped: list[str] = []  # the images of the partial map on view, if it is one
         self.resume_button = QPushButton("Resume scan")
         self.resume_button.setToolTip("Go on with the scan: the images embedded so far come from the cache")
         self.resume_button.hide()
@@ -47,14 +50,18 @@ class ScanView(QObject):
         self._grid.summary.setText(f"{SCANNING} {len(paths):,} image{'s' * (len(paths) != 1)} so far")
 
     def _laid_out(self, layout: np.ndarray, paths: list[Path], hashes: list[str]) -> None:
-        # A partial map of the same images moves its points; one of more images replaces them.
-        if self._map.point_count() == len(layout):
+        # A partial map of the same images moves its points; one of other images (more of them, or the
+        # coloured map a rescan started from) replaces them.
+        if self._mapped == hashes and self._map.point_count() == len(layout):
             self._map.update_positions(layout)
         else:
-            self._map.set_points(layout, np.full(len(layout), NOISE), paths, hashes)
+            self._map.set_points(layout, np.full(len(layout), NOISE), paths, hashes,
+                                 pending_identities(self._map.palette()))
+            self._mapped = list(hashes)
 
     def _scanned(self) -> None:
         """The scan's library: every image in the grid while its clusters are computed."""
+        self._mapped = []
         library = self._session.library
         if library is not None and self._session.book is None:
             self._grid.set_data(provisional(len(library)), {}, library.paths, library.hashes)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QRadioButton, QSpinBox, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QLabel, QLineEdit, QProgressBar, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from ...analysis.edits import ClusterBook
 from ...embedding.library import Library
@@ -26,26 +26,13 @@ from ...export.plan import check_folders
 from ...io.files import MAX_FILE_BYTES
 from ..palette import tone_colour
 from ..workers import Task, TaskRunner
+from .export_form import SubsetOption, button, choices, indent, row
 from .export_preview import (MODE_CHOICES, MOVE_WARNING, PLAN_CHOICES, fill_table, plan_headline, preview_table,
                              summary_html)
 
 PREVIEW_ROWS = 50
 #: Waits for typing to pause before checking a typed folder, which reads its journals.
 TARGET_CHECK_DELAY_MS = 300
-
-
-def _row(parent: QVBoxLayout | QWidget, *items: QWidget | tuple[QWidget | None, int]) -> QHBoxLayout:
-    """A row of widgets added to ``parent``; ``(widget, stretch)`` stretches, ``(None, n)`` is a spacer."""
-    row = QHBoxLayout(parent) if isinstance(parent, QWidget) else QHBoxLayout()
-    for item in items:
-        widget, stretch = item if isinstance(item, tuple) else (item, 0)
-        if widget is None:
-            row.addStretch(stretch)
-        else:
-            row.addWidget(widget, stretch)
-    if not isinstance(parent, QWidget):
-        parent.addLayout(row)
-    return row
 
 
 class ExportDialog(QDialog):
@@ -55,7 +42,8 @@ class ExportDialog(QDialog):
 
     def __init__(self, runner: TaskRunner, library: Library, labels: np.ndarray | None, names: dict[int, str],
                  parent: QWidget | None = None, default_out: Path | None = None,
-                 max_file_bytes: int = MAX_FILE_BYTES):
+                 max_file_bytes: int = MAX_FILE_BYTES, shown: np.ndarray | None = None, filter_description: str = ""):
+        """``shown``: the indices the window's filter shows, described by ``filter_description``; None: no filter."""
         super().__init__(parent)
         self.setWindowTitle("Export")
         self._runner, self._max_file_bytes = runner, max_file_bytes  # for a grid's contact sheet
@@ -71,6 +59,7 @@ class ExportDialog(QDialog):
         self._undo_journal: Path | None = None
         self._target_check = QTimer(self, singleShot=True, interval=TARGET_CHECK_DELAY_MS)
         self._target_check.timeout.connect(self._check_target)
+        self.subset_option = SubsetOption(shown, filter_description, len(library))
         self._build(default_out or library.folder.parent / f"{library.folder.name} sorted")
         self._update_options()
         self._check_target()
@@ -78,74 +67,47 @@ class ExportDialog(QDialog):
     # layout ---------------------------------------------------------------------------------
     def _build(self, default_out: Path) -> None:
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<b>Export {len(self._library)} images</b> from {self._library.folder}"))
+        self.heading = QLabel()
+        layout.addWidget(self.heading)
+        self.subset_option.toggled.connect(self._options_changed)
+        layout.addWidget(self.subset_option)
 
-        self.plan_group, plan_box = self._choices("Arrangement", PLAN_CHOICES)
+        self.plan_group, plan_box = choices(self, "Arrangement", PLAN_CHOICES, self._options_changed)
         self.columns = QSpinBox(minimum=0, maximum=500, specialValueText="Automatic",
                                 toolTip="Automatic: as near a square as the number of images allows")
         self.columns.valueChanged.connect(self._options_changed)
         self.columns_row = QWidget()
-        _row(self.columns_row, QLabel("Columns:"), self.columns, (None, 1)).setContentsMargins(self._indent(), 0, 0, 0)
+        row(self.columns_row, QLabel("Columns:"), self.columns, (None, 1)).setContentsMargins(indent(self), 0, 0, 0)
         plan_box.layout().insertWidget(plan_box.layout().count() - 1, self.columns_row)
-        self.mode_group, mode_box = self._choices("Mode", MODE_CHOICES)
+        self.mode_group, mode_box = choices(self, "Mode", MODE_CHOICES, self._options_changed)
         self.mode_warning = QLabel(MOVE_WARNING, wordWrap=True)
         self.mode_warning.setStyleSheet(f"color: {tone_colour(self.palette(), 'warning').name()}; font-weight: 600;")
         mode_box.layout().insertWidget(mode_box.layout().count() - 1, self.mode_warning)
-        _row(layout, (plan_box, 3), (mode_box, 2))
+        row(layout, (plan_box, 3), (mode_box, 2))
 
         self.target_edit = QLineEdit(str(default_out), placeholderText="A folder outside the library folder")
         self.target_edit.textChanged.connect(self._target_changed)
-        _row(layout, QLabel("Export to:"), (self.target_edit, 1), self._button("Browse…", self._browse))
-        self.preview_button = self._button("Preview", self.preview, default=True)
+        row(layout, QLabel("Export to:"), (self.target_edit, 1), button("Browse…", self._browse))
+        self.preview_button = button("Preview", self.preview, default=True)
         self.plan_summary = QLabel()
-        _row(layout, self.preview_button, (self.plan_summary, 1))
+        row(layout, self.preview_button, (self.plan_summary, 1))
         self.preview_table = preview_table(self.fontMetrics().height() + 8)
         layout.addWidget(self.preview_table, 1)
 
         self.progress = QProgressBar(visible=False)
-        self.cancel_button = self._button("Cancel", self.cancel, visible=False)
-        _row(layout, (self.progress, 1), self.cancel_button)
+        self.cancel_button = button("Cancel", self.cancel, visible=False)
+        row(layout, (self.progress, 1), self.cancel_button)
         self.status_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText,
                                    textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status_label)
 
-        self.undo_button = self._button("Undo last move", self.undo_last_move)
-        self.open_button = self._button("Open export folder", self._open_target, enabled=False)
+        self.undo_button = button("Undo last move", self.undo_last_move)
+        self.open_button = button("Open export folder", self._open_target, enabled=False)
         # Not the default button: Enter in the folder field must not start a move.
-        self.export_button = self._button("Export", self.start_export, autoDefault=False)
-        _row(layout, self.undo_button, self.open_button, (None, 1), self.export_button,
-             self._button("Close", self.reject))
+        self.export_button = button("Export", self.start_export, autoDefault=False)
+        row(layout, self.undo_button, self.open_button, (None, 1), self.export_button,
+            button("Close", self.reject))
         self.resize(860, 640)
-
-    def _button(self, text: str, slot, **properties) -> QPushButton:
-        button = QPushButton(text, **properties)
-        button.clicked.connect(slot)
-        return button
-
-    def _choices(self, title: str, choices) -> tuple[QButtonGroup, QGroupBox]:
-        """Radio buttons, each with its one-line explanation beneath it in a muted colour."""
-        box = QGroupBox(title)
-        column = QVBoxLayout(box)
-        column.setSpacing(2)
-        group = QButtonGroup(box)
-        muted = tone_colour(self.palette(), "muted").name()
-        for row, (key, label, explanation) in enumerate(choices):
-            button = QRadioButton(label)
-            button.setProperty("key", key)
-            group.addButton(button, row)
-            note = QLabel(explanation, wordWrap=True)
-            note.setStyleSheet(f"color: {muted};")
-            note.setContentsMargins(self._indent(), 0, 0, 6)
-            column.addWidget(button)
-            column.addWidget(note)
-        column.addStretch(1)
-        group.button(0).setChecked(True)
-        group.idToggled.connect(lambda _id, on: on and self._options_changed())
-        return group, box
-
-    def _indent(self) -> int:
-        """Where a radio button's text starts, so notes line up under it."""
-        return self.style().pixelMetric(QStyle.PixelMetric.PM_ExclusiveIndicatorWidth) + 8
 
     # options --------------------------------------------------------------------------------
     def plan_kind(self) -> str:
@@ -202,11 +164,16 @@ class ExportDialog(QDialog):
         self._update_options()
 
     def _update_options(self) -> None:
+        count, total = self.subset_option.count(), len(self._library)
+        of = f" of {total:,}" if count != total else ""
+        folder = escape(str(self._library.folder))
+        self.heading.setText(f"<b>Export {count:,}{of} image{'s' * (total != 1)}</b> from {folder}")
         self.columns_row.setVisible(self.plan_kind() == "grid")
         self.mode_warning.setVisible(self.mode() == "move")
         running = self._task is not None and self._task_slot != "export-plan"
         for widget in (self.plan_group.parent(), self.mode_group.parent(), self.target_edit):
             widget.setEnabled(not running)
+        self.subset_option.allow(not running)
         self.export_button.setEnabled(not running and self._has_target())
         self.preview_button.setEnabled(not running and self._has_target())
         self.undo_button.setEnabled(not running and self._undo_journal is not None)
@@ -244,9 +211,10 @@ class ExportDialog(QDialog):
         they stand now: captured, so that later edits cannot change a running job."""
         kind, mode, library, out = self.plan_kind(), self.mode(), self._library, self.target()
         labels, names, cols = self._labels, self._names, self.columns.value() or None
+        subset = self.subset_option.subset()
 
         def build(ctx) -> PreparedExport:
-            return build_plan(kind, library, out, labels, names, cols,
+            return build_plan(kind, library, out, labels, names, cols, subset=subset,
                               progress=ctx.progress, should_stop=ctx.should_stop)
         return build, lambda: pending_journal(out, library.folder, kind, mode)
 

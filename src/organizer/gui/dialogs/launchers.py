@@ -25,7 +25,8 @@ IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_SUFFI
 
 
 class ToolLaunchers:
-    """Opens the tool dialogs for a window with ``session``, ``message``, ``_selection`` and ``_file_limit``."""
+    """Opens the tool dialogs for a window with ``session``, ``message``, ``filter_bar``, ``_selection`` and
+    ``_file_limit``."""
 
     export_dialog: ExportDialog | None = None
 
@@ -89,7 +90,8 @@ class ToolLaunchers:
             self.export_dialog.close()
         self.export_dialog = ExportDialog(session.runner, session.library, None if book is None else book.labels,
                                           {} if book is None else dict(book.names), parent=self,
-                                          max_file_bytes=self._file_limit())
+                                          max_file_bytes=self._file_limit(), shown=self.filter_bar.matching(),
+                                          filter_description=self.filter_bar.description())
         self.export_dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
         # A move export or its undo changed the folder: scan it again, so paths, clusters and
         # edits (which follow the files by path and hash) describe the files as they are now.

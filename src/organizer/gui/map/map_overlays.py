@@ -1,4 +1,5 @@
-"""What the map draws over its dots: the thumbnail items, the hovered point's preview frame, the filter's veil."""
+"""What the map draws over its dots: the thumbnail items, the hovered point's preview frame, the filter's veil,
+and the one neutral colour of points not yet clustered."""
 
 from __future__ import annotations
 
@@ -8,13 +9,30 @@ from typing import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
-from ...analysis.identity import ClusterIdentity
+from ...analysis.identity import NOISE, ClusterIdentity
+from ..palette import tone_colour
 
 THUMB_PX = 80
 PREVIEW_PX = 256
+#: Where a running scan's map says when its points take their clusters' colours.
+PENDING_NOTE = "Clusters appear when the scan ends"
+
+
+def pending_colour(palette: QPalette) -> QColor:
+    """The one colour of points laid out before their clusters exist: a muted tone of ``palette``.
+
+    Not the unclustered images' grey, nor an earlier clustering's colours: those would say
+    something about clusters that no one has computed for these images yet.
+    """
+    return tone_colour(palette, "muted")
+
+
+def pending_identities(palette: QPalette) -> dict[int, ClusterIdentity]:
+    """The identities for a map of points not clustered yet, all labelled NOISE: :func:`pending_colour`."""
+    return {NOISE: ClusterIdentity(NOISE, None, "Not clustered yet", pending_colour(palette).name())}
 
 
 class _Thumb(QGraphicsItem):

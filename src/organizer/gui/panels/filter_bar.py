@@ -67,20 +67,33 @@ class FilterBar(QWidget):
         for combo in (self.rating, self.label, self.cluster):
             combo.setCurrentIndex(0)
 
+    def matching(self) -> np.ndarray | None:
+        """The indices of the images the filter shows, ascending; None while it shows them all."""
+        library, spec = self._session.library, self.spec()
+        if library is None or not spec.active or len(self._session.model.annotations) != len(library):
+            return None
+        book = self._session.book
+        return filter_indices(spec, library.paths, self._session.model.annotations,
+                              book.labels if book is not None else None)
+
+    def description(self) -> str:
+        """The filter in words, as its controls say it: '"stripe" in names or tags, ★★★ or more, Red'."""
+        text = self.search.text().strip()
+        parts = [f"“{text}” in names or tags"] if text else []
+        parts += [combo.currentText() for combo in (self.rating, self.label, self.cluster) if combo.currentIndex() > 0]
+        return ", ".join(parts)
+
     def refresh(self, *_) -> None:
         """Match again and announce the mask."""
-        library, spec = self._session.library, self.spec()
-        self.clear_button.setEnabled(spec.active)
-        if library is None or not spec.active or len(self._session.model.annotations) != len(library):
+        matches = self.matching()
+        self.clear_button.setEnabled(self.spec().active)
+        if matches is None:
             self.count.clear()
             if not self._announced_all:
                 self._announced_all = True
                 self.shown_changed.emit(None)
             return
-        book = self._session.book
-        matches = filter_indices(spec, library.paths, self._session.model.annotations,
-                                 book.labels if book is not None else None)
-        shown = np.zeros(len(library), dtype=bool)
+        shown = np.zeros(len(self._session.library), dtype=bool)
         shown[matches] = True
         self.count.setText(f"{len(matches):,} match{'es' * (len(matches) != 1)}")
         self._announced_all = False

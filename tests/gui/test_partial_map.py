@@ -1,0 +1,82 @@
+"""A partial map is one neutral tone until the clusters of its images exist, and the legend says when they come.
+
+An earlier map's cluster colours on a rescan's partial map, or the unclustered images' grey,
+would say something about clusters no one has computed for these images yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from organizer.folder import scanning
+from organizer.gui.map.map_overlays import PENDING_NOTE
+from organizer.gui.palette import tone_colour
+
+from .test_app import SCAN_TIMEOUT_MS, store, window  # noqa: F401 - the fixtures these tests share
+from .test_live_scan import IMAGES, held, small_folder  # noqa: F401
+
+
+def dot_colours(map_view) -> set[str]:
+    """The brush of every dot drawn on the map (one item per colour)."""
+    return {item.opts["brush"].color().name() for item in map_view._dots if len(item.data)}
+
+
+def neutral(window) -> str:
+    return tone_colour(window.map_view.palette(), "muted").name()
+
+
+def legend_lines(window) -> list[str]:
+    return [window.legend.item(row).text() for row in range(window.legend.count())]
+
+
+def test_a_scans_partial_map_is_neutral_until_its_clusters_come(qtbot, window, small_folder, held, monkeypatch):
+    monkeypatch.setattr(scanning, "PARTIAL_MAP_AT", (8,))
+    session = window.session
+    window.open_folder(small_folder)
+    qtbot.waitUntil(held.holding.is_set, timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.map_view.point_count() >= 8, timeout=SCAN_TIMEOUT_MS)
+    assert session.runner.running("scan") and session.book is None
+    assert dot_colours(window.map_view) == {neutral(window)}
+    assert window.legend.isVisible() and PENDING_NOTE in legend_lines(window)[0]
+    assert window.legend.count() == 1
+
+    held.release()
+    qtbot.waitUntil(lambda: session.book is not None and window.map_view.point_count() == IMAGES,
+                    timeout=SCAN_TIMEOUT_MS)
+    identities = session.book.identities()
+    assert dot_colours(window.map_view) == {identities[int(label)].colour for label in set(session.book.labels)}
+    assert neutral(window) not in dot_colours(window.map_view)
+    assert not any(PENDING_NOTE in line for line in legend_lines(window))
+    assert window.legend.count() == len(identities)
+
+
+def test_a_rescans_partial_map_drops_the_old_clusters_colours(qtbot, window, small_folder, monkeypatch):
+    monkeypatch.setenv("ORGANIZER_CACHE_DIR", str(small_folder.parent / "cache"))
+    session = window.session
+    window.open_folder(small_folder)
+    qtbot.waitUntil(lambda: session.book is not None and window.map_view.point_count() == IMAGES
+                    and not session.runner.busy(), timeout=SCAN_TIMEOUT_MS)
+    coloured = dot_colours(window.map_view)
+    assert len(coloured) > 1
+    library = session.library
+    # A rescan lays out the same images again before its clusters: what the session reports then.
+    layout = np.random.default_rng(0).normal(size=(IMAGES, 2))
+    session.scan_layout.emit(layout, list(library.paths), list(library.hashes))
+    assert dot_colours(window.map_view) == {neutral(window)}
+    assert np.allclose(window.map_view._xy, layout)
+    assert legend_lines(window) == [f"{IMAGES} images so far\n{PENDING_NOTE}"]
+    # The same partial map again (its t-SNE's last step) moves the points and keeps them neutral.
+    session.scan_layout.emit(layout * 2, list(library.paths), list(library.hashes))
+    assert dot_colours(window.map_view) == {neutral(window)} and np.allclose(window.map_view._xy, layout * 2)
+
+
+def test_a_scanned_folder_waiting_for_its_clusters_is_neutral_and_says_so(qtbot, window, small_folder, monkeypatch):
+    monkeypatch.setenv("ORGANIZER_CACHE_DIR", str(small_folder.parent / "cache"))
+    session = window.session
+    monkeypatch.setattr(session, "recluster", lambda: None)  # the clusters never come
+    window.open_folder(small_folder)
+    qtbot.waitUntil(lambda: session.library is not None and window.map_view.point_count() == IMAGES
+                    and not session.runner.busy(), timeout=SCAN_TIMEOUT_MS)
+    assert session.book is None
+    assert dot_colours(window.map_view) == {neutral(window)}
+    assert legend_lines(window) == [f"{IMAGES} images\nFinding their clusters…"]
