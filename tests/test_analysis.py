@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from organizer.analysis.dedup import find_duplicates
-from organizer.analysis.reduce import MapModel, MapSpec, cached_map, compute_map
+from organizer.analysis.reduce import SETTLED, MapModel, MapSpec, Settling, cached_map, compute_map
 from organizer.jobs.tasks import Cancelled
 from organizer.search.index import ExactIndex, HnswIndex, build_index
 from organizer.storage.cache import Cache
 
-FAST_MAP = MapSpec(early_iterations=50, iterations=100, snapshot_every=25)
+FAST_MAP = MapSpec(early_iterations=50, iterations=100, snapshot_every=25, settle=False)
 
 
 def _blobs(k=3, per=40, dim=32, seed=0):
@@ -157,3 +157,35 @@ def test_too_many_new_images_for_the_cached_map_mean_a_new_map(tmp_path):
         cached_map(cache, "x", hashes[:-5], points[:-5], FAST_MAP)
         _, source = cached_map(cache, "x", hashes, points, FAST_MAP)  # 5 new onto 25: over a tenth
     assert source == "computed"
+
+
+def test_a_layout_that_only_grows_has_settled_and_one_that_moves_has_not():
+    rng = np.random.default_rng(1)
+    layout = rng.normal(size=(200, 2))
+    growing = Settling(SETTLED, 0)
+    assert not growing.settled(25, layout)  # nothing to compare with yet
+    assert growing.settled(50, layout * 1.3 + 5.0)  # t-SNE layouts keep expanding: that is not moving
+    moving = Settling(SETTLED, 0)
+    moving.settled(25, layout)
+    assert not moving.settled(50, layout + rng.normal(scale=0.1, size=layout.shape))
+
+
+def test_no_phase_ends_before_its_least_iterations():
+    layout = np.random.default_rng(2).normal(size=(100, 2))
+    settling = Settling(SETTLED, 100)
+    settling.settled(50, layout)
+    assert not settling.settled(75, layout)
+    assert settling.settled(100, layout)
+
+
+def test_the_map_stops_once_the_layout_settles_and_still_separates_clusters():
+    points, labels = _blobs(k=3, per=60)
+    snapshots = {True: [], False: []}
+    layouts = {settle: compute_map(points, MapSpec(perplexity=20, settle=settle), on_partial=snapshots[settle].append)
+               .layout for settle in (True, False)}
+    assert len(snapshots[True]) < len(snapshots[False]) == 1 + (250 + 500) // 25
+    assert _separated(layouts[True], labels)
+
+
+def test_settling_is_part_of_the_layout_cache_key():
+    assert MapSpec(settle=True).key != MapSpec(settle=False).key

@@ -170,7 +170,7 @@ def _blobs(k: int, per: int, dim: int = 32, seed: int = 0) -> np.ndarray:
     return (np.repeat(centres, per, axis=0) + rng.normal(size=(k * per, dim))).astype(np.float32)
 
 
-FAST_MAP = MapSpec(early_iterations=50, iterations=100, snapshot_every=25)
+FAST_MAP = MapSpec(early_iterations=50, iterations=100, snapshot_every=25, settle=False)
 
 
 def test_a_stop_ends_the_maps_neighbour_search_in_its_child():
