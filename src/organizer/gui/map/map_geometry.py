@@ -12,6 +12,13 @@ def as_layout(layout: np.ndarray) -> np.ndarray:
     return xy
 
 
+def placed_rows(xy: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
+    """The rows of ``xy`` (those at ``indices``, or all) that have a place: a point whose coordinates are NaN,
+    an image the partial map of a scan lacks, waits hidden for the final layout."""
+    rows = xy if indices is None else xy[indices]
+    return rows[np.isfinite(rows).all(axis=1)]
+
+
 def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     """Mask of the (N, 2) points inside the closed (M, 2) polygon, by the even-odd ray test."""
     points = np.asarray(points, dtype=float).reshape(-1, 2)
