@@ -12,6 +12,6 @@ from .history import Edit, EditHistory
 from .loading import annotated_model, load_folder_state
 from .model import FolderModel, write_now
 
-__all__ = ["ClusterResult", "Edit", "EditHistory", "FolderModel", "LibraryFilter", "annotated_model", "cluster_library",
-           "cluster_spec", "filter_indices", "load_annotations", "load_folder_state", "updated_medoids",
-           "write_now"]
+__all__ = ["ClusterResult", "Edit", "EditHistory", "FolderModel", "LibraryFilter", "annotated_model",
+           "cluster_library", "cluster_spec", "filter_indices", "load_annotations", "load_folder_state",
+           "updated_medoids", "write_now"]
