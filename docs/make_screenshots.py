@@ -11,6 +11,7 @@ in progress with its first map; everything else is the app as a designer would s
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -83,6 +84,14 @@ class HeldScan:
 
 def main(out: Path = OUT) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="studio-"))
+    try:
+        shoot(scratch, out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def shoot(scratch: Path, out: Path) -> None:
+    """Make the folder, the photo, the cache and the settings under ``scratch``, and write the shots to ``out``."""
     os.environ["ORGANIZER_CACHE_DIR"] = str(scratch / "cache")
     from PySide6.QtCore import QSettings
     from PySide6.QtGui import QImage
