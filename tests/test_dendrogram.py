@@ -72,3 +72,18 @@ def test_rejects_what_is_not_a_linkage():
         dendrogram_segments(np.zeros((0, 4)))
     with pytest.raises(ValueError):
         dendrogram_segments(np.zeros((3, 3)))
+
+
+def test_each_stem_is_coloured_by_the_child_it_rises_from(blobs):
+    tree, labels = blobs
+    d = dendrogram_segments(tree, labels, max_leaves=12)
+    assert d.stem_colours.shape == (d.segment_count, 2)
+    # Where a stem rises from a leaf, it is that leaf's colour.
+    leaf_at = {round(float(x), 6): i for i, x in enumerate(d.leaf_positions)}
+    for link in range(d.segment_count):
+        for side, point in ((0, 0), (1, 3)):
+            if d.dcoord[link, point] == 0:
+                assert d.stem_colours[link, side] == d.leaf_colours[leaf_at[round(float(d.icoord[link, point]), 6)]]
+    # The stems of the two mixed links up from the three clusters carry the clusters' colours.
+    assert set(d.stem_colours[d.colours == MIXED].ravel().tolist()) == {0, 1, 2, MIXED}
+    assert np.all(d.stem_colours[d.colours != MIXED] == d.colours[d.colours != MIXED, None])

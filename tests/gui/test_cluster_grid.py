@@ -335,6 +335,26 @@ def test_dendrogram_draws_one_item_per_colour(qtbot, tree):
     assert view.dendrogram() is tree
 
 
+def test_a_cluster_of_one_leaf_under_a_mixed_link_is_drawn_in_its_colour(qtbot):
+    rng = np.random.default_rng(3)
+    points = np.concatenate([rng.normal(c, 0.5, (20, 3)) for c in ((0, 0, 0), (6, 0, 0))])
+    z = linkage(points, "ward")
+    labels = fcluster(z, 2, "maxclust") - 1
+    labels[7] = 5  # one image is a cluster of its own: its link up joins it to another cluster's images
+    d = dendrogram_segments(z, labels, max_leaves=100)
+    view = DendrogramView()
+    qtbot.addWidget(view)
+    view.set_dendrogram(d)
+    own = view._colour(5).name()
+    lines = [i for i in view.plot.getPlotItem().items
+             if isinstance(i, pg.PlotDataItem) and i.opts["pen"].color().name() == own]
+    assert len(lines) == 1
+    heights, across = lines[0].getData()
+    leaf = d.leaf_positions[list(d.leaf_colours).index(5)]
+    # Its stem: from the leaf (height 0) up to the link that joins it.
+    assert len(heights) == 2 and heights.min() == 0 and np.allclose(across, leaf)
+
+
 def test_dendrogram_without_a_tree_explains_why(qtbot, tree):
     view = DendrogramView()
     qtbot.addWidget(view)

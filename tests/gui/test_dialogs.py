@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from organizer.embedding import make_spec
 from organizer.embedding.library import Library
 from organizer.export import apply as apply_mod
+from organizer.export.flow import ExportSource
 from organizer.folder.invalidation import what_changed
 from organizer.gui.dialogs import export_dialog as export_module
 from organizer.gui.dialogs.export_dialog import ExportDialog
@@ -53,7 +54,7 @@ def library(tmp_path) -> Library:
 
 @pytest.fixture
 def dialog(qtbot, runner, library, tmp_path) -> ExportDialog:
-    dialog = ExportDialog(runner, library, LABELS, {1: "Checks"}, default_out=tmp_path / "out")
+    dialog = ExportDialog(runner, ExportSource(library, LABELS, {1: "Checks"}), default_out=tmp_path / "out")
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtGui import QColor, QPalette
 
 from .test_window_defects import _folder, _open, window  # noqa: F401 - the window fixture these tests share
 
@@ -36,3 +37,14 @@ def test_a_click_shows_only_that_cluster_and_a_second_click_shows_all(qtbot, win
     legend.itemClicked.emit(legend.item(0))
     assert window.filter_bar.cluster.currentData() is None and shown[-1] is None
     assert not legend.item(0).isSelected()
+
+
+def test_the_legend_is_opaque_in_the_themes_colour(qtbot, window, tmp_path):
+    _open(qtbot, window, _folder(tmp_path, 9), 9)
+    dark = QPalette(window.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#202124"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e8eaed"))
+    window.setPalette(dark)
+    image = window.legend.grab().toImage()
+    # Inside the border, below the last row's text: the legend's own background, nothing from under it.
+    assert image.pixelColor(image.width() - 4, image.height() - 4).name() == "#202124"

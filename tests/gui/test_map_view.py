@@ -252,6 +252,20 @@ def test_zoom_keys_and_methods(qtbot, view, images):
     assert view.selection() == [] and view._dots == [] and view.shown_thumbnails() == 0
 
 
+def test_a_wide_map_fills_a_wide_view(qtbot, view, images):
+    paths, hashes, labels = images
+    rng = np.random.default_rng(1)
+    layout = np.c_[rng.uniform(0, 40, len(labels)), rng.uniform(0, 10, len(labels))]  # four times wider than tall
+    view.resize(1000, 500)
+    view.set_points(layout, labels, paths, hashes)
+    view.zoom_to_fit()
+    shown = view._box.viewRect()
+    spread = np.ptp(layout, axis=0)
+    # The view is twice as wide as tall, so the map's width is what fits: it spans the view, with a margin.
+    assert spread[0] <= shown.width() < 1.3 * spread[0]
+    assert shown.height() < 1.3 * spread[0] / 2
+
+
 def test_ten_thousand_points(view):
     rng = np.random.default_rng(0)
     n = 10_000

@@ -21,6 +21,11 @@ def dot_colours(map_view) -> set[str]:
     return {item.opts["brush"].color().name() for item in map_view._dots if len(item.data)}
 
 
+def drawn_points(map_view) -> int:
+    """How many dots are drawn: a point without a place yet (NaN) is not."""
+    return sum(len(item.data) for item in map_view._dots)
+
+
 def neutral(window) -> str:
     return tone_colour(window.map_view.palette(), "muted").name()
 
@@ -41,8 +46,9 @@ def test_a_scans_partial_map_is_neutral_until_its_clusters_come(qtbot, window, s
     assert window.legend.count() == 1
 
     held.release()
-    qtbot.waitUntil(lambda: session.book is not None and window.map_view.point_count() == IMAGES,
-                    timeout=SCAN_TIMEOUT_MS)
+    # The clusters, and the final layout: until it comes, the partial map's 8 points stand for the folder.
+    qtbot.waitUntil(lambda: session.book is not None and session.layout is not None
+                    and drawn_points(window.map_view) == IMAGES, timeout=SCAN_TIMEOUT_MS)
     identities = session.book.identities()
     assert dot_colours(window.map_view) == {identities[int(label)].colour for label in set(session.book.labels)}
     assert neutral(window) not in dot_colours(window.map_view)
@@ -80,3 +86,33 @@ def test_a_scanned_folder_waiting_for_its_clusters_is_neutral_and_says_so(qtbot,
     assert session.book is None
     assert dot_colours(window.map_view) == {neutral(window)}
     assert legend_lines(window) == [f"{IMAGES} images\nFinding their clusters…"]
+
+
+
+def test_at_the_scans_end_the_partial_map_stays_until_the_final_layout_comes(qtbot, window, small_folder, held,
+                                                                            monkeypatch):
+    monkeypatch.setattr(scanning, "PARTIAL_MAP_AT", (8,))
+    session = window.session
+    monkeypatch.setattr(session, "recompute_map", lambda: None)  # the final layout is late: it never comes here
+    monkeypatch.setattr(session, "recluster", lambda: None)
+    window.open_folder(small_folder)
+    qtbot.waitUntil(held.holding.is_set, timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.map_view.point_count() >= 8 and not session.runner.running("map"),
+                    timeout=SCAN_TIMEOUT_MS)
+    partial = dict(zip(window.map_view._paths, window.map_view._xy.copy()))
+
+    held.release()
+    qtbot.waitUntil(lambda: session.library is not None, timeout=SCAN_TIMEOUT_MS)
+    library = session.library
+    map_view = window.map_view
+    # Every image in the library's order: those the partial map placed where it placed them, the rest hidden.
+    assert map_view.point_count() == len(library) == IMAGES
+    assert map_view._paths == list(library.paths)
+    for path, xy in zip(library.paths, map_view._xy):
+        assert np.allclose(xy, partial[path]) if path in partial else np.isnan(xy).all()
+    assert drawn_points(map_view) == len(partial) >= 8
+    assert dot_colours(map_view) == {neutral(window)}
+
+    final = np.random.default_rng(3).normal(size=(IMAGES, 2))
+    session.model.set_layout(final)
+    assert np.allclose(map_view._xy, final) and drawn_points(map_view) == IMAGES

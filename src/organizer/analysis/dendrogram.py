@@ -39,6 +39,9 @@ class Dendrogram:
     merge_heights: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: (L,) the image that stands for each leaf (its members' medoid), when the owner knows the images.
     leaf_images: list[int] = field(default_factory=list)
+    #: (M, 2) the label of each link's left and right child, or MIXED: the colour of the stem up from it, so a
+    #: cluster that is one leaf under a mixed link is drawn in its colour too.
+    stem_colours: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     @property
     def segment_count(self) -> int:
@@ -83,14 +86,20 @@ def dendrogram_segments(linkage: np.ndarray, leaf_labels: np.ndarray | None = No
     counts = np.concatenate([np.ones(n, dtype=np.int64), linkage[:, 3].astype(np.int64)])
 
     # scipy calls link_color_func once per drawn link, in icoord order, with the link's node
-    # id; passing the label through as text is the one way to learn which node each row is.
-    tree = dendrogram(linkage, no_plot=True, truncate_mode="lastp", p=max_leaves,
-                      link_color_func=lambda node: str(node_labels[node]))
+    # id: the one way to learn which node each row is, and so its children (left, then right).
+    drawn: list[int] = []
+
+    def colour(node: int) -> str:
+        drawn.append(node)
+        return str(node_labels[node])
+    tree = dendrogram(linkage, no_plot=True, truncate_mode="lastp", p=max_leaves, link_color_func=colour)
     leaves = np.asarray(tree["leaves"], dtype=np.int64)
+    nodes = np.asarray(drawn, dtype=np.int64)
     return Dendrogram(
         icoord=np.asarray(tree["icoord"], dtype=np.float64).reshape(-1, 4),
         dcoord=np.asarray(tree["dcoord"], dtype=np.float64).reshape(-1, 4),
-        colours=np.array([int(c) for c in tree["color_list"]], dtype=np.int64),
+        colours=node_labels[nodes],
+        stem_colours=node_labels[linkage[nodes - n, :2].astype(np.int64)].reshape(-1, 2),
         leaf_positions=LEAF_SPACING / 2 + LEAF_SPACING * np.arange(len(leaves)),
         leaf_text=[f"({counts[leaf]})" for leaf in leaves],
         leaf_colours=node_labels[leaves],

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..embedding.library import Library
-from ..folder import FolderModel, load_annotations
+from ..folder import FolderModel, annotated_model
 from ..io.printable import printable
 from ..storage.annotations import LABELS, MAX_RATING, Annotation
 from ..storage.paths import cache_db_path
@@ -18,10 +18,7 @@ from .common import add_extractor_options, scan_library
 def _model(args) -> tuple[FolderModel, int]:
     """The folder's model with its saved annotations, and the index of the image ``args.image`` names."""
     library = scan_library(args)
-    model = FolderModel()
-    model.open(library.folder, cache_db_path(Path(args.folder), args.cache_beside))
-    model.set_library(library)
-    model.set_annotations(load_annotations(model.cache_path, library))
+    model = annotated_model(library, cache_db_path(Path(args.folder), args.cache_beside))
     return model, _image_index(library, Path(args.folder), args.image)
 
 

@@ -17,9 +17,9 @@ from ..embedding import make_spec
 from ..embedding.embed import embed_folder
 from ..embedding.library import Library
 from ..export.apply import resume, undo
-from ..export.flow import apply_summary, build_plan, pending_journal, run_export, undo_summary
+from ..export.flow import apply_summary, pending_journal, run_export, undo_summary
 from ..export.plan import MODE_KINDS, MODES, PLAN_KINDS, PLANS, check_folders
-from ..folder import LibraryFilter, filter_indices, load_annotations
+from ..folder import LibraryFilter, annotated_model, filter_indices
 from ..io.printable import printable
 from ..io.transfer import replace_atomically
 from ..storage.annotations import LABELS, MAX_RATING
@@ -99,23 +99,20 @@ def cmd_export(args) -> int:
         return _print_apply(resume(journal, progress=StderrProgress("export")))
     check_folders(Path(args.folder), out)  # before the scan, which can take minutes
     library = scan_library(args)
-    # The ordering table carries each image's tags, rating and label; the filter picks by them.
-    notes = load_annotations(cache_db_path(Path(args.folder), args.cache_beside), library)
+    # The clusters the app shows, named as the user named them there (the same folders as its export), where
+    # the export needs them; the ordering table carries each image's tags, rating and label, as the app's does.
+    needs_clusters = args.plan == "clusters" or (args.plan != "grid" and args.by == "cluster")
+    cache_path = cache_db_path(Path(args.folder), args.cache_beside)
+    model = folder_state(args, library)[0] if needs_clusters else annotated_model(library, cache_path)
+    source = model.export_source()
     spec = LibraryFilter(name=args.name or "", tags=tuple(args.tag or ()), min_rating=args.min_rating,
                          label=args.label or "")
-    subset = filter_indices(spec, library.paths, notes).tolist() if spec.active else None
+    subset = filter_indices(spec, library.paths, model.annotations).tolist() if spec.active else None
     if args.plan == "grid":
-        prepared = build_plan("grid", library, out, cols=args.cols, subset=subset, annotations=notes,
-                              progress=StderrProgress("grid"))
+        prepared = source.plan("grid", out, args.cols, subset=subset, progress=StderrProgress("grid"))
     else:
-        labels, names = None, None
-        if args.plan == "clusters" or args.by == "cluster":
-            # The clusters the app shows, named as the user named them there: the same folders as its export.
-            book = folder_state(args, library)[0].book
-            labels, names = book.labels, dict(book.names)
-        order = None if args.by is None else compute_order(args, library, labels)
-        prepared = build_plan(args.plan, library, out, labels, names, order=order, subset=subset,
-                              annotations=notes, progress=StderrProgress("ordering"))
+        order = None if args.by is None else compute_order(args, library, source.labels)
+        prepared = source.plan(args.plan, out, order=order, subset=subset, progress=StderrProgress("ordering"))
     if args.dry_run:
         print(prepared.plan.describe())
         return 0

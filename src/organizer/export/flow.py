@@ -10,7 +10,7 @@ holds: an interrupted export to resume, or a move that can still be undone.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -48,6 +48,25 @@ class PreparedExport:
     def folder_count(self) -> int:
         """How many folders the export fills (the target itself counts as one)."""
         return len({op.target.parent for op in self.plan.operations})
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """What an export is planned from, the same for the app's dialog and ``organizer export``: the library,
+    its clusters as shown (``labels`` and the user's ``names``; None: none yet) and each image's tags, rating
+    and colour label. A snapshot, so edits made while a plan is built do not change it."""
+
+    library: Library
+    labels: np.ndarray | None = None
+    names: dict[int, str] = field(default_factory=dict)
+    annotations: tuple[Annotation, ...] | None = None
+
+    def plan(self, kind: str, out_dir: Path, cols: int | None = None, order: list[int] | None = None, *,
+             subset: Sequence[int] | None = None, progress: ProgressFn = no_progress,
+             should_stop: StopFn = never_stop) -> PreparedExport:
+        """:func:`build_plan` of this source, its annotations in the ordering table."""
+        return build_plan(kind, self.library, out_dir, self.labels, self.names, cols, order, subset=subset,
+                          annotations=self.annotations, progress=progress, should_stop=should_stop)
 
 
 def build_plan(kind: str, library: Library, out_dir: Path, labels: np.ndarray | None = None,

@@ -9,9 +9,9 @@ from .annotations import load_annotations
 from .clustering import ClusterResult, cluster_library, cluster_spec, updated_medoids
 from .filtering import LibraryFilter, filter_indices
 from .history import Edit, EditHistory
-from .loading import load_folder_state
+from .loading import annotated_model, load_folder_state
 from .model import FolderModel, write_now
 
-__all__ = ["ClusterResult", "Edit", "EditHistory", "FolderModel", "LibraryFilter", "cluster_library",
-           "cluster_spec", "filter_indices", "load_annotations", "load_folder_state", "updated_medoids",
-           "write_now"]
+__all__ = ["ClusterResult", "Edit", "EditHistory", "FolderModel", "LibraryFilter", "annotated_model",
+           "cluster_library", "cluster_spec", "filter_indices", "load_annotations", "load_folder_state",
+           "updated_medoids", "write_now"]

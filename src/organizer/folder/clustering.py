@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..analysis.cluster import Clustering, ClusterSpec, cluster, medoid, medoids
+from ..analysis.cluster import Clustering, ClusterSpec, cached_cluster, medoid, medoids
 from ..analysis.dendrogram import Dendrogram, dendrogram_segments
 from ..analysis.edits import ClusterBook, edits_key, image_keys, load_saved_edits
 from ..embedding.library import Library, load_analysis_libraries
@@ -95,9 +95,11 @@ def cluster_library(library: Library, spec: ClusterSpec, cache_path: Path, *, pr
     flush()
     with Cache(cache_path) as cache:
         saved = load_saved_edits(cache, library.spec.id, spec)
-    if len(library) < 3:
-        return ClusterResult(ClusterBook(np.zeros(len(library), dtype=np.int64)), {}, None, False, key)
-    clustering = cluster(library.vectors, spec, progress=progress, should_stop=should_stop)
+        if len(library) < 3:
+            return ClusterResult(ClusterBook(np.zeros(len(library), dtype=np.int64)), {}, None, False, key)
+        # The clustering the edits started from: the same for the same images, so computed once.
+        clustering = cached_cluster(cache, library.spec.id, library.hashes, library.vectors, spec,
+                                    progress=progress, should_stop=should_stop)
     keys = image_keys(library.folder, library.paths)
     restored = ClusterBook.from_json(saved, keys, library.hashes) if saved else None
     book = restored or ClusterBook(clustering.labels)

@@ -21,6 +21,15 @@ from .invalidation import extractor_spec, with_default_model
 from .model import FolderModel
 
 
+def annotated_model(library: Library, cache_path: Path) -> FolderModel:
+    """The model of ``library``'s folder with its images' saved tags, ratings and colour labels, not yet clustered."""
+    model = FolderModel()
+    model.open(library.folder, cache_path)
+    model.set_library(library)
+    model.set_annotations(load_annotations(model.cache_path, library))
+    return model
+
+
 def load_folder_state(library: Library, spec: ClusterSpec, cache_path: Path, *,
                       progress: ProgressFn = no_progress,
                       should_stop: StopFn = never_stop) -> tuple[FolderModel, ClusterResult]:
@@ -37,10 +46,7 @@ def load_folder_state(library: Library, spec: ClusterSpec, cache_path: Path, *,
     The model, and the clustering result it holds (with the computed clustering's
     method, parameters and scores).
     """
-    model = FolderModel()
-    model.open(library.folder, cache_path)
-    model.set_library(library)
-    model.set_annotations(load_annotations(model.cache_path, library))
+    model = annotated_model(library, cache_path)
     result = cluster_library(library, spec, model.cache_path, progress=progress, should_stop=should_stop)
     model.set_clusters(result)
     return model, result

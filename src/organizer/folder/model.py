@@ -21,6 +21,7 @@ from ..analysis.cut import cut_book, group_range
 from ..analysis.dendrogram import Dendrogram
 from ..analysis.edits import ClusterBook, image_keys
 from ..embedding.library import Library
+from ..export.flow import ExportSource
 from ..jobs.generation import Generation
 from ..storage.annotations import EMPTY, Annotation
 from ..storage.cache import Cache
@@ -113,6 +114,15 @@ class FolderModel:
         self.book, self.medoids, self.book_key = result.book, result.medoids, result.key
         self.clustering, self.dendrogram = result.clustering, result.dendrogram
         self.clusters_changed.emit()
+
+    def export_source(self) -> ExportSource:
+        """What an export of the folder is planned from, as it stands now: the clusters (when there are
+        any) and every image's annotations, copied, so later edits leave a plan being built alone."""
+        if self.library is None:
+            raise ValueError("no folder is open")
+        book = self.book
+        return ExportSource(self.library, None if book is None else np.array(book.labels, dtype=np.int64),
+                            {} if book is None else dict(book.names), tuple(self.annotations))
 
     # edits ------------------------------------------------------------------------------------
     def move_to_cluster(self, indices: list[int], label: int) -> None:

@@ -216,8 +216,7 @@ class MainWindow(ToolLaunchers, QMainWindow):
         # Indices into the previous scan name other images now.
         self._selection = []
         self.grid.clear()
-        self.map_view.clear()
-        self.similar.clear()
+        self.similar.clear()  # the scan view puts the map in the library's order
 
     def _layout_changed(self, layout) -> None:
         library, book = self.session.library, self.session.book

@@ -34,7 +34,9 @@ class ScanView(QObject):
     def __init__(self, session: FolderSession, map_view: MapView, grid: ClusterGrid, status_bar: QStatusBar):
         super().__init__(session)
         self._session, self._map, self._grid = session, map_view, grid
-        self._mapped: list[str] = []  # the images of the partial map on view, if it is one
+        # The partial map on view, if it is one: its images and their places.
+        self._mapped: list[str] = []
+        self._partial: dict[Path, np.ndarray] = {}
         self.resume_button = QPushButton("Resume scan")
         self.resume_button.setToolTip("Go on with the scan: the images embedded so far come from the cache")
         self.resume_button.hide()
@@ -58,10 +60,23 @@ class ScanView(QObject):
             self._map.set_points(layout, np.full(len(layout), NOISE), paths, hashes,
                                  pending_identities(self._map.palette()))
             self._mapped = list(hashes)
+        self._partial = dict(zip(paths, np.asarray(layout, dtype=float)))
 
     def _scanned(self) -> None:
-        """The scan's library: every image in the grid while its clusters are computed."""
-        self._mapped = []
+        """The scan's library: every image in the grid while its clusters are computed, and on the map where
+        the partial map placed it, until the final layout's first step replaces it (seconds under load)."""
         library = self._session.library
-        if library is not None and self._session.book is None:
-            self._grid.set_data(provisional(len(library)), {}, library.paths, library.hashes)
+        if library is not None:
+            if self._mapped:
+                self._map.set_points(self._reindexed(library.paths), np.full(len(library), NOISE), library.paths,
+                                     library.hashes, pending_identities(self._map.palette()))
+            else:
+                self._map.clear()
+            if self._session.book is None:
+                self._grid.set_data(provisional(len(library)), {}, library.paths, library.hashes)
+        self._mapped, self._partial = [], {}
+
+    def _reindexed(self, paths: list[Path]) -> np.ndarray:
+        """The partial map's points in the order of ``paths``, the library's; NaN (hidden) for an image it lacks."""
+        missing = np.full(2, np.nan)
+        return np.array([self._partial.get(path, missing) for path in paths]).reshape(-1, 2)

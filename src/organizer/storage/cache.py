@@ -20,6 +20,11 @@ edits
 annotations
     Each image's tags (JSON), star rating and colour label, keyed by its path relative to
     the folder, with its content hash so a renamed file keeps them (schema version 2).
+clusterings
+    The latest computed clustering per (extractor, cluster spec), with a digest of the image
+    hashes it was computed for, so a reopened folder has its clusters without computing them
+    again. Added without a new schema version: the schema script creates it in an older file,
+    and an older version of the app ignores it.
 
 WAL mode lets a reader (the GUI) and a writer (a scan) work at once, and every batch is
 one transaction, so a killed scan loses at most the batch in flight.
@@ -62,6 +67,9 @@ CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS annotations (
     path TEXT PRIMARY KEY, hash TEXT NOT NULL, tags TEXT NOT NULL, rating INTEGER NOT NULL, label TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS clusterings (
+    extractor TEXT NOT NULL, spec TEXT NOT NULL, images TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (extractor, spec)) WITHOUT ROWID;
 """
 
 
@@ -274,6 +282,18 @@ class Cache:
         with self.transaction():
             self._conn.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?, ?)",
                                (extractor, params, ",".join(hashes), model))
+
+    # clusterings ------------------------------------------------------------------------
+    def get_clustering(self, extractor: str, spec: str) -> tuple[str, bytes] | None:
+        """The latest clustering for this extractor and cluster spec: the digest of its images and its bytes."""
+        row = self._conn.execute("SELECT images, data FROM clusterings WHERE extractor = ? AND spec = ?",
+                                 (extractor, spec)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def put_clustering(self, extractor: str, spec: str, images: str, data: bytes) -> None:
+        """Replace the clustering for this extractor and spec, in one transaction: a reader sees the old or the new."""
+        with self.transaction():
+            self._conn.execute("INSERT OR REPLACE INTO clusterings VALUES (?, ?, ?, ?)", (extractor, spec, images, data))
 
     # edits ------------------------------------------------------------------------------
     def get_edits(self, key: str) -> str | None:

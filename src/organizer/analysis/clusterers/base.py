@@ -9,7 +9,7 @@ nothing but its module. This module imports no method, so the methods can import
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -60,6 +60,11 @@ class ClusterSpec:
     #: HDBSCAN and DBSCAN: give noise points the label of their nearest clustered neighbours.
     reassign_noise: bool = False
     seed: int = 0
+
+    @property
+    def key(self) -> str:
+        """Every option, for the clustering cache: a clustering computed for one spec never stands for another's."""
+        return "|".join(f"{name}={value}" for name, value in asdict(self).items())
 
     def validate(self, n_points: int) -> None:
         if self.method not in CLUSTERERS:

@@ -28,8 +28,6 @@ from ..palette import tone_colour
 from ..thumbnails import ThumbnailLoader
 
 MESSAGE = "The dendrogram appears for the Automatic and Agglomerative methods, which cluster by a tree"
-#: A link's polyline p0-p1-p2-p3 as three separate lines, for connect="pairs".
-_PAIRS = [0, 1, 1, 2, 2, 3]
 #: A cluster's name beside its first leaf is cut to this many characters: the axis grows to the longest.
 NAME_CHARS = 24
 #: The largest a leaf's thumbnail is drawn; smaller where the leaves lie closer on screen.
@@ -135,13 +133,17 @@ class DendrogramView(QWidget):
         self._stack.setCurrentWidget(self.plot)
         item = self.plot.getPlotItem()
         neutral = tone_colour(self.palette(), "muted")
-        for label in np.unique(d.colours):
-            rows = d.colours == label
+        # Each link as its left stem, its bar and its right stem, a stem in the colour of the child it rises
+        # from: a cluster that is one leaf under a mixed link is coloured as the others are.
+        heights, across = (np.concatenate([c[:, [0, 1]], c[:, [1, 2]], c[:, [2, 3]]]) for c in (d.dcoord, d.icoord))
+        labels = np.concatenate([d.stem_colours[:, 0], d.colours, d.stem_colours[:, 1]])
+        for label in np.unique(labels):
+            rows = labels == label
             colour = neutral if label == MIXED else self._colour(int(label))
             # Uncoloured links above the cut are drawn thinner so the clusters stand out.
             width = 1.4 if label == MIXED else 2.0
-            item.addItem(pg.PlotDataItem(d.dcoord[rows][:, _PAIRS].ravel(), d.icoord[rows][:, _PAIRS].ravel(),
-                                         connect="pairs", pen=pg.mkPen(colour, width=width), antialias=True))
+            item.addItem(pg.PlotDataItem(heights[rows].ravel(), across[rows].ravel(), connect="pairs",
+                                         pen=pg.mkPen(colour, width=width), antialias=True))
         brushes = [pg.mkBrush(neutral if c == MIXED else self._colour(int(c))) for c in d.leaf_colours]
         item.addItem(pg.ScatterPlotItem(np.zeros(len(d.leaf_positions)), d.leaf_positions, size=8,
                                         brush=brushes, pen=pg.mkPen(self.palette().color(QPalette.ColorRole.Base))))

@@ -18,9 +18,8 @@ from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QLabel, QLine
                                QVBoxLayout, QWidget)
 
 from ...analysis.edits import ClusterBook
-from ...embedding.library import Library
 from ...export.apply import resume, undo
-from ...export.flow import (PreparedExport, apply_summary, build_plan, latest_move_journal, pending_journal,
+from ...export.flow import (ExportSource, PreparedExport, apply_summary, latest_move_journal, pending_journal,
                             run_export, undo_summary)
 from ...export.plan import check_folders
 from ...io.files import MAX_FILE_BYTES
@@ -40,18 +39,18 @@ class ExportDialog(QDialog):
     undone = Signal(object)  # UndoReport
     library_files_changed = Signal()  # a move or its undo ended, even in part: the library's paths are stale
 
-    def __init__(self, runner: TaskRunner, library: Library, labels: np.ndarray | None, names: dict[int, str],
-                 parent: QWidget | None = None, default_out: Path | None = None,
-                 max_file_bytes: int = MAX_FILE_BYTES, shown: np.ndarray | None = None, filter_description: str = ""):
-        """``shown``: the indices the window's filter shows, described by ``filter_description``; None: no filter."""
+    def __init__(self, runner: TaskRunner, source: ExportSource, parent: QWidget | None = None,
+                 default_out: Path | None = None, max_file_bytes: int = MAX_FILE_BYTES,
+                 shown: np.ndarray | None = None, filter_description: str = ""):
+        """``source``: the folder model's :meth:`~organizer.folder.model.FolderModel.export_source`, a snapshot the
+        owner's later edits leave alone. ``shown``: the indices the window's filter shows, described by
+        ``filter_description``; None: no filter."""
         super().__init__(parent)
         self.setWindowTitle("Export")
         self._runner, self._max_file_bytes = runner, max_file_bytes  # for a grid's contact sheet
-        self._library = library
-        # Copies: the owner may edit its clusters while a plan is being built from these.
-        self._labels = None if labels is None else np.array(labels, dtype=np.int64)
-        self._names = dict(names)
-        self._book = None if self._labels is None else ClusterBook(self._labels, self._names)
+        self._source = source
+        self._library = library = source.library
+        self._book = None if source.labels is None else ClusterBook(source.labels, dict(source.names))
         self._prepared: PreparedExport | None = None
         self._task: Task | None = None
         self._task_slot, self._moves_files = "", False
@@ -209,14 +208,12 @@ class ExportDialog(QDialog):
     def _jobs(self):
         """Building the plan, and finding an interrupted export to finish, for the options as
         they stand now: captured, so that later edits cannot change a running job."""
-        kind, mode, library, out = self.plan_kind(), self.mode(), self._library, self.target()
-        labels, names, cols = self._labels, self._names, self.columns.value() or None
-        subset = self.subset_option.subset()
+        kind, mode, source, out = self.plan_kind(), self.mode(), self._source, self.target()
+        cols, subset = self.columns.value() or None, self.subset_option.subset()
 
         def build(ctx) -> PreparedExport:
-            return build_plan(kind, library, out, labels, names, cols, subset=subset,
-                              progress=ctx.progress, should_stop=ctx.should_stop)
-        return build, lambda: pending_journal(out, library.folder, kind, mode)
+            return source.plan(kind, out, cols, subset=subset, progress=ctx.progress, should_stop=ctx.should_stop)
+        return build, lambda: pending_journal(out, source.library.folder, kind, mode)
 
     def _has_target(self) -> bool:
         # Path("") would mean the working folder; the buttons are disabled meanwhile.

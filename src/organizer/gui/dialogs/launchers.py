@@ -85,18 +85,22 @@ class ToolLaunchers:
         if session.library is None or not len(session.library):
             self.message.setText("Open a folder first")
             return
-        book = session.book
         if self.export_dialog is not None:
             self.export_dialog.close()
-        self.export_dialog = ExportDialog(session.runner, session.library, None if book is None else book.labels,
-                                          {} if book is None else dict(book.names), parent=self,
-                                          max_file_bytes=self._file_limit(), shown=self.filter_bar.matching(),
-                                          filter_description=self.filter_bar.description())
-        self.export_dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
+        dialog = ExportDialog(session.runner, session.model.export_source(), parent=self,
+                              max_file_bytes=self._file_limit(), shown=self.filter_bar.matching(),
+                              filter_description=self.filter_bar.description())
+        self.export_dialog = dialog
+        # The old dialog is destroyed later, after the new one took its place: it forgets only itself.
+        dialog.destroyed.connect(lambda: self._forget_export_dialog(dialog))
         # A move export or its undo changed the folder: scan it again, so paths, clusters and
         # edits (which follow the files by path and hash) describe the files as they are now.
-        self.export_dialog.library_files_changed.connect(session.rescan)
-        self._open_tool(self.export_dialog)
+        dialog.library_files_changed.connect(session.rescan)
+        self._open_tool(dialog)
+
+    def _forget_export_dialog(self, dialog: ExportDialog) -> None:
+        if self.export_dialog is dialog:
+            self.export_dialog = None
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Pattern Organizer",

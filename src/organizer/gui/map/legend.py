@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QListWidget, QListWidgetItem, QWidget
 
 from ..palette import colour_icon
 from .map_overlays import PENDING_NOTE, pending_colour
@@ -41,7 +41,9 @@ class MapLegend(QListWidget):
         # Wider for a long name or the note, up to MAX_WIDTH, and elided past it: a scroll bar would hide a row.
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setToolTip("Click a cluster to show only it; click it again to show all")
-        self.setStyleSheet("QListWidget { background: rgba(255, 255, 255, 215); border: 1px solid #bbb; }")
+        # The list's own opaque background in the theme's colours: a see-through white box let the thumbnails
+        # under it show through its names, and stayed white in a dark theme.
+        self.setFrameShape(QFrame.Shape.Box)
         self.itemClicked.connect(self._clicked)
         session.clusters_changed.connect(self.refill)
         session.library_changed.connect(self._library_changed)

@@ -12,6 +12,13 @@ def as_layout(layout: np.ndarray) -> np.ndarray:
     return xy
 
 
+def placed_rows(xy: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
+    """The rows of ``xy`` (those at ``indices``, or all) that have a place: a point whose coordinates are NaN,
+    an image the partial map of a scan lacks, waits hidden for the final layout."""
+    rows = xy if indices is None else xy[indices]
+    return rows[np.isfinite(rows).all(axis=1)]
+
+
 def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     """Mask of the (N, 2) points inside the closed (M, 2) polygon, by the even-odd ray test."""
     points = np.asarray(points, dtype=float).reshape(-1, 2)
@@ -73,7 +80,8 @@ def points_near_view(xy: np.ndarray, view: tuple[float, float, float, float], pi
 def fit_bounds(points: np.ndarray, whole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Low and high corners of a view around the (N >= 1, 2) ``points`` of the layout ``whole``."""
     lo, hi = points.min(axis=0), points.max(axis=0)
-    # A lone point (or a tight group) still gets some surroundings instead of an endless zoom.
-    span = max(float((hi - lo).max()), 0.05 * float(np.ptp(whole, axis=0).max()), 1e-6)
+    # A lone point (or a tight group) still gets some surroundings instead of an endless zoom. Each side
+    # keeps its own extent otherwise: a square around a wide map left half a wide window empty.
+    span = np.maximum(hi - lo, max(0.05 * float(np.ptp(whole, axis=0).max()), 1e-6))
     centre = (lo + hi) / 2
-    return np.minimum(lo, centre - span / 2), np.maximum(hi, centre + span / 2)
+    return centre - span / 2, centre + span / 2

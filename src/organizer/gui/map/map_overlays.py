@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QVBoxLayout, QWidge
 
 from ...analysis.identity import NOISE, ClusterIdentity
 from ..palette import tone_colour
+from .map_geometry import placed_rows
 
 THUMB_PX = 80
 PREVIEW_PX = 256
@@ -143,12 +144,11 @@ class Fade:
         self._redraw()
 
     def place(self, xy: np.ndarray, background: QColor) -> None:
-        hidden = None if self.shown is None or len(self.shown) != len(xy) else ~self.shown
+        hidden = np.zeros(len(xy), dtype=bool) if self.shown is None or len(self.shown) != len(xy) else ~self.shown
         veil = QColor(background)
         veil.setAlpha(200)
         self._item.setBrush(veil)
-        points = xy[hidden] if hidden is not None else xy[:0]
-        self._item.setData(x=points[:, 0], y=points[:, 1])
+        self._item.setData(pos=placed_rows(xy, hidden))
 
     def opacity(self, index: int) -> float:
         """A thumbnail's opacity: faint when the filter hides its image."""

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 from ...analysis.identity import ClusterIdentity, identify
 from ..thumbnails import ThumbnailLoader
 from .map_box import MapBox
-from .map_geometry import as_layout, fit_bounds, nearest_point, points_in_polygon, points_near_view
+from .map_geometry import as_layout, fit_bounds, nearest_point, placed_rows, points_in_polygon, points_near_view
 from .map_overlays import THUMB_PX, Fade, HoverPreview, _Thumb, place_beside
 from .search_marks import SearchMarks
 
@@ -213,10 +213,10 @@ class MapView(QWidget):
         return mask
 
     def _fit(self, indices: np.ndarray) -> None:
-        if not len(indices):
-            return
-        lo, hi = fit_bounds(self._xy[indices], self._xy)
-        self._box.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0.06)
+        points = placed_rows(self._xy, indices)
+        if len(points):
+            lo, hi = fit_bounds(points, placed_rows(self._xy))
+            self._box.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0.06)
 
     def _apply_palette(self) -> None:
         palette = self.palette()
@@ -239,13 +239,12 @@ class MapView(QWidget):
 
     def _place_dots(self) -> None:
         for item, indices in zip(self._dots, self._groups):
-            item.setData(x=self._xy[indices, 0], y=self._xy[indices, 1])
+            item.setData(pos=placed_rows(self._xy, indices))
         self.fade.place(self._xy, self.palette().color(QPalette.ColorRole.Base))
         self.marks.place(self._xy)
 
     def _update_ring(self) -> None:
-        chosen = self._xy[self._selected]
-        self._ring.setData(x=chosen[:, 0], y=chosen[:, 1])
+        self._ring.setData(pos=placed_rows(self._xy, self._selected))
 
     def _apply_selection(self, mask: np.ndarray, emit: bool) -> None:
         if np.array_equal(mask, self._selected):
