@@ -2,9 +2,11 @@
 
 An id spells out everything that changes the numbers: model, weights, layer taps, pooling,
 mode, input size and resize policy. Two runs with the same id may share vectors; changing
-any of these gives a new id and so a fresh embedding. The device and precision are left
-out on purpose: bf16 and fp32 vectors agree to a cosine above 0.99, so a folder embedded
-on a GPU stays valid on a laptop. ``VERSION`` is bumped when the descriptor code changes
+any of these gives a new id and so a fresh embedding. The device, precision and runtime are
+left out on purpose: bf16 and fp32 vectors agree to a cosine above 0.99, so a folder embedded
+on a GPU stays valid on a laptop, and the exported runtimes (ONNX Runtime, OpenVINO) at fp32
+give torch fp32's vectors to a cosine above 0.999 (bench/runtimes.py), so vectors from
+torch and from them may share a cache. ``VERSION`` is bumped when the descriptor code changes
 in a way that alters vectors for an unchanged spec.
 """
 
