@@ -158,3 +158,19 @@ def test_named_backends_never_stop_a_scan_on_a_gpu_or_at_a_precision_they_lack(c
         assert _backend_for("cpu", "bf16", "openvino") == ("openvino", "bf16")
     assert "CPU only" in caplog.text and "does not run fp16" in caplog.text
 
+
+def test_the_cli_embeds_a_folder_on_the_runtime_it_names(sample_folder, shared_models, tmp_path, monkeypatch):
+    from organizer.cli import main
+    from organizer.embedding import library
+
+    monkeypatch.setattr(library, "_embedders", {})
+    vectors = {}
+    for backend in ("openvino", "torch"):
+        monkeypatch.setenv("ORGANIZER_CACHE_DIR", str(tmp_path / backend))  # each its own vectors cache
+        out = tmp_path / f"{backend}.npz"
+        assert main(["embed", str(sample_folder), "--out", str(out), "--size", str(SIDE), "--precision", "fp32",
+                     "--runtime", backend]) == 0
+        (embedder,) = library._embedders.values()
+        assert embedder.runtime.backend == backend
+        vectors[backend] = np.load(out)["vectors"]
+    assert (vectors["openvino"] * vectors["torch"]).sum(axis=1).min() > SAME

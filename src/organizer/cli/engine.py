@@ -65,7 +65,8 @@ def cmd_similar(args) -> int:
     query_path = Path(args.image).resolve()  # the scan's paths are resolved too
     query = library.index_of(query_path)
     if query is None:
-        query = embed_outside_image(query_path, library.spec, args.device, args.precision, max_file_bytes(args))
+        query = embed_outside_image(query_path, library.spec, args.device, args.precision, max_file_bytes(args),
+                                    args.runtime)
     answer = search_similar(library.paths, library.vectors, query, args.k, query_path=query_path, metric=args.metric,
                             rerank_by=args.rerank or "", max_file_bytes=max_file_bytes(args))
     matches = answer.matches

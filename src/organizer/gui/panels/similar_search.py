@@ -64,13 +64,15 @@ def search_job(library: Library, index: int, k: int, index_name: str, say: Calla
 
 
 def file_search_job(library: Library, path: Path, k: int, device: str, index_name: str,
-                    say: Callable[[str], None], *, max_file_bytes: int) -> Callable[[TaskContext], SimilarResult]:
+                    say: Callable[[str], None], *, max_file_bytes: int,
+                    backend: str = "auto") -> Callable[[TaskContext], SimilarResult]:
     """A job that finds the ``k`` images most like the file ``path`` (its embedding loads the model once)."""
     def job(ctx: TaskContext) -> SimilarResult:
         index = library.index_of(path)
         # A file of the folder is searched with its stored vector, and left out of its matches, as the CLI does.
         query = index if index is not None else embed_outside_image(path, library.spec, device,
-                                                                    max_file_bytes=max_file_bytes)
+                                                                    max_file_bytes=max_file_bytes,
+                                                                    backend=backend)
         matches = _answered(library, query, path, k, index_name, ctx, say, max_file_bytes)
         # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
         thumbnail = _outside_thumbnail(path, max_file_bytes) if index is None else None
