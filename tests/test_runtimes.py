@@ -60,7 +60,7 @@ def torch_vectors():
 @pytest.mark.parametrize("backend", [ORT, "openvino"])
 def test_the_exported_taps_give_torch_fp32s_vectors(backend, shared_models, torch_vectors):
     embedder = create_embedder(SPEC, _on(backend))
-    assert embedder.exported is not None and embedder.runtime.backend == backend
+    assert embedder.exported_taps is not None and embedder.runtime.backend == backend
     # Twice the side as well: multiscale detail views go through the same exported network.
     for side in (SIDE, 2 * SIDE):
         vectors = embedder.embed(*_batch(side))
@@ -85,11 +85,11 @@ def test_the_export_is_reused_and_made_again_when_damaged(shared_models, tmp_pat
     monkeypatch.setattr(exported, "export_taps", lambda *args: made.append(args) or real_export(*args))
 
     reused = create_embedder(SPEC, _on("openvino"))
-    assert not made and reused.exported is not None
+    assert not made and reused.exported_taps is not None
 
     (own / export.name).write_bytes(b"not a network at all")
     remade = create_embedder(SPEC, _on("openvino"))
-    assert len(made) == 1 and remade.exported is not None
+    assert len(made) == 1 and remade.exported_taps is not None
     assert (own / export.name).stat().st_size > 100_000
     assert (remade.embed(*_batch()) * torch_vectors[SIDE]).sum(axis=1).min() > SAME
     assert [p.name for p in own.iterdir()] == [export.name]  # no partial file left behind
@@ -115,7 +115,7 @@ def test_an_export_that_fails_runs_on_torch_with_a_one_line_notice(monkeypatch, 
     monkeypatch.setattr(exported, "export_taps", refuse)
     with caplog.at_level(logging.WARNING):
         embedder = create_embedder(SPEC, _on("openvino"))
-    assert embedder.exported is None and embedder.runtime.backend == "torch"
+    assert embedder.exported_taps is None and embedder.runtime.backend == "torch"
     (notice,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert "openvino runtime is unavailable" in notice and "aten::odd_op" in notice and "\n" not in notice
     assert (embedder.embed(*_batch()) * torch_vectors[SIDE]).sum(axis=1).min() > 0.99
@@ -129,7 +129,7 @@ def test_a_missing_runtime_package_gives_way_to_torch(backend, package, monkeypa
     assert f"needs the {package} package" in caplog.text
     # A runtime made by hand, past that check, falls back when the embedder loads it.
     embedder = create_embedder(SPEC, _on(backend))
-    assert embedder.exported is None and embedder.runtime.backend == "torch"
+    assert embedder.exported_taps is None and embedder.runtime.backend == "torch"
     assert embedder.embed(*_batch()).shape[0] == 6
 
 

@@ -254,10 +254,10 @@ class CnnEmbedder:
         model = backbones.build(self.backbone, _weights_arg(spec))
         self.tapnet = TapNet(model, spec.taps, spec.size)
         #: The exported network's runner, or None where torch runs the taps.
-        self.exported: exported.TapRunner | None = None
+        self.exported_taps: exported.TapRunner | None = None
         if runtime.backend != "torch":
             try:
-                self.exported = exported.compile_taps(self.tapnet, spec.model, spec.size, runtime.backend,
+                self.exported_taps = exported.compile_taps(self.tapnet, spec.model, spec.size, runtime.backend,
                                                       runtime.precision)
             except exported.ExportUnavailable as exc:
                 log.warning("the %s runtime is unavailable (%s); running on torch instead", runtime.backend, exc)
@@ -312,10 +312,10 @@ class CnnEmbedder:
         return total
 
     def _describe(self, batch):
-        if self.exported is not None:
+        if self.exported_taps is not None:
             import torch
 
-            maps = [torch.from_numpy(m) for m in self.exported(np.ascontiguousarray(batch.numpy()))]
+            maps = [torch.from_numpy(m) for m in self.exported_taps(np.ascontiguousarray(batch.numpy()))]
         else:
             with autocast(self.runtime):
                 maps = self.tapnet(batch)

@@ -11,6 +11,7 @@ cache's ``models`` folder, and read from there afterwards; the pooling stays in
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import threading
 import warnings
@@ -21,6 +22,7 @@ import numpy as np
 
 from ..io.transfer import replace_atomically
 from ..storage.paths import models_dir
+from .runtime import BACKEND_PACKAGES
 
 log = logging.getLogger(__name__)
 
@@ -99,17 +101,13 @@ def compile_taps(tapnet, model_name: str, size: int, backend: str, precision: st
     """
     load = {"onnx": _onnx_runner, "openvino": _openvino_runner}[backend]
     try:
-        _import_backend(backend)  # before exporting: without the package, an export is seconds lost
+        importlib.import_module(BACKEND_PACKAGES[backend])  # first: without it, an export is seconds lost
         path = onnx_path(model_name, tapnet.model, tapnet.taps)
-        fresh = not path.is_file()
-        if fresh:
-            _export(tapnet, size, path)
-        try:
-            return load(path, tapnet.taps, precision)
-        except Exception as exc:  # noqa: BLE001 - each runtime has its own errors for a damaged file
-            if fresh:
-                raise ExportUnavailable(f"the exported network would not load ({_first_line(exc)})") from None
-            log.warning("the cached export %s would not load (%s); exporting it again", path, _first_line(exc))
+        if path.is_file():
+            try:
+                return load(path, tapnet.taps, precision)
+            except Exception as exc:  # noqa: BLE001 - each runtime has its own errors for a damaged file
+                log.warning("the cached export %s would not load (%s); exporting it again", path, _first_line(exc))
         _export(tapnet, size, path)
         try:
             return load(path, tapnet.taps, precision)
@@ -117,12 +115,6 @@ def compile_taps(tapnet, model_name: str, size: int, backend: str, precision: st
             raise ExportUnavailable(f"the exported network would not load ({_first_line(exc)})") from None
     except ImportError as exc:
         raise ExportUnavailable(f"a package is missing ({exc.name or exc})") from None
-
-
-def _import_backend(backend: str) -> None:
-    import importlib
-
-    importlib.import_module("onnxruntime" if backend == "onnx" else "openvino")
 
 
 def _export(tapnet, size: int, path: Path) -> None:
