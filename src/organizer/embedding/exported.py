@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-import threading
+import queue
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -148,10 +148,12 @@ def _onnx_runner(path: Path, taps: tuple[str, ...], _precision: str) -> TapRunne
 
 
 def _openvino_runner(path: Path, taps: tuple[str, ...], precision: str) -> TapRunner:
-    """OpenVINO's compiled model, with one infer request per calling thread.
+    """OpenVINO's compiled model, with an infer request for each call running at the same time.
 
     A compiled model may serve several requests at once, but one request must not be used by
-    two threads: the scan and a query from the app may run the same embedder together.
+    two threads: the scan and a query from the app may run the same embedder together. Idle
+    requests wait in a queue the runner owns, not in thread-locals: Qt's pooled threads drop
+    their Python thread state after every job, and a request freed with it crashed the app.
     """
     import openvino
 
@@ -160,14 +162,18 @@ def _openvino_runner(path: Path, taps: tuple[str, ...], precision: str) -> TapRu
     _check_outputs([output.get_any_name() for output in model.outputs], taps, path)
     compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
                                                  "PERFORMANCE_HINT": "LATENCY"})
-    requests = threading.local()
+    idle: queue.SimpleQueue = queue.SimpleQueue()
 
     def run(pixels: np.ndarray) -> list[np.ndarray]:
-        request = getattr(requests, "request", None)
-        if request is None:
-            request = requests.request = compiled.create_infer_request()
-        # share_outputs=False: the arrays are copies, not the request's buffers the next call overwrites.
-        results = request.infer({0: pixels}, share_outputs=False)
-        return [results[output] for output in compiled.outputs]
+        try:
+            request = idle.get_nowait()
+        except queue.Empty:
+            request = compiled.create_infer_request()
+        try:
+            # share_outputs=False: the arrays are copies, not the request's buffers the next call overwrites.
+            results = request.infer({0: pixels}, share_outputs=False)
+            return [results[output] for output in compiled.outputs]
+        finally:
+            idle.put(request)
 
     return run
