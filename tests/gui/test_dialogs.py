@@ -330,7 +330,7 @@ def test_settings_edits_reach_the_result(qtbot):
     assert what_changed(Settings(), edited) == {"map", "clusters"}
     dialog.runtime_combo.setCurrentIndex(dialog.runtime_combo.findData("torch"))
     assert dialog.settings().runtime == "torch"
-    # Every runtime gives the same vectors: switching re-embeds nothing.
+    # The runtimes' vectors agree, and share the cache: switching re-embeds nothing.
     assert what_changed(edited, dialog.settings()) == set()
     dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("colour"))
     assert not dialog.model_combo.isEnabled()

@@ -84,7 +84,7 @@ class SettingsDialog(QDialog):
         self._row(features, "Compute on:", self.device_combo)
         self.runtime_combo = self._combo(BACKENDS, RUNTIME_LABELS)
         self.runtime_combo.setToolTip("What runs the network on the CPU (a GPU always runs PyTorch). The vectors "
-                                      "are the same, so changing it re-embeds nothing.")
+                                      "agree (docs/benchmarks.md), so changing it re-embeds nothing.")
         self._row(features, "CPU runtime:", self.runtime_combo)
 
         clusters = self._form(layout, "Clusters", "Changing these clusters again; your edits stay with the old method.")
