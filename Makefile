@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/embed.py
+	$(BIN)/python bench/runtimes.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/sorting.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py

@@ -16,6 +16,9 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("userdirs")
     monkeypatch.setenv("ORGANIZER_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("ORGANIZER_DATA_DIR", str(base / "data"))
+    # torch, not the exported default: each test has its own cache, and an export there costs seconds per
+    # test that embeds. tests/test_runtimes.py runs the exported backends by name.
+    monkeypatch.setenv("ORGANIZER_RUNTIME", "torch")
     return base
 
 

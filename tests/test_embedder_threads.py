@@ -59,8 +59,17 @@ def _autoencoder(tmp_path) -> AutoencoderEmbedder:
     return AutoencoderEmbedder(path, CPU32)
 
 
+def _exported(backend: str):
+    pytest.importorskip({"onnx": "onnxruntime", "openvino": "openvino"}[backend])
+    embedder = create_embedder(make_spec(size=SIDE, weights=None), Runtime("cpu", "fp32", False, backend))
+    assert embedder.exported_taps is not None, "the network did not export: this would test torch"
+    return embedder
+
+
 EMBEDDERS = {
     "cnn-content": lambda _: create_embedder(make_spec(size=SIDE, weights=None), CPU32),
+    "cnn-onnx": lambda _: _exported("onnx"),  # skipped without the onnxruntime extra
+    "cnn-openvino": lambda _: _exported("openvino"),
     "cnn-structure": lambda _: create_embedder(make_spec(mode="structure", size=SIDE, weights=None), CPU32),
     "autoencoder": _autoencoder,
     "colour": lambda _: create_embedder(make_spec(mode="colour"), CPU32),

@@ -303,7 +303,8 @@ def test_preview_keys_step_and_close(qtbot, preview, tmp_path):
 
 
 # settings ----------------------------------------------------------------------------------------
-CUSTOM = Settings(model="resnet50", layers="early", feature_mode="structure", device="cpu", cluster_method="hdbscan",
+CUSTOM = Settings(model="resnet50", layers="early", feature_mode="structure", device="cpu", runtime="onnx",
+                  cluster_method="hdbscan",
                   cluster_k=0, linkage="average", min_cluster_size=7, perplexity=45.0, grid_columns=11,
                   similar_rerank="cwssim", equalize=True, max_file_mb=250, recent_folders=("/a", "/b"))
 
@@ -328,6 +329,10 @@ def test_settings_edits_reach_the_result(qtbot):
     assert (edited.cluster_method, edited.linkage, edited.cluster_k, edited.perplexity) == \
         ("agglomerative", "complete", 6, 60.0)
     assert what_changed(Settings(), edited) == {"map", "clusters"}
+    dialog.runtime_combo.setCurrentIndex(dialog.runtime_combo.findData("torch"))
+    assert dialog.settings().runtime == "torch"
+    # The runtimes' vectors agree, and share the cache: switching re-embeds nothing.
+    assert what_changed(edited, dialog.settings()) == set()
     dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("colour"))
     assert not dialog.model_combo.isEnabled()
     assert what_changed(Settings(), dialog.settings()) == {"embedding", "map", "clusters"}

@@ -15,7 +15,7 @@ from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ..embedding.embed import EmbedReport
 from ..embedding.library import Library
 from ..embedding.registry import AUTOENCODER, DEFAULT_POOLING, MAX_INPUT, MIN_INPUT, MODES, POOLINGS
-from ..embedding.runtime import DEVICES, PRECISIONS
+from ..embedding.runtime import BACKENDS, DEVICES, PRECISIONS
 from ..folder import ClusterResult, FolderModel, load_folder_state
 from ..folder.loading import open_library
 from ..io import images
@@ -83,6 +83,9 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--weights", help="a state_dict file instead of the pretrained weights")
     group.add_argument("--device", default="auto", choices=DEVICES)
     group.add_argument("--precision", default="auto", choices=PRECISIONS)
+    group.add_argument("--runtime", default="auto", choices=BACKENDS,
+                       help="what runs the network on the CPU: auto (OpenVINO where installed, else torch), torch, "
+                            "onnx (ONNX Runtime) or openvino; the GPU always runs torch")
     group.add_argument("--batch-size", type=bounded_int(1, 4096),
                        help="views per inference batch (default: from the device)")
     parser.add_argument("--cache-beside", action="store_true",
@@ -122,7 +125,7 @@ def scan_library(args) -> Library:
     folder = Path(args.folder)
     with open_cache(folder, args.cache_beside) as cache:
         return open_library(folder, spec_from_args(args), cache, equalize=args.equalize, device=args.device,
-                            precision=args.precision, batch_size=args.batch_size,
+                            precision=args.precision, backend=args.runtime, batch_size=args.batch_size,
                             preparing=StderrProgress("preparing"), progress=StderrProgress("embedding"),
                             max_file_bytes=max_file_bytes(args))
 

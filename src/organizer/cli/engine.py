@@ -63,7 +63,8 @@ def cmd_similar(args) -> int:
     if not library.paths:
         raise ValueError(f"no usable images in {library.folder}")
     query_path = Path(args.image).resolve()  # the scan's paths are resolved too
-    query = query_for(library, query_path, args.device, args.precision, max_file_bytes(args), args.region)
+    query = query_for(library, query_path, args.device, args.precision, max_file_bytes(args), args.region,
+                      args.runtime)
     answer = search_similar(library.paths, library.vectors, query, args.k, query_path=query_path, metric=args.metric,
                             rerank_by=args.rerank or "", max_file_bytes=max_file_bytes(args), region=args.region)
     matches = answer.matches

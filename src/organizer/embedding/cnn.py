@@ -16,14 +16,17 @@ weighs the same in a cosine similarity, whatever its channel count.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Protocol
 
 import numpy as np
 
 from ..io.images import LUMA_WEIGHTS
-from . import backbones
-from .runtime import Runtime, autocast
+from . import backbones, exported
+from .runtime import Runtime, autocast, on_torch
+
+log = logging.getLogger(__name__)
 
 
 class NetworkSpec(Protocol):
@@ -247,10 +250,19 @@ class CnnEmbedder:
         import torch
 
         self.spec = spec
-        self.runtime = runtime
         self.backbone = backbones.get(spec.model)
         model = backbones.build(self.backbone, _weights_arg(spec))
         self.tapnet = TapNet(model, spec.taps, spec.size)
+        #: The exported network's runner, or None where torch runs the taps.
+        self.exported_taps: exported.TapRunner | None = None
+        if runtime.backend != "torch":
+            try:
+                self.exported_taps = exported.compile_taps(self.tapnet, spec.model, spec.size, runtime.backend,
+                                                      runtime.precision)
+            except exported.ExportUnavailable as exc:
+                log.warning("the %s runtime is unavailable (%s); running on torch instead", runtime.backend, exc)
+                runtime = on_torch(runtime)
+        self.runtime = runtime
         memory_format = torch.channels_last if runtime.channels_last else torch.contiguous_format
         model.to(device=runtime.device, memory_format=memory_format)
         self._memory_format = memory_format
@@ -300,8 +312,13 @@ class CnnEmbedder:
         return total
 
     def _describe(self, batch):
-        with autocast(self.runtime):
-            maps = self.tapnet(batch)
+        if self.exported_taps is not None:
+            import torch
+
+            maps = [torch.from_numpy(m) for m in self.exported_taps(np.ascontiguousarray(batch.numpy()))]
+        else:
+            with autocast(self.runtime):
+                maps = self.tapnet(batch)
         return pool_maps(maps, self.spec.mode, self.spec.pooling, self.spec.gram)
 
 

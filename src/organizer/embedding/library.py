@@ -43,24 +43,27 @@ class Library:
             return None
 
 
-_embedders: dict[tuple[str, str, str], Embedder] = {}
+_embedders: dict[tuple[str, str, str, str], Embedder] = {}
 _embedders_lock = threading.Lock()
 
 
-def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = "auto") -> Embedder:
-    """The one embedder for this extractor and device, created on first use (thread-safe)."""
-    key = (spec.id, device, precision)
+def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = "auto",
+                    backend: str = "auto") -> Embedder:
+    """The one embedder for this extractor, device, precision and backend (``runtime.BACKENDS``), created on
+    first use (thread-safe)."""
+    key = (spec.id, device, precision, backend)
     with _embedders_lock:
         if key not in _embedders:
             preload_torch()
             _embedders.clear()  # one model in memory at a time: switching extractors frees the old
-            _embedders[key] = create_embedder(spec, choose(device, precision))
+            _embedders[key] = create_embedder(spec, choose(device, precision, backend))
         return _embedders[key]
 
 
 def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "auto", precision: str = "auto",
-                 batch_size: int | None = None, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
-                 max_file_bytes: int = MAX_FILE_BYTES, on_ready: ReadyFn = nothing_ready) -> Library:
+                 backend: str = "auto", batch_size: int | None = None, progress: ProgressFn = no_progress,
+                 should_stop: StopFn = never_stop, max_file_bytes: int = MAX_FILE_BYTES,
+                 on_ready: ReadyFn = nothing_ready) -> Library:
     """Scan and embed ``folder`` (resuming from ``cache``) and return its library.
 
     Files over ``max_file_bytes`` are listed as failures, unread. ``batch_size`` views go
@@ -72,7 +75,8 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
     Cancelled
         When ``should_stop()`` turns true; finished batches stay in the cache.
     """
-    report = embed_folder(Path(folder), spec, cache, make_embedder=lambda: shared_embedder(spec, device, precision),
+    report = embed_folder(Path(folder), spec, cache,
+                          make_embedder=lambda: shared_embedder(spec, device, precision, backend),
                           batch_size=batch_size, progress=progress, should_stop=should_stop,
                           max_file_bytes=max_file_bytes, on_ready=on_ready)
     vectors = cache.vectors(spec.id, report.hashes)
@@ -80,23 +84,25 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
 
 
 def embed_outside_image(path: Path, spec: ExtractorSpec, device: str = "auto", precision: str = "auto",
-                        max_file_bytes: int = MAX_FILE_BYTES, region: Region | None = None) -> np.ndarray:
+                        max_file_bytes: int = MAX_FILE_BYTES, region: Region | None = None,
+                        backend: str = "auto") -> np.ndarray:
     """The vector of an image from outside the folder, or of its ``region``, for a query; raises ``ImageError``."""
-    return embed_file(Path(path), spec, shared_embedder(spec, device, precision), max_file_bytes, region)
+    return embed_file(Path(path), spec, shared_embedder(spec, device, precision, backend), max_file_bytes, region)
 
 
 def query_for(library: Library, path: Path, device: str = "auto", precision: str = "auto",
-              max_file_bytes: int = MAX_FILE_BYTES, region: Region | None = None) -> int | np.ndarray:
+              max_file_bytes: int = MAX_FILE_BYTES, region: Region | None = None,
+              backend: str = "auto") -> int | np.ndarray:
     """What find-similar searches with for the file ``path``: its row when the folder holds it
     (its stored vector, and it is left out of its matches), else its vector; with ``region``,
     always the vector of that part of it."""
     index = library.index_of(path) if region is None else None
     if index is not None:
         return index
-    return embed_outside_image(path, library.spec, device, precision, max_file_bytes, region)
+    return embed_outside_image(path, library.spec, device, precision, max_file_bytes, region, backend)
 
 
-def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True) -> str:
+def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True, backend: str = "auto") -> str:
     """Load what the first scan (and with ``analysis``, map and clustering) needs; name the device.
 
     Run it in the background as soon as the app is up: the first folder then starts
@@ -106,7 +112,7 @@ def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True
     """
     import importlib
 
-    description = describe_runtime(device, precision)
+    description = describe_runtime(device, precision, backend)
     # backbones brings in torchvision through the one place that handles its CUDA-wheel mismatch.
     importlib.import_module("organizer.embedding.backbones")
     if analysis:

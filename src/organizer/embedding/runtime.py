@@ -1,8 +1,10 @@
-"""Where and how inference runs: the device, the precision and the memory layout."""
+"""Where and how inference runs: the device, the precision, the memory layout and the backend."""
 
 from __future__ import annotations
 
 import functools
+import importlib.util
+import logging
 import os
 import platform
 import threading
@@ -11,6 +13,18 @@ from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: What runs the network: torch itself, or its taps exported to ONNX and run by ONNX Runtime or OpenVINO.
+BACKENDS = ("auto", "torch", "onnx", "openvino")
+#: The Python package each exported backend needs.
+BACKEND_PACKAGES = {"onnx": "onnxruntime", "openvino": "openvino"}
+#: The CPU's backend when it is "auto", at torch's precision rule (bf16 where the CPU computes it
+#: natively): measured side by side with torch in bench/runtimes.py (docs/benchmarks.md, "Inference
+#: runtimes"), OpenVINO bf16 ran 1.6-5.3x as fast as torch bf16 with the same P@10, and fp32 2.2-5.4x
+#: as fast as torch fp32 with the same vectors.
+CPU_BACKEND = "openvino"
+BACKEND_LABELS = {"torch": "torch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -19,8 +33,11 @@ class Runtime:
     #: The autocast dtype name, or "fp32" for none.
     precision: str
     channels_last: bool
+    backend: str = "torch"
 
     def describe(self) -> str:
+        if self.backend != "torch":
+            return f"{self.device}, {self.precision}, {BACKEND_LABELS[self.backend]}"
         return f"{self.device}, {self.precision}{', channels_last' if self.channels_last else ''}"
 
 
@@ -105,10 +122,13 @@ def _preload_and_import(spec) -> None:
     importlib.import_module("torch")
 
 
-def choose(device: str = "auto", precision: str = "auto") -> Runtime:
-    """Pick CUDA, then MPS, then the CPU, and the fastest safe precision for it.
+def choose(device: str = "auto", precision: str = "auto", backend: str = "auto") -> Runtime:
+    """Pick CUDA, then MPS, then the CPU, the fastest safe precision for it, and the backend.
 
-    ``ORGANIZER_PRECISION`` overrides ``precision="auto"`` (handy for benchmarks).
+    The exported backends run on the CPU only; "auto" takes :data:`CPU_BACKEND` there when
+    its package is installed, and torch otherwise. A backend asked for by name whose package
+    is missing gives way to torch with a one-line warning. ``ORGANIZER_PRECISION`` and
+    ``ORGANIZER_RUNTIME`` override ``"auto"`` (handy for benchmarks).
     """
     import torch
 
@@ -116,6 +136,10 @@ def choose(device: str = "auto", precision: str = "auto") -> Runtime:
         raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if backend == "auto":
+        backend = os.environ.get("ORGANIZER_RUNTIME", "auto")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown runtime {backend!r}; choose one of {', '.join(BACKENDS)}")
     if device == "auto":
         if torch.cuda.is_available():
             device = "cuda"
@@ -129,6 +153,11 @@ def choose(device: str = "auto", precision: str = "auto") -> Runtime:
         raise RuntimeError("MPS was asked for, but this torch build or machine has none")
     if precision == "auto":
         precision = os.environ.get("ORGANIZER_PRECISION", "auto")
+    backend, precision = _backend_for(device, precision, backend)
+    if backend != "torch":
+        if precision == "auto":
+            precision = "bf16" if backend == "openvino" and cpu_has_native_bf16() else "fp32"
+        return Runtime(device, precision, channels_last=False, backend=backend)
     if precision == "auto":
         if device == "cuda":
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
@@ -139,6 +168,39 @@ def choose(device: str = "auto", precision: str = "auto") -> Runtime:
     return Runtime(device, precision, channels_last=device in ("cpu", "cuda"))
 
 
+def _backend_for(device: str, precision: str, backend: str) -> tuple[str, str]:
+    """The backend that will run and its precision: those asked for where they can be, else the nearest
+    (saying why when they were named: a setting must never stop a scan)."""
+    if backend == "auto":
+        exported = device == "cpu" and precision in ("auto", "fp32", "bf16") and backend_installed(CPU_BACKEND)
+        return (CPU_BACKEND if exported else "torch"), precision
+    if backend == "torch":
+        return backend, precision
+    if device != "cpu":
+        log.warning("the %s runtime runs on the CPU only; running on torch on %s", backend, device)
+        return "torch", precision
+    if not backend_installed(backend):
+        log.warning("the %s runtime needs the %s package, which is not installed; running on torch instead",
+                    backend, BACKEND_PACKAGES[backend])
+        return "torch", precision
+    supported = ("auto", "fp32") if backend == "onnx" else ("auto", "fp32", "bf16")
+    if precision not in supported:
+        log.warning("the %s runtime does not run %s on the CPU; running fp32", backend, precision)
+        return backend, "fp32"
+    return backend, precision
+
+
+def on_torch(runtime: Runtime) -> Runtime:
+    """``runtime`` itself if torch runs it, else torch on the same device at torch's own best precision:
+    what runs when an exported backend cannot."""
+    return runtime if runtime.backend == "torch" else choose(runtime.device, "auto", "torch")
+
+
+def backend_installed(backend: str) -> bool:
+    """Whether the package an exported backend needs can be imported (found, not loaded)."""
+    return importlib.util.find_spec(BACKEND_PACKAGES[backend]) is not None
+
+
 def autocast(runtime: Runtime):
     """The autocast context for a runtime (a no-op context for fp32)."""
     import torch
@@ -147,11 +209,11 @@ def autocast(runtime: Runtime):
     return torch.autocast(runtime.device, dtype=dtype, enabled=dtype is not None)
 
 
-def describe_runtime(device: str = "auto", precision: str = "auto") -> str:
-    """One line for people (the About box): the chosen device, its precision and torch's version."""
+def describe_runtime(device: str = "auto", precision: str = "auto", backend: str = "auto") -> str:
+    """One line for people (the About box): the chosen device, its precision, the backend and torch's version."""
     preload_torch()
     import torch
 
-    runtime = choose(device, precision)
+    runtime = choose(device, precision, backend)
     name = torch.cuda.get_device_name() if runtime.device == "cuda" else platform.processor() or platform.machine()
     return f"{runtime.describe()} ({name}) · torch {torch.__version__}"

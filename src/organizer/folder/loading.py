@@ -53,7 +53,8 @@ def load_folder_state(library: Library, spec: ClusterSpec, cache_path: Path, *,
 
 
 def open_library(folder: Path, spec: ExtractorSpec, cache, *, equalize: bool = False, device: str = "auto",
-                 precision: str = "auto", batch_size: int | None = None, preparing: ProgressFn = no_progress,
+                 precision: str = "auto", backend: str = "auto", batch_size: int | None = None,
+                 preparing: ProgressFn = no_progress,
                  progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
                  max_file_bytes: int = MAX_FILE_BYTES, on_ready: ReadyFn = nothing_ready) -> Library:
     """The folder's library as the app and the CLI open it: ``spec`` set up for the folder first
@@ -62,7 +63,8 @@ def open_library(folder: Path, spec: ExtractorSpec, cache, *, equalize: bool = F
     which tells ``on_ready`` of the images ready while it runs."""
     spec = for_folder(spec, folder, cache, equalize=equalize, device=device, progress=preparing,
                       should_stop=should_stop, max_file_bytes=max_file_bytes)
-    return load_library(folder, spec, cache, device=device, precision=precision, batch_size=batch_size,
+    return load_library(folder, spec, cache, device=device, precision=precision, backend=backend,
+                        batch_size=batch_size,
                         progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes,
                         on_ready=on_ready)
 
@@ -94,7 +96,7 @@ def open_library_or_default(folder: Path, settings: Settings, cache: Cache, *, p
     """
     def opened(chosen: Settings) -> Library:
         return open_library(folder, extractor_spec(chosen), cache, equalize=chosen.equalize, device=chosen.device,
-                            preparing=preparing, progress=progress, should_stop=should_stop,
+                            backend=chosen.runtime, preparing=preparing, progress=progress, should_stop=should_stop,
                             max_file_bytes=max_file_bytes, on_ready=on_ready)
 
     try:

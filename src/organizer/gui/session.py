@@ -138,7 +138,7 @@ class FolderSession(QObject):
         """Load the models' libraries in the background, once; see :func:`embedding.library.warm_up`."""
         if self._warmed or self.runner.running("warmup"):
             return
-        device = self.settings.device
+        device, backend = self.settings.device, self.settings.runtime
 
         def done(description: str) -> None:
             self._warmed = True
@@ -148,7 +148,7 @@ class FolderSession(QObject):
             # thread, so the window froze. Frozen objects are skipped by the collector.
             gc.freeze()
 
-        self._start("warmup", lambda _ctx: warm_up(device, analysis=analysis), on_finished=done)
+        self._start("warmup", lambda _ctx: warm_up(device, analysis=analysis, backend=backend), on_finished=done)
 
     def open_folder(self, folder: Path) -> None:
         self.model.open(folder)
@@ -370,7 +370,7 @@ class FolderSession(QObject):
         settings = self.settings
         job = file_search_job(self.library, Path(path), settings.similar_count, settings.device,
                               settings.similar_rerank, self.message.emit,
-                              max_file_bytes=settings.max_file_mb * MB, region=region)
+                              max_file_bytes=settings.max_file_mb * MB, region=region, backend=settings.runtime)
         self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                     on_failed=self._failed("search"))
         self.working.emit("similar", f"Searching with {Path(path).name}…")

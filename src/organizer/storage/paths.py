@@ -27,6 +27,12 @@ def user_data_dir() -> Path:
     return _override("ORGANIZER_DATA_DIR") or Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def models_dir() -> Path:
+    """Where networks exported for a faster runtime are kept (``embedding.exported``), one file per
+    model, weights and taps; deleting it costs only the seconds of exporting again."""
+    return user_cache_dir() / "models"
+
+
 def samples_dir() -> Path:
     """Where the built-in sample patterns are rendered (``organizer samples``, the app's demo)."""
     return user_data_dir() / "samples"

@@ -30,6 +30,8 @@ class Settings:
     equalize: bool = False
     device: str = "auto"
     precision: str = "auto"
+    #: What runs the network on the CPU: auto, torch, onnx or openvino (embedding.runtime.BACKENDS).
+    runtime: str = "auto"
     cluster_method: str = "auto"
     cluster_k: int = 0  # 0: automatic
     linkage: str = "ward"

@@ -17,7 +17,7 @@ from ...analysis.clusterers import CLUSTERERS, PARAMETERS, clusterers
 from ...analysis.clusterers.base import LINKAGES
 from ...embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ...embedding.registry import AUTOENCODER, CNN_MODES, MODES
-from ...embedding.runtime import DEVICES
+from ...embedding.runtime import BACKENDS, DEVICES
 from ...search.compare_indices import INDEX_SPECS
 from ...storage.settings import Settings
 from ..palette import tone_colour
@@ -35,6 +35,8 @@ MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structu
                "colour": "Colour", "mean-colour": "Mean colour", "palette": "Palette (ignore motif)"}
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                  "mps": "Apple GPU (Metal)"}
+RUNTIME_LABELS = {"auto": "Automatic (OpenVINO where installed)", "torch": "PyTorch", "openvino": "OpenVINO",
+                  "onnx": "ONNX Runtime"}
 NO_RERANK = "No: keep the features' order"
 AUTOMATIC = "Automatic"
 
@@ -80,6 +82,10 @@ class SettingsDialog(QDialog):
         features.addRow("", self.equalize_check)
         self.device_combo = self._combo(DEVICES, DEVICE_LABELS)
         self._row(features, "Compute on:", self.device_combo)
+        self.runtime_combo = self._combo(BACKENDS, RUNTIME_LABELS)
+        self.runtime_combo.setToolTip("What runs the network on the CPU (a GPU always runs PyTorch). The vectors "
+                                      "agree (docs/benchmarks.md), so changing it re-embeds nothing.")
+        self._row(features, "CPU runtime:", self.runtime_combo)
 
         clusters = self._form(layout, "Clusters", "Changing these clusters again; your edits stay with the old method.")
         self.method_combo = self._combo([c.name for c in clusterers()], {c.name: c.label for c in clusterers()})
@@ -179,6 +185,7 @@ class SettingsDialog(QDialog):
         self.invariant_check.setChecked(settings.invariant)
         self.equalize_check.setChecked(settings.equalize)
         self._select(self.device_combo, settings.device)
+        self._select(self.runtime_combo, settings.runtime)
         self._select(self.method_combo, settings.cluster_method)
         self.k_spin.setValue(settings.cluster_k)
         self._select(self.linkage_combo, settings.linkage)
@@ -232,6 +239,7 @@ class SettingsDialog(QDialog):
                        invariant=self.invariant_check.isChecked(),
                        equalize=self.equalize_check.isChecked(),
                        device=self.device_combo.currentData(),
+                       runtime=self.runtime_combo.currentData(),
                        cluster_method=self.method_combo.currentData(),
                        cluster_k=self.k_spin.value(),
                        linkage=self.linkage_combo.currentData(),

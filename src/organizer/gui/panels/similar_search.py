@@ -74,12 +74,12 @@ def search_job(library: Library, index: int, k: int, index_name: str, say: Calla
 
 def file_search_job(library: Library, path: Path, k: int, device: str, index_name: str,
                     say: Callable[[str], None], *, max_file_bytes: int,
-                    region: Region | None = None) -> Callable[[TaskContext], SimilarResult]:
+                    region: Region | None = None, backend: str = "auto") -> Callable[[TaskContext], SimilarResult]:
     """A job that finds the ``k`` images most like the file ``path``, or like its ``region`` (its
     embedding loads the model once)."""
     def job(ctx: TaskContext) -> SimilarResult:
         # A file of the folder is searched with its stored vector, and left out of its matches, as the CLI does.
-        query = query_for(library, path, device, max_file_bytes=max_file_bytes, region=region)
+        query = query_for(library, path, device, max_file_bytes=max_file_bytes, region=region, backend=backend)
         matches = _answered(library, query, path, k, index_name, ctx, say, max_file_bytes, region)
         if not isinstance(query, int):
             # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
