@@ -98,6 +98,10 @@ class Engine(Protocol):
     def run(self, todo: list[FileEntry], sink: Sink) -> None: ...
 
 
+#: Makes the engine for the extractor as the folder completed it; called only when there is work.
+EngineFactory = Callable[[ExtractorSpec], Engine]
+
+
 def auto_batch_size(device: str, size: int) -> int:
     """Views per inference batch: enough to keep the device busy, little enough to fit.
 
@@ -112,7 +116,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
                  make_embedder: Callable[[], Embedder] | None = None, batch_size: int | None = None,
                  workers: int | None = None, progress: ProgressFn = no_progress,
                  should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES,
-                 on_ready: ReadyFn = nothing_ready, engine: Engine | None = None) -> EmbedReport:
+                 on_ready: ReadyFn = nothing_ready, make_engine: EngineFactory | None = None) -> EmbedReport:
     """Scan ``folder`` and embed every image the cache lacks for ``spec``.
 
     Parameters
@@ -125,9 +129,10 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
     on_ready
         Told which images are ready as they become so: first those the cache holds, then
         each batch's once it is committed.
-    engine
-        Embeds the new files instead of this process's :class:`Pipeline` (``make_embedder``,
-        ``batch_size`` and ``workers`` then go unused); its batches are written here all the same.
+    make_engine
+        Makes what embeds the new files instead of this process's :class:`Pipeline` (a cluster;
+        ``make_embedder``, ``batch_size`` and ``workers`` then go unused); its batches are
+        written here all the same.
 
     Raises
     ------
@@ -169,7 +174,9 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
         total = len(scanned.files)
         sink = CacheSink(spec.id, cache, frozenset(embedded), ready, report, progress, should_stop, on_ready,
                          total, done=total - len(todo))
-        if engine is None:
+        if make_engine:
+            engine = make_engine(spec)
+        else:
             embedder = make_embedder() if make_embedder else create_embedder(spec)
             engine = Pipeline(spec, embedder, batch_size, workers, max_file_bytes)
         engine.run(todo, sink)
