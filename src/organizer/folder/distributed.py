@@ -70,7 +70,7 @@ class DaskEngine:
     def run(self, todo: list[FileEntry], sink: Sink) -> None:
         distributed = require_dask()
         with _client(distributed, self.scheduler, self.workers) as client:
-            threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()) or 1
+            threads = sum(client.nthreads().values()) or 1
             # At least two tasks per worker thread, so a small folder still reaches every worker.
             size = max(1, min(FILES_PER_TASK, -(-len(todo) // (2 * threads))))
             chunks = iter([todo[i:i + size] for i in range(0, len(todo), size)])
