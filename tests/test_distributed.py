@@ -69,7 +69,20 @@ def test_the_cluster_writes_the_local_paths_vectors_to_the_cache_the_app_opens(c
     assert np.allclose(written["vectors"], local.vectors, atol=2e-3)
 
 
-def test_a_stop_keeps_the_batches_the_workers_finished(cluster, folder, tmp_path):
+def models_on_workers(cluster) -> dict[str, list[int]]:
+    """Each worker's embedders, by identity."""
+    from distributed import Client
+
+    def held() -> list[int]:
+        from organizer.embedding import library
+
+        return [id(embedder) for embedder in library._embedders.values()]
+
+    with Client(cluster) as client:
+        return client.run(held)
+
+
+def test_a_stop_keeps_the_finished_batches_and_each_worker_its_one_model(cluster, folder, tmp_path):
     spec = make_spec()
     engine = functools.partial(DaskEngine, scheduler=cluster.scheduler_address)
     stop = StopFlag()
@@ -84,8 +97,13 @@ def test_a_stop_keeps_the_batches_the_workers_finished(cluster, folder, tmp_path
                          should_stop=stop)
         kept = len(cache.embedded_hashes(spec.id))
         assert 0 < kept < IMAGES
-        resumed = open_library(folder, spec, cache)
+        before = models_on_workers(cluster)
+        resumed = open_library(folder, spec, cache, make_engine=engine)
     assert resumed.report.reused == kept and resumed.report.embedded == IMAGES - kept
+    after = models_on_workers(cluster)
+    # Loaded once per worker process, not per batch or per job.
+    assert len(after) == 2 and all(len(models) == 1 for models in after.values())
+    assert all(after[worker] == models for worker, models in before.items() if models)
 
 
 def test_without_dask_the_command_says_what_to_install(folder, monkeypatch, capsys):
