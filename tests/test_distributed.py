@@ -22,12 +22,15 @@ IMAGES = 12
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
     """Two worker processes of one thread each, as `--workers 2` starts them; the models they load
     stay for the module's tests."""
     from distributed import LocalCluster  # the distributed extra is part of the dev install
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as made:
+    # Started before the per-test fixture points the user folders elsewhere, so told here.
+    user = tmp_path_factory.mktemp("worker-user-dirs")
+    env = {"ORGANIZER_CACHE_DIR": str(user / "cache"), "ORGANIZER_DATA_DIR": str(user / "data")}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env) as made:
         yield made
 
 
