@@ -18,7 +18,8 @@ import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from ..embedding.library import shared_embedder
 from ..embedding.registry import ExtractorSpec
 from ..io.images import MAX_FILE_BYTES
 from ..io.scan import FileEntry
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 ENGINES = ("local", "dask")
 INSTALL_HINT = "install pattern-organizer[distributed] (pip install 'pattern-organizer[distributed]')"
@@ -41,7 +45,7 @@ class EngineUnavailable(RuntimeError):
     """The engine asked for is not installed."""
 
 
-def require_dask():
+def require_dask() -> ModuleType:
     """Dask's ``distributed`` module, or :class:`EngineUnavailable` saying how to install it."""
     try:
         import distributed
@@ -96,7 +100,7 @@ class DaskEngine:
 
 
 @contextmanager
-def _client(distributed, scheduler: str | None, workers: int | None) -> Iterator:
+def _client(distributed: ModuleType, scheduler: str | None, workers: int | None) -> Iterator[Client]:
     if scheduler:
         with distributed.Client(scheduler) as client:
             client.wait_for_workers(1, timeout=WORKER_TIMEOUT_S)
