@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import logging
 import sys
 import time
 from pathlib import Path
@@ -12,11 +14,12 @@ from ..analysis.clusterers import PARAMETERS, clusterers, users_of
 from ..analysis.clusterers.base import LINKAGES
 from ..embedding import make_spec
 from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
-from ..embedding.embed import EmbedReport
+from ..embedding.embed import EmbedReport, EngineFactory
 from ..embedding.library import Library
 from ..embedding.registry import AUTOENCODER, DEFAULT_POOLING, MAX_INPUT, MIN_INPUT, MODES, POOLINGS
 from ..embedding.runtime import BACKENDS, DEVICES, PRECISIONS
 from ..folder import ClusterResult, FolderModel, load_folder_state
+from ..folder.distributed import ENGINES, DaskEngine, require_dask
 from ..folder.loading import open_library
 from ..io import images
 from ..io.preprocess import POLICIES
@@ -93,6 +96,19 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     add_max_file_option(parser)
 
 
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine`` and its cluster: where the new images are embedded."""
+    group = parser.add_argument_group("engine")
+    group.add_argument("--engine", default="local", choices=ENGINES,
+                       help="local: this process; dask: a Dask cluster, whose workers must see FOLDER at the same "
+                            "path (needs pattern-organizer[distributed]); the cache written is the same")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=bounded_int(1, 1024), metavar="N",
+                       help="dask: start a cluster of N worker processes on this computer (default: one per core)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="dask: use the running cluster whose scheduler is at ADDRESS (tcp://host:8786)")
+
+
 def add_max_file_option(parser: argparse.ArgumentParser) -> None:
     """``--max-file-mb``, for every command that reads image files."""
     parser.add_argument("--max-file-mb", type=bounded_int(1, 1_000_000), default=images.MAX_FILE_MB, metavar="MB",
@@ -119,15 +135,39 @@ def open_cache(folder: Path, beside: bool) -> Cache:
     return cache
 
 
+def engine_from_args(args) -> EngineFactory | None:
+    """What ``--engine`` embeds with: None for this process, else the cluster's engine factory.
+
+    Raises
+    ------
+    ValueError
+        For ``--workers`` or ``--scheduler`` without ``--engine dask``.
+    EngineUnavailable
+        When Dask is not installed, before any work starts.
+    """
+    engine = getattr(args, "engine", "local")
+    if engine == "local":
+        if getattr(args, "workers", None) or getattr(args, "scheduler", None):
+            raise ValueError("--workers and --scheduler need --engine dask")
+        return None
+    require_dask()
+    # Dask logs every worker's start and stop at INFO on its own handler; that is -v's business.
+    logging.getLogger("distributed").setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
+    return functools.partial(DaskEngine, scheduler=args.scheduler, workers=args.workers, device=args.device,
+                             precision=args.precision, backend=args.runtime, batch_size=args.batch_size,
+                             max_file_bytes=max_file_bytes(args))
+
+
 def scan_library(args) -> Library:
     """Scan and embed the folder as the app does (:func:`~organizer.folder.loading.open_library`), with the
-    command's extractor, device, batch size, cache and size limit, and its progress on stderr."""
+    command's extractor, device, batch size, engine, cache and size limit, and its progress on stderr."""
     folder = Path(args.folder)
+    make_engine = engine_from_args(args)
     with open_cache(folder, args.cache_beside) as cache:
         return open_library(folder, spec_from_args(args), cache, equalize=args.equalize, device=args.device,
                             precision=args.precision, backend=args.runtime, batch_size=args.batch_size,
                             preparing=StderrProgress("preparing"), progress=StderrProgress("embedding"),
-                            max_file_bytes=max_file_bytes(args))
+                            max_file_bytes=max_file_bytes(args), make_engine=make_engine)
 
 
 def scan_summary(report: EmbedReport) -> dict:

@@ -19,8 +19,8 @@ from ..search.index import METRICS
 from ..search.similar import NEIGHBOURHOOD, RERANKINGS, search_similar
 from ..storage.paths import samples_dir
 from .args import add_folder, bounded_int, output_folder, region
-from .common import (add_extractor_options, add_max_file_option, max_file_bytes, open_cache, problem, scan_library,
-                     scan_summary)
+from .common import (add_engine_options, add_extractor_options, add_max_file_option, max_file_bytes, open_cache,
+                     problem, scan_library, scan_summary)
 
 MAX_RESULTS = 100_000
 
@@ -43,6 +43,12 @@ def cmd_scan(args) -> int:
 def cmd_embed(args) -> int:
     library = scan_library(args)
     report, vectors = library.report, library.vectors
+    for path, reason in report.failures:
+        print(f"skipped: {problem(path, reason)}", file=sys.stderr)
+    print(f"{len(report.paths)} images in the cache ({report.embedded} embedded now, {report.reused} from the "
+          f"cache), {len(report.failures)} skipped, {report.seconds:.2f} s", file=sys.stderr)
+    if not args.out:
+        return 0
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -124,10 +130,12 @@ def register(sub) -> None:
     add_extractor_options(scan)
     scan.set_defaults(func=cmd_scan)
 
-    embed = sub.add_parser("embed", help="scan a folder and write its vectors to an .npz file")
+    embed = sub.add_parser("embed", help="embed a folder into its cache, here or on a Dask cluster, and write "
+                                         "its vectors to an .npz file")
     add_folder(embed)
-    embed.add_argument("--out", required=True, help="the .npz file (arrays: paths, vectors)")
+    embed.add_argument("--out", help="the .npz file (arrays: paths, vectors); without it, only the cache is filled")
     add_extractor_options(embed)
+    add_engine_options(embed)
     embed.set_defaults(func=cmd_embed)
 
     similar = sub.add_parser("similar", help="list the images most like IMAGE (which may lie outside FOLDER)")

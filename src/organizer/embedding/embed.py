@@ -14,7 +14,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -67,13 +67,39 @@ def nothing_ready(_batch: ScanBatch) -> None:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
+    """One file read, hashed and made into views (``inputs``), or why it could not be."""
+
     entry: FileEntry
     digest: str = ""
     inputs: dict[int, np.ndarray] | None = None
     error: str = ""
     #: An access problem rather than bad content: recorded, but retried on the next scan.
     transient: bool = False
+
+
+class Sink(Protocol):
+    """Where an engine hands each batch it finished, and which contents need no embedding."""
+
+    #: The content hashes already embedded for the extractor; swapped whole, never changed in place.
+    embedded: frozenset[str]
+
+    def commit(self, batch: list[Prepared], digests: list[str], vectors: np.ndarray | None) -> None:
+        """Take ``batch``'s files, with ``vectors`` (one row per new content hash in ``digests``)."""
+
+
+class Engine(Protocol):
+    """What embeds the files a scan found new: :class:`Pipeline` on this computer, or a cluster's workers.
+
+    ``run`` hands every finished batch to ``sink.commit``, which writes it and raises
+    :class:`Cancelled` when told to stop.
+    """
+
+    def run(self, todo: list[FileEntry], sink: Sink) -> None: ...
+
+
+#: Makes the engine for the extractor as the folder completed it; called only when there is work.
+EngineFactory = Callable[[ExtractorSpec], Engine]
 
 
 def auto_batch_size(device: str, size: int) -> int:
@@ -90,7 +116,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
                  make_embedder: Callable[[], Embedder] | None = None, batch_size: int | None = None,
                  workers: int | None = None, progress: ProgressFn = no_progress,
                  should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES,
-                 on_ready: ReadyFn = nothing_ready) -> EmbedReport:
+                 on_ready: ReadyFn = nothing_ready, make_engine: EngineFactory | None = None) -> EmbedReport:
     """Scan ``folder`` and embed every image the cache lacks for ``spec``.
 
     Parameters
@@ -103,6 +129,10 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
     on_ready
         Told which images are ready as they become so: first those the cache holds, then
         each batch's once it is committed.
+    make_engine
+        Makes what embeds the new files instead of this process's :class:`Pipeline` (a cluster;
+        ``make_embedder``, ``batch_size`` and ``workers`` then go unused); its batches are
+        written here all the same.
 
     Raises
     ------
@@ -141,9 +171,15 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
     if ready:
         on_ready(ScanBatch(spec.id, list(ready), list(ready.values()), cached=True))
     if todo:
-        embedder = make_embedder() if make_embedder else create_embedder(spec)
-        pipeline = _Pipeline(spec, cache, embedder, batch_size, workers, frozenset(embedded), max_file_bytes)
-        pipeline.run(todo, ready, report, progress, should_stop, len(scanned.files), on_ready)
+        total = len(scanned.files)
+        sink = CacheSink(spec.id, cache, frozenset(embedded), ready, report, progress, should_stop, on_ready,
+                         total, done=total - len(todo))
+        if make_engine:
+            engine = make_engine(spec)
+        else:
+            embedder = make_embedder() if make_embedder else create_embedder(spec)
+            engine = Pipeline(spec, embedder, batch_size, workers, max_file_bytes)
+        engine.run(todo, sink)
 
     for entry in scanned.files:
         if entry.path in ready:
@@ -154,44 +190,43 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
     return report
 
 
-class _Pipeline:
-    def __init__(self, spec: ExtractorSpec, cache: Cache, embedder: Embedder,
-                 batch_size: int | None, workers: int | None, embedded: frozenset[str], max_file_bytes: int):
-        self.spec, self.cache, self.embedder = spec, cache, embedder
+class Pipeline:
+    """The engine of one computer: files read, hashed and decoded in a thread pool while this
+    thread runs inference on the previous batch. A cluster's workers run it on their share too."""
+
+    def __init__(self, spec: ExtractorSpec, embedder: Embedder, batch_size: int | None = None,
+                 workers: int | None = None, max_file_bytes: int = images.MAX_FILE_BYTES):
+        self.spec, self.embedder = spec, embedder
         self.max_file_bytes = max_file_bytes
         device = getattr(getattr(embedder, "runtime", None), "device", "cpu")
         self.batch_size = batch_size or auto_batch_size(device, spec.size)
         self.workers = workers or min(4, os.cpu_count() or 1)
-        self.embedded = embedded
 
-    def _prepare(self, entry: FileEntry) -> _Prepared:
+    def _prepare(self, entry: FileEntry, embedded: frozenset[str]) -> Prepared:
         try:
             data = images.read_bytes(entry.path, self.max_file_bytes)
             digest = hash_bytes(data)
-            if digest in self.embedded:
-                return _Prepared(entry, digest)
+            if digest in embedded:
+                return Prepared(entry, digest)
             image = images.decode(data, min_side=self.spec.largest_input)
-            return _Prepared(entry, digest, _inputs(image, self.spec))
+            return Prepared(entry, digest, _inputs(image, self.spec))
         except images.ImageError as exc:
-            return _Prepared(entry, error=exc.reason, transient=exc.transient)
+            return Prepared(entry, error=exc.reason, transient=exc.transient)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the scan
-            return _Prepared(entry, error=f"unexpected error while reading ({type(exc).__name__}: {exc})")
+            return Prepared(entry, error=f"unexpected error while reading ({type(exc).__name__}: {exc})")
 
-    def run(self, todo: list[FileEntry], ready: dict[Path, str], report: EmbedReport,
-            progress: ProgressFn, should_stop: StopFn, total: int, on_ready: ReadyFn) -> None:
-        done = total - len(todo)
+    def run(self, todo: list[FileEntry], sink: Sink) -> None:
         window = max(2 * self.batch_size, 8)
-        batch: list[_Prepared] = []
+        batch: list[Prepared] = []
         batch_views = 0
-        started = time.perf_counter()
-        progress(done, total, "")
         with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
-            pending: deque[Future[_Prepared]] = deque()
+            pending: deque[Future[Prepared]] = deque()
             queue = iter(todo)
             try:
                 while True:
                     while len(pending) < window and (entry := next(queue, None)) is not None:
-                        pending.append(pool.submit(self._prepare, entry))
+                        # The sink's set as it is now: it is swapped whole, so a thread never sees it change.
+                        pending.append(pool.submit(self._prepare, entry, sink.embedded))
                     if not pending:
                         break
                     item = pending.popleft().result()
@@ -200,16 +235,8 @@ class _Pipeline:
                     batch_views += sum(len(v) * (size / self.spec.size) ** 2
                                        for size, v in (item.inputs or {}).items())
                     if batch_views >= self.batch_size or len(batch) >= 4 * self.batch_size or not pending:
-                        self._flush(batch, ready, report)
-                        good = [item for item in batch if not item.error]
-                        if good:
-                            on_ready(ScanBatch(self.spec.id, [i.entry.path for i in good], [i.digest for i in good]))
-                        done += len(batch)
+                        self._flush(batch, sink)
                         batch, batch_views = [], 0
-                        rate = report.embedded / max(time.perf_counter() - started, 1e-9)
-                        progress(done, total, f"{rate:.1f} img/s")
-                        if should_stop():
-                            raise Cancelled()
             finally:
                 for future in pending:
                     future.cancel()
@@ -224,15 +251,35 @@ class _Pipeline:
             half = len(inputs) // 2
             return np.concatenate([self._embed(inputs[:half]), self._embed(inputs[half:])])
 
-    def _flush(self, batch: list[_Prepared], ready: dict[Path, str], report: EmbedReport) -> None:
+    def _flush(self, batch: list[Prepared], sink: Sink) -> None:
         to_embed = {}
         for item in batch:
-            if item.inputs is not None and item.digest not in self.embedded:
+            if item.inputs is not None and item.digest not in sink.embedded:
                 to_embed.setdefault(item.digest, item.inputs)
         vectors = self._embed(list(to_embed.values())) if to_embed else None
+        sink.commit(batch, list(to_embed), vectors)
+
+
+class CacheSink:
+    """Writes each finished batch to the cache in one transaction, then tells ``on_ready`` and
+    ``progress``, then checks ``should_stop``: a cancel loses no finished batch."""
+
+    def __init__(self, extractor: str, cache: Cache, embedded: frozenset[str], ready: dict[Path, str],
+                 report: EmbedReport, progress: ProgressFn, should_stop: StopFn, on_ready: ReadyFn, total: int,
+                 done: int):
+        self.extractor, self.cache, self.embedded = extractor, cache, embedded
+        self.ready, self.report = ready, report
+        self.progress, self.should_stop, self.on_ready = progress, should_stop, on_ready
+        self.total, self.done = total, done
+        self.started = time.perf_counter()
+        progress(done, total, "")
+
+    def commit(self, batch: list[Prepared], digests: list[str], vectors: np.ndarray | None) -> None:
+        # Another worker of a cluster may have embedded the same content meanwhile: it is stored once.
+        new = [i for i, digest in enumerate(digests) if digest not in self.embedded]
         with self.cache.transaction():
-            if vectors is not None:
-                self.cache.put_embeddings(self.spec.id, list(to_embed), vectors)
+            if vectors is not None and new:
+                self.cache.put_embeddings(self.extractor, [digests[i] for i in new], vectors[new])
             good = [i for i in batch if not i.error]
             bad = [i for i in batch if i.error]
             self.cache.put_files((str(i.entry.path), i.entry.size, i.entry.mtime_ns, i.digest) for i in good)
@@ -241,13 +288,19 @@ class _Pipeline:
             self.cache.put_failures((str(i.entry.path), -1 if i.transient else i.entry.size,
                                      -1 if i.transient else i.entry.mtime_ns, i.error) for i in bad)
         # A new frozenset, swapped in whole, so decode threads never see a set being changed.
-        self.embedded = self.embedded | set(to_embed)
-        report.embedded += len(to_embed)
-        for item in batch:
-            if item.error:
-                report.failures.append((item.entry.path, item.error))
-            else:
-                ready[item.entry.path] = item.digest
+        self.embedded = self.embedded | set(digests)
+        self.report.embedded += len(new)
+        for item in bad:
+            self.report.failures.append((item.entry.path, item.error))
+        for item in good:
+            self.ready[item.entry.path] = item.digest
+        if good:
+            self.on_ready(ScanBatch(self.extractor, [i.entry.path for i in good], [i.digest for i in good]))
+        self.done += len(batch)
+        rate = self.report.embedded / max(time.perf_counter() - self.started, 1e-9)
+        self.progress(self.done, self.total, f"{rate:.1f} img/s")
+        if self.should_stop():
+            raise Cancelled()
 
 
 def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder, max_file_bytes: int = images.MAX_FILE_BYTES,

@@ -18,7 +18,7 @@ from ..io.images import MAX_FILE_BYTES, Region
 from ..jobs.subprocess_step import start_server
 from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
 from . import Embedder, create_embedder
-from .embed import EmbedReport, ReadyFn, nothing_ready, embed_file, embed_folder
+from .embed import EmbedReport, EngineFactory, ReadyFn, nothing_ready, embed_file, embed_folder
 from .registry import ExtractorSpec
 from .runtime import choose, describe_runtime, preload_torch
 
@@ -63,12 +63,13 @@ def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = 
 def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "auto", precision: str = "auto",
                  backend: str = "auto", batch_size: int | None = None, progress: ProgressFn = no_progress,
                  should_stop: StopFn = never_stop, max_file_bytes: int = MAX_FILE_BYTES,
-                 on_ready: ReadyFn = nothing_ready) -> Library:
+                 on_ready: ReadyFn = nothing_ready, make_engine: EngineFactory | None = None) -> Library:
     """Scan and embed ``folder`` (resuming from ``cache``) and return its library.
 
     Files over ``max_file_bytes`` are listed as failures, unread. ``batch_size`` views go
     through the network at once (None: chosen for the device). ``on_ready`` hears of the
-    images ready so far while the scan runs (see :func:`~.embed.embed_folder`).
+    images ready so far while the scan runs, and ``make_engine`` makes what embeds the new
+    files instead of this process (a cluster; see :func:`~.embed.embed_folder`).
 
     Raises
     ------
@@ -78,7 +79,7 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
     report = embed_folder(Path(folder), spec, cache,
                           make_embedder=lambda: shared_embedder(spec, device, precision, backend),
                           batch_size=batch_size, progress=progress, should_stop=should_stop,
-                          max_file_bytes=max_file_bytes, on_ready=on_ready)
+                          max_file_bytes=max_file_bytes, on_ready=on_ready, make_engine=make_engine)
     vectors = cache.vectors(spec.id, report.hashes)
     return Library(report.folder, spec, report.paths, report.hashes, vectors, report.failures, report)
 

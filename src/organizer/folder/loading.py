@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..analysis.cluster import ClusterSpec
-from ..embedding.embed import ReadyFn, nothing_ready
+from ..embedding.embed import EngineFactory, ReadyFn, nothing_ready
 from ..embedding.library import Library, load_library
 from ..embedding.registry import ExtractorSpec
 from ..embedding.weights import WeightsUnavailable
@@ -56,17 +56,19 @@ def open_library(folder: Path, spec: ExtractorSpec, cache, *, equalize: bool = F
                  precision: str = "auto", backend: str = "auto", batch_size: int | None = None,
                  preparing: ProgressFn = no_progress,
                  progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
-                 max_file_bytes: int = MAX_FILE_BYTES, on_ready: ReadyFn = nothing_ready) -> Library:
+                 max_file_bytes: int = MAX_FILE_BYTES, on_ready: ReadyFn = nothing_ready,
+                 make_engine: EngineFactory | None = None) -> Library:
     """The folder's library as the app and the CLI open it: ``spec`` set up for the folder first
     (:func:`~.extractor.for_folder`: an autoencoder trained on it, the equalization reference,
     reported through ``preparing``), then :func:`~organizer.embedding.library.load_library`,
-    which tells ``on_ready`` of the images ready while it runs."""
+    which tells ``on_ready`` of the images ready while it runs. ``make_engine`` embeds the new
+    files elsewhere (:class:`~.distributed.DaskEngine`, made for the completed ``spec``)."""
     spec = for_folder(spec, folder, cache, equalize=equalize, device=device, progress=preparing,
                       should_stop=should_stop, max_file_bytes=max_file_bytes)
     return load_library(folder, spec, cache, device=device, precision=precision, backend=backend,
                         batch_size=batch_size,
                         progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes,
-                        on_ready=on_ready)
+                        on_ready=on_ready, make_engine=make_engine)
 
 
 @dataclass
