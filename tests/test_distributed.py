@@ -27,9 +27,11 @@ def cluster(tmp_path_factory):
     stay for the module's tests."""
     from distributed import LocalCluster  # the distributed extra is part of the dev install
 
-    # Started before the per-test fixture points the user folders elsewhere, so told here.
+    # Started before the per-test fixture points the user folders elsewhere and picks the suite's
+    # runtime (torch), so told here: the workers must run what the local path they are compared with runs.
     user = tmp_path_factory.mktemp("worker-user-dirs")
-    env = {"ORGANIZER_CACHE_DIR": str(user / "cache"), "ORGANIZER_DATA_DIR": str(user / "data")}
+    env = {"ORGANIZER_CACHE_DIR": str(user / "cache"), "ORGANIZER_DATA_DIR": str(user / "data"),
+           "ORGANIZER_RUNTIME": "torch"}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env) as made:
         yield made
 
