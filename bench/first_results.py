@@ -31,6 +31,7 @@ from pathlib import Path
 from common import OUT
 from gui import child_env
 from PIL import Image
+from report import Report, add_arguments
 
 DTD10 = Path(os.environ.get("ORGANIZER_DTD10", "/work/shared/data/dtd10"))
 CROPS_PER_CLASS = 80
@@ -123,7 +124,11 @@ def load() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000)
-    folder = build_folder(parser.parse_args().images)
+    add_arguments(parser)
+    args = parser.parse_args()
+    report = Report("first-results", "From a drop of real photos to the first results (`bench/first_results.py`)",
+                    args)
+    folder = build_folder(args.images)
     print(f"# {len(list(folder.iterdir()))} photos in {folder}; {load()}", flush=True)
     runs = {}
     with tempfile.TemporaryDirectory() as temp:
@@ -136,10 +141,11 @@ def main() -> int:
             ("scan done", lambda r: f"{r['scan']:.2f}"),
             ("full map", lambda r: f"{r['map']:.2f}"),
             ("clusters", lambda r: f"{r['clusters']:.2f}")]
-    print(f"\n{runs['cold']['images']} photos dropped on the window; seconds from the drop:\n")
-    print("| from the drop to | cold cache | warm (same folder, new session) |\n|---|---|---|")
+    report.print(f"\n{runs['cold']['images']} photos dropped on the window; seconds from the drop:\n")
+    report.print("| from the drop to | cold cache | warm (same folder, new session) |\n|---|---|---|")
     for label, cell in rows:
-        print(f"| {label} | {cell(runs['cold'])} | {cell(runs['warm'])} |")
+        report.print(f"| {label} | {cell(runs['cold'])} | {cell(runs['warm'])} |")
+    report.write()
     return 0
 
 

@@ -121,7 +121,7 @@ class Report:
     def block(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self.started))
         minutes = (time.time() - self.started) / 60
-        header = (f"Latest run (written by the script): {when}, {minutes:.1f} min; {machine()}; "
+        header = (f"Run on {when}, {minutes:.1f} min; {machine()}; "
                   f"load average (1 / 5 / 15 min) {self.load_at_start} at the start, {_load()} at the end.\n\n"
                   f"```sh\n{command()}\n```")
         return "\n".join([header, "", *self.lines])
