@@ -111,6 +111,8 @@ class Report:
         self.doc: Path | None = None if args is None or args.no_doc else args.doc
         self.started = time.time()
         self.load_at_start = _load()
+        # Now, before the script's libraries set variables of their own (Dask sets OMP_NUM_THREADS).
+        self.command = command()
         self.lines: list[str] = []
 
     def print(self, text: str = "") -> None:
@@ -123,8 +125,8 @@ class Report:
         minutes = (time.time() - self.started) / 60
         header = (f"Run on {when}, {minutes:.1f} min; {machine()}; "
                   f"load average (1 / 5 / 15 min) {self.load_at_start} at the start, {_load()} at the end.\n\n"
-                  f"```sh\n{command()}\n```")
-        return "\n".join([header, "", *self.lines])
+                  f"```sh\n{self.command}\n```")
+        return header + "\n\n" + "\n".join(self.lines).strip("\n")
 
     def write(self) -> None:
         """Replace the block in the doc (unless ``--no-doc``), and say where it went."""
