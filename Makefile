@@ -26,12 +26,18 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
+# Each script prints its figures and writes them between its markers in docs/benchmarks.md
+# (bench/report.py; BENCH_DOC=PATH writes into another file, BENCH_NO_DOC=1 into none).
+# bench/first_results.py needs no X server: its window runs on Qt's offscreen platform (bench/gui.py child_env).
 bench: $(STAMP)
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/runtimes.py
+	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/sorting.py
+	$(BIN)/python bench/analysis.py --parts map
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/first_results.py
 
 # Our engine against clustimage, imagededup and imagehash, each in its own venv (bench/peers/).
 bench-peers: $(STAMP)

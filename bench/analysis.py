@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from common import cached_vectors, render_folder
+from report import Report, add_arguments
 
 from organizer.analysis.cluster import ClusterSpec, cluster
 from organizer.analysis.evaluate import clustering_metrics
@@ -45,7 +46,7 @@ def _layout_quality(reduced: np.ndarray, layout: np.ndarray, labels: np.ndarray)
     return kept, float(cross_val_score(KNeighborsClassifier(10), layout, labels, cv=3).mean())
 
 
-def bench_map(vectors: np.ndarray, labels: np.ndarray, with_sklearn: bool, repeats: int) -> None:
+def bench_map(vectors: np.ndarray, labels: np.ndarray, with_sklearn: bool, repeats: int, report: Report) -> None:
     """Ours (the layout stops once it settles), ours for the whole schedule, and sklearn's
     TSNE at the same 750 iterations and at its defaults, interleaved ``repeats`` times so a
     busy machine slows each alike; the median time of each."""
@@ -86,16 +87,21 @@ def bench_map(vectors: np.ndarray, labels: np.ndarray, with_sklearn: bool, repea
             started = time.perf_counter()
             results[name] = run()
             times[name].append(time.perf_counter() - started)
-    print(f"\n## Map of {len(vectors)} vectors ({repeats} interleaved runs, median seconds)\n")
-    print("| implementation | seconds | first partial layout s | 10-NN kept | class 10-NN accuracy |")
-    print("|---|---|---|---|---|")
+    # Each time over the reference measured in the same run: sklearn at the same iterations, or
+    # without sklearn, ours for the whole schedule.
+    reference = list(runs)[2 if with_sklearn else 1]
+    report.print(f"\n**Map of {len(vectors)} vectors ({repeats} interleaved runs, median seconds)**\n")
+    report.print(f"| implementation | seconds | time ÷ {reference} | first partial layout s | 10-NN kept | "
+                 "class 10-NN accuracy |")
+    report.print("|---|---|---|---|---|---|")
     for name, (layout, first) in results.items():
         kept, accuracy = _layout_quality(reduced, layout, labels)
         shown = "none" if first is None else f"{first:.2f}"
-        print(f"| {name} | {np.median(times[name]):.1f} | {shown} | {kept:.3f} | {accuracy:.3f} |")
+        ratio = np.median(times[name]) / np.median(times[reference])
+        report.print(f"| {name} | {np.median(times[name]):.1f} | {ratio:.2f} | {shown} | {kept:.3f} | {accuracy:.3f} |")
     ours_time = np.median(times[next(iter(runs))])
     for name in list(runs)[1:]:
-        print(f"\nours / {name} = {ours_time / np.median(times[name]):.2f}")
+        report.print(f"\nours / {name} = {ours_time / np.median(times[name]):.2f}")
 
 
 CLUSTER_RUNS = {
@@ -118,24 +124,24 @@ CLUSTER_RUNS = {
 }
 
 
-def bench_clustering(dtd: Path) -> None:
+def bench_clustering(dtd: Path, report: Report) -> None:
     paths, vectors, _ = cached_vectors(dtd, make_spec())
     truth = [p.parent.name for p in paths]
-    print(f"\n## Clustering dtd10 ({len(paths)} images, 10 classes, default extractor)\n")
-    print("| method | k | NMI | ARI | noise | seconds |\n|---|---|---|---|---|---|")
+    report.print(f"\n**Clustering dtd10 ({len(paths)} images, 10 classes, default extractor)**\n")
+    report.print("| method | k | NMI | ARI | noise | seconds |\n|---|---|---|---|---|---|")
     for name, spec in CLUSTER_RUNS.items():
         started = time.perf_counter()
         result = cluster(vectors, spec)
         seconds = time.perf_counter() - started
         scores = clustering_metrics(truth, result.labels)
-        print(f"| {name} | {len(result.sizes)} | {scores['nmi']:.3f} | {scores['ari']:.3f} | "
-              f"{result.noise_fraction:.0%} | {seconds:.1f} |", flush=True)
+        report.print(f"| {name} | {len(result.sizes)} | {scores['nmi']:.3f} | {scores['ari']:.3f} | "
+                     f"{result.noise_fraction:.0%} | {seconds:.1f} |")
 
 
-def bench_search(dim: int = 304) -> None:
+def bench_search(report: Report, dim: int = 304) -> None:
     rng = np.random.default_rng(0)
-    print(f"\n## find-similar latency ({dim}-D random vectors, cosine, k=10, median of 200 queries)\n")
-    print("| vectors | index | build s | query ms | recall@10 |\n|---|---|---|---|---|")
+    report.print(f"\n**find-similar latency ({dim}-D random vectors, cosine, k=10, median of 200 queries)**\n")
+    report.print("| vectors | index | build s | query ms | recall@10 |\n|---|---|---|---|---|")
     for n in (10_000, 100_000):
         data = rng.normal(size=(n, dim)).astype(np.float32)
         queries = data[rng.choice(n, 200, replace=False)] + 0.1 * rng.normal(size=(200, dim)).astype(np.float32)
@@ -152,7 +158,7 @@ def bench_search(dim: int = 304) -> None:
             if truth is None:
                 truth = found
             recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])
-            print(f"| {n:,} | {name} | {build:.2f} | {1e3 * np.median(times):.2f} | {recall:.3f} |", flush=True)
+            report.print(f"| {n:,} | {name} | {build:.2f} | {1e3 * np.median(times):.2f} | {recall:.3f} |")
 
 
 def main() -> int:
@@ -162,14 +168,23 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each map")
     parser.add_argument("--parts", nargs="*", default=["search", "clustering", "map"],
                         choices=["search", "clustering", "map"])
+    add_arguments(parser)
     args = parser.parse_args()
+    # One block per part, each beside its own section of the doc.
     if "search" in args.parts:
-        bench_search()
+        report = Report("analysis-search", "find-similar latency (`bench/analysis.py --parts search`)", args)
+        bench_search(report)
+        report.write()
     if "clustering" in args.parts and args.dtd.is_dir():
-        bench_clustering(args.dtd)
+        report = Report("analysis-clustering", "Clustering dtd10 (`bench/analysis.py --parts clustering`)", args)
+        bench_clustering(args.dtd, report)
+        report.write()
     if "map" in args.parts:
+        report = Report("analysis-map", "The map: t-SNE of 10,000 vectors (`bench/analysis.py --parts map`)", args)
         paths, vectors, _ = cached_vectors(render_folder(10_000, size=80), make_spec())
-        bench_map(vectors, np.array([path.name.split("__")[0] for path in paths]), not args.skip_sklearn, args.repeats)
+        bench_map(vectors, np.array([path.name.split("__")[0] for path in paths]), not args.skip_sklearn, args.repeats,
+                  report)
+        report.write()
     return 0
 
 

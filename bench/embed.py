@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from common import render_folder
+from report import Report, add_arguments
 
 from organizer.embedding import create_embedder, embed_inputs, make_spec
 from organizer.embedding.embed import auto_batch_size, embed_folder
@@ -67,7 +68,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000, help="size of the rendered sample folder (0: skip)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     parser.add_argument("--sample", type=int, default=512, help="images for the inference-only timing")
+    add_arguments(parser)
     args = parser.parse_args()
+    report = Report("embed", "Embedding throughput (`bench/embed.py`)", args)
     import torch
 
     print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
@@ -75,12 +78,14 @@ def main() -> int:
     folders = [args.dtd] if args.dtd.is_dir() else []
     if args.count:
         folders.append(render_folder(args.count))
-    print("| folder | images | runtime | inference img/s | end-to-end img/s | ratio | unchanged rescan s |")
-    print("|---|---|---|---|---|---|---|")
+    report.print("| folder | images | runtime | inference img/s | end-to-end img/s | end-to-end / inference | "
+                 "unchanged rescan s |")
+    report.print("|---|---|---|---|---|---|---|")
     for folder in folders:
         r = measure(folder, args.precision, args.sample)
-        print(f"| {r['folder']} | {r['images']} | {r['runtime']} | {r['inference']:.1f} | {r['end_to_end']:.1f} | "
-              f"{r['ratio']:.2f} | {r['rescan_s']:.2f} |", flush=True)
+        report.print(f"| {r['folder']} | {r['images']} | {r['runtime']} | {r['inference']:.1f} | "
+                     f"{r['end_to_end']:.1f} | {r['ratio']:.2f} | {r['rescan_s']:.2f} |")
+    report.write()
     return 0
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from common import OUT
+from report import Report, add_arguments
 
 from organizer.embedding import make_spec
 from organizer.embedding.embed import CacheSink, EmbedReport, Prepared, nothing_ready
@@ -82,7 +83,9 @@ def main() -> int:
     parser.add_argument("--per-class", type=int, default=30, help="photos per dtd10 class (10 classes)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of one thread each")
     parser.add_argument("--rounds", type=int, default=2)
+    add_arguments(parser)
     args = parser.parse_args()
+    report = Report("engine", "The Dask engine (`bench/engine.py`)", args)
     from distributed import LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -109,15 +112,18 @@ def main() -> int:
                 print(f"# round {round_ + 1}: {name}: {embedded} images in {seconds:.1f} s, "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)
     local = np.mean(rows["local"])
-    print("\n| path | img/s (rounds) | mean img/s | ratio to local |")
-    print("|---|---|---|---|")
+    report.print(f"{folder.name}: {len(list(folder.iterdir()))} photos, {args.workers} workers of one thread, "
+                 f"{args.rounds} rounds\n")
+    report.print("| path | img/s (rounds) | mean img/s | ratio to local |")
+    report.print("|---|---|---|---|")
     for name, rates in rows.items():
         mean = np.mean(rates)
-        print(f"| {name} | {', '.join(f'{r:.1f}' for r in rates)} | {mean:.1f} | {mean / local:.2f} |")
+        report.print(f"| {name} | {', '.join(f'{r:.1f}' for r in rates)} | {mean:.1f} | {mean / local:.2f} |")
     with tempfile.TemporaryDirectory() as tmp, Cache(Path(tmp) / "bench.sqlite") as cache:
         dimension = open_library(warm_up, spec, cache).vectors.shape[1]
-    print(f"\ndriver writes {driver_write_rate(dimension):,.0f} vectors/s of dimension {dimension} "
-          f"(CacheSink.commit, batches of 256)")
+    report.print(f"\ndriver writes {driver_write_rate(dimension):,.0f} vectors/s of dimension {dimension} "
+                 f"(CacheSink.commit, batches of 256)")
+    report.write()
     return 0
 
 

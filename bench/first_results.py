@@ -31,6 +31,7 @@ from pathlib import Path
 from common import OUT
 from gui import child_env
 from PIL import Image
+from report import Report, add_arguments
 
 DTD10 = Path(os.environ.get("ORGANIZER_DTD10", "/work/shared/data/dtd10"))
 CROPS_PER_CLASS = 80
@@ -123,7 +124,11 @@ def load() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000)
-    folder = build_folder(parser.parse_args().images)
+    add_arguments(parser)
+    args = parser.parse_args()
+    report = Report("first-results", "From a drop of real photos to the first results (`bench/first_results.py`)",
+                    args)
+    folder = build_folder(args.images)
     print(f"# {len(list(folder.iterdir()))} photos in {folder}; {load()}", flush=True)
     runs = {}
     with tempfile.TemporaryDirectory() as temp:
@@ -131,15 +136,21 @@ def main() -> int:
             started = time.monotonic()
             runs[name] = run_child(Path(temp), folder)
             print(f"# {name}: {time.monotonic() - started:.0f} s in all; {load()}", flush=True)
-    rows = [("first thumbnail painted in the grid", lambda r: f"{r['thumbnail']:.2f}"),
-            ("first partial map (images in it)", lambda r: f"{r['partial_map'][0]:.2f} ({r['partial_map'][1]})"),
-            ("scan done", lambda r: f"{r['scan']:.2f}"),
-            ("full map", lambda r: f"{r['map']:.2f}"),
-            ("clusters", lambda r: f"{r['clusters']:.2f}")]
-    print(f"\n{runs['cold']['images']} photos dropped on the window; seconds from the drop:\n")
-    print("| from the drop to | cold cache | warm (same folder, new session) |\n|---|---|---|")
-    for label, cell in rows:
-        print(f"| {label} | {cell(runs['cold'])} | {cell(runs['warm'])} |")
+    def seconds(value: float) -> str:
+        return f"{value:.2f}"
+
+    rows = [("first thumbnail painted in the grid", "thumbnail", seconds),
+            ("first partial map (images in it)", "partial_map", lambda value: f"{value[0]:.2f} ({value[1]})"),
+            ("scan done", "scan", seconds),
+            ("full map", "map", seconds),
+            ("clusters", "clusters", seconds)]
+    report.print(f"\n{runs['cold']['images']} photos dropped on the window; seconds from the drop:\n")
+    report.print("| from the drop to | cold cache | warm (same folder, new session) |\n|---|---|---|")
+    for label, mark, shown in rows:
+        # A small folder can be done before the grid paints a thumbnail: that mark is then missing.
+        cells = [shown(run[mark]) if mark in run else "not reached" for run in (runs["cold"], runs["warm"])]
+        report.print(f"| {label} | {' | '.join(cells)} |")
+    report.write()
     return 0
 
 

@@ -29,6 +29,7 @@ import numpy as np
 from common import OUT
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
+from report import Report, add_arguments
 
 from organizer.analysis.edits import ClusterBook
 from organizer.gui.clusters.cluster_grid import BROKEN_ROLE, ClusterGrid
@@ -141,7 +142,7 @@ def open_with_heartbeat(window, folder: str, limit_s: float = 600) -> dict:
             "done_s": time.perf_counter() - started, "torch": "torch" in sys.modules}
 
 
-def bench_launch(runs: int = 3) -> dict:
+def bench_launch(report: Report, runs: int = 3) -> dict:
     walls, own, torch = [], [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as temp:
@@ -157,10 +158,10 @@ def bench_launch(runs: int = 3) -> dict:
         own.append(float(seconds))
         torch.append(imported == "True")
     result = {"launch_s": float(np.median(walls)), "import_show_s": float(np.median(own)), "torch_imported": any(torch)}
-    print(f"\n## Launch to shown window (median of {runs})\n")
-    print(f"process start to shown window: {ms(result['launch_s'])} (runs: {', '.join(ms(w) for w in walls)}); "
-          f"imports + window + show in the child: {ms(result['import_show_s'])}; "
-          f"torch imported by then: {'YES (it must not be)' if result['torch_imported'] else 'no'}")
+    report.print(f"\n**Launch to shown window (median of {runs})**\n")
+    report.print(f"process start to shown window: {ms(result['launch_s'])} (runs: {', '.join(ms(w) for w in walls)}); "
+                 f"imports + window + show in the child: {ms(result['import_show_s'])}; "
+                 f"torch imported by then: {'YES (it must not be)' if result['torch_imported'] else 'no'}")
     return result
 
 
@@ -261,7 +262,7 @@ def bench_grid(app: QApplication, store: Path, images: tuple[list[Path], list[st
             "final_screen_s": final_s}
 
 
-def bench_scan(images: list[Path], when: str) -> dict:
+def bench_scan(report: Report, images: list[Path], when: str) -> dict:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp) / "patterns"
         folder.mkdir()
@@ -275,7 +276,7 @@ def bench_scan(images: list[Path], when: str) -> dict:
     result = json.loads(line[len("RESULT "):])
     how = ("opened at launch, as `organizer FOLDER` does" if when == "at-launch"
            else "opened after the launch warm-up, as when a user picks a folder")
-    print(f"\n## Event-loop stalls while opening 500 images, {how} (10 ms heartbeat, fresh process)\n")
+    report.print(f"\n**Event-loop stalls while opening 500 images, {how} (10 ms heartbeat, fresh process)**\n")
     for name, run in result.items():
         gaps = {span: np.array(run[f"gaps_{span}"]) * 1000 for span in ("scan", "all")}
         run["summary"] = {"images": run["images"], "scan_s": run["scan_s"], "img_per_s": run["images"] / run["scan_s"],
@@ -283,36 +284,40 @@ def bench_scan(images: list[Path], when: str) -> dict:
                           **{f"{span}_worst_gap_ms": float(g.max()) for span, g in gaps.items()},
                           **{f"{span}_p99_gap_ms": float(np.percentile(g, 99)) for span, g in gaps.items()}}
         label = "first open (cold cache, torch imported on the way)" if name == "cold" else "re-open (warm cache)"
-        print(f"{label}: {run['images']} images scanned in {run['scan_s']:.2f} s "
-              f"({run['images'] / run['scan_s']:.0f} img/s); map + clusters done at {run['done_s']:.2f} s")
+        report.print(f"{label}: {run['images']} images scanned in {run['scan_s']:.2f} s "
+                     f"({run['images'] / run['scan_s']:.0f} img/s); map + clusters done at {run['done_s']:.2f} s")
         for span, text in (("scan", "until scanned:       "), ("all", "until map + clusters:")):
-            print(f"  {text} worst gap {gaps[span].max():.1f} ms, p99 {np.percentile(gaps[span], 99):.1f} ms")
+            report.print(f"- {text} worst gap {gaps[span].max():.1f} ms, p99 {np.percentile(gaps[span], 99):.1f} ms")
     return {name: run["summary"] for name, run in result.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="also write the figures to bench/out/gui.json")
+    add_arguments(parser)
     args = parser.parse_args()
+    report = Report("gui", "The desktop app (`bench/gui.py`)", args)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    figures = {"launch": bench_launch()}
+    figures = {"launch": bench_launch(report)}
     app = QApplication.instance() or QApplication(sys.argv[:1])
     images = sample_images()
-    print(f"\n## Map of {N_POINTS:,} points at 1200 x 800 ({len(set(images[1]))} distinct 128 px images reused)\n")
+    report.print(f"\n**Map of {N_POINTS:,} points at 1200 x 800 ({len(set(images[1]))} distinct 128 px images "
+                 "reused)**\n")
     with tempfile.TemporaryDirectory() as store:
         figures["map"] = {state: bench_map(app, Path(store), images) for state in ("cold", "warm")}
     for state, m in figures["map"].items():
-        print(f"{state} thumbnail store: set_points {ms(m['set_points_s'])}; redraw (grab) zoomed out "
-              f"{ms(m['redraw_out_s'])}; zoomed to {m['group']} points: {m['shown']}/{m['wanted']} thumbnails "
-              f"shown after {ms(m['thumbs_loaded_s'])}, redraw (grab) {ms(m['redraw_in_s'])}")
-    print(f"\n## Cluster grid of {N_POINTS:,} images at 1200 x 800, scrolled a screen at a time\n")
+        report.print(f"- {state} thumbnail store: set_points {ms(m['set_points_s'])}; redraw (grab) zoomed out "
+                     f"{ms(m['redraw_out_s'])}; zoomed to {m['group']} points: {m['shown']}/{m['wanted']} thumbnails "
+                     f"shown after {ms(m['thumbs_loaded_s'])}, redraw (grab) {ms(m['redraw_in_s'])}")
+    report.print(f"\n**Cluster grid of {N_POINTS:,} images at 1200 x 800, scrolled a screen at a time**\n")
     with tempfile.TemporaryDirectory() as store:
         figures["grid"] = {state: bench_grid(app, Path(store), images) for state in ("cold", "warm")}
     for state, g in figures["grid"].items():
-        print(f"{state} thumbnail store: {g['steps']} steps in {g['total_s']:.2f} s; frame (scroll + events + "
-              f"grab) median {ms(g['median_frame_s'])}, worst {ms(g['worst_frame_s'])}; final screen "
-              f"{g['final_loaded']}/{g['final_screen_cells']} cells loaded after {ms(g['final_screen_s'])}")
-    figures["scan"] = {when: bench_scan(images[0][:500], when) for when in ("at-launch", "after-warm-up")}
+        report.print(f"- {state} thumbnail store: {g['steps']} steps in {g['total_s']:.2f} s; frame (scroll + "
+                     f"events + grab) median {ms(g['median_frame_s'])}, worst {ms(g['worst_frame_s'])}; final screen "
+                     f"{g['final_loaded']}/{g['final_screen_cells']} cells loaded after {ms(g['final_screen_s'])}")
+    figures["scan"] = {when: bench_scan(report, images[0][:500], when) for when in ("at-launch", "after-warm-up")}
+    report.write()
     if args.json:
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / "gui.json").write_text(json.dumps(figures, indent=2))

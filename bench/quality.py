@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from common import OUT, cached_vectors
+from report import Report, add_arguments
 
 from organizer.analysis.evaluate import retrieval_metrics
 from organizer.embedding import make_spec
@@ -96,16 +97,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "dtd10")
     parser.add_argument("--only", nargs="*", help="configuration names to run (default: all)")
+    add_arguments(parser)
     args = parser.parse_args()
+    report = Report("quality", "Retrieval quality (`bench/quality.py`)", args)
     if not args.data.is_dir():
         print(f"no evaluation data at {args.data}", file=sys.stderr)
         return 2
     objects = build_objects_set(OUT / "objects")
     results = {}
-    print("Each cell: plain cosine ranking / with find-similar's --rerank (DBA + αQE).")
-    print("| extractor | dtd10 P@10 | dtd10 mAP@R | swatches P@10 | swatches mAP@R | photos P@10 | "
-          "photos mAP@R | dtd10 embed s |")
-    print("|---|---|---|---|---|---|---|---|")
+    report.print("Each cell: plain cosine ranking / with find-similar's --rerank (DBA + αQE).\n")
+    report.print("| extractor | dtd10 P@10 | dtd10 mAP@R | swatches P@10 | swatches mAP@R | photos P@10 | "
+                 "photos mAP@R | dtd10 embed s |")
+    report.print("|---|---|---|---|---|---|---|---|")
     for name, options in CONFIGS.items():
         if args.only and name not in args.only:
             continue
@@ -116,7 +119,7 @@ def main() -> int:
             dtd_paths, dtd_vectors, seconds = cached_vectors(args.data, spec, equalize)
             obj_paths, obj_vectors, _ = cached_vectors(objects, spec, equalize)
         except WeightsUnavailable as exc:
-            print(f"| {name} | skipped: {str(exc).split('.')[0]} |||||||")
+            report.print(f"| {name} | skipped: {str(exc).split('.')[0]} |||||||")
             continue
         families = [family_of(p) for p in obj_paths]
         photos = np.array(["__photo__" in p.name for p in obj_paths])
@@ -127,8 +130,9 @@ def main() -> int:
         }
         results[name] = {"options": options, "dtd10_embed_seconds": round(seconds, 1), **result}
         cells = [f"{m[key]:.3f} / {m['rerank_' + key]:.3f}" for m in result.values() for key in ("p_at_k", "map_at_r")]
-        print(f"| {name} | {' | '.join(cells)} | {seconds:.0f} |", flush=True)
+        report.print(f"| {name} | {' | '.join(cells)} | {seconds:.0f} |")
     (OUT / "quality.json").write_text(json.dumps(results, indent=2))
+    report.write()
     return 0
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from report import Report, add_arguments
+
 from organizer.analysis.evaluate import retrieval_metrics
 from organizer.embedding import create_embedder, embed_inputs, make_spec
 from organizer.embedding.runtime import choose
@@ -64,7 +66,9 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=300, help="photos in the timed passes, spread over dtd10")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timed passes per candidate")
     parser.add_argument("--batches", type=int, nargs="+", default=[8, 32], help="batch sizes (views) to try")
+    add_arguments(parser)
     args = parser.parse_args()
+    report = Report("runtimes", "Inference runtimes (`bench/runtimes.py`)", args)
     import torch
 
     # A fresh models folder: the first candidate of each backend pays the export, reported apart.
@@ -95,11 +99,13 @@ def main() -> int:
             seconds[label, batch].append(took)
     rates = {key: len(timed) / np.median(took) for key, took in seconds.items()}
     batches = {label: max(args.batches, key=lambda b, label=label: rates[label, b]) for label in embedders}
-    print("# img/s by batch size: " + "; ".join(
+    report.print(f"{len(timed)} dtd10 photos, {args.rounds} interleaved rounds; img/s by batch size: " + "; ".join(
         f"{label} " + ", ".join(f"{b}: {rates[label, b]:.1f}" for b in args.batches) for label in embedders))
     reference = vectors["torch fp32"]
-    print("| runtime | batch | img/s (median) | × torch bf16 | × torch fp32 | cosine to fp32 min | mean | set-up s |")
-    print("|---|---|---|---|---|---|---|---|")
+    report.print()
+    report.print("| runtime | batch | img/s (median) | × torch bf16 | × torch fp32 | cosine to fp32 min | mean | "
+                 "set-up s |")
+    report.print("|---|---|---|---|---|---|---|---|")
     worse = []
     for label in embedders:
         cosine = (vectors[label] * reference).sum(axis=1)
@@ -107,13 +113,14 @@ def main() -> int:
             worse.append(label)
         ratios = [_ratios(seconds, (label, batches[label]), (base, batches[base]))
                   for base in ("torch bf16 channels_last", "torch fp32")]
-        print(f"| {label} | {batches[label]} | {rates[label, batches[label]]:.1f} | {ratios[0]} | {ratios[1]} | "
-              f"{cosine.min():.5f} | {cosine.mean():.5f} | {setup[label]:.1f} |")
+        report.print(f"| {label} | {batches[label]} | {rates[label, batches[label]]:.1f} | {ratios[0]} | {ratios[1]} | "
+                     f"{cosine.min():.5f} | {cosine.mean():.5f} | {setup[label]:.1f} |")
     if worse:
-        print(f"\nP@10 on all of dtd10 ({len(all_inputs)} photos) where the cosine fell under {SAME_VECTORS}:")
+        report.print(f"\nP@10 on all of dtd10 ({len(all_inputs)} photos) where the cosine fell under {SAME_VECTORS}:\n")
         for label in ("torch fp32", *worse):
             scores = retrieval_metrics(embed_all(embedders[label], all_inputs, batches[label])[0], labels, k=10)
-            print(f"- {label}: P@10 {scores['p_at_k']:.4f}, mAP@R {scores['map_at_r']:.4f}")
+            report.print(f"- {label}: P@10 {scores['p_at_k']:.4f}, mAP@R {scores['map_at_r']:.4f}")
+    report.write()
     return 0
 
 

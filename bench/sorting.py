@@ -36,6 +36,7 @@ from typing import Callable
 
 import numpy as np
 from common import OUT, cache_file, cached_library, cached_vectors
+from report import Report, add_arguments
 
 from organizer.analysis.cluster import ClusterSpec
 from organizer.analysis.evaluate import clustering_metrics, folder_labels, ranking_scores, retrieval_metrics
@@ -203,31 +204,32 @@ def main_row(name: str, r: dict) -> str:
             f"{clusters['catch_all']:.1f} | {order[order['default']]['agreement']:.3f} |")
 
 
-def print_tables(results: dict[str, dict], defaults: Defaults) -> None:
+def print_tables(results: dict[str, dict], defaults: Defaults, report: Report) -> None:
     rerank = defaults.rerank or "none, the plain ranking"
-    print(f"\nDefaults, from the CLI: find-similar re-ranking {rerank}; clusters {defaults.cluster}; "
-          f"order by {defaults.order_by}.\n")
-    print("| set | images | classes | P@10 plain / default path | mAP@R plain / default path | "
-          "NMI (k found / true k) | ARI | noise | catch-all | order agreement |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    report.print(f"\nDefaults, from the CLI: find-similar re-ranking {rerank}; clusters {defaults.cluster}; "
+                 f"order by {defaults.order_by}.\n")
+    report.print("| set | images | classes | P@10 plain / default path | mAP@R plain / default path | "
+                 "NMI (k found / true k) | ARI | noise | catch-all | order agreement |")
+    report.print("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        print(main_row(name, r))
-    print(f"\nOrders, neighbour agreement (the default marked *, then its mean ± sd over {SHUFFLES} shufflings of "
-          "the files), the P@1 ceiling, and find-similar with the neighbourhood re-ranking:\n")
-    print(f"| set | {' | '.join(n + ('*' if n == defaults.order_by else '') for n in ORDERINGS)} | "
-          f"{defaults.order_by}, shuffled | ceiling, P@1 | P@10 / mAP@R, {NEIGHBOURHOOD} |")
-    print("|---" * (len(ORDERINGS) + 4) + "|")
+        report.print(main_row(name, r))
+    report.print(f"\nOrders, neighbour agreement (the default marked *, then its mean ± sd over {SHUFFLES} "
+                 "shufflings of the files), the P@1 ceiling, and find-similar with the neighbourhood re-ranking:\n")
+    report.print(f"| set | {' | '.join(n + ('*' if n == defaults.order_by else '') for n in ORDERINGS)} | "
+                 f"{defaults.order_by}, shuffled | ceiling, P@1 | P@10 / mAP@R, {NEIGHBOURHOOD} |")
+    report.print("|---" * (len(ORDERINGS) + 4) + "|")
     for name, r in results.items():
         cells = " | ".join(f"{r['order'][n]['agreement']:.3f}" for n in ORDERINGS)
         shuffled, rerank = r["order"]["default_shuffled"], r["find_similar"][NEIGHBOURHOOD]
-        print(f"| {name} | {cells} | {shuffled['mean']:.3f} ± {shuffled['sd']:.3f} | {r['order']['p_at_1']:.3f} | "
-              f"{rerank['p_at_k']:.3f} / {rerank['map_at_r']:.3f} |")
-    print("\n| set | extractor | embed s (0 when cached) | scoring s | find-similar queries, ms each | clustering s |")
-    print("|---|---|---|---|---|---|")
+        report.print(f"| {name} | {cells} | {shuffled['mean']:.3f} ± {shuffled['sd']:.3f} | "
+                     f"{r['order']['p_at_1']:.3f} | {rerank['p_at_k']:.3f} / {rerank['map_at_r']:.3f} |")
+    report.print("\n| set | extractor | embed s (0 when cached) | scoring s | find-similar queries, ms each | "
+                 "clustering s |")
+    report.print("|---|---|---|---|---|---|")
     for name, r in results.items():
         path = r["find_similar"]["default_path"]
-        print(f"| {name} | {r['extractor']} | {r['embed_seconds']:.0f} | {r['scoring_seconds']:.1f} | "
-              f"{path['queries']:,}, {path['ms_per_query']:.1f} | {r['clusters']['seconds']:.1f} |")
+        report.print(f"| {name} | {r['extractor']} | {r['embed_seconds']:.0f} | {r['scoring_seconds']:.1f} | "
+                     f"{path['queries']:,}, {path['ms_per_query']:.1f} | {r['clusters']['seconds']:.1f} |")
 
 
 def main() -> int:
@@ -239,7 +241,9 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=0,
                         help="ask the default find-similar path this many random queries, not every image (0: all)")
     parser.add_argument("--json", type=Path, default=OUT / "sorting.json", help="where to write the figures")
+    add_arguments(parser)
     args = parser.parse_args()
+    report = Report("sorting", "Sorting quality on labelled folders (`bench/sorting.py`)", args)
     sets = dict(args.sets) if args.sets else default_sets()
     missing = [f"{name}={path}" for name, path in sets.items() if not path.is_dir()]
     if missing:
@@ -250,9 +254,10 @@ def main() -> int:
     for name, folder in sets.items():
         results[name] = score_set(folder.resolve(), args.extractor, defaults, args.queries)
         print(f"# {main_row(name, results[name])}", file=sys.stderr, flush=True)
-    print_tables(results, defaults)
+    print_tables(results, defaults, report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"extractor_options": args.extractor, "sets": results}, indent=2))
+    report.write()
     return 0
 
 

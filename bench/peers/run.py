@@ -7,11 +7,12 @@ so times and peak RSS are comparable within this run; the table reports ratios o
 because absolute times on these machines are noisy. Quality is measured here, the same
 way for every tool, on ../shared/data/dtd10: P@10 with the tool's own metric, and NMI/ARI
 of its clustering against the class folders. The table replaces the section between the
-markers in docs/benchmarks.md.
+markers in docs/benchmarks.md (bench/report.py; --doc, --no-doc).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -25,13 +26,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 from common import OUT, render_folder  # noqa: E402
+from report import Report, add_arguments  # noqa: E402
 
 from organizer.analysis.evaluate import clustering_metrics, folder_labels, retrieval_metrics  # noqa: E402
 
 PEERS = OUT / "peers"
 DTD = ROOT.parent / "shared" / "data" / "dtd10"
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- peers:begin -->", "<!-- peers:end -->"
 #: A peer that takes longer than this on a folder is reported as not finishing; ours takes about
 #: two minutes on the 10,000-image folder, and the whole run must stay under 30 minutes.
 TIMEOUT_S = 300
@@ -125,33 +125,13 @@ def encoding_ratio(rows: list[dict]) -> list[str]:
     return notes
 
 
-def write_doc(rows: list[dict], seconds: float) -> None:
-    section = "\n".join([
-        BEGIN,
-        f"Measured by `make bench-peers` on {os.cpu_count()} cores in {seconds / 60:.1f} minutes "
-        f"(every tool in a fresh process, one at a time). The ratio is our time over the "
-        f"peer's: below 1, ours is faster.",
-        "",
-        table(rows),
-        "",
-        "Our feature extraction against imagededup's CNN encoding:",
-        "",
-        *encoding_ratio(rows),
-        END,
-    ])
-    text = DOC.read_text()
-    if BEGIN in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text += "\n\n## Against other tools (`make bench-peers`)\n\n" + section + "\n"
-    DOC.write_text(text)
-
-
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    report = Report("peers", "Against other tools (`make bench-peers`)", parser.parse_args())
     if not DTD.is_dir():
         print(f"the evaluation data is not at {DTD}", file=sys.stderr)
         return 2
-    started = time.perf_counter()
     datasets = [("dtd10", DTD), ("samples 10k", render_folder(10_000))]
     rows = []
     for dataset, folder in datasets:
@@ -164,11 +144,15 @@ def main() -> int:
             rows.append(row)
             summary = row.get("error") or f"{row['total_s']:.1f} s, {row['peak_rss_mb']:.0f} MB, {row.get('quality', {})}"
             print(f"{dataset:12} {name:18} {summary}", flush=True)
-    seconds = time.perf_counter() - started
-    print(table(rows))
-    print("\n".join(encoding_ratio(rows)))
-    write_doc(rows, seconds)
-    print(f"\nwrote the table into {DOC} ({seconds / 60:.1f} min)")
+    report.print("Every tool in a fresh process, one at a time. The ratio is our time over the peer's: "
+                 "below 1, ours is faster.")
+    report.print()
+    report.print(table(rows))
+    report.print()
+    report.print("Our feature extraction against imagededup's CNN encoding:")
+    report.print()
+    report.print("\n".join(encoding_ratio(rows)))
+    report.write()
     return 0
 
 
