@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from opened import direction_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from organizer.analysis.cluster import Clustering, ClusterSpec, cluster
 from organizer.analysis.clusterers.base import LINKAGES, elbow, reassign_noise
 from organizer.analysis.clusterers.dbscan import dbscan_eps
 from organizer.jobs.tasks import Cancelled
-
-
-def _blobs(k=4, per=30, dim=24, spread=0.15, seed=0):
-    """k well-separated directions (the app clusters by cosine), each with a noisy cloud."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(k, dim))
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    points = np.repeat(centres, per, axis=0) + spread * rng.normal(size=(k * per, dim)) / np.sqrt(dim)
-    return points.astype(np.float32), np.repeat(np.arange(k), per)
 
 
 def _check_summary(result: Clustering, n: int) -> None:
@@ -31,7 +23,7 @@ def _check_summary(result: Clustering, n: int) -> None:
 @pytest.mark.parametrize("method", ["kmeans", "agglomerative", "spectral", "hdbscan"])
 def test_every_method_numbers_its_clusters_from_the_largest_down(method):
     # Blobs of 60, 20, 40 and 30 images: label 0 (Cluster 1) must be the 60, then the 40, the 30, the 20.
-    points, truth = _blobs(per=60)
+    points, truth = direction_blobs(per=60)
     keep = np.concatenate([np.flatnonzero(truth == c)[:n] for c, n in enumerate((60, 20, 40, 30))])
     labels = cluster(points[keep], ClusterSpec(method, k=4)).labels
     sizes = [int(np.count_nonzero(labels == label)) for label in range(labels.max() + 1)]
@@ -39,8 +31,8 @@ def test_every_method_numbers_its_clusters_from_the_largest_down(method):
 
 
 @pytest.mark.parametrize("method", ["kmeans", "agglomerative", "spectral"])
-def test_methods_with_k_given_recover_the_blobs(method):
-    points, truth = _blobs()
+def test_methods_with_k_given_recover_thedirection_blobs(method):
+    points, truth = direction_blobs()
     result = cluster(points, ClusterSpec(method, k=4))
     assert adjusted_rand_score(truth, result.labels) > 0.95
     assert result.params["k"] == 4 and len(result.sizes) == 4
@@ -50,7 +42,7 @@ def test_methods_with_k_given_recover_the_blobs(method):
 @pytest.mark.parametrize("method", ["kmeans", "agglomerative", "spectral"])
 @pytest.mark.parametrize("true_k", [3, 6])
 def test_automatic_k_finds_the_known_k(method, true_k):
-    points, truth = _blobs(k=true_k, seed=true_k)
+    points, truth = direction_blobs(k=true_k, seed=true_k)
     result = cluster(points, ClusterSpec(method, k_max=10))
     assert result.params["k"] == true_k
     assert adjusted_rand_score(truth, result.labels) > 0.95
@@ -64,7 +56,7 @@ def test_automatic_k_finds_the_known_k(method, true_k):
 
 @pytest.mark.parametrize("linkage", LINKAGES)
 def test_every_linkage_runs_and_returns_its_tree(linkage):
-    points, truth = _blobs(k=3)
+    points, truth = direction_blobs(k=3)
     result = cluster(points, ClusterSpec("agglomerative", k=3, linkage=linkage))
     assert result.linkage is not None and result.linkage.shape == (len(points) - 1, 4)
     assert adjusted_rand_score(truth, result.labels) > 0.9
@@ -75,21 +67,21 @@ def test_agglomerative_on_a_large_folder_fits_a_sample_and_assigns_the_rest(monk
     from organizer.analysis.clusterers import agglomerative
 
     monkeypatch.setattr(agglomerative, "SAMPLE_LIMIT", 50)
-    points, truth = _blobs(k=3, per=60)
+    points, truth = direction_blobs(k=3, per=60)
     result = cluster(points, ClusterSpec("agglomerative", k=3))
     assert result.params["fitted"] == 50 and result.linkage.shape == (49, 4)
     assert adjusted_rand_score(truth, result.labels) > 0.95
 
 
 def test_affinity_propagation_finds_its_own_number_of_clusters():
-    points, truth = _blobs(k=3)
+    points, truth = direction_blobs(k=3)
     result = cluster(points, ClusterSpec("affinity"))
     assert adjusted_rand_score(truth, result.labels) > 0.9
     _check_summary(result, len(points))
 
 
 def test_hdbscan_marks_outliers_as_noise_and_reassignment_absorbs_them():
-    points, truth = _blobs(k=3, per=40)
+    points, truth = direction_blobs(k=3, per=40)
     outliers = np.random.default_rng(9).normal(size=(6, points.shape[1])).astype(np.float32) * 3
     data = np.vstack([points, outliers])
     plain = cluster(data, ClusterSpec("hdbscan", min_cluster_size=10))
@@ -101,7 +93,7 @@ def test_hdbscan_marks_outliers_as_noise_and_reassignment_absorbs_them():
 
 
 def test_dbscan_eps_comes_from_the_knee_of_the_distance_curve():
-    points, truth = _blobs(k=3, per=40)
+    points, truth = direction_blobs(k=3, per=40)
     from organizer.analysis.cluster import clustering_space
 
     space = clustering_space(points)
@@ -130,7 +122,7 @@ def test_noise_reassignment_uses_the_nearest_clustered_points():
 
 
 def test_cancelling_the_search_for_k():
-    points, _ = _blobs()
+    points, _ = direction_blobs()
     calls = {"n": 0}
 
     def stop():
@@ -144,7 +136,7 @@ def test_cancelling_the_search_for_k():
 @pytest.mark.parametrize("bad", [dict(method="magic"), dict(linkage="fuzzy"), dict(k=0), dict(eps=-1.0),
                                  dict(k_min=5, k_max=3)])
 def test_invalid_specs_are_refused(bad):
-    points, _ = _blobs()
+    points, _ = direction_blobs()
     with pytest.raises(ValueError):
         cluster(points, ClusterSpec(**bad))
 
@@ -157,7 +149,7 @@ def test_a_stoppable_run_fits_in_child_processes_and_matches_the_in_process_labe
     from organizer.jobs import subprocess_step
     from organizer.jobs.tasks import StopFlag
 
-    points, _ = _blobs()
+    points, _ = direction_blobs()
     here = cluster(points, spec)  # nobody can stop it: every step in this process
     children = []
 
@@ -183,7 +175,7 @@ def test_a_stop_ends_hdbscan_in_its_child_on_a_large_folder():
     from organizer.jobs.subprocess_step import CHILD_FROM_ROWS
 
     # Five times the size that goes to a child: HDBSCAN takes seconds on it, far longer than one poll.
-    points, _ = _blobs(k=10, per=CHILD_FROM_ROWS // 2, dim=64)
+    points, _ = direction_blobs(k=10, per=CHILD_FROM_ROWS // 2, dim=64)
 
     def hdbscan_running() -> bool:
         return any(child.name == "stoppable _hdbscan_fit" for child in multiprocessing.active_children())

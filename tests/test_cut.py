@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from opened import direction_blobs
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.metrics import adjusted_rand_score
 
@@ -11,15 +12,6 @@ from organizer.analysis.cluster import ClusterSpec, cluster
 from organizer.analysis.clusterers import agglomerative, auto
 from organizer.analysis.cut import MAX_GROUPS, carried_labels, cut_book, cut_labels, group_range, tree_groups
 from organizer.analysis.edits import ClusterBook
-
-
-def _blobs(k=5, per=30, dim=24, spread=0.15, seed=0):
-    """k well-separated directions (the app clusters by cosine), each with a noisy cloud."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(k, dim))
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    points = np.repeat(centres, per, axis=0) + spread * rng.normal(size=(k * per, dim)) / np.sqrt(dim)
-    return points.astype(np.float32), np.repeat(np.arange(k), per)
 
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -39,7 +31,7 @@ def test_a_tree_cuts_into_exactly_k_groups_even_where_merges_tie():
 
 
 def test_a_cut_makes_the_first_merges_and_no_other():
-    points, _ = _blobs(k=4, per=10)
+    points, _ = direction_blobs(k=4, per=10)
     tree = linkage(points.astype(np.float64), "ward")
     for k in (2, 4, 7, 40):
         assert _same_partition(tree_groups(tree, k), fcluster(tree, k, criterion="maxclust"))
@@ -47,7 +39,7 @@ def test_a_cut_makes_the_first_merges_and_no_other():
 
 @pytest.mark.parametrize("method", ["auto", "agglomerative"])
 def test_the_clustering_cuts_into_every_k_it_offers(method):
-    points, truth = _blobs()
+    points, truth = direction_blobs(k=5)
     result = cluster(points, ClusterSpec(method))
     assert group_range(result) == (1, len(points) if len(points) < MAX_GROUPS else MAX_GROUPS)
     for k in (1, 2, 5, 9, 30):
@@ -56,7 +48,7 @@ def test_the_clustering_cuts_into_every_k_it_offers(method):
 
 
 def test_methods_without_a_tree_offer_no_cut():
-    points, _ = _blobs()
+    points, _ = direction_blobs(k=5)
     result = cluster(points, ClusterSpec("kmeans", k=5))
     assert group_range(result) is None and group_range(None) is None
     with pytest.raises(ValueError, match="no tree"):
@@ -65,7 +57,7 @@ def test_methods_without_a_tree_offer_no_cut():
 
 def test_a_sampled_agglomerative_tree_cuts_as_the_method_assigned(monkeypatch):
     monkeypatch.setattr(agglomerative, "SAMPLE_LIMIT", 60)
-    points, truth = _blobs(per=40)
+    points, truth = direction_blobs(k=5, per=40)
     for k in (3, 5, 8):
         result = cluster(points, ClusterSpec("agglomerative", k=k))
         assert result.params["fitted"] == 60 and group_range(result) == (1, 60)
@@ -76,7 +68,7 @@ def test_a_sampled_agglomerative_tree_cuts_as_the_method_assigned(monkeypatch):
 
 def test_a_sampled_automatic_tree_cuts_as_the_method_assigned(monkeypatch):
     monkeypatch.setattr(auto, "SAMPLE_LIMIT", 70)
-    points, truth = _blobs(per=40)
+    points, truth = direction_blobs(k=5, per=40)
     result = cluster(points, ClusterSpec(k=3))
     assert result.params["fitted"] == 70 and result.params["communities"] != 3
     # The images outside the sample took their nearest sampled images' majority, at the method's k and at any cut.
@@ -90,7 +82,7 @@ def test_a_sampled_tree_draws_coloured_by_its_sampled_images(monkeypatch):
     from organizer.folder.clustering import book_dendrogram
 
     monkeypatch.setattr(agglomerative, "SAMPLE_LIMIT", 60)
-    points, _ = _blobs(per=40)
+    points, _ = direction_blobs(k=5, per=40)
     result = cluster(points, ClusterSpec("agglomerative", k=5))
     drawn = book_dendrogram(result, ClusterBook(result.labels), points)
     assert drawn is not None and sorted(set(drawn.leaf_colours.tolist()) - {-1}) == list(range(5))
@@ -124,7 +116,7 @@ def test_a_group_that_is_no_old_cluster_carries_none_on():
 
 
 def test_a_cut_keeps_the_names_of_the_clusters_that_survive_it():
-    points, _ = _blobs(k=4, per=20)
+    points, _ = direction_blobs(k=4, per=20)
     result = cluster(points, ClusterSpec("agglomerative", k=4))
     book = ClusterBook(result.labels, {0: "Stripes", 1: "Dots", 2: "Checks"})
     finer = cut_book(book, result, 5)

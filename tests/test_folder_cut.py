@@ -7,35 +7,20 @@ import shutil
 
 import numpy as np
 import pytest
+from opened import opened_model
 
 from organizer.cli import main
-from organizer.embedding.library import load_library
-from organizer.folder import cluster_library, cluster_spec
-from organizer.folder.invalidation import extractor_spec
 from organizer.folder.model import FolderModel
-from organizer.storage.cache import Cache
-from organizer.storage.paths import cache_db_path
 from organizer.storage.settings import Settings
 
 FAST = Settings(feature_mode="colour")
-
-
-def _model(folder, settings: Settings) -> FolderModel:
-    """The folder opened as the app opens it, clustered as ``settings`` say."""
-    with Cache(cache_db_path(folder)) as cache:
-        library = load_library(folder, extractor_spec(settings), cache)
-    model = FolderModel()
-    model.open(folder)
-    model.set_library(library)
-    model.set_clusters(cluster_library(library, cluster_spec(settings), model.cache_path))
-    return model
 
 
 @pytest.fixture
 def model(sample_folder, tmp_path):
     folder = tmp_path / "library"
     shutil.copytree(sample_folder, folder)
-    return _model(folder, FAST)
+    return opened_model(folder, FAST)
 
 
 def test_a_cut_is_one_named_edit_that_undo_and_redo_go_between(model):
@@ -83,7 +68,7 @@ def test_a_cut_outside_the_range_or_without_a_tree_is_refused(model, sample_fold
         model.cut_into(37)
     folder = tmp_path / "kmeans"
     shutil.copytree(sample_folder, folder)
-    flat = _model(folder, Settings(feature_mode="colour", cluster_method="kmeans", cluster_k=4))
+    flat = opened_model(folder, Settings(feature_mode="colour", cluster_method="kmeans", cluster_k=4))
     assert flat.group_range() is None and flat.group_count() == 4
     with pytest.raises(ValueError, match="no tree"):
         flat.cut_into(3)
@@ -104,6 +89,6 @@ def test_the_cli_and_a_reopened_folder_see_the_cut(model, capsys, tmp_path):
     folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert folders == sorted(f"{label + 1:02d}_{book.name(label)}" for label in book.clusters())
     assert f"{named + 1:02d}_Paisleys" in folders
-    reopened = _model(folder, FAST)
+    reopened = opened_model(folder, FAST)
     assert reopened.group_count() == 5 and reopened.group_range() == (1, 36)
     np.testing.assert_array_equal(reopened.book.labels, book.labels)

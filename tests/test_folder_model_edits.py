@@ -7,15 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from opened import opened_model
 
 from organizer.cli import main
-from organizer.embedding.library import load_library
 from organizer.export.flow import build_plan, run_export
-from organizer.folder import cluster_library, cluster_spec
-from organizer.folder.invalidation import extractor_spec
-from organizer.folder.model import FolderModel
-from organizer.storage.cache import Cache
-from organizer.storage.paths import cache_db_path
 from organizer.storage.settings import Settings
 
 FAST = Settings(feature_mode="colour")
@@ -34,12 +29,7 @@ def edited(sample_folder, tmp_path):
     """A folder opened as the app opens it, its clusters edited and saved; its model and book."""
     folder = tmp_path / "library"
     shutil.copytree(sample_folder, folder)
-    with Cache(cache_db_path(folder)) as cache:
-        library = load_library(folder, extractor_spec(FAST), cache)
-    model = FolderModel()
-    model.open(folder)
-    model.set_library(library)
-    model.set_clusters(cluster_library(library, cluster_spec(FAST), model.cache_path))
+    model = opened_model(folder, FAST)
     a, b, c, d = model.book.clusters()[:4]
     model.move_to_cluster([int(i) for i in model.book.members(c)[:2]], a)
     model.rename(a, "Wavy lines")
