@@ -11,6 +11,7 @@ from PySide6.QtGui import QMouseEvent, QPainterPath, QPolygonF
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from organizer.analysis.identity import identify
 from organizer.gui.map import map_view
 from organizer.gui.map.map_view import MapView, points_in_polygon
 from organizer.gui.palette import cluster_colour
@@ -279,3 +280,13 @@ def test_ten_thousand_points(view):
     view.zoom_in()
     QApplication.processEvents()
     assert len(view._dots) == 26 and sum(len(x) for x, _ in dot_data(view)) == n
+
+
+def test_showing_only_some_points_keeps_the_clusters_names_and_colours(view, images):
+    paths, digests, labels = images
+    identities = {0: identify(0, {0: "Wavy lines"})}
+    view.set_points(clustered_layout(labels), labels, paths, digests, identities)
+    view.fade.set_shown(labels == 0)
+    assert view.identity(0).name == "Wavy lines"
+    view.fade.set_shown(None)
+    assert view.identity(0) == identities[0]

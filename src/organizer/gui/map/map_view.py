@@ -74,7 +74,7 @@ class MapView(QWidget):
         for item in (self._ring, self._band):
             item.setEnabled(False)
             self._box.addItem(item, ignoreBounds=True)
-        self.fade = Fade(self._box, DOT_PX, redraw=lambda: self.set_labels(self._labels))
+        self.fade = Fade(self._box, DOT_PX, redraw=lambda: self.set_labels(self._labels, self._identities))
         self.marks = SearchMarks(self._box)
 
         self._preview = HoverPreview(self)
