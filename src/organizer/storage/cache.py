@@ -182,7 +182,9 @@ class Cache:
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if int(row[0]) not in _UPGRADABLE:
                 raise _Damaged(f"schema version {row[0]} is not {SCHEMA_VERSION}")
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            # Only an older file is written to: an open of a current one, as every edit and tag makes, stays a read.
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value != ?",
+                         (str(SCHEMA_VERSION), str(SCHEMA_VERSION)))
             conn.execute("COMMIT")
         except BaseException:
             conn.close()
