@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..analysis.cluster import Clustering, ClusterSpec, cached_cluster, medoid, medoids
+from ..analysis.cut import can_cut
 from ..analysis.dendrogram import Dendrogram, dendrogram_segments
 from ..analysis.edits import ClusterBook, edits_key, image_keys, load_saved_edits
 from ..embedding.library import Library, load_analysis_libraries
@@ -56,7 +57,7 @@ def book_dendrogram(clustering: Clustering | None, book: ClusterBook, vectors: n
     A tree fitted on a sample of the images is coloured by the sampled images' clusters. The
     leaves depend on the tree alone, so an edit passes the ``leaf_images`` found before.
     """
-    if clustering is None or clustering.linkage is None or clustering.followers is None:
+    if not can_cut(clustering):
         return None
     fitted = clustering.followers.fitted
     if len(book.labels) != len(fitted) + len(clustering.followers.rest):
