@@ -76,6 +76,11 @@ def identify(label: int, names: dict[int, str]) -> ClusterIdentity:
     return ClusterIdentity(label, number, name, cluster_colour(label))
 
 
+def identity_in(identities: dict[int, ClusterIdentity], label: int) -> ClusterIdentity:
+    """``label``'s identity among a book's ``identities``, or its plain numbered one where the book has none."""
+    return identities.get(label) or identify(label, {})
+
+
 def folder_names(identities: Iterable[ClusterIdentity]) -> dict[int, str]:
     """Each cluster's export folder by label: ``03_<name>``, the number padded alike for all; the
     unclustered images' folder is their name alone. Not yet made safe for a file system."""

@@ -22,6 +22,11 @@ def colour_icon(colour: QColor, side: int = 12) -> QIcon:
     return QIcon(pixmap)
 
 
+def ink_on(colour: QColor) -> QColor:
+    """Black or white, whichever reads on ``colour``: a cluster's number on its coloured disc or tab."""
+    return QColor("black") if colour.lightnessF() > 0.55 else QColor("white")
+
+
 def tone_colour(palette: QPalette, tone: str) -> QColor:
     """Text colour for a "warning", an "error" or "muted" secondary text and lines, light theme or dark."""
     text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)

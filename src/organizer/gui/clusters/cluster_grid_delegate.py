@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from ..palette import tone_colour
+from ..palette import ink_on, tone_colour
 from .annotation_badges import paint_badges
 from .cluster_grid_model import ANNOTATION_ROLE, BROKEN_ROLE, IDENTITY_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
 
@@ -83,7 +83,7 @@ class ClusterGridDelegate(QStyledItemDelegate):
             number_font.setPointSizeF(font.pointSizeF() * (0.85 if identity.number < 100 else 0.7))
             painter.setFont(number_font)
             # Dark digits on the light colours, white on the dark ones.
-            painter.setPen(QColor("black") if colour.lightnessF() > 0.55 else QColor("white"))
+            painter.setPen(ink_on(colour))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, str(identity.number))
         name, _, size = index.data().rpartition(" · ")
         text = band.adjusted(badge.right() + 10 - band.left(), 0, -12, 0)

@@ -23,7 +23,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from ...analysis.dendrogram import MIXED, Dendrogram
-from ...analysis.identity import ClusterIdentity, identify
+from ...analysis.identity import ClusterIdentity, identity_in
 from ..palette import tone_colour
 from ..thumbnails import ThumbnailLoader
 
@@ -211,7 +211,7 @@ class DendrogramView(QWidget):
         return self._dendrogram
 
     def identity(self, label: int) -> ClusterIdentity:
-        return self._identities.get(label) or identify(label, {})
+        return identity_in(self._identities, label)
 
     def _colour(self, label: int) -> QColor:
         return QColor(self.identity(label).colour)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPainterPath, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
-from ...analysis.identity import ClusterIdentity, identify
+from ...analysis.identity import ClusterIdentity, identity_in
 from ..thumbnails import ThumbnailLoader
 from .map_box import MapBox
 from .map_geometry import as_layout, fit_bounds, nearest_point, placed_rows, points_in_polygon, points_near_view
@@ -148,7 +148,7 @@ class MapView(QWidget):
 
     def identity(self, label: int) -> ClusterIdentity:
         """``label``'s number, name and colour, as the grid shows them."""
-        return self._identities.get(label) or identify(label, {})
+        return identity_in(self._identities, label)
 
     def clear(self) -> None:
         self.set_points(np.zeros((0, 2)), np.zeros(0, dtype=np.int64), [], [])

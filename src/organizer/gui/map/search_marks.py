@@ -10,6 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 
+from ..palette import ink_on
+
 RING_PX = 17
 STAR_PX = 24
 #: Ranks are written beside this many best results; more would bury a tight cluster in numbers.
@@ -93,7 +95,7 @@ class SearchMarks:
             text.setZValue(Z + 1)
             self._box.addItem(text, ignoreBounds=True)
             self._ranks.append(text)
-        ink = QColor("black") if colour.lightnessF() > 0.55 else QColor("white")
+        ink = ink_on(colour)
         for rank, text in enumerate(self._ranks, start=1):
             if rank > len(points):
                 text.hide()

@@ -12,8 +12,8 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from ...analysis.identity import ClusterIdentity, identify
-from ..palette import tone_colour
+from ...analysis.identity import ClusterIdentity, identity_in
+from ..palette import ink_on, tone_colour
 from ..thumbnails import ThumbnailLoader
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -54,7 +54,7 @@ class ResultsModel(QAbstractListModel):
         if not 0 <= image < len(self._labels):
             return None
         label = int(self._labels[image])
-        return self._identities.get(label) or identify(label, {})
+        return identity_in(self._identities, label)
 
     def image_index(self, row: int) -> int:
         return self.rows[row][0]
@@ -197,7 +197,7 @@ class ResultsDelegate(QStyledItemDelegate):
         if identity.number is not None:
             painter.setFont(_disc_font(option.font))
             # Dark digits on the light colours, white on the dark ones, as in the grid.
-            painter.setPen(QColor("black") if colour.lightnessF() > 0.55 else QColor("white"))
+            painter.setPen(ink_on(colour))
             painter.drawText(caption.disc, Qt.AlignmentFlag.AlignCenter, str(identity.number))
         painter.setFont(option.font)
         painter.setPen(tone_colour(option.palette, "muted"))
