@@ -51,7 +51,7 @@ def onnx_path(model_name: str, model, taps: tuple[str, ...]) -> Path:
     digest = hashlib.blake2b(digest_size=10)
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        digest.update(tensor.detach().cpu().contiguous().numpy())  # its buffer, read without a copy
     digest.update(repr((taps, EXPORT_VERSION, OPSET, torch.__version__)).encode())
     return models_dir() / f"{model_name}-{digest.hexdigest()}.onnx"
 
