@@ -17,6 +17,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 BACKENDS = ("auto", "torch", "onnx", "openvino")
 #: The Python package each exported backend needs.
 BACKEND_PACKAGES = {"onnx": "onnxruntime", "openvino": "openvino"}
+#: The precisions each exported backend runs on the CPU: ONNX Runtime has no bf16 kernels there.
+EXPORTED_PRECISIONS = {"onnx": ("fp32",), "openvino": ("fp32", "bf16")}
 #: The CPU's backend when it is "auto", at torch's precision rule (bf16 where the CPU computes it
 #: natively): measured side by side with torch in bench/runtimes.py (docs/benchmarks.md, "Inference
 #: runtimes"), OpenVINO bf16 ran 1.6-5.3x as fast as torch bf16 with the same P@10, and fp32 2.2-5.4x
@@ -156,7 +158,7 @@ def choose(device: str = "auto", precision: str = "auto", backend: str = "auto")
     backend, precision = _backend_for(device, precision, backend)
     if backend != "torch":
         if precision == "auto":
-            precision = "bf16" if backend == "openvino" and cpu_has_native_bf16() else "fp32"
+            precision = "bf16" if "bf16" in EXPORTED_PRECISIONS[backend] and cpu_has_native_bf16() else "fp32"
         return Runtime(device, precision, channels_last=False, backend=backend)
     if precision == "auto":
         if device == "cuda":
@@ -172,7 +174,8 @@ def _backend_for(device: str, precision: str, backend: str) -> tuple[str, str]:
     """The backend that will run and its precision: those asked for where they can be, else the nearest
     (saying why when they were named: a setting must never stop a scan)."""
     if backend == "auto":
-        exported = device == "cpu" and precision in ("auto", "fp32", "bf16") and backend_installed(CPU_BACKEND)
+        exported = (device == "cpu" and precision in ("auto", *EXPORTED_PRECISIONS[CPU_BACKEND])
+                    and backend_installed(CPU_BACKEND))
         return (CPU_BACKEND if exported else "torch"), precision
     if backend == "torch":
         return backend, precision
@@ -183,8 +186,7 @@ def _backend_for(device: str, precision: str, backend: str) -> tuple[str, str]:
         log.warning("the %s runtime needs the %s package, which is not installed; running on torch instead",
                     backend, BACKEND_PACKAGES[backend])
         return "torch", precision
-    supported = ("auto", "fp32") if backend == "onnx" else ("auto", "fp32", "bf16")
-    if precision not in supported:
+    if precision not in ("auto", *EXPORTED_PRECISIONS[backend]):
         log.warning("the %s runtime does not run %s on the CPU; running fp32", backend, precision)
         return backend, "fp32"
     return backend, precision
