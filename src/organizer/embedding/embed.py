@@ -55,8 +55,6 @@ class ScanBatch:
     extractor: str
     paths: list[Path]
     hashes: list[str]
-    #: True for the images the cache already held when the scan started.
-    cached: bool = False
 
 
 ReadyFn = Callable[[ScanBatch], None]
@@ -169,7 +167,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
         # next scan finds them afresh.
         cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
     if ready:
-        on_ready(ScanBatch(spec.id, list(ready), list(ready.values()), cached=True))
+        on_ready(ScanBatch(spec.id, list(ready), list(ready.values())))
     if todo:
         total = len(scanned.files)
         sink = CacheSink(spec.id, cache, frozenset(embedded), ready, report, progress, should_stop, on_ready,
