@@ -247,8 +247,9 @@ class FolderModel:
         self.book.restore(state)
         self.generation.new_book()
         self.medoids = updated_medoids(self.book, self.library.vectors, self.medoids, old_labels)
-        self.dendrogram = book_dendrogram(self.clustering, self.book, self.library.vectors,
-                                          self.dendrogram.leaf_images if self.dendrogram is not None else None)
+        if not np.array_equal(old_labels, self.book.labels):  # a rename leaves the tree's colours as they are
+            self.dendrogram = book_dendrogram(self.clustering, self.book, self.library.vectors,
+                                              self.dendrogram.leaf_images if self.dendrogram is not None else None)
         self.save_edits()
         self.clusters_changed.emit()
 
