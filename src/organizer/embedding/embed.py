@@ -313,10 +313,7 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder, max_file_byt
         empty or outside the image.
     """
     try:
-        if region is None:
-            image = images.load(Path(path), spec.largest_input, max_file_bytes)
-        else:
-            image = images.load_region(Path(path), region, max_file_bytes)
+        image = images.load(Path(path), spec.largest_input, max_file_bytes, region)
         inputs = _inputs(image, spec)
     except images.ImageError:
         raise

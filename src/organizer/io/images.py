@@ -121,8 +121,11 @@ def decode(data: bytes, min_side: int = 0) -> Image.Image:
         raise ImageError("not enough memory to decode this image") from None
 
 
-def load(path: Path, min_side: int = 0, max_bytes: int = MAX_FILE_BYTES) -> Image.Image:
-    """Read and decode one file; see :func:`read_bytes` and :func:`decode`."""
+def load(path: Path, min_side: int = 0, max_bytes: int = MAX_FILE_BYTES, region: Region | None = None) -> Image.Image:
+    """Read and decode one file, or only its ``region`` (see :func:`load_region`); see :func:`read_bytes`
+    and :func:`decode`."""
+    if region is not None:
+        return load_region(path, region, max_bytes)
     return decode(read_bytes(path, max_bytes), min_side)
 
 

@@ -40,8 +40,7 @@ def rerank(query: Path, matches: list[Match], index: str, k: int, should_stop: S
     """
     # Checked before the candidates are read, not only by score_many after, so a bad index fails at once.
     check_index(index)
-    query_image = (images.load(Path(query), COMPARE_SIDE, max_file_bytes) if region is None
-                   else images.load_region(Path(query), region, max_file_bytes))
+    query_image = images.load(Path(query), COMPARE_SIDE, max_file_bytes, region)
     readable, skipped = [], []
     for match in matches:
         if should_stop():
