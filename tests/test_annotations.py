@@ -81,6 +81,16 @@ def test_bad_ratings_and_labels_are_refused(model):
         model.set_label([0], "pink")
 
 
+def test_an_annotation_is_checked_and_stored_alike_however_it_is_made():
+    """The model's edits and a stored row go through the same checks, so neither keeps a label the other refuses."""
+    assert Annotation(label=" Red ").label == "red"
+    assert Annotation(label=None).label == "none"
+    with pytest.raises(ValueError, match="0 to 5 stars"):
+        Annotation(rating=-1)
+    with pytest.raises(ValueError, match="choose one of"):
+        Annotation(label="pink")
+
+
 def test_a_renamed_file_keeps_its_annotation_by_hash(model, tmp_path):
     model.add_tag([3], "keeper")
     model.set_rating([3], 2)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..analysis.edits import by_path_then_hash, image_keys
 from ..embedding.library import Library
-from ..storage.annotations import EMPTY, LABELS, MAX_RATING, Annotation, clean_tag
+from ..storage.annotations import EMPTY, Annotation, clean_tag
 from ..storage.cache import Cache
 
 
@@ -45,16 +45,3 @@ def with_tags(note: Annotation, add: tuple[str, ...] = (), remove: tuple[str, ..
     kept = [t for t in note.tags if t.casefold() not in gone]
     known = {t.casefold() for t in kept}
     return replace(note, tags=tuple(kept) + tuple(t for t in map(clean_tag, add) if t.casefold() not in known))
-
-
-def check_rating(rating: int) -> int:
-    if not 0 <= int(rating) <= MAX_RATING:
-        raise ValueError(f"a rating is 0 to {MAX_RATING} stars, not {rating}")
-    return int(rating)
-
-
-def check_label(label: str) -> str:
-    label = (label or "none").strip().lower()
-    if label not in LABELS:
-        raise ValueError(f"unknown colour label {label!r}; choose one of {', '.join(LABELS)}")
-    return label

@@ -23,10 +23,10 @@ from ..analysis.edits import ClusterBook, image_keys
 from ..embedding.library import Library
 from ..export.flow import ExportSource
 from ..jobs.generation import Generation
-from ..storage.annotations import EMPTY, Annotation
+from ..storage.annotations import EMPTY, Annotation, check_label, check_rating
 from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
-from .annotations import NotesState, check_label, check_rating, save_annotations, with_tags
+from .annotations import NotesState, save_annotations, with_tags
 from .clustering import ClusterResult, book_dendrogram, updated_medoids
 from .events import Event
 from .history import Edit, EditHistory

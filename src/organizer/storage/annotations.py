@@ -13,6 +13,21 @@ LABELS = ("none", "red", "orange", "yellow", "green", "blue", "purple")
 MAX_RATING = 5
 
 
+def check_rating(rating: int) -> int:
+    """``rating`` as a whole number of stars; a ValueError names the range when it is outside."""
+    if not 0 <= int(rating) <= MAX_RATING:
+        raise ValueError(f"a rating is 0 to {MAX_RATING} stars, not {rating}")
+    return int(rating)
+
+
+def check_label(label: str | None) -> str:
+    """``label`` as stored (lower case, "none" for no label); a ValueError lists the labels when it is unknown."""
+    label = (label or "none").strip().lower()
+    if label not in LABELS:
+        raise ValueError(f"unknown colour label {label!r}; choose one of {', '.join(LABELS)}")
+    return label
+
+
 def clean_tag(text: str) -> str:
     """A tag as stored: trimmed, inner runs of spaces made one; empty when nothing is left."""
     return " ".join(str(text).split())
@@ -27,10 +42,8 @@ class Annotation:
     label: str = "none"
 
     def __post_init__(self) -> None:
-        if not 0 <= self.rating <= MAX_RATING:
-            raise ValueError(f"a rating is 0 to {MAX_RATING} stars, not {self.rating}")
-        if self.label not in LABELS:
-            raise ValueError(f"unknown colour label {self.label!r}; choose one of {', '.join(LABELS)}")
+        object.__setattr__(self, "rating", check_rating(self.rating))
+        object.__setattr__(self, "label", check_label(self.label))
         tags = tuple(dict.fromkeys(t for t in map(clean_tag, self.tags) if t))
         object.__setattr__(self, "tags", tags)
 
