@@ -47,6 +47,18 @@ def test_the_clustering_cuts_into_every_k_it_offers(method):
     assert _same_partition(cut_labels(result, 5), truth)
 
 
+@pytest.mark.parametrize("method", ["agglomerative", "auto"])
+def test_a_clustering_asked_for_k_groups_gives_k_where_its_merges_tie(method):
+    # Twelve images and a copy of each: the copies' merges tie at height 0, where fcluster's
+    # "maxclust" stops at twelve groups for any k above that.
+    points, _ = direction_blobs(k=3, per=4)
+    copies = np.concatenate([points, points])
+    for k in (16, 20):
+        result = cluster(copies, ClusterSpec(method, k=k))
+        assert len(set(result.labels.tolist())) == k
+        assert _same_partition(result.labels, cut_labels(result, k))
+
+
 def test_methods_without_a_tree_offer_no_cut():
     points, _ = direction_blobs(k=5)
     result = cluster(points, ClusterSpec("kmeans", k=5))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .clusterers.base import Clustering
+from .clusterers.base import Clustering, tree_groups
 from .edits import ClusterBook
 from .identity import NOISE
 
@@ -36,29 +36,6 @@ def group_range(clustering: Clustering | None) -> tuple[int, int] | None:
     if not can_cut(clustering):
         return None
     return 1, min(len(clustering.linkage) + 1, MAX_GROUPS)
-
-
-def tree_groups(linkage: np.ndarray, k: int) -> np.ndarray:
-    """A group 0..k-1 per leaf of ``linkage``: its first n - k merges made, the rest not.
-
-    Exactly k groups, where ``fcluster(..., "maxclust")`` gives fewer when merges tie in height;
-    numbered in the order of the nodes they are.
-    """
-    n = len(linkage) + 1
-    if not 1 <= k <= n:
-        raise ValueError(f"a tree of {n} leaves cuts into 1 to {n} groups, not {k}")
-    # Walk down from the cut's roots: every node made by a merge above the cut is a root's
-    # ancestor, every node below it takes its parent's group.
-    made = n - k
-    group = np.full(2 * n - 1, -1, dtype=np.int64)
-    children = linkage[:, :2].astype(np.int64)
-    parented = np.zeros(2 * n - 1, dtype=bool)
-    parented[children[:made].ravel()] = True
-    roots = np.flatnonzero(~parented[:n + made])
-    group[roots] = np.arange(len(roots))
-    for row in range(made - 1, -1, -1):
-        group[children[row]] = group[n + row]
-    return group[:n]
 
 
 def cut_labels(clustering: Clustering, k: int) -> np.ndarray:

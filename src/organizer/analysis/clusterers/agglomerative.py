@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from ...jobs.subprocess_step import run_step
-from .base import SAMPLE_LIMIT, Clusterer, Clustering, ClusterSpec, Followers, choose_k, register, sample_rows
+from .base import SAMPLE_LIMIT, Clusterer, Clustering, ClusterSpec, Followers, choose_k, register, sample_rows, tree_groups
 
 
 def run(space, spec: ClusterSpec, progress, should_stop) -> Clustering:
-    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.cluster.hierarchy import linkage
 
     fitted = sample_rows(space, SAMPLE_LIMIT, spec.seed)
     tree = run_step(linkage, space[fitted].astype(np.float64), spec.linkage, rows=len(fitted),
                     should_stop=should_stop)
 
     def fit(k):
-        return fcluster(tree, k, criterion="maxclust") - 1
+        return tree_groups(tree, k)
 
     def merge_height(k, _labels):
         # The height of the merge that would leave k - 1 clusters: where it drops, k is natural.

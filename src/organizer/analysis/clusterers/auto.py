@@ -16,7 +16,7 @@ from ...jobs.subprocess_step import run_step
 from ...jobs.tasks import Cancelled
 from ...search.index import unit_rows
 from .base import (SAMPLE_LIMIT, Clusterer, Clustering, ClusterSpec, Followers, register, sample_rows,
-                   similarity_graph)
+                   similarity_graph, tree_groups)
 
 #: Each image's links: 10, 15 and 20 scored alike on the labelled sets; 15 is scanpy's default.
 NEIGHBOURS = 15
@@ -33,8 +33,6 @@ CATCH_ALL = 3.0
 def run(space, spec: ClusterSpec, progress, should_stop) -> Clustering:
     """Graph communities, oversized ones split, the count kept within ``spec``'s k range
     (or cut to ``spec.k``) along a Ward tree that has each community as one branch."""
-    from scipy.cluster.hierarchy import fcluster
-
     unit = unit_rows(space)
     fitted = sample_rows(unit, SAMPLE_LIMIT, spec.seed)
     graph = similarity_graph(unit[fitted], NEIGHBOURS)
@@ -50,7 +48,7 @@ def run(space, spec: ClusterSpec, progress, should_stop) -> Clustering:
     progress(1, 2, "tree")
     tree = run_step(community_tree, unit[fitted], communities, rows=len(fitted), should_stop=should_stop)
     k = spec.k if spec.k is not None else int(np.clip(found, spec.k_min, min(spec.k_max, len(fitted))))
-    fitted_labels = communities if k == found else fcluster(tree, k, criterion="maxclust") - 1
+    fitted_labels = communities if k == found else tree_groups(tree, k)
     # The images outside the sample take their nearest sampled images' majority, in this cut and any later one.
     followers = Followers.by_neighbours(unit, fitted, should_stop)
     labels = followers.labels(fitted_labels)
@@ -86,14 +84,16 @@ def split_catch_alls(graph, labels: np.ndarray, seed: int = 0) -> np.ndarray:
 
     sizes = np.bincount(labels)
     limit = CATCH_ALL * np.median(sizes[sizes > 0])
+    score = modularity(graph, labels)
     for label in np.flatnonzero(sizes > limit):
         members = np.flatnonzero(labels == label)
         sub = nx.from_scipy_sparse_array(graph[members][:, members])
         parts = _labels(nx.community.louvain_communities(sub, resolution=RESOLUTION, seed=seed), len(members))
         split = labels.copy()
         split[members] = np.where(parts == 0, label, parts + labels.max())
-        if modularity(graph, split) > modularity(graph, labels):
-            labels = split
+        split_score = modularity(graph, split)
+        if split_score > score:
+            labels, score = split, split_score
     return np.unique(labels, return_inverse=True)[1]
 
 

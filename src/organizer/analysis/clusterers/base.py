@@ -330,3 +330,26 @@ def assign_to_centres(space: np.ndarray, fitted: np.ndarray, fitted_labels: np.n
     centroid = NearestCentroid().fit(space[fitted][clustered], fitted_labels[clustered])
     labels[rest] = centroid.predict(space[rest])
     return labels
+
+
+def tree_groups(linkage: np.ndarray, k: int) -> np.ndarray:
+    """A group 0..k-1 per leaf of ``linkage``: its first n - k merges made, the rest not.
+
+    Exactly k groups, where ``fcluster(..., "maxclust")`` gives fewer when merges tie in height;
+    numbered in the order of the nodes they are.
+    """
+    n = len(linkage) + 1
+    if not 1 <= k <= n:
+        raise ValueError(f"a tree of {n} leaves cuts into 1 to {n} groups, not {k}")
+    # Walk down from the cut's roots: every node made by a merge above the cut is a root's
+    # ancestor, every node below it takes its parent's group.
+    made = n - k
+    group = np.full(2 * n - 1, -1, dtype=np.int64)
+    children = linkage[:, :2].astype(np.int64)
+    parented = np.zeros(2 * n - 1, dtype=bool)
+    parented[children[:made].ravel()] = True
+    roots = np.flatnonzero(~parented[:n + made])
+    group[roots] = np.arange(len(roots))
+    for row in range(made - 1, -1, -1):
+        group[children[row]] = group[n + row]
+    return group[:n]
