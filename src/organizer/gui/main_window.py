@@ -239,8 +239,8 @@ class MainWindow(ToolLaunchers, QMainWindow):
         self.similar.set_clusters(book.labels, identities)
         model = self.session.model
         self.grid.groups.show_groups(model.group_count(), model.group_range())
-        self.dendrogram.set_dendrogram(model.dendrogram, identities, library.paths, library.hashes)
-        self.dendrogram.set_groups(model.group_count(), model.group_range())
+        self.dendrogram.set_dendrogram(model.dendrogram, identities, library.paths, library.hashes,
+                                       cut=(model.group_count(), model.group_range()))
 
     def _show_similar(self, result) -> None:
         library, book = self.session.library, self.session.book

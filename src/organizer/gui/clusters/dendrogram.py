@@ -94,6 +94,7 @@ class DendrogramView(QWidget):
         self._groups = 0
         self._allowed: tuple[int, int] | None = None
         self._images: tuple[list[Path] | None, list[str] | None] = (None, None)
+        self._leaf_digests: set[str] = set()
         self._thumbnails = thumbnails
         self.axis = LeafAxis(thumbnails)
         self.plot = pg.PlotWidget(axisItems={"left": self.axis})
@@ -120,14 +121,18 @@ class DendrogramView(QWidget):
         self.set_dendrogram(None)
 
     def set_dendrogram(self, d: Dendrogram | None, identities: dict[int, ClusterIdentity] | None = None,
-                       paths: list[Path] | None = None, hashes: list[str] | None = None) -> None:
+                       paths: list[Path] | None = None, hashes: list[str] | None = None, *,
+                       cut: tuple[int, tuple[int, int] | None] | None = None) -> None:
         """Draw ``d`` (None: explain when there is one), its clusters named and coloured by ``identities``,
-        each leaf with its image (``d.leaf_images`` index ``paths`` and ``hashes``); the cut line stays
-        at the groups :meth:`set_groups` last gave."""
+        each leaf with its image (``d.leaf_images`` index ``paths`` and ``hashes``); the cut line at
+        ``cut``'s groups and allowed range, as :meth:`set_groups` takes them, or where it was."""
         self._dendrogram, self._identities, self._images = d, dict(identities or {}), (paths, hashes)
+        if cut is not None:
+            self._groups, self._allowed = cut
         self.plot.clear()
         if d is None or not d.segment_count:
-            self.axis.leaves = []
+            self.axis.leaves, self._leaf_digests = [], set()
+            self.cut_line.setVisible(False)
             self._stack.setCurrentWidget(self.message)
             return
         self._stack.setCurrentWidget(self.plot)
@@ -164,6 +169,7 @@ class DendrogramView(QWidget):
         known = paths is not None and hashes is not None and len(d.leaf_images) == len(d.leaf_positions)
         self.axis.leaves = ([(float(y), paths[i], hashes[i]) for y, i in zip(d.leaf_positions, d.leaf_images)]
                             if known else [])
+        self._leaf_digests = {digest for _, _, digest in self.axis.leaves}
         metrics = QFontMetrics(self.axis.style["tickFont"] or self.font())
         thumbs = THUMB + 2 * _GAP if self.axis.leaves else _GAP
         self.axis.setStyle(tickTextOffset=thumbs)
@@ -227,7 +233,7 @@ class DendrogramView(QWidget):
         return texts
 
     def _thumbnail_ready(self, digest: str) -> None:
-        if any(leaf_digest == digest for _, _, leaf_digest in self.axis.leaves):
+        if digest in self._leaf_digests:
             self.axis.refresh()
 
     def clear(self) -> None:
