@@ -5,7 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 
+from ...analysis.identity import ClusterIdentity
 from ...storage.annotations import Annotation
+from ..palette import ink_on
 
 #: The colour labels' colours, as Lightroom shows them; shared by the grid, the menus and the filter bar.
 LABEL_COLOURS = {"red": QColor(224, 68, 60), "orange": QColor(240, 146, 40), "yellow": QColor(236, 204, 40),
@@ -17,6 +19,20 @@ _MIN_SIDE = 56
 
 def stars_text(rating: int, out_of: int = 5) -> str:
     return STAR * rating + NO_STAR * (out_of - rating)
+
+
+def paint_cluster_disc(painter: QPainter, rect: QRect, identity: ClusterIdentity, font: QFont) -> None:
+    """A cluster's badge, as the grid's headers and the similar results show it: its number in ``font`` on a
+    disc of its colour (a pill where ``rect`` is wider than high), dark digits on light colours, white on dark."""
+    colour = QColor(identity.colour)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    radius = rect.height() / 2
+    painter.drawRoundedRect(QRectF(rect), radius, radius)
+    if identity.number is not None:
+        painter.setFont(font)
+        painter.setPen(ink_on(colour))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(identity.number))
 
 
 def paint_badges(painter: QPainter, cell: QRect, note: Annotation | None, font: QFont) -> None:

@@ -9,8 +9,8 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from ..palette import ink_on, tone_colour
-from .annotation_badges import paint_badges
+from ..palette import tone_colour
+from .annotation_badges import paint_badges, paint_cluster_disc
 from .cluster_grid_model import ANNOTATION_ROLE, BROKEN_ROLE, IDENTITY_ROLE, IMAGE_ROLE, LABEL_ROLE, AnyIndex, Role
 
 MIN_COLUMNS, MAX_COLUMNS, DEFAULT_COLUMNS = 2, 16, 8
@@ -73,18 +73,11 @@ class ClusterGridDelegate(QStyledItemDelegate):
         thumb = QRect(band.left() + 14, band.top() + 4, band.height() - 8, band.height() - 8)
         self.draw_thumbnail(painter, thumb, index, radius=4)
         badge = QRect(thumb.right() + 10, band.center().y() - BADGE // 2, BADGE, BADGE)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
-        painter.drawEllipse(badge)
         font = option.font
         font.setBold(True)
-        if identity.number is not None:
-            number_font = QFont(font)
-            number_font.setPointSizeF(font.pointSizeF() * (0.85 if identity.number < 100 else 0.7))
-            painter.setFont(number_font)
-            # Dark digits on the light colours, white on the dark ones.
-            painter.setPen(ink_on(colour))
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, str(identity.number))
+        number_font = QFont(font)
+        number_font.setPointSizeF(font.pointSizeF() * (0.85 if (identity.number or 0) < 100 else 0.7))
+        paint_cluster_disc(painter, badge, identity, number_font)
         name, _, size = index.data().rpartition(" · ")
         text = band.adjusted(badge.right() + 10 - band.left(), 0, -12, 0)
         painter.setFont(font)

@@ -13,7 +13,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, 
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ...analysis.identity import ClusterIdentity, identity_in
-from ..palette import ink_on, tone_colour
+from ..clusters.annotation_badges import paint_cluster_disc
+from ..palette import tone_colour
 from ..thumbnails import ThumbnailLoader
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -189,16 +190,7 @@ class ResultsDelegate(QStyledItemDelegate):
     def _paint_cluster(painter: QPainter, caption: Caption, identity: ClusterIdentity,
                        option: QStyleOptionViewItem) -> None:
         """The grid's numbered disc in the cluster's colour, then its name."""
-        colour = QColor(identity.colour)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
-        radius = (caption.disc.height() - 2) / 2
-        painter.drawRoundedRect(QRectF(caption.disc).adjusted(1, 1, -1, -1), radius, radius)
-        if identity.number is not None:
-            painter.setFont(_disc_font(option.font))
-            # Dark digits on the light colours, white on the dark ones, as in the grid.
-            painter.setPen(ink_on(colour))
-            painter.drawText(caption.disc, Qt.AlignmentFlag.AlignCenter, str(identity.number))
+        paint_cluster_disc(painter, caption.disc.adjusted(1, 1, -1, -1), identity, _disc_font(option.font))
         painter.setFont(option.font)
         painter.setPen(tone_colour(option.palette, "muted"))
         painter.drawText(caption.cluster_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
