@@ -46,7 +46,8 @@ def _layout_quality(reduced: np.ndarray, layout: np.ndarray, labels: np.ndarray)
     return kept, float(cross_val_score(KNeighborsClassifier(10), layout, labels, cv=3).mean())
 
 
-def bench_map(vectors: np.ndarray, labels: np.ndarray, with_sklearn: bool, repeats: int, report: Report) -> None:
+def bench_map(vectors: np.ndarray, labels: np.ndarray, with_sklearn: bool, repeats: int, report: Report,
+              perplexities: tuple[float, ...] = ()) -> None:
     """Ours (the layout stops once it settles), ours for the whole schedule, and sklearn's
     TSNE at the same 750 iterations and at its defaults, interleaved ``repeats`` times so a
     busy machine slows each alike; the median time of each."""
@@ -56,11 +57,11 @@ def bench_map(vectors: np.ndarray, labels: np.ndarray, with_sklearn: bool, repea
     spec = MapSpec()
     reduced = PCA(50, random_state=0).fit_transform(vectors)
 
-    def ours(settle: bool):
+    def ours(settle: bool, perplexity: float = spec.perplexity):
         def run():
             first: list[float] = []
             started = time.perf_counter()
-            layout = compute_map(vectors, replace(spec, settle=settle),
+            layout = compute_map(vectors, replace(spec, settle=settle, perplexity=perplexity),
                                  on_partial=lambda _: first or first.append(time.perf_counter() - started)).layout
             return layout, first[0]
         return run
@@ -80,6 +81,9 @@ def bench_map(vectors: np.ndarray, labels: np.ndarray, with_sklearn: bool, repea
         runs[f"sklearn TSNE, {spec.early_iterations + spec.iterations} iterations"] = sklearn(
             spec.early_iterations + spec.iterations)
         runs["sklearn TSNE, its defaults (1,000 iterations)"] = sklearn(None)
+    # Fewer neighbours make each iteration cheaper (openTSNE takes 3 × perplexity of them).
+    for perplexity in perplexities:
+        runs[f"ours, settled, perplexity {perplexity:g}"] = ours(True, perplexity)
     times: dict[str, list[float]] = {name: [] for name in runs}
     results = {}
     for _ in range(repeats):
@@ -166,6 +170,8 @@ def main() -> int:
     parser.add_argument("--dtd", type=Path, default=HERE.parent.parent / "shared" / "data" / "dtd10")
     parser.add_argument("--skip-sklearn", action="store_true")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each map")
+    parser.add_argument("--perplexities", type=float, nargs="*", default=(),
+                        help="also time our map at these perplexities (the default is 30)")
     parser.add_argument("--parts", nargs="*", default=["search", "clustering", "map"],
                         choices=["search", "clustering", "map"])
     add_arguments(parser)
@@ -183,7 +189,7 @@ def main() -> int:
         report = Report("analysis-map", "The map: t-SNE of 10,000 vectors (`bench/analysis.py --parts map`)", args)
         paths, vectors, _ = cached_vectors(render_folder(10_000, size=80), make_spec())
         bench_map(vectors, np.array([path.name.split("__")[0] for path in paths]), not args.skip_sklearn, args.repeats,
-                  report)
+                  report, tuple(args.perplexities))
         report.write()
     return 0
 

@@ -125,26 +125,44 @@ def encoding_ratio(rows: list[dict]) -> list[str]:
     return notes
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run of median total time among a tool's ``runs``, or the first failure."""
+    failed = [run for run in runs if "error" in run]
+    if failed:
+        return failed[0]
+    return sorted(runs, key=lambda run: run["total_s"])[len(runs) // 2]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tools", nargs="*", default=[name for name, *_ in TOOLS],
+                        choices=[name for name, *_ in TOOLS], help="ours always runs")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs of each tool, interleaved, the median kept: on a busy machine the load then "
+                             "slows every tool alike")
     add_arguments(parser)
-    report = Report("peers", "Against other tools (`make bench-peers`)", parser.parse_args())
+    args = parser.parse_args()
+    report = Report("peers", "Against other tools (`make bench-peers`)", args)
     if not DTD.is_dir():
         print(f"the evaluation data is not at {DTD}", file=sys.stderr)
         return 2
+    tools = [tool for tool in TOOLS if tool[0] == "ours" or tool[0] in args.tools]
     datasets = [("dtd10", DTD), ("samples 10k", render_folder(10_000))]
     rows = []
     for dataset, folder in datasets:
-        for name, venv, script, extra in TOOLS:
-            out = PEERS / "runs" / dataset.replace(" ", "_") / name.replace(" ", "_")
-            result = run_tool(name, venv, script, extra, folder, out)
-            row = {"dataset": dataset, "tool": name, **result}
-            if "error" not in result and dataset == "dtd10":
-                row["quality"] = quality(folder, out, result)
-            rows.append(row)
-            summary = row.get("error") or f"{row['total_s']:.1f} s, {row['peak_rss_mb']:.0f} MB, {row.get('quality', {})}"
-            print(f"{dataset:12} {name:18} {summary}", flush=True)
-    report.print("Every tool in a fresh process, one at a time. The ratio is our time over the peer's: "
+        runs: dict[str, list[dict]] = {name: [] for name, *_ in tools}
+        for _ in range(args.rounds):
+            for name, venv, script, extra in tools:
+                out = PEERS / "runs" / dataset.replace(" ", "_") / name.replace(" ", "_")
+                result = run_tool(name, venv, script, extra, folder, out)
+                if "error" not in result and dataset == "dtd10":
+                    result["quality"] = quality(folder, out, result)
+                runs[name].append(result)
+                summary = result.get("error") or f"{result['total_s']:.1f} s, {result['peak_rss_mb']:.0f} MB"
+                print(f"{dataset:12} {name:18} {summary} {result.get('quality', '')}", flush=True)
+        rows += [{"dataset": dataset, "tool": name, **median_run(results)} for name, results in runs.items()]
+    report.print(f"Every tool in a fresh process, one at a time, {args.rounds} interleaved round"
+                 f"{'s' * (args.rounds != 1)} (the median run of each). The ratio is our time over the peer's: "
                  "below 1, ours is faster.")
     report.print()
     report.print(table(rows))

@@ -41,7 +41,7 @@ def main() -> None:
         "paths": [str(p) for p in report.paths],
         "features_s": embedded - started, "cluster_s": finished - embedded, "total_s": finished - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "metric": "cosine", "notes": f"defaults: {spec.id}, Ward with automatic k"}))
+        "metric": "cosine", "notes": f"defaults: {spec.id}, clusters by {ClusterSpec().method}"}))
 
 
 if __name__ == "__main__":
