@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Callable
 
 from . import weights as weights_mod
+from .runtime import require_torch
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,13 @@ def build(backbone: Backbone, weights: str | Path | None,
     weights
         ``"pretrained"`` for the packaged or downloadable ImageNet weights, ``None`` for a
         random initialisation (tests), or a path to a state_dict file.
+
+    Raises
+    ------
+    TorchMissing
+        Where torch is not installed.
     """
+    require_torch(backbone.label or backbone.name)
     import torch
 
     if backbone.name in LITES:
