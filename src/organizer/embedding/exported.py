@@ -140,11 +140,9 @@ def taps_runner(spec: NetworkSpec, backend: str, precision: str) -> TapRunner:
     load = {"onnx": _onnx_runner, "openvino": _openvino_runner}[backend]
     try:
         importlib.import_module(BACKEND_PACKAGES[backend])  # first: without it, an export is seconds lost
-        weights = _weights_file(spec)
         # Random weights (tests) have no file, and a download has none until the network is built.
-        tapnet = build_tapnet(spec) if weights is None else None
-        key = state_digest(tapnet.model) if spec.weights == "random" else weights_digest(weights or _weights_file(spec))
-        name = export_name(spec.model, key, spec.taps)
+        tapnet = build_tapnet(spec) if _weights_file(spec) is None else None
+        name = export_name(spec.model, _weights_key(spec, tapnet), spec.taps)
         cached = models_dir() / name
         for path in (bundled(name), cached):
             if path is not None and path.is_file():
@@ -160,6 +158,20 @@ def taps_runner(spec: NetworkSpec, backend: str, precision: str) -> TapRunner:
             raise ExportUnavailable(f"the exported network would not load ({_first_line(exc)})") from None
     except ImportError as exc:
         raise ExportUnavailable(f"a package is missing ({exc.name or exc})") from None
+
+
+def export_into(spec: NetworkSpec, folder: Path) -> Path:
+    """Export ``spec``'s taps into ``folder`` under the name :func:`taps_runner` looks for, and return the file:
+    ``make package`` ships the default model's (packaging/export_models.py)."""
+    tapnet = build_tapnet(spec)
+    path = folder / export_name(spec.model, _weights_key(spec, tapnet), spec.taps)
+    _export(tapnet, spec.size, path)
+    return path
+
+
+def _weights_key(spec: NetworkSpec, tapnet) -> str:
+    """What names the weights in an export's name: the file's hash, or the built network's for random weights."""
+    return state_digest(tapnet.model) if spec.weights == "random" else weights_digest(_weights_file(spec))
 
 
 def _weights_file(spec: NetworkSpec) -> Path | None:
