@@ -132,8 +132,9 @@ def taps_runner(spec: NetworkSpec, backend: str, precision: str) -> TapRunner:
     Raises
     ------
     ExportUnavailable
-        The backend's package is missing, or the network would not export (torch among the missing
-        packages where no export is found), or its export would not load.
+        The backend's package is missing, or the network would not export, or its export would not load.
+    TorchMissing
+        No export is found, and torch, which would make one, is not installed.
     WeightsUnavailable
         The weights are missing or not the network's, as on torch.
     """
@@ -150,7 +151,8 @@ def taps_runner(spec: NetworkSpec, backend: str, precision: str) -> TapRunner:
                     return load(path, spec.taps, precision)
                 except Exception as exc:  # noqa: BLE001 - each runtime has its own errors for a damaged file
                     log.warning("the export %s would not load (%s); trying the next", path, _first_line(exc))
-        require_torch(f"exporting {backbones.get(spec.model).label or spec.model} at the layers {', '.join(spec.taps)}")
+        label = backbones.get(spec.model).label or spec.model
+        require_torch(f"exporting {label} at the layers {', '.join(spec.taps)}")
         _export(tapnet or build_tapnet(spec), spec.size, cached)
         try:
             return load(cached, spec.taps, precision)
