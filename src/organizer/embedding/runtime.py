@@ -113,9 +113,6 @@ def preload_torch() -> None:
     mostly Python work, which yields to other threads every few milliseconds. Best
     effort: anything unexpected falls back to a plain import.
     """
-    import importlib.util
-    import sys
-
     if "torch" in sys.modules or platform.system() not in ("Linux", "Darwin"):
         return
     # A second caller waits here, on a lock that releases the GIL, not inside the loader.
