@@ -54,7 +54,14 @@ $(PACKAGING_STAMP): $(STAMP) constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt pyinstaller
 	touch $@
 
-$(BUNDLE)/organizer: $(PACKAGING_STAMP) packaging/organizer.spec packaging/launcher.py $(shell find src -name '*.py') $(wildcard resources/*)
+# The default model's exported taps: the bundle runs them on OpenVINO without torch, which it leaves out.
+EXPORTS := build/models
+$(EXPORTS)/.exported: $(STAMP) packaging/export_models.py $(wildcard src/organizer/embedding/*.py)
+	rm -rf $(EXPORTS)
+	$(BIN)/python packaging/export_models.py $(EXPORTS)
+	touch $@
+
+$(BUNDLE)/organizer: $(PACKAGING_STAMP) $(EXPORTS)/.exported packaging/organizer.spec packaging/launcher.py $(shell find src -name '*.py') $(wildcard resources/*)
 	$(BIN)/pyinstaller --noconfirm --clean --log-level ERROR --distpath build/dist --workpath build/pyinstaller packaging/organizer.spec
 	touch $@
 

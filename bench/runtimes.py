@@ -5,7 +5,8 @@ out of it, with the default extractor (taps and pooling included), at each batch
 given, the table keeping the fastest. Timed passes are interleaved round by round, so a
 busy neighbour on the shared machine slows every candidate alike. Each candidate's final
 vectors are compared with torch fp32's by cosine; where the lowest falls under 0.999, P@10
-on all of dtd10 says what that costs.
+on all of dtd10 says what that costs. One more candidate pools OpenVINO's maps with torch, as
+the exported path did before its pooling moved to numpy (embedding/torchless.py).
 
     .venv/bin/python bench/runtimes.py                    # 300 photos, 5 rounds
     .venv/bin/python bench/runtimes.py --images 120 --rounds 1
@@ -25,8 +26,9 @@ import numpy as np
 from report import Report, add_arguments
 
 from organizer.analysis.evaluate import retrieval_metrics
-from organizer.embedding import create_embedder, embed_inputs, make_spec
+from organizer.embedding import cnn, create_embedder, embed_inputs, make_spec
 from organizer.embedding.runtime import choose
+from organizer.embedding.torchless import ExportedEmbedder
 from organizer.io import images, preprocess
 from organizer.io.scan import scan_folder
 
@@ -37,6 +39,17 @@ CANDIDATES = (("torch fp32", "torch", "fp32"), ("torch bf16 channels_last", "tor
               ("OpenVINO bf16", "openvino", "bf16"))
 #: The agreement with torch fp32 under which a runtime's vectors count as different (issue 19).
 SAME_VECTORS = 0.999
+#: OpenVINO's maps pooled by torch, as before embedding/torchless.py pooled them in numpy: what the bundle
+#: without torch would cost, if anything.
+TORCH_POOLED = "OpenVINO fp32, torch pooling"
+
+
+class TorchPooled(ExportedEmbedder):
+    def _describe(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        maps = [torch.from_numpy(m) for m in self.taps(np.ascontiguousarray(batch, dtype=np.float32))]
+        return cnn.pool_maps(maps, self.spec.mode, self.spec.pooling, self.spec.gram).numpy()
 
 
 def decode(folder: Path, spec) -> tuple[list[dict[int, np.ndarray]], list[str]]:
@@ -87,6 +100,9 @@ def main() -> int:
         setup[label] = time.perf_counter() - started
         embed_all(embedders[label], timed[:8], 8)  # warm-up: first-call allocations, kernel choice
         print(f"# {label}: {embedders[label].runtime.describe()}, set-up {setup[label]:.1f} s")
+    numpy_pooled = embedders["OpenVINO fp32"]
+    embedders[TORCH_POOLED] = TorchPooled(spec, numpy_pooled.runtime, numpy_pooled.taps)
+    setup[TORCH_POOLED] = 0.0
     # Every candidate at every batch size, interleaved: each round runs them all once in turn.
     seconds = {(label, batch): [] for label in embedders for batch in args.batches}
     vectors = {}

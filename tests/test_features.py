@@ -12,7 +12,7 @@ from organizer.embedding import backbones, create_embedder, make_spec, weights
 from organizer.embedding.cnn import TapNet
 from organizer.embedding.embed import embed_file
 from organizer.embedding.runtime import Runtime, choose
-from organizer.embedding.tv_compat import import_torchvision
+from organizer.embedding.backbones import import_torchvision
 from organizer.io import images, preprocess
 from organizer.samples import SampleSpec, render
 

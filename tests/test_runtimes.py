@@ -11,7 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from organizer.embedding import create_embedder, exported, make_spec
+from organizer.embedding import backbones, create_embedder, exported, make_spec
+from organizer.embedding.cnn import CnnEmbedder
+from organizer.embedding.torchless import ExportedEmbedder
 from organizer.embedding.runtime import Runtime, choose
 from organizer.io import preprocess
 from organizer.samples import FAMILIES, SampleSpec, render
@@ -60,7 +62,7 @@ def torch_vectors():
 @pytest.mark.parametrize("backend", [ORT, "openvino"])
 def test_the_exported_taps_give_torch_fp32s_vectors(backend, shared_models, torch_vectors):
     embedder = create_embedder(SPEC, _on(backend))
-    assert embedder.exported_taps is not None and embedder.runtime.backend == backend
+    assert isinstance(embedder, ExportedEmbedder) and embedder.runtime.backend == backend
     # Twice the side as well: multiscale detail views go through the same exported network.
     for side in (SIDE, 2 * SIDE):
         vectors = embedder.embed(*_batch(side))
@@ -85,27 +87,32 @@ def test_the_export_is_reused_and_made_again_when_damaged(shared_models, tmp_pat
     monkeypatch.setattr(exported, "export_taps", lambda *args: made.append(args) or real_export(*args))
 
     reused = create_embedder(SPEC, _on("openvino"))
-    assert not made and reused.exported_taps is not None
+    assert not made and isinstance(reused, ExportedEmbedder)
 
     (own / export.name).write_bytes(b"not a network at all")
     remade = create_embedder(SPEC, _on("openvino"))
-    assert len(made) == 1 and remade.exported_taps is not None
+    assert len(made) == 1 and isinstance(remade, ExportedEmbedder)
     assert (own / export.name).stat().st_size > 100_000
     assert (remade.embed(*_batch()) * torch_vectors[SIDE]).sum(axis=1).min() > SAME
     assert [p.name for p in own.iterdir()] == [export.name]  # no partial file left behind
 
 
-def test_the_export_is_keyed_by_the_weights_and_the_taps(shared_models):
+def test_the_export_is_keyed_by_the_weights_file_and_the_taps(shared_models, tmp_path):
     import torch
 
-    torch.manual_seed(0)
-    base = create_embedder(SPEC, TORCH32).tapnet
-    path = exported.onnx_path("lite0", base.model, base.taps)
-    assert path.parent == shared_models and path == exported.onnx_path("lite0", base.model, base.taps)
-    assert exported.onnx_path("lite0", base.model, ("_blocks.10",)) != path
-    with torch.no_grad():
-        base.model._blocks[0]._depthwise_conv.weight[0, 0, 0, 0] += 1e-3
-    assert exported.onnx_path("lite0", base.model, base.taps) != path
+    create_embedder(SPEC, _on("openvino"))
+    (export,) = shared_models.glob("lite0-*.onnx")
+    packaged = backbones.lite_weights_path()
+    assert export.name == exported.export_name("lite0", exported.weights_digest(packaged), SPEC.taps)
+    assert exported.export_name("lite0", exported.weights_digest(packaged), ("_blocks.10",)) != export.name
+    # Other weights for the same network: the same file's tensors, one of them nudged.
+    state = torch.load(packaged, map_location="cpu", weights_only=True)
+    state["_blocks.0._depthwise_conv.weight"][0, 0, 0, 0] += 1e-3
+    torch.save(state, tmp_path / "nudged.pth")
+    nudged = make_spec(size=SIDE, weights=tmp_path / "nudged.pth")
+    create_embedder(nudged, _on("openvino"))
+    assert len(list(shared_models.glob("lite0-*.onnx"))) == 2
+    assert exported.export_name("lite0", exported.weights_digest(tmp_path / "nudged.pth"), SPEC.taps) != export.name
 
 
 def test_an_export_that_fails_runs_on_torch_with_a_one_line_notice(monkeypatch, caplog, torch_vectors):
@@ -115,7 +122,7 @@ def test_an_export_that_fails_runs_on_torch_with_a_one_line_notice(monkeypatch, 
     monkeypatch.setattr(exported, "export_taps", refuse)
     with caplog.at_level(logging.WARNING):
         embedder = create_embedder(SPEC, _on("openvino"))
-    assert embedder.exported_taps is None and embedder.runtime.backend == "torch"
+    assert isinstance(embedder, CnnEmbedder) and embedder.runtime.backend == "torch"
     (notice,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert "openvino runtime is unavailable" in notice and "aten::odd_op" in notice and "\n" not in notice
     assert (embedder.embed(*_batch()) * torch_vectors[SIDE]).sum(axis=1).min() > 0.99
@@ -129,7 +136,7 @@ def test_a_missing_runtime_package_gives_way_to_torch(backend, package, monkeypa
     assert f"needs the {package} package" in caplog.text
     # A runtime made by hand, past that check, falls back when the embedder loads it.
     embedder = create_embedder(SPEC, _on(backend))
-    assert embedder.exported_taps is None and embedder.runtime.backend == "torch"
+    assert isinstance(embedder, CnnEmbedder) and embedder.runtime.backend == "torch"
     assert embedder.embed(*_batch()).shape[0] == 6
 
 

@@ -8,7 +8,7 @@ Runs in imagededup's own venv, in a fresh process. Modes:
 - ``phash``: its perceptual hash.
 
 Its wheel's torchvision is the CUDA build, which does not import next to the CPU torch;
-the project's one fix for that (tv_compat) is borrowed before imagededup is imported.
+the project's one fix for that (backbones.import_torchvision) is borrowed before imagededup is imported.
 
     python bench/peers/run_imagededup.py FOLDER OUT_DIR MODE
 """
@@ -28,7 +28,7 @@ def offline_torchvision() -> bool:
     """Make torchvision importable (imagededup imports it in every mode); True when
     MobileNetV3's pretrained weights are unavailable and random ones stand in."""
     sys.path.insert(0, str(SRC))
-    from organizer.embedding.tv_compat import import_torchvision
+    from organizer.embedding.backbones import import_torchvision
 
     torchvision = import_torchvision()
     original = torchvision.models.mobilenet_v3_small

@@ -14,6 +14,7 @@
 set -eu
 version=${1:-0.1.0}
 cd "$(dirname "$0")/../.."
+.venv/bin/python packaging/export_models.py build/models  # the exports the bundle runs without torch
 .venv/bin/pyinstaller --noconfirm --clean --distpath build/dist --workpath build/pyinstaller packaging/organizer.spec
 
 app="build/dist/Pattern Organizer.app"

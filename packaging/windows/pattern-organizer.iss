@@ -4,6 +4,7 @@
 ;   py -3.11 -m venv .venv
 ;   .venv\Scripts\python -m pip install -c constraints.txt torch
 ;   .venv\Scripts\python -m pip install -c constraints.txt -e . pyinstaller
+;   .venv\Scripts\python packaging\export_models.py build\models
 ;   .venv\Scripts\pyinstaller --noconfirm --clean --distpath build\dist --workpath build\pyinstaller packaging\organizer.spec
 ;   build\dist\pattern-organizer\organizer-cli.exe --self-test
 ;   "C:\Program Files (x86)\Inno Setup 6\ISCC.exe" /DAppVersion=0.1.0 packaging\windows\pattern-organizer.iss

@@ -1,5 +1,6 @@
 """A model whose weights need a download: the settings dialog says so before it is chosen, takes a weights
-file instead, and offline the app opens every folder with the default model and says why, in full."""
+file instead, and offline the app opens every folder with the default model and says why, in full; the same
+for a model that needs torch where torch is left out."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from organizer.embedding import backbones, weights
+from organizer.embedding.runtime import TorchMissing
 from organizer.folder.invalidation import what_changed
 from organizer.gui.app import SETTINGS_KEY, create_window, load_settings
+from organizer.gui.dialogs import model_choice, settings_dialog
 from organizer.gui.dialogs.settings_dialog import SettingsDialog
 from organizer.samples import write_sample_folder
 from organizer.storage.settings import Settings
@@ -185,3 +188,37 @@ def test_a_weights_file_that_does_not_fit_falls_back_with_its_name(qtbot, window
     assert window.notice.text().startswith("The weights file resnet-weights.pth does not fit ResNet-50, "
                                            "so EfficientNet-Lite0 was used instead.")
     assert load_settings(store).weights_file == ""
+
+
+def test_without_torch_the_dialog_marks_what_needs_it(qtbot, monkeypatch):
+    # As in the bundle, which runs the default model's shipped exports and leaves torch out.
+    monkeypatch.setattr(model_choice, "torch_installed", lambda: False)
+    monkeypatch.setattr(settings_dialog, "torch_installed", lambda: False)
+    dialog = dialog_for(qtbot, Settings())
+    assert item_text(dialog, "lite0") == "EfficientNet-Lite0"
+    assert item_text(dialog, "resnet50") == "ResNet-50 (needs PyTorch)"
+    assert item_text(dialog, "autoencoder") == "Autoencoder trained on this folder (needs PyTorch)"
+    choose(dialog, "autoencoder")
+    assert dialog.model_note.text() == ("Needs PyTorch, which this installation leaves out: install Pattern "
+                                        "Organizer with pip (pip install pattern-organizer) to use it.")
+    marked = {combo.itemData(i) for combo in (dialog.device_combo, dialog.runtime_combo)
+              for i in range(combo.count()) if combo.itemText(i).endswith("(needs PyTorch)")}
+    assert marked == {"cuda", "mps", "torch"}
+
+
+def test_a_model_that_needs_torch_falls_back_to_the_default_and_says_how_to_get_it(qtbot, window, folders,
+                                                                                 monkeypatch):
+    window, store = window
+
+    def without_torch(what: str) -> None:
+        if what != "EfficientNet-Lite0":  # the default runs here on torch, as it runs on its exports in the bundle
+            raise TorchMissing(f"{what} needs torch, which this installation leaves out")
+    monkeypatch.setattr(backbones, "require_torch", without_torch)
+    window._save_settings(replace(window.session.settings, model="resnet50"))
+    window.open_folder(folders[1])
+    scanned(qtbot, window, folders[1])
+    assert window.session.library.spec.model == "lite0"
+    assert window.notice.text() == (
+        "ResNet-50 needs PyTorch, which this installation leaves out, so EfficientNet-Lite0 was used instead. "
+        "To use ResNet-50, install Pattern Organizer with pip (pip install pattern-organizer).")
+    assert load_settings(store).model == "lite0"

@@ -17,7 +17,7 @@ from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ..embedding.embed import EmbedReport, EngineFactory
 from ..embedding.library import Library
 from ..embedding.registry import AUTOENCODER, DEFAULT_POOLING, MAX_INPUT, MIN_INPUT, MODES, POOLINGS
-from ..embedding.runtime import BACKENDS, DEVICES, PRECISIONS
+from ..embedding.runtime import BACKENDS, DEVICES, PRECISIONS, TORCH_HINT, torch_installed
 from ..folder import ClusterResult, FolderModel, load_folder_state
 from ..folder.distributed import ENGINES, DaskEngine, require_dask
 from ..folder.loading import open_library
@@ -61,9 +61,14 @@ def problem(path: Path | str, reason: str) -> str:
 def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--mode") -> None:
     """The extractor choices; ``mode_flag`` renames ``--mode`` where a command has its own."""
     group = parser.add_argument_group("extractor")
+    # The bundle leaves torch out: said here rather than dropped from the choices, so a choice that needs it
+    # still answers with how to get it.
+    without_torch = "" if torch_installed() else (
+        f"; without torch, as here, only {DEFAULT_MODEL} at its default layers runs, on the CPU; the rest needs "
+        f"torch: {TORCH_HINT}")
     group.add_argument("--model", default=DEFAULT_MODEL, choices=[*sorted(BACKBONES), AUTOENCODER],
                        help="a pretrained backbone, or autoencoder: a small network trained on this folder "
-                            "(trained on first use; `organizer train-autoencoder` retrains)")
+                            "(trained on first use; `organizer train-autoencoder` retrains)" + without_torch)
     group.add_argument("--layers", help="early, mid, late, or module names, comma-separated (default: measured per model)")
     group.add_argument(mode_flag, dest="feature_mode", default="content", choices=MODES,
                        help="what to compare: content, texture (style statistics), structure (the motif in any colours), "
@@ -88,7 +93,7 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--precision", default="auto", choices=PRECISIONS)
     group.add_argument("--runtime", default="auto", choices=BACKENDS,
                        help="what runs the network on the CPU: auto (OpenVINO where installed, else torch), torch, "
-                            "onnx (ONNX Runtime) or openvino; the GPU always runs torch")
+                            "onnx (ONNX Runtime) or openvino; the GPU always runs torch" + without_torch)
     group.add_argument("--batch-size", type=bounded_int(1, 4096),
                        help="views per inference batch (default: from the device)")
     parser.add_argument("--cache-beside", action="store_true",

@@ -40,7 +40,15 @@ def create_embedder(spec: ExtractorSpec, runtime: Runtime | None = None) -> Embe
     from . import runtime as runtime_mod
     from .cnn import CnnEmbedder
 
-    return CnnEmbedder(spec, runtime or runtime_mod.choose())
+    runtime = runtime or runtime_mod.choose()
+    if runtime.backend != "torch":
+        from .torchless import exported_embedder
+
+        embedder = exported_embedder(spec, runtime)
+        if embedder is not None:
+            return embedder
+        runtime = runtime_mod.on_torch(runtime)
+    return CnnEmbedder(spec, runtime)
 
 
 def embed_inputs(embedder: Embedder, inputs: list[dict[int, np.ndarray]]) -> np.ndarray:

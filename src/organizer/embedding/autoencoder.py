@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cnn import image_descriptors, uint8_tensor
-from .runtime import Runtime, choose
+from .runtime import Runtime, choose, require_torch
 
 if TYPE_CHECKING:
     import torch
@@ -120,7 +120,10 @@ def load_autoencoder(path: Path, device: str = "cpu") -> tuple[torch.nn.Module, 
     ------
     ValueError
         If the file is missing, unreadable, or from another format or architecture.
+    TorchMissing
+        Where torch is not installed.
     """
+    require_torch("the autoencoder")
     import torch
 
     path = Path(path)

@@ -9,13 +9,17 @@ is the wrong notion of "similar" for patterns. Each backbone offers ``early``, `
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 from . import weights as weights_mod
+from .runtime import require_torch
 
 log = logging.getLogger(__name__)
 
@@ -125,14 +129,18 @@ def build(backbone: Backbone, weights: str | Path | None,
     weights
         ``"pretrained"`` for the packaged or downloadable ImageNet weights, ``None`` for a
         random initialisation (tests), or a path to a state_dict file.
+
+    Raises
+    ------
+    TorchMissing
+        Where torch is not installed.
     """
+    require_torch(backbone.label or backbone.name)
     import torch
 
     if backbone.name in LITES:
         model = _build_lite(backbone.name, weights)
     else:
-        from .tv_compat import import_torchvision
-
         model = getattr(import_torchvision().models, backbone.name)(weights=None)
         if weights is not None:
             user_file = None if weights == "pretrained" else Path(weights)
@@ -200,3 +208,48 @@ def _fix_legacy_keys(name: str, state: dict) -> dict:
         match = _DENSENET_OLD_KEY.match(key)
         fixed[match.group(1) + match.group(2) if match else key] = value
     return fixed
+
+
+# torchvision next to a torch it was not built against -------------------------------------------
+#
+# Import torchvision even when its compiled extension does not match torch.
+#
+# The torchvision wheel on PyPI is a CUDA build. Next to a CPU-only torch (or any torch it
+# was not built against) its ``_C`` extension fails to load, and ``import torchvision`` then
+# dies with ``RuntimeError: operator torchvision::nms does not exist``, because the module
+# registers fake kernels for ``nms``/``qnms`` whose schemas only the extension defines.
+#
+# We only use torchvision's model definitions, which are plain Python. So when that exact
+# failure happens we define the two missing schemas ourselves (without kernels: calling
+# ``torchvision.ops.nms`` would still raise), log a warning and import again. This is the one
+# place that knows about the mismatch.
+
+_MISSING_SCHEMAS = (
+    "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+    "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+)
+_library = None  # keeps the schema definitions alive for the life of the process
+
+
+def import_torchvision() -> ModuleType:
+    """Return the ``torchvision`` module, repairing the extension mismatch if needed."""
+    global _library
+    try:
+        return importlib.import_module("torchvision")
+    except RuntimeError as exc:
+        if "torchvision::nms" not in str(exc):
+            raise
+        import torch
+
+        for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+            del sys.modules[name]
+        _library = torch.library.Library("torchvision", "DEF")
+        for schema in _MISSING_SCHEMAS:
+            _library.define(schema)
+        log.warning(
+            "torchvision's compiled extension does not match torch %s (%s); using its models "
+            "without the detection ops. Install matching builds to silence this.",
+            torch.__version__,
+            exc,
+        )
+        return importlib.import_module("torchvision")

@@ -16,17 +16,14 @@ weighs the same in a cosine similarity, whatever its channel count.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Protocol
 
 import numpy as np
 
 from ..io.images import LUMA_WEIGHTS
-from . import backbones, exported
-from .runtime import Runtime, autocast, on_torch
-
-log = logging.getLogger(__name__)
+from . import backbones
+from .runtime import Runtime, autocast
 
 
 class NetworkSpec(Protocol):
@@ -243,25 +240,22 @@ def padded_to_step(views: np.ndarray, owners: np.ndarray, n_images: int,
     return np.concatenate([views, blanks]), np.concatenate([owners, np.full(missing, n_images)])
 
 
+def build_tapnet(spec: NetworkSpec) -> TapNet:
+    """``spec``'s network with its weights, on the CPU, hooked at its taps (needs torch)."""
+    return TapNet(backbones.build(backbones.get(spec.model), _weights_arg(spec)), spec.taps, spec.size)
+
+
 class CnnEmbedder:
-    """Turn batches of uint8 views into one descriptor per image."""
+    """Turn batches of uint8 views into one descriptor per image, with torch
+    (:class:`~.torchless.ExportedEmbedder` runs the exported backends)."""
 
     def __init__(self, spec: NetworkSpec, runtime: Runtime):
         import torch
 
         self.spec = spec
         self.backbone = backbones.get(spec.model)
-        model = backbones.build(self.backbone, _weights_arg(spec))
-        self.tapnet = TapNet(model, spec.taps, spec.size)
-        #: The exported network's runner, or None where torch runs the taps.
-        self.exported_taps: exported.TapRunner | None = None
-        if runtime.backend != "torch":
-            try:
-                self.exported_taps = exported.compile_taps(self.tapnet, spec.model, spec.size, runtime.backend,
-                                                      runtime.precision)
-            except exported.ExportUnavailable as exc:
-                log.warning("the %s runtime is unavailable (%s); running on torch instead", runtime.backend, exc)
-                runtime = on_torch(runtime)
+        self.tapnet = build_tapnet(spec)
+        model = self.tapnet.model
         self.runtime = runtime
         memory_format = torch.channels_last if runtime.channels_last else torch.contiguous_format
         model.to(device=runtime.device, memory_format=memory_format)
@@ -312,13 +306,8 @@ class CnnEmbedder:
         return total
 
     def _describe(self, batch):
-        if self.exported_taps is not None:
-            import torch
-
-            maps = [torch.from_numpy(m) for m in self.exported_taps(np.ascontiguousarray(batch.numpy()))]
-        else:
-            with autocast(self.runtime):
-                maps = self.tapnet(batch)
+        with autocast(self.runtime):
+            maps = self.tapnet(batch)
         return pool_maps(maps, self.spec.mode, self.spec.pooling, self.spec.gram)
 
 

@@ -3,9 +3,10 @@
 Measured side by side with torch in ``bench/runtimes.py`` (docs/benchmarks.md, "Inference
 runtimes"): on the CPU, OpenVINO runs the same taps 1.6-5.3x as fast as torch in bf16 with the
 same P@10, and 2.2-5.4x in fp32 with the same vectors. The network is exported once per model, weights and taps, into the user
-cache's ``models`` folder, and read from there afterwards; the pooling stays in
-:mod:`.cnn`, fed the tapped maps. Anything that goes wrong here is an
-:class:`ExportUnavailable`, on which the caller runs torch instead.
+cache's ``models`` folder, and read from there afterwards; the app may ship the default model's exports
+(:func:`bundled`), which are read first. Only the export needs torch: finding and running a file does not,
+and :mod:`.torchless` pools the tapped maps in numpy. Anything that goes wrong here is an
+:class:`ExportUnavailable`, on which the caller runs torch instead where it can.
 """
 
 from __future__ import annotations
@@ -21,14 +22,21 @@ from typing import Callable
 import numpy as np
 
 from ..io.transfer import replace_atomically
+from ..resources import resource_path
 from ..storage.paths import models_dir
-from .runtime import BACKEND_PACKAGES
+from . import backbones
+from .cnn import NetworkSpec, build_tapnet
+from .runtime import BACKEND_PACKAGES, require_torch
+from .weights import MissingWeightsFile, cached_file
 
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the exported graph changes for the same model, weights and taps (the
-#: wrapper, the opset, the dynamic axes), so a file from older code is never read.
-EXPORT_VERSION = 1
+#: wrapper, the opset, the dynamic axes), so a file from older code is never read. 2: the name hashes
+#: the weights file rather than the loaded tensors, so version 1's files are never found again.
+EXPORT_VERSION = 2
+#: The folder of the app's resources that holds the exports shipped with it.
+MODELS_FOLDER = "models"
 OPSET = 17
 INPUT = "pixels"
 
@@ -40,20 +48,43 @@ class ExportUnavailable(RuntimeError):
     """The backend's package is missing, or the network would not export or load."""
 
 
-def onnx_path(model_name: str, model, taps: tuple[str, ...]) -> Path:
-    """Where the export of ``model`` up to ``taps`` is cached.
+def weights_digest(path: Path) -> str:
+    """The hash of a weights file's bytes: what names its export, read without torch."""
+    digest = hashlib.blake2b(digest_size=10)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    The name hashes the weights themselves (so random, packaged and user weights never share
-    a file), the taps, :data:`EXPORT_VERSION` and torch's version, whose exporter wrote it.
-    """
-    import torch
 
+def state_digest(model) -> str:
+    """The hash of a built network's weights, for random ones (tests), which have no file."""
     digest = hashlib.blake2b(digest_size=10)
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy())  # its buffer, read without a copy
-    digest.update(repr((taps, EXPORT_VERSION, OPSET, torch.__version__)).encode())
-    return models_dir() / f"{model_name}-{digest.hexdigest()}.onnx"
+    return digest.hexdigest()
+
+
+def export_name(model_name: str, weights: str, taps: tuple[str, ...]) -> str:
+    """The file name of the export of ``model_name`` with the weights hashed as ``weights``, up to ``taps``.
+
+    It changes with the weights, the taps and :data:`EXPORT_VERSION`; torch's version is left out, so a
+    torch-less install finds the file a build with torch wrote (the bundle's own, see :func:`bundled`).
+    """
+    key = hashlib.blake2b(repr((weights, taps, EXPORT_VERSION, OPSET)).encode(), digest_size=10)
+    return f"{model_name}-{key.hexdigest()}.onnx"
+
+
+def bundled(name: str) -> Path | None:
+    """The export ``name`` as shipped with the app (``make package`` writes the default model's), or None.
+
+    Read-only: a damaged one is passed over for the user's cache, never written again.
+    """
+    try:
+        return resource_path(f"{MODELS_FOLDER}/{name}")
+    except FileNotFoundError:
+        return None
 
 
 def export_taps(tapnet, size: int, target: Path) -> None:
@@ -93,31 +124,71 @@ def export_taps(tapnet, size: int, target: Path) -> None:
     replace_atomically(target, write)
 
 
-def compile_taps(tapnet, model_name: str, size: int, backend: str, precision: str) -> TapRunner:
-    """A runner for ``tapnet``'s taps on ``backend`` ("onnx" or "openvino"), exporting the network first
-    if its file is missing, and again if the file is there but cannot be read.
+def taps_runner(spec: NetworkSpec, backend: str, precision: str) -> TapRunner:
+    """A runner for ``spec``'s taps on ``backend`` ("onnx" or "openvino"): from the export shipped with the
+    app, else the user cache's, else one exported there now (which alone needs torch), and again if the
+    cached file is there but cannot be read.
 
     Raises
     ------
     ExportUnavailable
         The backend's package is missing, or the network would not export, or its export would not load.
+    TorchMissing
+        No export is found, and torch, which would make one, is not installed.
+    WeightsUnavailable
+        The weights are missing or not the network's, as on torch.
     """
     load = {"onnx": _onnx_runner, "openvino": _openvino_runner}[backend]
     try:
         importlib.import_module(BACKEND_PACKAGES[backend])  # first: without it, an export is seconds lost
-        path = onnx_path(model_name, tapnet.model, tapnet.taps)
-        if path.is_file():
-            try:
-                return load(path, tapnet.taps, precision)
-            except Exception as exc:  # noqa: BLE001 - each runtime has its own errors for a damaged file
-                log.warning("the cached export %s would not load (%s); exporting it again", path, _first_line(exc))
-        _export(tapnet, size, path)
+        # Random weights (tests) have no file, and a download has none until the network is built.
+        tapnet = build_tapnet(spec) if _weights_file(spec) is None else None
+        name = export_name(spec.model, _weights_key(spec, tapnet), spec.taps)
+        cached = models_dir() / name
+        for path in (bundled(name), cached):
+            if path is not None and path.is_file():
+                try:
+                    return load(path, spec.taps, precision)
+                except Exception as exc:  # noqa: BLE001 - each runtime has its own errors for a damaged file
+                    log.warning("the export %s would not load (%s); trying the next", path, _first_line(exc))
+        label = backbones.get(spec.model).label or spec.model
+        require_torch(f"exporting {label} at the layers {', '.join(spec.taps)}")
+        _export(tapnet or build_tapnet(spec), spec.size, cached)
         try:
-            return load(path, tapnet.taps, precision)
+            return load(cached, spec.taps, precision)
         except Exception as exc:  # noqa: BLE001
             raise ExportUnavailable(f"the exported network would not load ({_first_line(exc)})") from None
     except ImportError as exc:
         raise ExportUnavailable(f"a package is missing ({exc.name or exc})") from None
+
+
+def export_into(spec: NetworkSpec, folder: Path) -> Path:
+    """Export ``spec``'s taps into ``folder`` under the name :func:`taps_runner` looks for, and return the file:
+    ``make package`` ships the default model's (packaging/export_models.py)."""
+    tapnet = build_tapnet(spec)
+    path = folder / export_name(spec.model, _weights_key(spec, tapnet), spec.taps)
+    _export(tapnet, spec.size, path)
+    return path
+
+
+def _weights_key(spec: NetworkSpec, tapnet) -> str:
+    """What names the weights in an export's name: the file's hash, or the built network's for random weights."""
+    return state_digest(tapnet.model) if spec.weights == "random" else weights_digest(_weights_file(spec))
+
+
+def _weights_file(spec: NetworkSpec) -> Path | None:
+    """The file ``spec``'s weights load from, or None: random, or a download not made yet."""
+    if spec.weights == "random":
+        return None
+    if spec.weights_file:
+        if not Path(spec.weights_file).is_file():
+            raise MissingWeightsFile(Path(spec.weights_file))
+        return Path(spec.weights_file)
+    url = backbones.get(spec.model).weights_url
+    if not url:
+        return backbones.lite_weights_path(spec.model)
+    cached = cached_file(url)
+    return cached if cached.is_file() else None
 
 
 def _export(tapnet, size: int, path: Path) -> None:

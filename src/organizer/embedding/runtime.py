@@ -7,6 +7,7 @@ import importlib.util
 import logging
 import os
 import platform
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,25 @@ EXPORTED_PRECISIONS = {"onnx": ("fp32",), "openvino": ("fp32", "bf16")}
 #: as fast as torch fp32 with the same vectors.
 CPU_BACKEND = "openvino"
 BACKEND_LABELS = {"torch": "torch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
+#: How to get torch where it is left out: the bundle runs the shipped exports without it (README).
+TORCH_HINT = "install Pattern Organizer with pip (pip install pattern-organizer), which brings torch"
 
 log = logging.getLogger(__name__)
+
+
+class TorchMissing(RuntimeError):
+    """What was asked for needs torch, which this installation leaves out (the bundle does)."""
+
+
+def torch_installed() -> bool:
+    """Whether torch can be imported (found, not loaded)."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def require_torch(what: str) -> None:
+    """Raise :class:`TorchMissing`, naming ``what`` and how to get torch, unless torch is installed."""
+    if not torch_installed():
+        raise TorchMissing(f"{what} needs torch, which this installation leaves out: {TORCH_HINT}")
 
 
 @dataclass(frozen=True)
@@ -95,9 +113,6 @@ def preload_torch() -> None:
     mostly Python work, which yields to other threads every few milliseconds. Best
     effort: anything unexpected falls back to a plain import.
     """
-    import importlib.util
-    import sys
-
     if "torch" in sys.modules or platform.system() not in ("Linux", "Darwin"):
         return
     # A second caller waits here, on a lock that releases the GIL, not inside the loader.
@@ -130,10 +145,9 @@ def choose(device: str = "auto", precision: str = "auto", backend: str = "auto")
     The exported backends run on the CPU only; "auto" takes :data:`CPU_BACKEND` there when
     its package is installed, and torch otherwise. A backend asked for by name whose package
     is missing gives way to torch with a one-line warning. ``ORGANIZER_PRECISION`` and
-    ``ORGANIZER_RUNTIME`` override ``"auto"`` (handy for benchmarks).
+    ``ORGANIZER_RUNTIME`` override ``"auto"`` (handy for benchmarks). Without torch, "auto" is the
+    CPU and its exported backend, and a GPU or torch asked for by name raises :class:`TorchMissing`.
     """
-    import torch
-
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     if precision not in PRECISIONS:
@@ -142,6 +156,12 @@ def choose(device: str = "auto", precision: str = "auto", backend: str = "auto")
         backend = os.environ.get("ORGANIZER_RUNTIME", "auto")
     if backend not in BACKENDS:
         raise ValueError(f"unknown runtime {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if precision == "auto":
+        precision = os.environ.get("ORGANIZER_PRECISION", "auto")
+    if not torch_installed():
+        return _without_torch(device, precision, backend)
+    import torch
+
     if device == "auto":
         if torch.cuda.is_available():
             device = "cuda"
@@ -153,8 +173,6 @@ def choose(device: str = "auto", precision: str = "auto", backend: str = "auto")
         raise RuntimeError("CUDA was asked for, but torch sees no CUDA device")
     elif device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise RuntimeError("MPS was asked for, but this torch build or machine has none")
-    if precision == "auto":
-        precision = os.environ.get("ORGANIZER_PRECISION", "auto")
     backend, precision = _backend_for(device, precision, backend)
     if backend != "torch":
         if precision == "auto":
@@ -168,6 +186,27 @@ def choose(device: str = "auto", precision: str = "auto", backend: str = "auto")
         else:
             precision = "bf16" if cpu_has_native_bf16() else "fp32"
     return Runtime(device, precision, channels_last=device in ("cpu", "cuda"))
+
+
+def _without_torch(device: str, precision: str, backend: str) -> Runtime:
+    """:func:`choose` where torch is not installed: the CPU's exported backend, or a one-line error."""
+    if device not in ("auto", "cpu"):
+        require_torch(f"the device {device}")
+    if backend == "torch":
+        require_torch("the torch runtime")
+    if precision not in ("auto", *EXPORTED_PRECISIONS[CPU_BACKEND]):
+        require_torch(f"{precision} on the CPU")
+    if backend == "auto" or not backend_installed(backend):
+        if backend != "auto":
+            log.warning("the %s runtime needs the %s package, which is not installed; running %s instead",
+                        backend, BACKEND_PACKAGES[backend], CPU_BACKEND)
+        backend = CPU_BACKEND
+    if precision not in ("auto", *EXPORTED_PRECISIONS[backend]):
+        log.warning("the %s runtime does not run %s on the CPU; running fp32", backend, precision)
+        precision = "fp32"
+    if precision == "auto":
+        precision = "bf16" if "bf16" in EXPORTED_PRECISIONS[backend] and cpu_has_native_bf16() else "fp32"
+    return Runtime("cpu", precision, channels_last=False, backend=backend)
 
 
 def _backend_for(device: str, precision: str, backend: str) -> tuple[str, str]:
@@ -212,10 +251,13 @@ def autocast(runtime: Runtime):
 
 
 def describe_runtime(device: str = "auto", precision: str = "auto", backend: str = "auto") -> str:
-    """One line for people (the About box): the chosen device, its precision, the backend and torch's version."""
+    """One line for people (the About box): the chosen device, its precision, the backend and torch's version
+    (or that it runs without torch)."""
     preload_torch()
+    runtime = choose(device, precision, backend)
+    if sys.modules.get("torch") is None:  # not installed: choose imports it where it is
+        return f"{runtime.describe()} ({platform.processor() or platform.machine()}) · without torch"
     import torch
 
-    runtime = choose(device, precision, backend)
     name = torch.cuda.get_device_name() if runtime.device == "cuda" else platform.processor() or platform.machine()
     return f"{runtime.describe()} ({name}) · torch {torch.__version__}"

@@ -16,7 +16,7 @@ import numpy as np
 from ..embedding import ExtractorSpec
 from ..embedding.autoencoder import TrainConfig
 from ..embedding.registry import AUTOENCODER, autoencoder_spec
-from ..embedding.runtime import choose
+from ..embedding.runtime import choose, require_torch
 from ..io.folder_pass import compute_per_image
 from ..io.images import MAX_FILE_BYTES
 from ..io.preprocess import make_views
@@ -58,7 +58,11 @@ def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConf
         If the folder has fewer than two usable images.
     Cancelled
         When ``should_stop()`` turns true; nothing is saved.
+    TorchMissing
+        Where torch is not installed: said before the images are read.
     """
+    require_torch("training the autoencoder")
+
     def square(image):
         return make_views(image, config.size, "crop")[0]
 

@@ -9,6 +9,7 @@ from ..analysis.cluster import ClusterSpec
 from ..embedding.embed import EngineFactory, ReadyFn, nothing_ready
 from ..embedding.library import Library, load_library
 from ..embedding.registry import ExtractorSpec
+from ..embedding.runtime import TorchMissing
 from ..embedding.weights import WeightsUnavailable
 from ..io.images import MAX_FILE_BYTES
 from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
@@ -79,7 +80,7 @@ class OpenedLibrary:
     #: The settings asked for, or those with the default model when the chosen model's weights could not be had.
     settings: Settings
     #: Why the chosen model gave way to the default; None when it did not.
-    fallback: WeightsUnavailable | None = None
+    fallback: WeightsUnavailable | TorchMissing | None = None
 
 
 def open_library_or_default(folder: Path, settings: Settings, cache: Cache, *, preparing: ProgressFn = no_progress,
@@ -87,7 +88,8 @@ def open_library_or_default(folder: Path, settings: Settings, cache: Cache, *, p
                             max_file_bytes: int = MAX_FILE_BYTES, on_ready: ReadyFn = nothing_ready) -> OpenedLibrary:
     """:func:`open_library` with the extractor ``settings`` describe, or with the default model when the chosen
     one's weights cannot be had: offline before its download, a Lite whose package is not installed, a weights
-    file that is gone or does not fit. The app then still shows the folder, and says why.
+    file that is gone or does not fit; or when it needs torch, which the bundle leaves out. The app then still
+    shows the folder, and says why.
 
     Raises
     ------
@@ -103,7 +105,7 @@ def open_library_or_default(folder: Path, settings: Settings, cache: Cache, *, p
 
     try:
         return OpenedLibrary(opened(settings), settings)
-    except WeightsUnavailable as exc:
+    except (WeightsUnavailable, TorchMissing) as exc:
         fallback = with_default_model(settings)
         if fallback == settings:
             raise

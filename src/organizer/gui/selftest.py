@@ -2,8 +2,9 @@
 
 It opens the real window offscreen, renders the sample patterns into a temporary folder,
 scans them with the bundled model, runs a find-similar and checks the answer, then exits
-0 (or 1 with the reason). Its log names where the model's weights were loaded from, so a
-bundle that silently used files from outside itself is caught.
+0 (or 1 with the reason). Its log names where the model's weights were loaded from, and any
+network the scan had to export, so a bundle that silently used files from outside itself, or
+missed its shipped exports, is caught.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def run_self_test() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
 
-    from ..storage.paths import user_cache_dir, user_data_dir
+    from ..storage.paths import models_dir, user_cache_dir, user_data_dir
 
     _log(f"user cache dir: {user_cache_dir()}; data dir: {user_data_dir()}")
     scratch = Path(tempfile.mkdtemp(prefix="organizer-self-test-"))
@@ -78,6 +79,12 @@ def run_self_test() -> int:
             return 1
         _log(f"map and {len(session.book.clusters())} clusters after {time.monotonic() - started:.1f} s; "
              f"device: {session.device_description}")
+        # The bundle has no torch to export with: its scan must have read the exports it ships.
+        made = sorted(path.name for path in models_dir().glob("*.onnx"))
+        _log(f"networks exported by this run: {', '.join(made) or 'none'}")
+        if frozen and made:
+            _log("FAIL: the bundle exported a network instead of reading its own")
+            return 1
         query = next(i for i, p in enumerate(library.paths) if family_of(p.name) == "normal-chevron")
         session.find_similar(query)
         if not wait(lambda: bool(window.similar.results()), "find similar"):

@@ -7,11 +7,15 @@ from pathlib import Path
 
 from ...embedding.backbones import BACKBONES, DEFAULT_MODEL, LITES, weights_on_disk
 from ...embedding.registry import AUTOENCODER
+from ...embedding.runtime import TorchMissing, torch_installed
 from ...embedding.weights import BadWeights, MissingWeightsFile, WeightsUnavailable, cached_file
 
 MODEL_LABELS = {**{name: backbone.label for name, backbone in BACKBONES.items()},
                 AUTOENCODER: "Autoencoder trained on this folder"}
 WEIGHTS_FILTER = "PyTorch weights (*.pth *.pt *.bin);;All files (*)"
+#: What a choice that needs torch says where torch is left out (the bundle runs the default model without it).
+NEEDS_TORCH = "needs PyTorch"
+TORCH_REMEDY = "install Pattern Organizer with pip (pip install pattern-organizer) to use it"
 
 
 def model_label(model: str) -> str:
@@ -23,8 +27,15 @@ def needs_weights(model: str) -> bool:
     return model in BACKBONES and bool(BACKBONES[model].weights_url)
 
 
+def needs_torch(model: str) -> bool:
+    """Whether ``model`` cannot run here for want of torch: only the default model's shipped exports run without it."""
+    return model != DEFAULT_MODEL and not torch_installed()
+
+
 def model_item(model: str) -> str:
     """The model's line in the settings dialog's list: its name, and what it needs before it can run."""
+    if needs_torch(model):
+        return f"{model_label(model)} ({NEEDS_TORCH})"
     if model not in BACKBONES or weights_on_disk(model):
         return model_label(model)
     missing = "not installed" if model in LITES else f"{BACKBONES[model].weights_mb} MB download"
@@ -32,7 +43,9 @@ def model_item(model: str) -> str:
 
 
 def model_note(model: str, weights_file: str) -> str:
-    """One line under the list on where the chosen model's weights come from."""
+    """One line under the list on where the chosen model's weights come from, or that it needs torch."""
+    if needs_torch(model):
+        return f"Needs PyTorch, which this installation leaves out: {TORCH_REMEDY}."
     if model == AUTOENCODER:
         return "Trained on the open folder when it is first scanned with it: no download."
     if model not in BACKBONES:
@@ -57,9 +70,12 @@ def download_tooltip(model: str) -> str:
     return f"Download {url} and choose it here, or put it in {cached_file(url).parent}."
 
 
-def fallback_text(model: str, reason: WeightsUnavailable) -> str:
+def fallback_text(model: str, reason: WeightsUnavailable | TorchMissing) -> str:
     """Why the folder was opened with the default model instead of ``model``, and how to get ``model`` back."""
     chosen, default = model_label(model), model_label(DEFAULT_MODEL)
+    if isinstance(reason, TorchMissing):
+        return (f"{chosen} needs PyTorch, which this installation leaves out, so {default} was used instead. "
+                f"To use {chosen}, install Pattern Organizer with pip (pip install pattern-organizer).")
     if isinstance(reason, BadWeights) and reason.user_file:
         why = f"The weights file {reason.path.name} does not fit {chosen}"
     elif isinstance(reason, MissingWeightsFile):

@@ -17,11 +17,12 @@ from ...analysis.clusterers import CLUSTERERS, PARAMETERS, clusterers
 from ...analysis.clusterers.base import LINKAGES
 from ...embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ...embedding.registry import AUTOENCODER, CNN_MODES, MODES
-from ...embedding.runtime import BACKENDS, DEVICES
+from ...embedding.runtime import BACKENDS, DEVICES, torch_installed
 from ...search.compare_indices import INDEX_SPECS
 from ...storage.settings import Settings
 from ..palette import tone_colour
-from .model_choice import WEIGHTS_FILTER, download_tooltip, model_item, model_label, model_note, needs_weights
+from .model_choice import (NEEDS_TORCH, WEIGHTS_FILTER, download_tooltip, model_item, model_label, model_note,
+                           needs_weights)
 
 MODE_NOTES = {
     "content": "Shapes and motifs, as a network sees them: the best general choice.",
@@ -37,8 +38,17 @@ DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NV
                  "mps": "Apple GPU (Metal)"}
 RUNTIME_LABELS = {"auto": "Automatic (OpenVINO where installed)", "torch": "PyTorch", "openvino": "OpenVINO",
                   "onnx": "ONNX Runtime"}
+#: The devices and the runtime that only torch runs, marked where torch is left out (the bundle).
+TORCH_CHOICES = ("cuda", "mps", "torch")
 NO_RERANK = "No: keep the features' order"
 AUTOMATIC = "Automatic"
+
+
+def _marking_torch(labels: dict[str, str]) -> dict[str, str]:
+    """``labels`` with the choices that need torch marked so, where torch is not installed."""
+    if torch_installed():
+        return labels
+    return {value: f"{label} ({NEEDS_TORCH})" if value in TORCH_CHOICES else label for value, label in labels.items()}
 
 
 class SettingsDialog(QDialog):
@@ -66,7 +76,8 @@ class SettingsDialog(QDialog):
         self.model_note = self._note()
         features.addRow("", self.model_note)
         self.layers_edit = QLineEdit(placeholderText="Default for the model")
-        self.layers_edit.setToolTip("early, mid or late, or network module names, comma-separated")
+        self.layers_edit.setToolTip("early, mid or late, or network module names, comma-separated" + (
+            "" if torch_installed() else "; in this installation, layers other than the default need PyTorch"))
         self._row(features, "Layers:", self.layers_edit)
         self.mode_combo = self._combo(MODES, MODE_LABELS)
         self.mode_note = self._note()
@@ -80,9 +91,9 @@ class SettingsDialog(QDialog):
         self.equalize_check.setToolTip("For scans and photos taken in different light or focus: each image is "
                                        "brought to the folder's typical level before it is compared.")
         features.addRow("", self.equalize_check)
-        self.device_combo = self._combo(DEVICES, DEVICE_LABELS)
+        self.device_combo = self._combo(DEVICES, _marking_torch(DEVICE_LABELS))
         self._row(features, "Compute on:", self.device_combo)
-        self.runtime_combo = self._combo(BACKENDS, RUNTIME_LABELS)
+        self.runtime_combo = self._combo(BACKENDS, _marking_torch(RUNTIME_LABELS))
         self.runtime_combo.setToolTip("What runs the network on the CPU (a GPU always runs PyTorch). The vectors "
                                       "agree (docs/benchmarks.md), so changing it re-embeds nothing.")
         self._row(features, "CPU runtime:", self.runtime_combo)
