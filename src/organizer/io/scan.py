@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from stat import S_ISREG
 
@@ -45,6 +45,11 @@ class ScanResult:
     #: (path, reason) for folders or entries that could not be read or cannot be images
     #: (named pipes, devices, names that are not valid UTF-8, formats this app cannot read).
     problems: list[tuple[Path, str]]
+
+
+#: A name not hidden ends with one of these exactly when its suffix is one, and the test is the
+#: cheapest way to ask, 100,000 times a rescan.
+_IMAGE_ENDINGS = tuple(IMAGE_SUFFIXES)
 
 
 def is_hidden(name: str) -> bool:
@@ -98,7 +103,7 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
         try:
             with os.scandir(directory) as listing:
                 # Reversed, so the stacks hand subfolders back in name order.
-                entries = sorted(listing, key=lambda e: e.name, reverse=True)
+                entries = sorted(listing, key=attrgetter("name"), reverse=True)
         except OSError as exc:
             problems.append((directory, f"folder cannot be listed ({exc.strerror})"))
             continue
@@ -112,9 +117,8 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                         continue
                     (linked if in_link or entry.is_symlink() else pending).append(Path(entry.path))
                     continue
-                suffix = os.path.splitext(entry.name)[1].lower()
-                if suffix not in IMAGE_SUFFIXES:
-                    if unsupported := unsupported_reason(suffix):
+                if not entry.name.lower().endswith(_IMAGE_ENDINGS):
+                    if unsupported := unsupported_reason(os.path.splitext(entry.name)[1]):
                         problems.append((_readable(entry.path), unsupported))
                     continue
                 if not _storable(entry.path):
