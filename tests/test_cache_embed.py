@@ -267,3 +267,18 @@ def test_vectors_come_back_in_the_order_asked_whichever_way_they_are_read(tmp_pa
         with pytest.raises(KeyError, match="1 vectors missing"):
             cache.vectors(SPEC.id, ["h1", "absent"])
         assert cache.vectors(SPEC.id, []).shape == (0, 0)
+
+
+def test_a_rescan_of_an_unchanged_folder_does_not_wait_for_another_writer(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "BUSY_TIMEOUT_S", 0.2)
+    folder = _library(tmp_path / "lib", 4)
+    with Cache(tmp_path / "c.sqlite") as cache:
+        first, _ = _run(folder, cache)
+        writer = sqlite3.connect(tmp_path / "c.sqlite", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another process in the middle of writing a batch
+        try:
+            again, embedder = _run(folder, cache)
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+    assert embedder.images == 0 and again.paths == first.paths and again.hashes == first.hashes

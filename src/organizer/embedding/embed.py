@@ -150,22 +150,25 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
     todo: list[FileEntry] = []
     for entry in scanned.files:
         key = entry.key
-        record, failure = known.get(key), known_failures.get(key)
-        if record and (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns) and record.hash in embedded:
+        record = known.get(key)
+        if record and record.size == entry.size and record.mtime_ns == entry.mtime_ns and record.hash in embedded:
             ready[key] = record.hash
-        elif failure and (failure.size, failure.mtime_ns) == (entry.size, entry.mtime_ns):
+        elif (failure := known_failures.get(key)) and (failure.size, failure.mtime_ns) == (entry.size, entry.mtime_ns):
             report.failures.append((entry.path, failure.reason))
         else:
             todo.append(entry)
     report.reused = len(ready)
 
     present = {e.key for e in scanned.files}
-    with cache.transaction():
-        cache.forget_files(known.keys() - present)
-        cache.forget_failures((known_failures.keys() - present) | (known_failures.keys() & ready.keys()))
-        # Broken links and unlistable folders have no size or mtime; -1 marks them, and the
-        # next scan finds them afresh.
-        cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
+    gone, healed = known.keys() - present, (known_failures.keys() - present) | (known_failures.keys() & ready.keys())
+    # An unchanged folder writes nothing, so its rescan never waits for another process writing the cache.
+    if gone or healed or scanned.problems:
+        with cache.transaction():
+            cache.forget_files(gone)
+            cache.forget_failures(healed)
+            # Broken links and unlistable folders have no size or mtime; -1 marks them, and the
+            # next scan finds them afresh.
+            cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
     if ready:
         on_ready(ScanBatch(spec.id, [e.path for e in scanned.files if e.key in ready], list(ready.values())))
     if todo:
