@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sqlite3
@@ -282,3 +283,32 @@ def test_a_rescan_of_an_unchanged_folder_does_not_wait_for_another_writer(tmp_pa
             writer.execute("ROLLBACK")
             writer.close()
     assert embedder.images == 0 and again.paths == first.paths and again.hashes == first.hashes
+
+
+def test_a_rescan_sets_off_no_garbage_collections_and_leaves_the_collector_on(tmp_path):
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    rows = []
+    for i in range(3000):
+        path = folder / f"{i:05d}.png"
+        path.write_bytes(b"%05d" % i)
+        info = path.stat()
+        rows.append((str(path), info.st_size, info.st_mtime_ns, f"hash{i}"))
+    collections = []
+
+    def count(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    with Cache(tmp_path / "c.sqlite") as cache:
+        # The rows an earlier scan of these files left, so this one is an unchanged rescan.
+        cache.put_files(rows)
+        cache.put_embeddings(SPEC.id, [row[3] for row in rows], np.ones((len(rows), 4)))
+        gc.callbacks.append(count)
+        try:
+            report = embed_folder(folder, SPEC, cache, make_embedder=CountingEmbedder)
+        finally:
+            gc.callbacks.remove(count)
+    assert report.reused == 3000 and report.hashes == [row[3] for row in rows]
+    # Only the one young-generation pass that the paused collector owes once it is back on.
+    assert len(collections) <= 1 and gc.isenabled()
