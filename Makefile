@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLES ?=
 
-.PHONY: run test install samples bench bench-peers clean package package-test
+.PHONY: run test install samples bench bench-rescan bench-peers clean package package-test
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/analysis.py --parts map
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/first_results.py
+	# 100,000 images end to end, about 9 minutes on 2 quiet cores; the folder is rendered once.
+	$(BIN)/python bench/scale.py
+
+# The unchanged rescan of bench/scale.py's folder alone (after one `make bench` or bench/scale.py):
+# a new process a round, with AGAINST=path/to/other/src alternating against another tree's engine.
+bench-rescan: $(STAMP)
+	$(BIN)/python bench/scale.py --rescan-only $(if $(AGAINST),--against $(AGAINST))
 
 # Our engine against clustimage, imagededup and imagehash, each in its own venv (bench/peers/).
 bench-peers: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sqlite3
@@ -17,6 +18,7 @@ from organizer.embedding.colour import ColourEmbedder
 from organizer.embedding.embed import embed_folder
 from organizer.io import images
 from organizer.jobs.tasks import Cancelled
+from organizer.storage import cache as cache_module
 from organizer.storage.cache import Cache
 
 SPEC = make_spec(mode="colour")
@@ -244,3 +246,69 @@ def test_cluster_edits_are_kept_per_key_and_survive_reopening(tmp_path):
         cache.put_edits("b", "{}")
     with Cache(tmp_path / "c.sqlite") as cache:
         assert cache.get_edits("a") == '{"x": 2}' and cache.get_edits("b") == "{}"
+
+
+@pytest.mark.parametrize("read_all_from", [1, 10**9], ids=["whole-table", "one-by-one"])
+def test_vectors_come_back_in_the_order_asked_whichever_way_they_are_read(tmp_path, monkeypatch, read_all_from):
+    monkeypatch.setattr(cache_module, "_READ_ALL_FROM", read_all_from)
+    rng = np.random.default_rng(0)
+    stored = {f"h{i}": rng.normal(size=6).astype(np.float32) for i in range(12)}
+    # Written in both storage types, beside another extractor's rows and hashes never asked for.
+    with Cache(tmp_path / "c.sqlite", vector_dtype="float32") as cache:
+        cache.put_embeddings(SPEC.id, ["h0", "h1", "h2"], np.stack([stored[h] for h in ("h0", "h1", "h2")]))
+    with Cache(tmp_path / "c.sqlite") as cache:
+        rest = [f"h{i}" for i in range(3, 12)]
+        cache.put_embeddings(SPEC.id, rest, np.stack([stored[h] for h in rest]))
+        cache.put_embeddings("other", ["h0"], np.zeros((1, 6)))
+        asked = ["h7", "h0", "h3", "h7", "h11", "h2"]
+        vectors = cache.vectors(SPEC.id, asked)
+        assert vectors.dtype == np.float32 and vectors.shape == (6, 6)
+        assert np.array_equal(vectors[1], stored["h0"]) and np.array_equal(vectors[5], stored["h2"])
+        assert np.allclose(vectors, np.stack([stored[h] for h in asked]), atol=2e-3)  # float16 storage
+        with pytest.raises(KeyError, match="1 vectors missing"):
+            cache.vectors(SPEC.id, ["h1", "absent"])
+        assert cache.vectors(SPEC.id, []).shape == (0, 0)
+
+
+def test_a_rescan_of_an_unchanged_folder_does_not_wait_for_another_writer(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "BUSY_TIMEOUT_S", 0.2)
+    folder = _library(tmp_path / "lib", 4)
+    with Cache(tmp_path / "c.sqlite") as cache:
+        first, _ = _run(folder, cache)
+        writer = sqlite3.connect(tmp_path / "c.sqlite", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another process in the middle of writing a batch
+        try:
+            again, embedder = _run(folder, cache)
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+    assert embedder.images == 0 and again.paths == first.paths and again.hashes == first.hashes
+
+
+def test_a_rescan_sets_off_no_garbage_collections_and_leaves_the_collector_on(tmp_path):
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    rows = []
+    for i in range(3000):
+        path = folder / f"{i:05d}.png"
+        path.write_bytes(b"%05d" % i)
+        info = path.stat()
+        rows.append((str(path), info.st_size, info.st_mtime_ns, f"hash{i}"))
+    collections = []
+
+    def count(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    with Cache(tmp_path / "c.sqlite") as cache:
+        # The rows an earlier scan of these files left, so this one is an unchanged rescan.
+        cache.put_files(rows)
+        cache.put_embeddings(SPEC.id, [row[3] for row in rows], np.ones((len(rows), 4)))
+        gc.callbacks.append(count)
+        try:
+            report = embed_folder(folder, SPEC, cache, make_embedder=CountingEmbedder)
+        finally:
+            gc.callbacks.remove(count)
+    assert report.reused == 3000 and report.hashes == [row[3] for row in rows]
+    # Only the one young-generation pass that the paused collector owes once it is back on.
+    assert len(collections) <= 1 and gc.isenabled()

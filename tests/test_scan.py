@@ -50,6 +50,22 @@ def test_entries_are_absolute_with_size_and_mtime(tmp_path: Path, monkeypatch: p
     assert entry.path.is_absolute()
 
 
+
+def test_each_entry_carries_its_path_as_text_the_cache_key(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    _touch(outside / "shared.png")
+    root = tmp_path / "library"
+    for name in ["top.png", "a/b/deep.jpg", "a b/spaced.gif"]:
+        _touch(root / name)
+    (root / "linked").symlink_to(outside)
+
+    files = scan_folder(root).files
+
+    assert len(files) == 4
+    assert [f.key for f in files] == [str(f.path) for f in files]
+    # Made by hand (as a cluster's worker or a test does), an entry works its key out itself.
+    assert FileEntry(root / "top.png", 1, 2).key == str(root / "top.png")
+
 def test_skips_hidden_files_and_hidden_folders_and_recurses(tmp_path: Path) -> None:
     for name in ["top.png", "a/b/c/deep.jpg", "a/mid.gif", "z/last.bmp"]:
         _touch(tmp_path / name)

@@ -55,7 +55,7 @@ def compute_per_image(folder: Path, cache: Cache, compute: Callable[[Image.Image
     def read(entry) -> tuple[str, Any, str, bool]:
         """(hash, value, failure reason, whether the hash or failure is new to the cache)."""
         stamp = (entry.size, entry.mtime_ns)
-        record, failure = known.get(str(entry.path)), known_failures.get(str(entry.path))
+        record, failure = known.get(entry.key), known_failures.get(entry.key)
         if failure and (failure.size, failure.mtime_ns) == stamp:
             return "", None, failure.reason, False
         if record and (record.size, record.mtime_ns) == stamp and record.hash in done_hashes:
@@ -81,10 +81,10 @@ def compute_per_image(folder: Path, cache: Cache, compute: Callable[[Image.Image
                 if error:
                     result.failures.append((entry.path, error))
                     if new:
-                        failed.append((str(entry.path), entry.size, entry.mtime_ns, error))
+                        failed.append((entry.key, entry.size, entry.mtime_ns, error))
                     continue
                 if new:
-                    hashed.append((str(entry.path), entry.size, entry.mtime_ns, digest))
+                    hashed.append((entry.key, entry.size, entry.mtime_ns, digest))
                 result.paths.append(entry.path)
                 result.hashes.append(digest)
                 result.values.append(value)

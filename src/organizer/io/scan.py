@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from stat import S_ISREG
 
@@ -29,6 +30,13 @@ class FileEntry:
     path: Path
     size: int
     mtime_ns: int
+    #: ``str(path)``, the cache's key for the file; the scan passes the text it listed, as
+    #: formatting 100,000 Paths again would cost a rescan a tenth of a second.
+    key: str = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", str(self.path))
 
 
 @dataclass
@@ -37,6 +45,11 @@ class ScanResult:
     #: (path, reason) for folders or entries that could not be read or cannot be images
     #: (named pipes, devices, names that are not valid UTF-8, formats this app cannot read).
     problems: list[tuple[Path, str]]
+
+
+#: A name not hidden ends with one of these exactly when its suffix is one, and the test is the
+#: cheapest way to ask, 100,000 times a rescan.
+_IMAGE_ENDINGS = tuple(IMAGE_SUFFIXES)
 
 
 def is_hidden(name: str) -> bool:
@@ -62,8 +75,10 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
     root = Path(folder).resolve()
     if not root.is_dir():
         raise NotADirectoryError(f"not a folder: {root}")
-    files: dict[tuple[int, int], FileEntry] = {}
-    via_link: dict[tuple[int, int], bool] = {}
+    # Per file identity: (reached through a link, path text, folder, name, size, mtime). The
+    # Path is made only for the path kept, once, from its folder: making two Paths per file was
+    # a third of the time of a rescan of 100,000 files.
+    files: dict[tuple[int, int], tuple[bool, str, Path, str, int, int]] = {}
     problems: list[tuple[Path, str]] = []
     seen_dirs: set[tuple[int, int]] = set()
     # Folders reached through a symlink wait until every real folder has been entered, so
@@ -88,7 +103,7 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
         try:
             with os.scandir(directory) as listing:
                 # Reversed, so the stacks hand subfolders back in name order.
-                entries = sorted(listing, key=lambda e: e.name, reverse=True)
+                entries = sorted(listing, key=attrgetter("name"), reverse=True)
         except OSError as exc:
             problems.append((directory, f"folder cannot be listed ({exc.strerror})"))
             continue
@@ -102,9 +117,8 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                         continue
                     (linked if in_link or entry.is_symlink() else pending).append(Path(entry.path))
                     continue
-                suffix = Path(entry.name).suffix.lower()
-                if suffix not in IMAGE_SUFFIXES:
-                    if unsupported := unsupported_reason(suffix):
+                if not entry.name.lower().endswith(_IMAGE_ENDINGS):
+                    if unsupported := unsupported_reason(os.path.splitext(entry.name)[1]):
                         problems.append((_readable(entry.path), unsupported))
                     continue
                 if not _storable(entry.path):
@@ -123,12 +137,13 @@ def scan_folder(folder: Path, should_stop: StopFn = never_stop) -> ScanResult:
                 problems.append((Path(entry.path), reason))
                 continue
             key = (stat.st_dev, stat.st_ino)
-            candidate = FileEntry(Path(entry.path), stat.st_size, stat.st_mtime_ns)
-            linked_path = in_link or entry.is_symlink()
-            if key not in files or (linked_path, str(candidate.path)) < (via_link[key], str(files[key].path)):
+            candidate = (in_link or entry.is_symlink(), entry.path, directory, entry.name, stat.st_size,
+                         stat.st_mtime_ns)
+            if key not in files or candidate[:2] < files[key][:2]:
                 files[key] = candidate
-                via_link[key] = linked_path
-    return ScanResult(sorted(files.values(), key=lambda f: str(f.path)), problems)
+    kept = sorted(files.values(), key=itemgetter(1))
+    return ScanResult([FileEntry(directory.joinpath(name), size, mtime_ns, text)
+                       for _, text, directory, name, size, mtime_ns in kept], problems)
 
 
 #: SQLite keeps text as UTF-8, so a path that is not valid UTF-8 (a name written in another

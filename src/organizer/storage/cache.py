@@ -39,7 +39,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
@@ -52,6 +52,8 @@ SCHEMA_VERSION = 2
 #: table, which the schema script creates in an older file.
 _UPGRADABLE = (1, 2)
 BUSY_TIMEOUT_S = 30.0
+#: From this many vectors asked, reading the extractor's whole table beats looking each up (100,000: 0.14 s, 0.63 s).
+_READ_ALL_FROM = 5_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -73,8 +75,7 @@ CREATE TABLE IF NOT EXISTS clusterings (
 """
 
 
-@dataclass(frozen=True)
-class FileRecord:
+class FileRecord(NamedTuple):  # not a dataclass: a scan makes one per file, and a tuple is made in half the time
     size: int
     mtime_ns: int
     hash: str
@@ -252,23 +253,35 @@ class Cache:
         KeyError
             If a hash has no vector for this extractor.
         """
-        found: dict[str, np.ndarray] = {}
-        wanted = list(dict.fromkeys(hashes))
-        for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
-            chunk = wanted[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT hash, dtype, vector FROM embeddings WHERE extractor = ? AND hash IN ({marks})",
-                (extractor, *chunk),
-            )
-            for digest, dtype, blob in rows:
-                found[digest] = np.frombuffer(blob, dtype=dtype)
-        missing = [h for h in wanted if h not in found]
-        if missing:
-            raise KeyError(f"{len(missing)} vectors missing for {extractor}")
+        wanted = set(hashes)
+        row_of: dict[str, int] = {}
+        blobs: list[bytes] = []
+        dtypes: list[str] = []
+        for digest, dtype, blob in self._vector_rows(extractor, wanted):
+            if digest in wanted:
+                row_of[digest] = len(blobs)
+                blobs.append(blob)
+                dtypes.append(dtype)
+        if len(row_of) < len(wanted):
+            raise KeyError(f"{len(wanted) - len(row_of)} vectors missing for {extractor}")
         if not hashes:
             return np.zeros((0, 0), dtype=np.float32)
-        return np.stack([found[h] for h in hashes]).astype(np.float32)
+        # One buffer for all rows: a NumPy array per row cost as much as the query at 100,000.
+        if dtypes.count(dtypes[0]) == len(dtypes):
+            stored = np.frombuffer(b"".join(blobs), dtype=dtypes[0]).reshape(len(blobs), -1)
+        else:  # a cache once written with float32 vectors, then with float16
+            stored = np.stack([np.frombuffer(blob, dtype=dtype) for blob, dtype in zip(blobs, dtypes)])
+        return stored[[row_of[h] for h in hashes]].astype(np.float32)
+
+    def _vector_rows(self, extractor: str, wanted: set[str]) -> Iterable[tuple[str, str, bytes]]:
+        """The rows of ``wanted`` and maybe others: a folder's worth is read as the extractor's whole table."""
+        if len(wanted) >= _READ_ALL_FROM:
+            return self._conn.execute("SELECT hash, dtype, vector FROM embeddings WHERE extractor = ?", (extractor,))
+        pending = list(wanted)
+        chunks = [pending[start:start + 900] for start in range(0, len(pending), 900)]  # SQLite's parameter limit
+        query = "SELECT hash, dtype, vector FROM embeddings WHERE extractor = ? AND hash IN ({})"
+        return (row for chunk in chunks
+                for row in self._conn.execute(query.format(",".join("?" * len(chunk))), (extractor, *chunk)))
 
     def count_embeddings(self, extractor: str) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM embeddings WHERE extractor = ?", (extractor,)).fetchone()[0]
