@@ -37,7 +37,7 @@ def inference_only(embedder, spec, folder: Path, sample: int, batch: int) -> flo
     files = scan_folder(folder).files
     files = files[:: max(1, len(files) // sample)][:sample]  # spread over the folder, like the scan
     inputs = [preprocess.network_inputs(images.load(f.path, spec.largest_input), spec.size, spec.policy,
-                                        spec.multiscale) for f in files]
+                                        spec.multiscale, spec.centre_view) for f in files]
     embed_inputs(embedder, inputs[:batch])  # warm-up: first-call allocations and kernel choice
     started = time.perf_counter()
     for i in range(0, len(inputs), batch):

@@ -34,7 +34,8 @@ from organizer.samples.objects import render_object
 HERE = Path(__file__).resolve().parent
 
 CONFIGS: dict[str, dict] = {
-    "lite0 default (blocks 10+14, object pooling)": {},
+    "lite0 default (blocks 10+14, object pooling, centre view)": {},
+    "lite0 default, whole view only (the default before the centre view)": {"centre_view": False},
     "lite0 blocks 10+14, centre prior (the default before object pooling)": {"pooling": "centre"},
     "lite0 default, plain average": {"pooling": "avg"},
     "lite0 late (blocks 14+15), object pooling": {"layers": "late"},

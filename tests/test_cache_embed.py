@@ -155,10 +155,10 @@ def test_one_unexpected_exception_becomes_a_failure_record(tmp_path, monkeypatch
     folder = _library(tmp_path / "lib", 3)
     real_make_views = embed_mod.preprocess.make_views
 
-    def explode_on_second(image, size, policy="auto", max_tiles=4):
+    def explode_on_second(image, size, *args, **kwargs):
         if image.size[1] == 41:  # img_001 is the one image 41 px tall
             raise ZeroDivisionError("boom")
-        return real_make_views(image, size, policy, max_tiles)
+        return real_make_views(image, size, *args, **kwargs)
 
     monkeypatch.setattr(embed_mod.preprocess, "make_views", explode_on_second)
     with Cache(tmp_path / "c.sqlite") as cache:

@@ -80,6 +80,9 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
                        help="object (default) weighs what stands out from the frame's border and the middle more, "
                             "for photos of patterned things; centre weighs only the middle more; avg weighs all equally")
     group.add_argument("--flip", action="store_true", help="average with the mirrored image")
+    group.add_argument("--no-centre-view", dest="centre_view", action="store_false",
+                       help="see each image whole only, not also through its centre region (the default, which "
+                            "finds a photographed object's pattern; tiled strips never get it)")
     group.add_argument("--invariant", action="store_true",
                        help="match rotated and mirrored copies: average over all 8 flips and quarter turns (8x slower)")
     group.add_argument("--equalize", action="store_true",
@@ -127,7 +130,8 @@ def max_file_bytes(args) -> int:
 
 def spec_from_args(args):
     return make_spec(args.model, args.layers, args.feature_mode, args.size, args.policy, args.pooling, args.flip,
-                     args.gram, args.multiscale, args.weights or "pretrained", invariant=args.invariant)
+                     args.gram, args.multiscale, args.weights or "pretrained", invariant=args.invariant,
+                     centre_view=args.centre_view)
 
 
 def open_cache(folder: Path, beside: bool) -> Cache:

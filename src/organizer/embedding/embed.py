@@ -331,4 +331,4 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder, max_file_byt
 def _inputs(image, spec: ExtractorSpec) -> dict[int, np.ndarray]:
     if spec.equalize:
         image = equalized(image, ImageMetrics(*spec.equalize))
-    return preprocess.network_inputs(image, spec.size, spec.policy, spec.multiscale)
+    return preprocess.network_inputs(image, spec.size, spec.policy, spec.multiscale, spec.centre_view)

@@ -40,6 +40,10 @@ DEFAULT_POLICY = "auto"
 #: The model trained on the user's own folder (folder.extractor); not a pretrained backbone.
 AUTOENCODER = "autoencoder"
 DEFAULT_POOLING = "object"
+#: The centre view is on by default: measured on five labelled sets (docs/benchmarks.md,
+#: "Regional views"), it gains garments, swatches and object photos and costs dtd10 and the
+#: charts nothing, for one more forward pass on each image that fits one view.
+DEFAULT_CENTRE_VIEW = True
 #: The network input sides a spec may ask for, in pixels.
 MIN_INPUT, MAX_INPUT = 32, 1024
 
@@ -63,6 +67,9 @@ class ExtractorSpec:
     #: Average over the 8 flips and quarter turns (the dihedral group D4): a pattern
     #: matches its rotated and mirrored copies, as repeating tiles and flipped scans need.
     invariant: bool = False
+    #: Also see an image that fits one view through its centre region (io.preprocess
+    #: ``centre_view``): the print of a photographed garment fills a view of its own.
+    centre_view: bool = False
     #: The (brightness, contrast, sharpness) every image is equalized to before embedding,
     #: normally the folder's median (see tools.levels); empty for none.
     equalize: tuple[float, ...] = ()
@@ -72,7 +79,8 @@ class ExtractorSpec:
         levels = "+eq" + "-".join(f"{v:g}" for v in self.equalize) if self.equalize else ""
         if self.mode not in CNN_MODES:
             return f"v{VERSION}/{self.mode}{levels}/{self.size}/{self.policy}"
-        flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant))
+        flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant),
+                 ("+cv", self.centre_view))
         extras = "".join(flag for flag, on in flags if on) + levels
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
                 f"{self.mode}-{self.pooling}{extras}/{self.size}/{self.policy}")
@@ -108,7 +116,8 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
               mode: str = "content", size: int | None = None, policy: str = DEFAULT_POLICY,
               pooling: str = DEFAULT_POOLING,
               flip: bool = False, gram: bool = False, multiscale: bool = False,
-              weights: str | Path | None = "pretrained", invariant: bool = False) -> ExtractorSpec:
+              weights: str | Path | None = "pretrained", invariant: bool = False,
+              centre_view: bool = DEFAULT_CENTRE_VIEW) -> ExtractorSpec:
     """Validate user choices and return the spec they describe.
 
     ``layers`` is a preset (early, mid, late), module names, or both, comma-separated;
@@ -136,11 +145,11 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
         raise ValueError(f"input size {size} is outside {MIN_INPUT}..{MAX_INPUT}")
     weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
     spec = ExtractorSpec(model, taps, mode, size, policy, pooling, flip, gram, multiscale,
-                         _weights_tag(weights), weights_file, invariant)
+                         _weights_tag(weights), weights_file, invariant, centre_view)
     if not spec.uses_cnn:
         # Colour histograms and palettes ignore where colours are, so flips and turns change nothing.
         spec = replace(spec, model="", taps=(), pooling="", flip=False, gram=False, multiscale=False,
-                       weights="", weights_file="", invariant=False)
+                       weights="", weights_file="", invariant=False, centre_view=False)
     return spec
 
 

@@ -1,0 +1,66 @@
+"""The centre view: an image that fits one view is also seen through its centre region, so
+a pattern photographed on a garment finds the same pattern flat."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from organizer.embedding import make_spec
+from organizer.embedding.library import load_library
+from organizer.io import preprocess
+from organizer.samples import FAMILIES, SampleSpec, render
+from organizer.samples.objects import _shape_mask
+from organizer.search.similar import search_similar
+from organizer.storage.cache import Cache
+
+#: (the shirt's pattern, the background's): pairs whose shirt the whole view alone matched
+#: with another flat pattern than its own when this test was written.
+SHIRTS = (("normal-stripes", "normal-chevron"), ("normal-chevron", "normal-zigzag"),
+          ("normal-diamonds", "alpha-checker"), ("normal-zigzag", "normal-stripes"))
+
+
+def _shirt_photo(pattern: str, background: str) -> Image.Image:
+    """A shirt cut from one variant of ``pattern``, on a wall covered in ``background``."""
+    size = (320, 320)
+    shirt = render(SampleSpec(pattern, 0, 1), size).convert("RGB")
+    wall = render(SampleSpec(background, 1, 0), size).convert("RGB")
+    return Image.composite(shirt, wall, _shape_mask(np.random.default_rng(0), *size, "shirt"))
+
+
+def test_a_pattern_on_a_shirt_against_a_patterned_wall_finds_the_same_pattern_flat(tmp_path):
+    folder = tmp_path / "library"
+    folder.mkdir()
+    for family in FAMILIES:
+        render(SampleSpec(family, 0, 0), (256, 256)).convert("RGB").save(folder / f"flat_{family}.png")
+    for pattern, background in SHIRTS:
+        _shirt_photo(pattern, background).save(folder / f"shirt_{pattern}_on_{background}.png")
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        library = load_library(folder, make_spec(), cache)
+    assert "+cv" in library.spec.id
+    for pattern, background in SHIRTS:
+        query = library.paths.index(folder / f"shirt_{pattern}_on_{background}.png")
+        matches = search_similar(library.paths, library.vectors, query, len(library) - 1).matches
+        nearest_flat = next(m.path.name for m in matches if m.path.name.startswith("flat_"))
+        assert nearest_flat == f"flat_{pattern}.png", (pattern, background)
+
+
+def test_the_centre_view_is_the_middle_of_a_one_view_image_and_tiles_get_none():
+    # A red square filling the centre region, on blue: the whole view shows both, the centre view red alone.
+    image = Image.new("RGB", (400, 300), (0, 0, 255))
+    side = preprocess.CENTRE_VIEW * 300
+    image.paste((255, 0, 0), (round(200 - side / 2), round(150 - side / 2), round(200 + side / 2),
+                              round(150 + side / 2)))
+    for policy in ("crop", "pad"):
+        whole, centre = preprocess.make_views(image, 64, policy, centre_view=True)
+        assert (whole[..., 2] > 200).any()
+        assert (centre[1:-1, 1:-1, 0] > 250).all() and (centre[1:-1, 1:-1, 2] < 5).all()
+    assert len(preprocess.make_views(image, 64, "crop")) == 1
+    strip = Image.new("RGB", (900, 150), (0, 0, 255))
+    assert len(preprocess.make_views(strip, 64, "auto", centre_view=True)) == len(preprocess.make_views(strip, 64))
+
+
+def test_the_centre_view_is_in_the_id_and_only_where_a_network_sees_the_image():
+    assert make_spec().centre_view and "+cv" in make_spec().id
+    assert make_spec(centre_view=False).id != make_spec().id
+    assert make_spec(mode="colour", centre_view=True).id == make_spec(mode="colour").id
