@@ -9,6 +9,7 @@ import pytest
 from organizer.analysis.cluster import ClusterSpec
 from organizer.analysis.edits import NOISE, ClusterBook, edits_key, image_keys, load_saved_edits
 from organizer.analysis.identity import NOISE_COLOUR, by_size, folder_names
+from organizer.embedding import make_spec
 from organizer.embedding.registry import unversioned
 from organizer.io.scan import hash_file
 from organizer.samples import SampleSpec, render
@@ -215,6 +216,24 @@ def test_edits_saved_under_an_earlier_extractor_version_survive_the_bump(tmp_pat
         for version in ("v2", "v3"):  # found again, and after the next bump too
             again = ClusterBook.from_json(load_saved_edits(cache, f"{version}/{stable}", spec), keys, hashes)
             assert again.name(0) == "Saved after the bump" and again.name(4) == "Kept"
+
+
+def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_one(tmp_path):
+    """The default gained a centre view (issue 17): a folder's names and moves must not vanish with it."""
+    before = "lite0@pretrained/_blocks.10+_blocks.14/content-object/224/auto"
+    oldest = "lite0@pretrained/_blocks.10+_blocks.14/content-centre/224/auto"
+    now = make_spec().id
+    assert unversioned(now) == before.replace("-object/", "-object+cv/")
+    spec, keys, hashes = ClusterSpec(), ["a.png", "b.png"], ["ha", "hb"]
+    saved = ClusterBook(np.array([0, 1]))
+    saved.rename(1, "Paisleys")
+    with Cache(tmp_path / "cache.db") as cache:
+        cache.put_edits(edits_key(f"v1/{oldest}", spec), ClusterBook(np.array([0, 0])).to_json(keys, hashes))
+        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).labels.tolist() == [0, 0]
+        cache.put_edits(edits_key(f"v2/{before}", spec), saved.to_json(keys, hashes))
+        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Paisleys"
+        # Another pooling the user chose is another embedding: its edits stay its own.
+        assert load_saved_edits(cache, now.replace("-object+cv", "-average"), spec) is None
 
 
 def test_a_split_stops_when_asked():

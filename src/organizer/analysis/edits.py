@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..embedding.registry import VERSION, unversioned
+from ..embedding.registry import VERSION, earlier_defaults, unversioned
 from ..jobs.tasks import StopFn, never_stop
 from ..storage.cache import Cache
 from .cluster import ClusterSpec, cluster, medoid
@@ -202,9 +202,13 @@ def load_saved_edits(cache: Cache, extractor: str, spec: ClusterSpec) -> str | N
     -----
     Edits saved before the key left the version out are under the id with its
     ``v{n}/`` prefix; without edits under :func:`edits_key`, the newest of those is read.
+    Then those saved under the ids this one had before a change of the default descriptor
+    (:func:`~organizer.embedding.registry.earlier_defaults`): the user chose nothing new, and
+    edits follow files by path and hash, so they apply to the new vectors' clusters too.
     """
     stable = unversioned(extractor)
-    keys = [_key(stable, spec)] + [_key(f"v{n}/{stable}", spec) for n in range(VERSION, 0, -1)]
+    keys = [key for name in [stable, *earlier_defaults(stable)]
+            for key in [_key(name, spec)] + [_key(f"v{n}/{name}", spec) for n in range(VERSION, 0, -1)]]
     return next((saved for saved in map(cache.get_edits, keys) if saved is not None), None)
 
 

@@ -99,6 +99,22 @@ class ExtractorSpec:
         return max(side, EQUALIZE_SIDE) if self.equalize else side
 
 
+#: How the default descriptor's id changed, newest first, where the user chose nothing new: the
+#: pooling became object pooling, then a centre view joined it (issue 17). Whatever a folder's
+#: user named, grouped and moved under the old default is read back under the new one.
+DEFAULT_CHANGES = (("-object+cv/", "-object/"), ("-object/", "-centre/"))
+
+
+def earlier_defaults(extractor_id: str) -> list[str]:
+    """The ids ``extractor_id`` had under earlier defaults (see :data:`DEFAULT_CHANGES`), newest first."""
+    earlier, current = [], extractor_id
+    for now, before in DEFAULT_CHANGES:
+        if now in current:
+            current = current.replace(now, before)
+            earlier.append(current)
+    return earlier
+
+
 def unversioned(extractor_id: str) -> str:
     """``extractor_id`` without its ``v{VERSION}/`` prefix: what the user chose, whatever the code's version.
 
