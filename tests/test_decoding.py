@@ -16,7 +16,7 @@ from organizer.embedding import make_spec
 from organizer.embedding.colour import ColourEmbedder
 from organizer.embedding.embed import embed_file, embed_folder, view_plan
 from organizer.io import decoding
-from organizer.io.decoding import Decoder
+from organizer.io.decoding import DecodePool, Decoder
 from organizer.io.scan import scan_folder
 from organizer.jobs.tasks import Cancelled
 from organizer.storage.cache import Cache
@@ -40,7 +40,7 @@ def _photos(folder: Path, count: int) -> Path:
 
 def _embed(folder: Path, cache: Cache, kind: str, **kwargs):
     embedder = ColourEmbedder("colour")
-    return embed_folder(folder, SPEC, cache, make_embedder=lambda: embedder, decoding=kind, workers=2,
+    return embed_folder(folder, SPEC, cache, make_embedder=lambda: embedder, decoding=DecodePool(kind, 2),
                         batch_size=4, **kwargs)
 
 
@@ -96,11 +96,11 @@ def test_where_processes_cannot_start_the_files_are_decoded_in_threads(tmp_path,
     # As in a Dask worker: a daemonic process may not start children.
     monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
     plan, files = view_plan(SPEC), scan_folder(folder).files
-    with Decoder(plan, "processes", 2) as decoder:
+    with Decoder(plan, DecodePool("processes", 2)) as decoder:
         prepared = list(decoder.prepared(files, frozenset, ahead=4))
-        assert decoder.kind == "threads"
+        assert decoder.pool.kind == "threads"
     assert [p.entry for p in prepared] == files and not any(p.error for p in prepared)
-    with Decoder(plan, "threads", 1) as decoder:
+    with Decoder(plan, DecodePool("threads", 1)) as decoder:
         alone = list(decoder.prepared(files, frozenset, ahead=1))
     for pooled, single in zip(prepared, alone):
         assert pooled.digest == single.digest
@@ -130,4 +130,4 @@ def test_two_scans_decoding_in_processes_at_once_each_get_their_own_vectors(tmp_
 
 
 def test_small_scans_and_two_cores_decode_in_threads():
-    assert decoding.pool_for(decoding.PROCESS_FROM_FILES - 1, 16)[0] == "threads"
+    assert decoding.pool_for(decoding.PROCESS_FROM_FILES - 1, 16).kind == "threads"

@@ -17,7 +17,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..io import images
-from ..io.decoding import Decoder, Prepared, ViewPlan, pool_for
+from ..io.decoding import DecodePool, Decoder, Prepared, ViewPlan, pool_for
 from ..io.scan import FileEntry, scan_folder
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from ..storage.cache import Cache
@@ -101,7 +101,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
                  workers: int | None = None, progress: ProgressFn = no_progress,
                  should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES,
                  on_ready: ReadyFn = nothing_ready, make_engine: EngineFactory | None = None,
-                 decoding: str | None = None) -> EmbedReport:
+                 decoding: DecodePool | None = None) -> EmbedReport:
     """Scan ``folder`` and embed every image the cache lacks for ``spec``.
 
     Parameters
@@ -112,7 +112,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
     max_file_bytes
         Larger files are listed as failures without being read.
     workers, decoding
-        The decoding pool: how many, of "threads" or "processes" (see :class:`Pipeline`).
+        The decoding pool, or how many threads decode (see :class:`Pipeline`).
     on_ready
         Told which images are ready as they become so: first those the cache holds, then
         each batch's once it is committed.
@@ -182,13 +182,13 @@ class Pipeline:
     (:mod:`..io.decoding`) while this thread runs inference on the previous batch. A cluster's
     workers run it on their share too.
 
-    ``decoding`` ("threads" or "processes") and ``workers`` (how many) choose the pool; by default
-    :func:`~..io.decoding.pool_for` does, and ``workers`` alone means that many threads.
+    ``decoding`` is the pool; by default :func:`~..io.decoding.pool_for` chooses it, and ``workers``
+    alone means that many threads.
     """
 
     def __init__(self, spec: ExtractorSpec, embedder: Embedder, batch_size: int | None = None,
                  workers: int | None = None, max_file_bytes: int = images.MAX_FILE_BYTES,
-                 decoding: str | None = None):
+                 decoding: DecodePool | None = None):
         self.spec, self.embedder = spec, embedder
         self.max_file_bytes = max_file_bytes
         device = getattr(getattr(embedder, "runtime", None), "device", "cpu")
@@ -196,12 +196,11 @@ class Pipeline:
         self.workers, self.decoding = workers, decoding
 
     def run(self, todo: list[FileEntry], sink: Sink) -> None:
-        kind, workers = pool_for(len(todo), os.cpu_count() or 1)
-        if self.decoding or self.workers:
-            kind, workers = self.decoding or "threads", self.workers or workers
+        pool = self.decoding or (DecodePool("threads", self.workers) if self.workers
+                                 else pool_for(len(todo), os.cpu_count() or 1))
         batch: list[Prepared] = []
         batch_views = 0.0
-        with Decoder(view_plan(self.spec), kind, workers, self.max_file_bytes) as decoder:
+        with Decoder(view_plan(self.spec), pool, self.max_file_bytes) as decoder:
             for item in decoder.prepared(todo, lambda: sink.embedded, max(2 * self.batch_size, 8)):
                 batch.append(item)
                 # Counted in views of the base size, so multiscale detail views weigh 4×.

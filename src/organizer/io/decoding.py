@@ -17,10 +17,11 @@ semaphores) or one dies, the files go to threads instead. Which pool a scan uses
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -87,11 +88,26 @@ def prepare(entry: FileEntry, plan: ViewPlan, embedded: Collection[str],
 PROCESS_FROM_FILES = 500
 
 
-def pool_for(files: int, cpus: int) -> tuple[str, int]:
-    """The pool for decoding ``files`` new files on ``cpus`` cores: ("threads" or "processes", how many)."""
+@dataclass(frozen=True)
+class DecodePool:
+    """What decodes: ``workers`` threads or processes (``kind``)."""
+
+    kind: str = "threads"
+    workers: int = 1
+    #: Added to the decoding processes' nice value (Unix), so that inference, which waits on its
+    #: slowest thread, takes its cores back from them at once.
+    niceness: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("threads", "processes"):
+            raise ValueError(f"unknown decoding pool {self.kind!r}: 'threads' or 'processes'")
+
+
+def pool_for(files: int, cpus: int) -> DecodePool:
+    """The pool for decoding ``files`` new files on ``cpus`` cores."""
     if files < PROCESS_FROM_FILES or cpus <= 2:
-        return "threads", min(4, cpus)
-    return "processes", min(8, cpus - 1)
+        return DecodePool("threads", min(4, cpus))
+    return DecodePool("processes", min(8, cpus - 1))
 
 
 #: The content hashes a decoding process skips: the caller's set when the pool started. Sent
@@ -100,10 +116,12 @@ def pool_for(files: int, cpus: int) -> tuple[str, int]:
 _embedded_at_start: frozenset[str] = frozenset()
 
 
-def _start_process(embedded: frozenset[str]) -> None:
+def _start_process(embedded: frozenset[str], niceness: int) -> None:
     global _embedded_at_start
     exit_with_parent()
     _embedded_at_start = embedded
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
 
 
 def _prepare_in_process(entry: FileEntry, plan: ViewPlan, max_file_bytes: int) -> Prepared:
@@ -111,17 +129,14 @@ def _prepare_in_process(entry: FileEntry, plan: ViewPlan, max_file_bytes: int) -
 
 
 class Decoder:
-    """Prepares files ahead of the caller on ``workers`` threads or processes (``kind``).
+    """Prepares files ahead of the caller on a :class:`DecodePool`.
 
     A context manager: leaving it, on a stop or an error too, drops the files not yet started
     and waits for the few being decoded, so no thread or process outlives it.
     """
 
-    def __init__(self, plan: ViewPlan, kind: str = "threads", workers: int = 1,
-                 max_file_bytes: int = images.MAX_FILE_BYTES):
-        if kind not in ("threads", "processes"):
-            raise ValueError(f"unknown decoding pool {kind!r}: 'threads' or 'processes'")
-        self.plan, self.kind, self.workers, self.max_file_bytes = plan, kind, workers, max_file_bytes
+    def __init__(self, plan: ViewPlan, pool: DecodePool = DecodePool(), max_file_bytes: int = images.MAX_FILE_BYTES):
+        self.plan, self.pool, self.max_file_bytes = plan, pool, max_file_bytes
         self._pool: Executor | None = None
 
     def __enter__(self) -> Decoder:
@@ -152,24 +167,25 @@ class Decoder:
                 # this file and those in flight are decoded again, in threads.
                 log.warning("a decoding process ended (%s); decoding in threads from here", exc)
                 self._close()
-                self.kind = "threads"
+                self.pool = replace(self.pool, kind="threads")
                 waiting = [entry, *(e for e, _ in pending)]
                 pending = deque((e, self._submit(e, embedded)) for e in waiting)
 
     def _submit(self, entry: FileEntry, embedded: Callable[[], frozenset[str]]) -> Future[Prepared]:
-        if self.kind == "processes":
+        if self.pool.kind == "processes":
             try:
                 if self._pool is None:
-                    self._pool = ProcessPoolExecutor(self.workers, child_context(), _start_process, (embedded(),))
+                    self._pool = ProcessPoolExecutor(self.pool.workers, child_context(), _start_process,
+                                                     (embedded(), self.pool.niceness))
                 return self._pool.submit(_prepare_in_process, entry, self.plan, self.max_file_bytes)
             except (OSError, AssertionError, RuntimeError, ImportError) as exc:
                 # A daemonic process may have no children (AssertionError); a system without
                 # POSIX semaphores has no process pools (OSError, ImportError).
                 log.info("decoding processes could not start (%s); decoding in threads", exc)
                 self._close()
-                self.kind = "threads"
+                self.pool = replace(self.pool, kind="threads")
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="decode")
+            self._pool = ThreadPoolExecutor(self.pool.workers, thread_name_prefix="decode")
         # The set as it is now: the caller swaps it whole, so a thread never sees it change.
         return self._pool.submit(prepare, entry, self.plan, embedded(), self.max_file_bytes)
 
