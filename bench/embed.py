@@ -79,8 +79,8 @@ def stage_times(embedder, spec, folder: Path, sample: int, batch: int) -> dict[s
 
 def end_to_end(folder: Path, spec, embedder, decoding: str) -> tuple[int, float, float]:
     """Images, img/s and the unchanged rescan's seconds of embed_folder on a fresh cache with ``decoding``."""
-    kind, workers, niceness = (decoding.split(":") + ["0", "0"])[:3]
-    pool = {} if kind == "auto" else {"decoding": DecodePool(kind, int(workers), int(niceness))}
+    kind, _, workers = decoding.partition(":")
+    pool = {} if kind == "auto" else {"decoding": DecodePool(kind, int(workers))}
     with tempfile.TemporaryDirectory() as tmp, Cache(Path(tmp) / "bench.sqlite") as cache:
         report = embed_folder(folder, spec, cache, make_embedder=lambda: embedder, **pool)
         started = time.perf_counter()
@@ -137,7 +137,7 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=0,
                         help="also a folder of this many 1-3 MP JPEGs made from the dtd10 photos (0: none)")
     parser.add_argument("--decoding", nargs="+", default=["auto"],
-                        help="decoding pools to compare, as KIND:N[:NICENESS] (threads:4, processes:2:10), or auto (the default's choice)")
+                        help="decoding pools to compare, as KIND:N (threads:4, processes:2), or auto (the default's choice)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of inference and every pool, interleaved")
     parser.add_argument("--stages", action="store_true",
                         help="instead: milliseconds per image of each step, one thread, on --sample files per folder")

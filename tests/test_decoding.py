@@ -129,5 +129,7 @@ def test_two_scans_decoding_in_processes_at_once_each_get_their_own_vectors(tmp_
     assert not multiprocessing.active_children()
 
 
-def test_small_scans_and_two_cores_decode_in_threads():
+def test_a_large_scan_decodes_in_a_process_a_core_and_a_small_one_in_threads():
+    assert decoding.pool_for(10_000, 2) == DecodePool("processes", 2)
+    assert decoding.pool_for(10_000, 64) == DecodePool("processes", 8)
     assert decoding.pool_for(decoding.PROCESS_FROM_FILES - 1, 16).kind == "threads"

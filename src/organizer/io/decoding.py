@@ -17,7 +17,6 @@ semaphores) or one dies, the files go to threads instead. Which pool a scan uses
 from __future__ import annotations
 
 import logging
-import os
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -94,9 +93,6 @@ class DecodePool:
 
     kind: str = "threads"
     workers: int = 1
-    #: Added to the decoding processes' nice value (Unix), so that inference, which waits on its
-    #: slowest thread, takes its cores back from them at once.
-    niceness: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in ("threads", "processes"):
@@ -104,10 +100,16 @@ class DecodePool:
 
 
 def pool_for(files: int, cpus: int) -> DecodePool:
-    """The pool for decoding ``files`` new files on ``cpus`` cores."""
-    if files < PROCESS_FROM_FILES or cpus <= 2:
+    """The pool for decoding ``files`` new files on ``cpus`` cores.
+
+    Processes, one a core up to 8, from :data:`PROCESS_FROM_FILES` files. On 2 cores (bench/embed.py,
+    docs/benchmarks.md "Decoding ahead of inference") two processes against the four threads of
+    before embedded dtd10 and 10,000 photos of 1-3 MP 1.34x as fast at the median of 8 paired
+    rounds (0.95-3.0x); on a GPU's 16 cores, 16 threads decoded no faster than one, bound by the GIL.
+    """
+    if files < PROCESS_FROM_FILES or cpus < 2:
         return DecodePool("threads", min(4, cpus))
-    return DecodePool("processes", min(8, cpus - 1))
+    return DecodePool("processes", min(8, cpus))
 
 
 #: The content hashes a decoding process skips: the caller's set when the pool started. Sent
@@ -116,12 +118,10 @@ def pool_for(files: int, cpus: int) -> DecodePool:
 _embedded_at_start: frozenset[str] = frozenset()
 
 
-def _start_process(embedded: frozenset[str], niceness: int) -> None:
+def _start_process(embedded: frozenset[str]) -> None:
     global _embedded_at_start
     exit_with_parent()
     _embedded_at_start = embedded
-    if niceness and hasattr(os, "nice"):
-        os.nice(niceness)
 
 
 def _prepare_in_process(entry: FileEntry, plan: ViewPlan, max_file_bytes: int) -> Prepared:
@@ -175,8 +175,7 @@ class Decoder:
         if self.pool.kind == "processes":
             try:
                 if self._pool is None:
-                    self._pool = ProcessPoolExecutor(self.pool.workers, child_context(), _start_process,
-                                                     (embedded(), self.pool.niceness))
+                    self._pool = ProcessPoolExecutor(self.pool.workers, child_context(), _start_process, (embedded(),))
                 return self._pool.submit(_prepare_in_process, entry, self.plan, self.max_file_bytes)
             except (OSError, AssertionError, RuntimeError, ImportError) as exc:
                 # A daemonic process may have no children (AssertionError); a system without
