@@ -10,7 +10,7 @@ The pool is threads (PIL, hashlib and the resizes release the GIL) or processes,
 run the Python between those calls in parallel. Processes come from the fork server of
 :mod:`..jobs.subprocess_step` (never a fork of the app, which holds Qt and inference threads);
 where they cannot start (inside a daemonic process such as a Dask worker, or without
-semaphores) or one dies, the files go to threads instead. Which pool a scan uses is chosen by
+semaphores) or one dies between two files, the files go to threads instead. Which pool a scan uses is chosen by
 :func:`pool_for`, from the measurement in docs/benchmarks.md ("Decoding ahead of inference").
 """
 
@@ -164,7 +164,8 @@ class Decoder:
                 yield future.result()
             except BrokenExecutor as exc:
                 # A decoding process died (killed, out of memory) and took the pool with it:
-                # this file and those in flight are decoded again, in threads.
+                # this file and those in flight are decoded again, in threads. One killed while
+                # it sends a result is not seen: CPython's executor waits on the half-sent result.
                 log.warning("a decoding process ended (%s); decoding in threads from here", exc)
                 self._close()
                 self.pool = replace(self.pool, kind="threads")
