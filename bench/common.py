@@ -52,3 +52,37 @@ def cached_vectors(folder: Path, spec: ExtractorSpec, equalize: bool = False) ->
     """
     library, seconds = cached_library(folder, spec, equalize)
     return library.paths, library.vectors, seconds
+
+
+def photo_folder(source: Path, count: int) -> Path:
+    """``count`` photo-sized JPEGs (1 to 3 MP, quality 90) cut from ``source``'s photos, made once into bench/out.
+
+    dtd10's photos are 384 px, an 80th of what a camera or a scanner writes: their decode
+    costs next to nothing beside inference, which hides what the decoding of a real library
+    costs. Each copy is a random crop of one photo, flipped or not, scaled up to 1,200 to
+    2,000 px on its long side, so no two files share content.
+    """
+    from PIL import Image, ImageOps
+
+    folder = OUT / f"photos{count}"
+    sources = sorted(p for p in source.rglob("*.jpg"))
+    if len(list(folder.glob("*.jpg"))) >= count:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(19)
+    started = time.perf_counter()
+    for i in range(count):
+        target = folder / f"photo{i:06d}.jpg"
+        with Image.open(sources[i % len(sources)]) as image:
+            image = image.convert("RGB")
+            width, height = image.size
+            crop_w, crop_h = (int(side * rng.uniform(0.7, 1.0)) for side in (width, height))
+            left, top = int(rng.integers(0, width - crop_w + 1)), int(rng.integers(0, height - crop_h + 1))
+            image = image.crop((left, top, left + crop_w, top + crop_h))
+            if rng.random() < 0.5:
+                image = ImageOps.mirror(image)
+            scale = rng.uniform(1200, 2000) / max(crop_w, crop_h)
+            image = image.resize((round(crop_w * scale), round(crop_h * scale)), Image.Resampling.BICUBIC)
+            image.save(target, quality=90)
+    print(f"# photo folder: {count} images at {folder} ({time.perf_counter() - started:.0f} s to make)")
+    return folder

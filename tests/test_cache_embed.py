@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.embedding import embed as embed_mod
 from organizer.embedding import make_spec
 from organizer.embedding.colour import ColourEmbedder
 from organizer.embedding.embed import embed_folder
-from organizer.io import images
+from organizer.io import images, preprocess
 from organizer.jobs.tasks import Cancelled
 from organizer.storage import cache as cache_module
 from organizer.storage.cache import Cache
@@ -59,7 +58,6 @@ def test_first_scan_embeds_everything_and_vectors_round_trip(tmp_path):
         assert [p.name for p in report.paths] == sorted(f"img_{i:03d}.png" for i in range(12))
         vectors = cache.vectors(SPEC.id, report.hashes)
         expected = ColourEmbedder("colour")
-        from organizer.io import preprocess
 
         first = preprocess.make_views(images.load(report.paths[0], SPEC.size), SPEC.size, SPEC.policy)
         direct = expected.embed(first, np.zeros(len(first), dtype=np.int64), 1)[0]
@@ -153,14 +151,14 @@ def test_bad_files_are_listed_not_fatal_and_not_decoded_again(tmp_path, monkeypa
 
 def test_one_unexpected_exception_becomes_a_failure_record(tmp_path, monkeypatch):
     folder = _library(tmp_path / "lib", 3)
-    real_make_views = embed_mod.preprocess.make_views
+    real_make_views = preprocess.make_views
 
     def explode_on_second(image, size, *args, **kwargs):
         if image.size[1] == 41:  # img_001 is the one image 41 px tall
             raise ZeroDivisionError("boom")
         return real_make_views(image, size, *args, **kwargs)
 
-    monkeypatch.setattr(embed_mod.preprocess, "make_views", explode_on_second)
+    monkeypatch.setattr(preprocess, "make_views", explode_on_second)
     with Cache(tmp_path / "c.sqlite") as cache:
         report, _ = _run(folder, cache)
     assert [p.name for p, _ in report.failures] == ["img_001.png"]

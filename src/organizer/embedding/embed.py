@@ -1,6 +1,6 @@
 """Scan a folder and bring its cache up to date for one extractor.
 
-Reading, hashing and decoding run in a thread pool (PIL and hashlib release the GIL)
+Reading, hashing and decoding run in a pool of threads or processes (:mod:`..io.decoding`)
 while the calling thread runs inference on the previous batch. Every batch is committed
 before the next ``should_stop()`` check, so a cancelled or killed run resumes where it
 stopped, and a rescan of an unchanged folder reads no image at all.
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
 
-from ..io import images, preprocess
-from ..io.equalize import ImageMetrics, equalized
-from ..io.scan import FileEntry, hash_bytes, scan_folder
+from ..io import images
+from ..io.decoding import DecodePool, Decoder, Prepared, ViewPlan, pool_for
+from ..io.scan import FileEntry, scan_folder
 from ..jobs.collector import collector_paused
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from ..storage.cache import Cache
@@ -65,18 +63,6 @@ def nothing_ready(_batch: ScanBatch) -> None:
     """An ``on_ready`` for a caller that waits for the whole scan."""
 
 
-@dataclass
-class Prepared:
-    """One file read, hashed and made into views (``inputs``), or why it could not be."""
-
-    entry: FileEntry
-    digest: str = ""
-    inputs: dict[int, np.ndarray] | None = None
-    error: str = ""
-    #: An access problem rather than bad content: recorded, but retried on the next scan.
-    transient: bool = False
-
-
 class Sink(Protocol):
     """Where an engine hands each batch it finished, and which contents need no embedding."""
 
@@ -115,7 +101,8 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
                  make_embedder: Callable[[], Embedder] | None = None, batch_size: int | None = None,
                  workers: int | None = None, progress: ProgressFn = no_progress,
                  should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES,
-                 on_ready: ReadyFn = nothing_ready, make_engine: EngineFactory | None = None) -> EmbedReport:
+                 on_ready: ReadyFn = nothing_ready, make_engine: EngineFactory | None = None,
+                 decoding: DecodePool | None = None) -> EmbedReport:
     """Scan ``folder`` and embed every image the cache lacks for ``spec``.
 
     Parameters
@@ -125,12 +112,14 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
         called only when there is work to do, so an unchanged folder never loads the model.
     max_file_bytes
         Larger files are listed as failures without being read.
+    workers, decoding
+        The decoding pool, or how many threads decode (see :class:`Pipeline`).
     on_ready
         Told which images are ready as they become so: first those the cache holds, then
         each batch's once it is committed.
     make_engine
         Makes what embeds the new files instead of this process's :class:`Pipeline` (a cluster;
-        ``make_embedder``, ``batch_size`` and ``workers`` then go unused); its batches are
+        ``make_embedder``, ``batch_size``, ``workers`` and ``decoding`` then go unused); its batches are
         written here all the same.
 
     Raises
@@ -182,7 +171,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
             engine = make_engine(spec)
         else:
             embedder = make_embedder() if make_embedder else create_embedder(spec)
-            engine = Pipeline(spec, embedder, batch_size, workers, max_file_bytes)
+            engine = Pipeline(spec, embedder, batch_size, workers, max_file_bytes, decoding)
         engine.run(todo, sink)
 
     for entry in scanned.files:
@@ -195,55 +184,38 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
 
 
 class Pipeline:
-    """The engine of one computer: files read, hashed and decoded in a thread pool while this
-    thread runs inference on the previous batch. A cluster's workers run it on their share too."""
+    """The engine of one computer: files read, hashed and decoded in a pool of threads or processes
+    (:mod:`..io.decoding`) while this thread runs inference on the previous batch. A cluster's
+    workers run it on their share too.
+
+    ``decoding`` is the pool; by default :func:`~..io.decoding.pool_for` chooses it, and ``workers``
+    alone means that many threads.
+    """
 
     def __init__(self, spec: ExtractorSpec, embedder: Embedder, batch_size: int | None = None,
-                 workers: int | None = None, max_file_bytes: int = images.MAX_FILE_BYTES):
+                 workers: int | None = None, max_file_bytes: int = images.MAX_FILE_BYTES,
+                 decoding: DecodePool | None = None):
         self.spec, self.embedder = spec, embedder
         self.max_file_bytes = max_file_bytes
         device = getattr(getattr(embedder, "runtime", None), "device", "cpu")
         self.batch_size = batch_size or auto_batch_size(device, spec.size)
-        self.workers = workers or min(4, os.cpu_count() or 1)
-
-    def _prepare(self, entry: FileEntry, embedded: frozenset[str]) -> Prepared:
-        try:
-            data = images.read_bytes(entry.path, self.max_file_bytes)
-            digest = hash_bytes(data)
-            if digest in embedded:
-                return Prepared(entry, digest)
-            image = images.decode(data, min_side=self.spec.largest_input)
-            return Prepared(entry, digest, _inputs(image, self.spec))
-        except images.ImageError as exc:
-            return Prepared(entry, error=exc.reason, transient=exc.transient)
-        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the scan
-            return Prepared(entry, error=f"unexpected error while reading ({type(exc).__name__}: {exc})")
+        self.workers, self.decoding = workers, decoding
 
     def run(self, todo: list[FileEntry], sink: Sink) -> None:
-        window = max(2 * self.batch_size, 8)
+        pool = self.decoding or (DecodePool("threads", self.workers) if self.workers
+                                 else pool_for(len(todo), os.cpu_count() or 1))
         batch: list[Prepared] = []
-        batch_views = 0
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
-            pending: deque[Future[Prepared]] = deque()
-            queue = iter(todo)
-            try:
-                while True:
-                    while len(pending) < window and (entry := next(queue, None)) is not None:
-                        # The sink's set as it is now: it is swapped whole, so a thread never sees it change.
-                        pending.append(pool.submit(self._prepare, entry, sink.embedded))
-                    if not pending:
-                        break
-                    item = pending.popleft().result()
-                    batch.append(item)
-                    # Counted in views of the base size, so multiscale detail views weigh 4×.
-                    batch_views += sum(len(v) * (size / self.spec.size) ** 2
-                                       for size, v in (item.inputs or {}).items())
-                    if batch_views >= self.batch_size or len(batch) >= 4 * self.batch_size or not pending:
-                        self._flush(batch, sink)
-                        batch, batch_views = [], 0
-            finally:
-                for future in pending:
-                    future.cancel()
+        batch_views = 0.0
+        with Decoder(view_plan(self.spec), pool, self.max_file_bytes) as decoder:
+            for item in decoder.prepared(todo, lambda: sink.embedded, max(2 * self.batch_size, 8)):
+                batch.append(item)
+                # Counted in views of the base size, so multiscale detail views weigh 4×.
+                batch_views += sum(len(v) * (size / self.spec.size) ** 2 for size, v in (item.inputs or {}).items())
+                if batch_views >= self.batch_size or len(batch) >= 4 * self.batch_size:
+                    self._flush(batch, sink)
+                    batch, batch_views = [], 0.0
+            if batch:
+                self._flush(batch, sink)
 
     def _embed(self, inputs: list[dict[int, np.ndarray]]) -> np.ndarray:
         try:
@@ -320,7 +292,7 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder, max_file_byt
     """
     try:
         image = images.load(Path(path), spec.largest_input, max_file_bytes, region)
-        inputs = _inputs(image, spec)
+        inputs = view_plan(spec).views(image)
     except images.ImageError:
         raise
     except Exception as exc:  # noqa: BLE001 - a plugin's odd failure is still just a bad file
@@ -328,7 +300,7 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder, max_file_byt
     return embed_inputs(embedder, [inputs])[0]
 
 
-def _inputs(image, spec: ExtractorSpec) -> dict[int, np.ndarray]:
-    if spec.equalize:
-        image = equalized(image, ImageMetrics(*spec.equalize))
-    return preprocess.network_inputs(image, spec.size, spec.policy, spec.multiscale, spec.centre_view)
+def view_plan(spec: ExtractorSpec) -> ViewPlan:
+    """What :mod:`..io.decoding` makes of each image for ``spec``."""
+    return ViewPlan(spec.size, spec.policy, spec.multiscale, tuple(spec.equalize), spec.largest_input,
+                    spec.centre_view)

@@ -28,10 +28,11 @@ from .tasks import Cancelled, StopFn, never_stop
 
 T = TypeVar("T")
 
-#: The modules the steps need, imported once by the fork server: each child is forked with
-#: them loaded and starts in about 20 ms here, where importing them took 1.5 s per child.
-PRELOAD = ("organizer.analysis.clusterers", "organizer.analysis.reduce", "sklearn.cluster", "sklearn.decomposition",
-           "sklearn.metrics", "scipy.cluster.hierarchy", "hdbscan", "openTSNE", "networkx")
+#: The modules the steps and the decoding processes (``io/decoding.py``) need, imported once by
+#: the fork server: each child is forked with them loaded and starts in about 20 ms here, where
+#: importing them took 1.5 s per child.
+PRELOAD = ("organizer.io.decoding", "organizer.analysis.clusterers", "organizer.analysis.reduce", "sklearn.cluster",
+           "sklearn.decomposition", "sklearn.metrics", "scipy.cluster.hierarchy", "hdbscan", "openTSNE", "networkx")
 
 #: Inputs with fewer rows stay in the calling thread. On 2,000 rows every step took under
 #: 1.6 s here (PCA to 50 dimensions 1.5 s, t-SNE neighbours 1.1 s, HDBSCAN 0.5 s), so a close
@@ -49,7 +50,8 @@ class ChildDied(RuntimeError):
 
 
 @functools.cache
-def _context() -> BaseContext:
+def child_context() -> BaseContext:
+    """The one context every child of this process comes from (one fork server, with :data:`PRELOAD`)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(PRELOAD))
@@ -63,7 +65,7 @@ def start_server() -> None:
     Its first start imports :data:`PRELOAD` (about 1.7 s), and a step cannot be stopped
     until its child exists: started at warm-up, the first recluster is stoppable at once.
     """
-    if _context().get_start_method() == "forkserver":
+    if child_context().get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
@@ -96,7 +98,7 @@ def run_stoppable(fn: Callable[..., T], *args: Any, should_stop: StopFn, poll_s:
     """
     if should_stop():
         raise Cancelled()
-    context = _context()
+    context = child_context()
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child_main, args=(sender, fn, args), daemon=True,
                             name=f"stoppable {getattr(fn, '__name__', 'step')}")
@@ -143,7 +145,7 @@ def _end(child, wait: bool) -> None:
 ORPHAN_EXIT_CODE = 70
 
 
-def _exit_with_parent() -> None:
+def exit_with_parent() -> None:
     """End this child when its parent ends, however it ends.
 
     ``daemon=True`` only acts when the parent exits through Python; after a kill -9 of the
@@ -161,7 +163,7 @@ def _exit_with_parent() -> None:
 
 
 def _child_main(sender, fn: Callable, args: tuple) -> None:
-    _exit_with_parent()
+    exit_with_parent()
     try:
         outcome = (True, fn(*args))
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
