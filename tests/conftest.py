@@ -68,3 +68,18 @@ def refuse_in():
     refusals = Refusals()
     yield refusals
     refusals.undo()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """One models folder for a module's tests, so the network is exported once per module, not per test."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def shared_models(models, monkeypatch):
+    """The exported runtimes write and find their networks in the module's :func:`models` folder."""
+    from organizer.embedding import exported
+
+    monkeypatch.setattr(exported, "models_dir", lambda: models)
+    return models

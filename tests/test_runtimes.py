@@ -42,18 +42,6 @@ def _batch(side: int = SIDE) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """One models folder for the module's tests, so the network is exported once, not per test."""
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture
-def shared_models(models, monkeypatch):
-    monkeypatch.setattr(exported, "models_dir", lambda: models)
-    return models
-
-
-@pytest.fixture(scope="module")
 def torch_vectors():
     embedder = create_embedder(SPEC, TORCH32)
     return {side: embedder.embed(*_batch(side)) for side in (SIDE, 2 * SIDE)}

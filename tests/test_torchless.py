@@ -37,17 +37,6 @@ def _batch(side: int = SIDE) -> tuple[np.ndarray, np.ndarray, int]:
     return views, np.minimum(np.arange(len(views)), 5), 6
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture
-def shared_models(models, monkeypatch):
-    monkeypatch.setattr(exported, "models_dir", lambda: models)
-    return models
-
-
 @pytest.mark.parametrize("shape, size", [((2, 7, 7), (14, 14)), ((3, 5, 9), (11, 4)), ((1, 6, 6), (6, 6))])
 def test_the_bilinear_resize_is_torchs(shape, size):
     maps = np.random.default_rng(0).random(shape, dtype=np.float32)
