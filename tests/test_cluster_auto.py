@@ -100,3 +100,27 @@ def test_a_large_folder_fits_a_sample_and_assigns_the_rest(monkeypatch):
     assert result.params["fitted"] == 200 and result.linkage.shape == (199, 4)
     assert adjusted_rand_score(truth, result.labels) > 0.95
 
+
+
+def test_the_tree_cut_at_the_cluster_count_gives_the_clusters_even_beside_a_wide_one():
+    # A wide cluster whose own merges run high, and two tight clusters close to each other: joined
+    # at their Ward distance alone, the two tight ones met below the wide one's inner merges, so
+    # the cut into three groups split the wide cluster and merged the tight pair.
+    from organizer.analysis.clusterers.base import tree_groups
+
+    rng = np.random.default_rng(0)
+    wide = rng.normal([0.0, 0.0], 3.0, (30, 2))
+    tight_a = rng.normal([20.0, 0.0], 0.1, (15, 2))
+    tight_b = rng.normal([21.0, 0.0], 0.1, (15, 2))
+    space = np.concatenate([wide, tight_a, tight_b])
+    labels = np.repeat([0, 1, 2], [30, 15, 15])
+    tree = auto.community_tree(space, labels)
+    assert is_valid_linkage(tree) and is_monotonic(tree)
+    assert adjusted_rand_score(tree_groups(tree, 3), labels) == pytest.approx(1.0)
+    for k in (4, 6):  # more groups split clusters and never join two
+        groups = tree_groups(tree, k)
+        assert all(len(set(labels[groups == g].tolist())) == 1 for g in set(groups.tolist()))
+    # The dendrogram's cut line for three groups lies between every inner merge and every join.
+    drawn = dendrogram_segments(tree, labels)
+    line = drawn.cut_height(3)
+    assert drawn.groups_at(line) == 3 and np.sum(tree[:, 2] > line) == 2

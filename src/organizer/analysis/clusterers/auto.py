@@ -121,9 +121,13 @@ def community_tree(space: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """A scipy linkage matrix in which every cluster of ``labels`` is one branch: each
     cluster's own Ward tree, then the clusters joined by Ward on their centres and sizes.
 
-    The dendrogram then colours each cluster as one branch. Heights never fall from a child
-    to its parent, so the tree can be cut at any k; where a cluster's own merges run higher
-    than two other clusters' join, that cut is not a union of clusters.
+    The joins stand above the highest of the clusters' own merges (that height plus their
+    Ward distance), so cutting the tree into as many groups as ``labels`` has gives exactly
+    its clusters, and the dendrogram's cut line at that count runs between the clusters'
+    insides and their joins. Fewer groups then join whole clusters, more split the widest
+    cluster first. Joined at their Ward distance alone, two close clusters could join below
+    another cluster's own merges: the line drawn for the clusters shown cut a different
+    partition, and asking for one group more merged two clusters while it split others.
     """
     from scipy.cluster.hierarchy import linkage
 
@@ -144,6 +148,7 @@ def community_tree(space: np.ndarray, labels: np.ndarray) -> np.ndarray:
         sizes.append(float(len(members)))
         heights.append(height)
     centres, sizes = np.array(centres), np.array(sizes)
+    inside = max(heights)
     active = list(range(len(roots)))
     while len(active) > 1:
         c, s = centres[active], sizes[active]
@@ -152,7 +157,7 @@ def community_tree(space: np.ndarray, labels: np.ndarray) -> np.ndarray:
         np.fill_diagonal(cost, np.inf)
         i, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
         a, b = active[i], active[j]
-        height = max(float(np.sqrt(cost[i, j])), heights[a], heights[b])
+        height = max(inside + float(np.sqrt(cost[i, j])), heights[a], heights[b])
         rows.append((roots[a], roots[b], height, int(sizes[a] + sizes[b])))
         centres[a] = (centres[a] * sizes[a] + centres[b] * sizes[b]) / (sizes[a] + sizes[b])
         sizes[a] += sizes[b]
