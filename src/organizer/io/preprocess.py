@@ -98,7 +98,11 @@ def _window(image: Image.Image, scaled: tuple[int, int], left: int, top: int, si
     ``size`` would take gigabytes before a few views were cut out of it.
     """
     sx, sy = image.width / scaled[0], image.height / scaled[1]
-    box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+    return _square(image, (left * sx, top * sy, (left + size) * sx, (top + size) * sy), size)
+
+
+def _square(image: Image.Image, box: tuple[float, float, float, float], size: int) -> np.ndarray:
+    """The ``box`` of ``image`` (left, top, right, bottom, in its pixels) resampled to a ``size`` square."""
     return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0))
 
 
@@ -112,8 +116,7 @@ def _centre_square(image: Image.Image, size: int) -> np.ndarray:
     """The centre square of the image's :data:`CENTRE_VIEW` region, resized to ``size``."""
     side = CENTRE_VIEW * min(image.width, image.height)
     left, top = (image.width - side) / 2, (image.height - side) / 2
-    box = (left, top, left + side, top + side)
-    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0))
+    return _square(image, (left, top, left + side, top + side), size)
 
 
 def _pad(image: Image.Image, size: int) -> np.ndarray:
