@@ -27,7 +27,8 @@ EXPORTED_PRECISIONS = {"onnx": ("fp32",), "openvino": ("fp32", "bf16")}
 CPU_BACKEND = "openvino"
 BACKEND_LABELS = {"torch": "torch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
 #: How to get torch where it is left out: the bundle runs the shipped exports without it (README).
-TORCH_HINT = "install Pattern Organizer with pip (pip install pattern-organizer), which brings torch"
+TORCH_INSTALL = "install Pattern Organizer with pip (pip install pattern-organizer)"
+TORCH_HINT = f"{TORCH_INSTALL}, which brings torch"
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...embedding.backbones import BACKBONES, DEFAULT_MODEL, LITES, weights_on_disk
 from ...embedding.registry import AUTOENCODER
-from ...embedding.runtime import TorchMissing, torch_installed
+from ...embedding.runtime import TORCH_INSTALL, TorchMissing, torch_installed
 from ...embedding.weights import BadWeights, MissingWeightsFile, WeightsUnavailable, cached_file
 
 MODEL_LABELS = {**{name: backbone.label for name, backbone in BACKBONES.items()},
@@ -15,7 +15,7 @@ MODEL_LABELS = {**{name: backbone.label for name, backbone in BACKBONES.items()}
 WEIGHTS_FILTER = "PyTorch weights (*.pth *.pt *.bin);;All files (*)"
 #: What a choice that needs torch says where torch is left out (the bundle runs the default model without it).
 NEEDS_TORCH = "needs PyTorch"
-TORCH_REMEDY = "install Pattern Organizer with pip (pip install pattern-organizer) to use it"
+TORCH_REMEDY = f"{TORCH_INSTALL} to use it"
 
 
 def model_label(model: str) -> str:
@@ -75,7 +75,7 @@ def fallback_text(model: str, reason: WeightsUnavailable | TorchMissing) -> str:
     chosen, default = model_label(model), model_label(DEFAULT_MODEL)
     if isinstance(reason, TorchMissing):
         return (f"{chosen} needs PyTorch, which this installation leaves out, so {default} was used instead. "
-                f"To use {chosen}, install Pattern Organizer with pip (pip install pattern-organizer).")
+                f"To use {chosen}, {TORCH_INSTALL}.")
     if isinstance(reason, BadWeights) and reason.user_file:
         why = f"The weights file {reason.path.name} does not fit {chosen}"
     elif isinstance(reason, MissingWeightsFile):
