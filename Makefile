@@ -68,8 +68,9 @@ $(EXPORTS)/.exported: $(STAMP) packaging/export_models.py $(wildcard src/organiz
 	$(BIN)/python packaging/export_models.py $(EXPORTS)
 	touch $@
 
-$(BUNDLE)/organizer: $(PACKAGING_STAMP) $(EXPORTS)/.exported packaging/organizer.spec packaging/launcher.py $(shell find src -name '*.py') $(wildcard resources/*)
+$(BUNDLE)/organizer: $(PACKAGING_STAMP) $(EXPORTS)/.exported packaging/organizer.spec packaging/launcher.py packaging/strip_bundle.py $(shell find src -name '*.py') $(wildcard resources/*)
 	$(BIN)/pyinstaller --noconfirm --clean --log-level ERROR --distpath build/dist --workpath build/pyinstaller packaging/organizer.spec
+	$(BIN)/python packaging/strip_bundle.py $(BUNDLE)
 	touch $@
 
 $(DEB): $(BUNDLE)/organizer $(wildcard packaging/linux/*) $(wildcard resources/*)

@@ -34,5 +34,6 @@ Description: Sort libraries of pattern images by visual similarity
  zoomable similarity map and in clusters, and exported as a sorted copy.
  The default model is bundled; no internet connection is needed.
 CONTROL
-# zstd: a 1 GB tree compresses in seconds, where xz takes minutes.
-dpkg-deb -Zzstd --root-owner-group --build "$root" "$out"
+# zstd: the bundle compresses in seconds, where xz takes minutes. Level 12 makes the .deb 9 % smaller
+# than the default level 3 in 14 s on 2 cores; level 19 saves 9 % more but takes 140 s.
+dpkg-deb -Zzstd -z12 --root-owner-group --build "$root" "$out"
