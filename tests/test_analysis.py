@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from organizer.analysis.dedup import find_duplicates
-from organizer.analysis.reduce import SETTLED, MapModel, MapSpec, Settling, cached_map, compute_map
+from organizer.analysis.reduce import (SETTLED, MapModel, MapSpec, Settling, cached_map, compute_map,
+                                      gradient_method)
 from organizer.jobs.tasks import Cancelled
 from organizer.search.index import ExactIndex, HnswIndex, build_index
 from organizer.storage.cache import Cache
@@ -189,3 +190,13 @@ def test_the_map_stops_once_the_layout_settles_and_still_separates_clusters():
 
 def test_settling_is_part_of_the_layout_cache_key():
     assert MapSpec(settle=True).key != MapSpec(settle=False).key
+
+
+def test_the_exaggerated_phase_takes_the_fft_from_fewer_points():
+    from organizer.analysis.reduce import EARLY_FFT_FROM, FFT_FROM
+
+    assert EARLY_FFT_FROM < FFT_FROM
+    assert gradient_method(EARLY_FFT_FROM, exaggerated=True) == "fft"
+    assert gradient_method(EARLY_FFT_FROM) == "bh"
+    assert gradient_method(EARLY_FFT_FROM - 1, exaggerated=True) == "bh"
+    assert gradient_method(FFT_FROM) == "fft"

@@ -26,7 +26,7 @@ def test_bad_values_fall_back_to_defaults_and_unknown_keys_are_ignored():
                                                      "recent_folders": [1, 2], "colour": "red",
                                                      "grid_columns": True}})
     settings = Settings.from_json(stored)
-    assert settings.model == "lite0" and settings.perplexity == 30.0 and settings.cluster_k == 5
+    assert settings.model == "lite0" and settings.perplexity == Settings().perplexity and settings.cluster_k == 5
     assert settings.recent_folders == () and settings.grid_columns == 8
 
 
@@ -35,3 +35,9 @@ def test_other_versions_and_garbage_give_defaults():
     assert Settings.from_json("{{{") == Settings()
     assert Settings.from_json(None) == Settings()
     assert Settings.from_json("[1, 2]") == Settings()
+
+
+def test_the_apps_default_perplexity_is_the_maps():
+    from organizer.analysis.reduce import MapSpec
+
+    assert Settings().perplexity == MapSpec().perplexity

@@ -36,7 +36,8 @@ class Settings:
     cluster_k: int = 0  # 0: automatic
     linkage: str = "ward"
     min_cluster_size: int = 0  # 0: automatic
-    perplexity: float = 30.0
+    #: analysis.reduce.MapSpec's default, which storage may not import (tests/test_settings.py holds them equal).
+    perplexity: float = 20.0
     grid_columns: int = 8
     similar_count: int = 24
     #: The similar panel's thumbnails per row, and its dock's width in pixels: wider, larger thumbnails.
