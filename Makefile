@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLES ?=
+# The Linux bundle and its .deb (make package); named here because make bench measures them too.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+BUNDLE := build/dist/pattern-organizer
+DEB := build/pattern-organizer_$(VERSION)_amd64.deb
 
 .PHONY: run test install samples bench bench-rescan bench-peers clean package package-test
 
@@ -29,7 +33,8 @@ test: $(STAMP)
 # Each script prints its figures and writes them between its markers in docs/benchmarks.md
 # (bench/report.py; BENCH_DOC=PATH writes into another file, BENCH_NO_DOC=1 into none).
 # bench/first_results.py needs no X server: its window runs on Qt's offscreen platform (bench/gui.py child_env).
-bench: $(STAMP)
+bench: $(STAMP) $(DEB)
+	$(BIN)/python bench/installer.py
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/runtimes.py
 	$(BIN)/python bench/engine.py
@@ -52,9 +57,6 @@ bench-peers: $(STAMP)
 	$(BIN)/python bench/peers/run.py
 
 # The Linux bundle (PyInstaller, one folder) and its .deb; see packaging/ and the README.
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
-BUNDLE := build/dist/pattern-organizer
-DEB := build/pattern-organizer_$(VERSION)_amd64.deb
 PACKAGING_STAMP := $(VENV)/.packaging
 
 $(PACKAGING_STAMP): $(STAMP) constraints.txt
