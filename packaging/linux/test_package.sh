@@ -15,7 +15,7 @@ mkdir "$root/home"
 log="$root/self-test.log"
 env -i HOME="$root/home" PATH=/usr/bin:/bin LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
     "$root/opt/pattern-organizer/organizer" --self-test 2>&1 | tee "$log"
-grep -q "inside the bundle" "$log"
+grep -q "pretrained model: exports of the weights hashed .*, inside the bundle" "$log"  # shipped in place of the weights
 grep -q "OpenVINO (.*) · without torch" "$log"  # the bundle leaves torch out, and runs its shipped exports
 grep -q "networks exported by this run: none" "$log"
 grep -q "a stoppable step in a child process" "$log"  # the fork server starts inside the bundle

