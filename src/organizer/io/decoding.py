@@ -19,13 +19,14 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
 
-from ..jobs.subprocess_step import child_context, exit_with_parent
+from ..jobs.subprocess_step import child_context
+from ..jobs.worker_pool import WorkerPool
 from . import images, preprocess
 from .equalize import ImageMetrics, equalized
 from .scan import FileEntry, hash_bytes
@@ -114,22 +115,6 @@ def pool_for(files: int, cpus: int) -> DecodePool:
     return DecodePool("processes", min(8, cpus))
 
 
-#: The content hashes a decoding process skips: the caller's set when the pool started. Sent
-#: once to each process, not with every file; what the caller embeds later is decoded, and
-#: then dropped by the caller, which checks again.
-_embedded_at_start: frozenset[str] = frozenset()
-
-
-def _start_process(embedded: frozenset[str]) -> None:
-    global _embedded_at_start
-    exit_with_parent()
-    _embedded_at_start = embedded
-
-
-def _prepare_in_process(entry: FileEntry, plan: ViewPlan, max_file_bytes: int) -> Prepared:
-    return prepare(entry, plan, _embedded_at_start, max_file_bytes)
-
-
 class Decoder:
     """Prepares files ahead of the caller on a :class:`DecodePool`.
 
@@ -165,9 +150,9 @@ class Decoder:
             try:
                 yield future.result()
             except BrokenExecutor as exc:
-                # A decoding process died (killed, out of memory) and took the pool with it:
-                # this file and those in flight are decoded again, in threads. One killed while
-                # it sends a result is not seen: CPython's executor waits on the half-sent result.
+                # A decoding process died (killed, out of memory), at any moment, even half-way
+                # through sending a result (jobs/worker_pool.py): this file and those in flight
+                # are decoded again, in threads.
                 log.warning("a decoding process ended (%s); decoding in threads from here", exc)
                 self._close()
                 self.pool = replace(self.pool, kind="threads")
@@ -178,8 +163,11 @@ class Decoder:
         if self.pool.kind == "processes":
             try:
                 if self._pool is None:
-                    self._pool = ProcessPoolExecutor(self.pool.workers, child_context(), _start_process, (embedded(),))
-                return self._pool.submit(_prepare_in_process, entry, self.plan, self.max_file_bytes)
+                    # The content hashes to skip go to each process once, as they are when it starts:
+                    # what the caller embeds later is decoded, and dropped by the caller, which checks again.
+                    self._pool = WorkerPool(self.pool.workers, child_context(), prepare,
+                                            (self.plan, embedded(), self.max_file_bytes))
+                return self._pool.submit(entry)
             except (OSError, AssertionError, RuntimeError, ImportError) as exc:
                 # A daemonic process may have no children (AssertionError); a system without
                 # POSIX semaphores has no process pools (OSError, ImportError).
