@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from organizer.folder.invalidation import what_changed
+from organizer.folder.invalidation import extractor_spec, what_changed
 from organizer.storage.settings import Settings
 
 BASE = Settings()
@@ -18,6 +18,7 @@ ALL = {"embedding", "map", "clusters"}
     ({"model": "resnet50"}, ALL),
     ({"layers": "early"}, ALL),
     ({"feature_mode": "texture"}, ALL),
+    ({"centre_view": False}, ALL),
     ({"perplexity": 50.0}, {"map"}),
     ({"cluster_method": "kmeans"}, {"clusters"}),
     ({"cluster_k": 5}, {"clusters"}),
@@ -35,6 +36,12 @@ def test_the_model_does_not_matter_in_colour_modes():
     colour = replace(BASE, feature_mode="colour")
     assert what_changed(colour, replace(colour, model="vgg19", layers="late")) == set()
     assert what_changed(colour, replace(colour, feature_mode="mean-colour")) == ALL
+
+
+def test_the_centre_view_reaches_the_extractor_and_not_the_colour_modes():
+    assert extractor_spec(replace(BASE, centre_view=False)).id != extractor_spec(BASE).id
+    colour = replace(BASE, feature_mode="colour")
+    assert what_changed(colour, replace(colour, centre_view=False)) == set()
 
 
 def test_naming_the_default_layers_is_no_change():

@@ -37,7 +37,9 @@ def test_other_versions_and_garbage_give_defaults():
     assert Settings.from_json("[1, 2]") == Settings()
 
 
-def test_the_apps_default_perplexity_is_the_maps():
+def test_the_apps_defaults_are_the_engines():
     from organizer.analysis.reduce import MapSpec
+    from organizer.embedding.registry import DEFAULT_CENTRE_VIEW
 
     assert Settings().perplexity == MapSpec().perplexity
+    assert Settings().centre_view == DEFAULT_CENTRE_VIEW

@@ -303,7 +303,8 @@ def test_preview_keys_step_and_close(qtbot, preview, tmp_path):
 
 
 # settings ----------------------------------------------------------------------------------------
-CUSTOM = Settings(model="resnet50", layers="early", feature_mode="structure", device="cpu", runtime="onnx",
+CUSTOM = Settings(model="resnet50", layers="early", feature_mode="structure", centre_view=False, device="cpu",
+                  runtime="onnx",
                   cluster_method="hdbscan",
                   cluster_k=0, linkage="average", min_cluster_size=7, perplexity=45.0, grid_columns=11,
                   similar_rerank="cwssim", equalize=True, max_file_mb=250, recent_folders=("/a", "/b"))
@@ -333,8 +334,11 @@ def test_settings_edits_reach_the_result(qtbot):
     assert dialog.settings().runtime == "torch"
     # The runtimes' vectors agree, and share the cache: switching re-embeds nothing.
     assert what_changed(edited, dialog.settings()) == set()
+    dialog.centre_view_check.setChecked(False)
+    assert dialog.settings().centre_view is False
+    assert what_changed(edited, dialog.settings()) == {"embedding", "map", "clusters"}
     dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("colour"))
-    assert not dialog.model_combo.isEnabled()
+    assert not dialog.model_combo.isEnabled() and not dialog.centre_view_check.isEnabled()
     assert what_changed(Settings(), dialog.settings()) == {"embedding", "map", "clusters"}
 
 

@@ -26,6 +26,9 @@ class Settings:
     layers: str = ""
     feature_mode: str = "content"
     invariant: bool = False
+    #: Also embed each single-view image through its centre region (embedding.registry.DEFAULT_CENTRE_VIEW,
+    #: which storage may not import; tests/test_settings.py holds them equal).
+    centre_view: bool = True
     #: Equalize every image to the folder's median brightness, contrast and sharpness first.
     equalize: bool = False
     device: str = "auto"

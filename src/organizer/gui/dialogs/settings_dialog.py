@@ -87,6 +87,13 @@ class SettingsDialog(QDialog):
         self.invariant_check.setToolTip("Averages each image over its 8 flips and quarter turns, for repeating "
                                         "patterns and scans that may be turned or mirrored.")
         features.addRow("", self.invariant_check)
+        self.centre_view_check = QCheckBox("Also look at each image's centre (up to 2× slower)")
+        self.centre_view_check.setToolTip("Embeds each photo or swatch a second time through its middle three "
+                                          "quarters, so a garment's or an object's print is compared, not its "
+                                          "background. Strips are already seen tile by tile and are left as "
+                                          "they are. Turn it off for a folder of flat, uncropped patterns, "
+                                          "to scan it twice as fast.")
+        features.addRow("", self.centre_view_check)
         self.equalize_check = QCheckBox("Equalize brightness, contrast and sharpness to the folder's median")
         self.equalize_check.setToolTip("For scans and photos taken in different light or focus: each image is "
                                        "brought to the folder's typical level before it is compared.")
@@ -194,6 +201,7 @@ class SettingsDialog(QDialog):
         self.layers_edit.setText(settings.layers)
         self._select(self.mode_combo, settings.feature_mode)
         self.invariant_check.setChecked(settings.invariant)
+        self.centre_view_check.setChecked(settings.centre_view)
         self.equalize_check.setChecked(settings.equalize)
         self._select(self.device_combo, settings.device)
         self._select(self.runtime_combo, settings.runtime)
@@ -213,7 +221,7 @@ class SettingsDialog(QDialog):
         clusterer = CLUSTERERS.get(method)
         self.method_note.setText(clusterer.description if clusterer else "")
         uses_network = mode in CNN_MODES
-        for widget in (self.model_combo, self.layers_edit, self.invariant_check):
+        for widget in (self.model_combo, self.layers_edit, self.invariant_check, self.centre_view_check):
             widget.setEnabled(uses_network)
             widget.setToolTip("" if uses_network else "Colour modes use no network")
         model = self.model_combo.currentData()
@@ -248,6 +256,7 @@ class SettingsDialog(QDialog):
                        layers=self.layers_edit.text().strip(),
                        feature_mode=self.mode_combo.currentData(),
                        invariant=self.invariant_check.isChecked(),
+                       centre_view=self.centre_view_check.isChecked(),
                        equalize=self.equalize_check.isChecked(),
                        device=self.device_combo.currentData(),
                        runtime=self.runtime_combo.currentData(),
