@@ -1,9 +1,10 @@
 """The Linux installer's size beside issue 19's goals: the one-folder bundle and the .deb that `make package` built.
 
-    make package && .venv/bin/python bench/installer.py
+    make bench-installer      # builds the package first
 
-Sizes are given in MiB, as ``du -sm`` counts them (the unit every earlier figure used), and in
-million bytes. The largest parts of the bundle follow, so the next cut is easy to find.
+Sizes are the files' own sizes (``du -sm --apparent-size``; plain ``du -sm``, which the earlier
+figures used, counts disk blocks and reads 1-2 MiB more), in MiB and in million bytes. The largest
+parts of the bundle follow, so the next cut is easy to find.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from report import Report, add_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLE = ROOT / "build" / "dist" / "pattern-organizer"
 #: Issue 19's goals, in MB.
 GOALS = {"bundle": 700, "deb": 250}
 
@@ -44,18 +44,18 @@ def largest_parts(bundle: Path, count: int = 12) -> list[tuple[str, int]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bundle", type=Path, default=BUNDLE)
+    parser.add_argument("--bundle", type=Path, required=True, help="the one-folder bundle (Makefile's BUNDLE)")
+    parser.add_argument("--deb", type=Path, required=True, help="the .deb made from it (Makefile's DEB)")
     add_arguments(parser)
     args = parser.parse_args()
-    debs = sorted((args.bundle.parents[1]).glob("pattern-organizer_*_amd64.deb"), key=lambda p: p.stat().st_mtime)
-    if not args.bundle.is_dir() or not debs:
-        print(f"no bundle at {args.bundle} or no .deb beside it: run `make package` first", file=sys.stderr)
+    if not args.bundle.is_dir() or not args.deb.is_file():
+        print(f"no bundle at {args.bundle} or no {args.deb}: run `make package` first", file=sys.stderr)
         return 1
     report = Report("installer", "The Linux installer (`bench/installer.py`)", args)
     report.print("| figure | MiB | million bytes | issue 19's goal |")
     report.print("|---|---|---|---|")
-    for label, path, goal in (("one-folder bundle", args.bundle, GOALS["bundle"]), (f"`{debs[-1].name}`", debs[-1],
-                                                                                    GOALS["deb"])):
+    for label, path, goal in (("one-folder bundle", args.bundle, GOALS["bundle"]),
+                              (f"`{args.deb.name}`", args.deb, GOALS["deb"])):
         size = disk_bytes(path)
         report.print(f"| {label} | {size / 2**20:.0f} | {size / 1e6:.0f} | ≤ {goal} MB |")
     report.print("\nThe bundle's largest parts (MiB): " + ", ".join(

@@ -6,8 +6,9 @@ The wheels ship many libraries built with debug information (libpython alone car
 about 70 MB of the bundle in all. PyInstaller's own ``strip=True`` cannot be used: it also strips the
 libraries auditwheel grafted into ``<package>.libs`` folders, which patchelf rewrote, and binutils
 then writes load segments the loader refuses ("ELF load command address/offset not page-aligned").
-So those folders are left alone, every stripped copy is checked the way the loader checks it, and the
-original is kept wherever the copy fails. Each replacement is a rename, so a failed run leaves no
+So those folders are left alone, and every stripped copy must pass the check the loader failed
+there (each load segment's file offset and address agree modulo its alignment, in a 64-bit
+little-endian file); the original is kept wherever the copy fails it. Each replacement is a rename, so a failed run leaves no
 half-written library.
 """
 
@@ -37,15 +38,18 @@ def loadable(path: Path) -> bool:
     """Whether every load segment of a 64-bit little-endian ELF file is placed as the loader requires:
     its file offset and its address agree modulo its alignment."""
     data = path.read_bytes()
-    if data[:4] != _ELF_MAGIC or data[4] != 2 or data[5] != 1:
+    if data[:4] != _ELF_MAGIC or len(data) < 0x40 or data[4] != 2 or data[5] != 1:
         return False
-    (table,) = struct.unpack_from("<Q", data, 0x20)
-    entry_size, count = struct.unpack_from("<HH", data, 0x36)
-    for index in range(count):
-        kind, _flags, offset, address, _physical, _file_size, _memory_size, align = struct.unpack_from(
-            "<IIQQQQQQ", data, table + index * entry_size)
-        if kind == _PT_LOAD and align > 1 and offset % align != address % align:
-            return False
+    try:
+        (table,) = struct.unpack_from("<Q", data, 0x20)
+        entry_size, count = struct.unpack_from("<HH", data, 0x36)
+        for index in range(count):
+            kind, _flags, offset, address, _physical, _file_size, _memory_size, align = struct.unpack_from(
+                "<IIQQQQQQ", data, table + index * entry_size)
+            if kind == _PT_LOAD and align > 1 and offset % align != address % align:
+                return False
+    except struct.error:  # a header pointing past the file's end
+        return False
     return True
 
 

@@ -200,3 +200,26 @@ def test_the_exaggerated_phase_takes_the_fft_from_fewer_points():
     assert gradient_method(EARLY_FFT_FROM) == "bh"
     assert gradient_method(EARLY_FFT_FROM - 1, exaggerated=True) == "bh"
     assert gradient_method(FFT_FROM) == "fft"
+
+
+def test_the_layout_takes_the_fft_in_its_exaggerated_phase_only(monkeypatch):
+    import openTSNE
+
+    from organizer.analysis import reduce
+
+    methods = []
+    optimize = openTSNE.TSNEEmbedding.optimize
+
+    def recording(self, n_iter, *args, **kwargs):
+        methods.append((kwargs.get("exaggeration"), kwargs.get("negative_gradient_method",
+                                                              self.gradient_descent_params["negative_gradient_method"])))
+        return optimize(self, n_iter, *args, **kwargs)
+
+    monkeypatch.setattr(openTSNE.TSNEEmbedding, "optimize", recording)
+    monkeypatch.setattr(reduce, "EARLY_FFT_FROM", 60)  # the rule, at a size a test can afford
+    points = np.random.default_rng(0).normal(size=(80, 8)).astype(np.float32)
+    compute_map(points, MapSpec(early_iterations=5, iterations=5, settle=False))
+    assert methods == [(12, "fft"), (None, "bh")]
+    methods.clear()
+    compute_map(points[:59], MapSpec(early_iterations=5, iterations=5, settle=False))
+    assert methods == [(12, "bh"), (None, "bh")]

@@ -43,3 +43,21 @@ def test_the_apps_defaults_are_the_engines():
 
     assert Settings().perplexity == MapSpec().perplexity
     assert Settings().centre_view == DEFAULT_CENTRE_VIEW
+
+
+def test_only_chosen_values_are_stored_so_a_changed_default_reaches_the_rest():
+    chosen = Settings(cluster_k=7).with_recent("/a")
+    stored = json.loads(chosen.to_json())
+    assert stored == {"version": 2, "settings": {"cluster_k": 7, "recent_folders": ["/a"]}}
+    assert Settings.from_json(chosen.to_json()) == chosen
+    assert json.loads(Settings().to_json())["settings"] == {}
+
+
+def test_a_version_1_file_keeps_its_choices_and_takes_the_new_defaults():
+    # Version 1 stored every value, the perplexity of 30 then the default among them.
+    old = json.dumps({"version": 1, "settings": {"model": "resnet50", "perplexity": 30.0, "cluster_k": 5,
+                                                 "invariant": False}})
+    settings = Settings.from_json(old)
+    assert (settings.model, settings.cluster_k, settings.perplexity) == ("resnet50", 5, Settings().perplexity)
+    chosen = json.dumps({"version": 1, "settings": {"perplexity": 45.0}})
+    assert Settings.from_json(chosen).perplexity == 45.0

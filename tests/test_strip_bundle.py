@@ -89,6 +89,9 @@ def test_a_copy_the_loader_would_refuse_is_not_kept(tmp_path, monkeypatch):
 def test_loadable_reads_the_load_segments(tmp_path):
     library = _library(tmp_path, "libanswer.so")
     assert strip_bundle.loadable(library)
+    cut = tmp_path / "libcut.so"
+    cut.write_bytes(library.read_bytes()[:0x48])  # a header whose segment table lies past the end
+    assert not strip_bundle.loadable(cut)
     _shift_first_load_segment(library)
     assert not strip_bundle.loadable(library)
     with pytest.raises(OSError):

@@ -65,16 +65,75 @@ def _serve_then_die_half_way(tasks, results, fn, common):
     os._exit(9)
 
 
+needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                                reason="the test's own worker functions reach the workers by forking")
+
+
 @pytest.fixture
-def dying_workers(monkeypatch):
-    """Workers forked from this process, so they run the test's worker loop instead of the real one."""
-    monkeypatch.setattr(worker_pool, "_serve", _serve_then_die_half_way)
+def forking():
+    """Workers forked from this process, so they can run functions defined in this test module."""
     return multiprocessing.get_context("fork")
 
 
+@pytest.fixture
+def dying_workers(monkeypatch, forking):
+    """Workers that run the test's worker loop instead of the real one."""
+    monkeypatch.setattr(worker_pool, "_serve", _serve_then_die_half_way)
+    return forking
+
+
+class _TwoArgumentError(Exception):
+    """Pickles, but cannot be unpickled: its __init__ needs two arguments and gets one."""
+
+    def __init__(self, first, second):
+        super().__init__(f"{first} and {second}")
+
+
+def _odd(task):
+    if task == "raise":
+        raise _TwoArgumentError("one", "two")
+    if task == "function":
+        return lambda: task  # a result that cannot be pickled
+    return task
+
+
+@needs_fork
+@pytest.mark.parametrize("task, error, words", [
+    ("raise", RuntimeError, "_TwoArgumentError: one and two"),
+    ("function", RuntimeError, "could not be sent back"),
+])
+def test_a_result_or_error_that_cannot_travel_fails_its_task_alone(forking, task, error, words):
+    pool = WorkerPool(1, forking, _odd)
+    try:
+        with pytest.raises(error, match=words):
+            pool.submit(task).result(PATIENCE_S)
+        assert pool.submit("fine").result(PATIENCE_S) == "fine"
+    finally:
+        pool.shutdown()
+
+
+def test_a_task_that_cannot_be_sent_fails_alone_and_none_is_a_task_like_any_other():
+    pool = WorkerPool(1, child_context(), pow, (2,))
+    try:
+        with pytest.raises(Exception, match="pickle"):
+            pool.submit(lambda: 1).result(PATIENCE_S)
+        with pytest.raises(TypeError):
+            pool.submit(None).result(PATIENCE_S)  # pow(None, 2): None is no signal to stop
+        assert pool.submit(5).result(PATIENCE_S) == 25
+    finally:
+        pool.shutdown()
+
+
+@needs_fork
 def test_a_worker_dying_while_it_sends_fails_every_task_and_never_hangs(dying_workers):
     pool = WorkerPool(2, dying_workers, pow, (2,))
-    futures = [pool.submit(n) for n in range(6)]
+    futures = [pool.submit(0)]
+    # The first death may come while the rest are handed in: from then on submit says so itself.
+    for n in range(1, 6):
+        try:
+            futures.append(pool.submit(n))
+        except BrokenExecutor:
+            break
     done, not_done = wait(futures, timeout=PATIENCE_S)
     assert not not_done, "a task waited on a dead worker"
     assert all(isinstance(future.exception(), BrokenExecutor) for future in futures)
@@ -85,6 +144,7 @@ def test_a_worker_dying_while_it_sends_fails_every_task_and_never_hangs(dying_wo
     assert not multiprocessing.active_children()
 
 
+@needs_fork
 def test_decoding_goes_on_in_threads_when_a_process_dies_half_way_through_a_result(dying_workers, monkeypatch,
                                                                                   tmp_path):
     monkeypatch.setattr(decoding, "child_context", lambda: dying_workers)

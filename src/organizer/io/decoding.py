@@ -153,9 +153,7 @@ class Decoder:
                 # A decoding process died (killed, out of memory), at any moment, even half-way
                 # through sending a result (jobs/worker_pool.py): this file and those in flight
                 # are decoded again, in threads.
-                log.warning("a decoding process ended (%s); decoding in threads from here", exc)
-                self._close()
-                self.pool = replace(self.pool, kind="threads")
+                self._to_threads(logging.WARNING, "a decoding process ended (%s); decoding in threads from here", exc)
                 waiting = [entry, *(e for e, _ in pending)]
                 pending = deque((e, self._submit(e, embedded)) for e in waiting)
 
@@ -168,16 +166,21 @@ class Decoder:
                     self._pool = WorkerPool(self.pool.workers, child_context(), prepare,
                                             (self.plan, embedded(), self.max_file_bytes))
                 return self._pool.submit(entry)
+            except BrokenExecutor as exc:  # one ended since the last file; its files fail and come back
+                self._to_threads(logging.WARNING, "a decoding process ended (%s); decoding in threads from here", exc)
             except (OSError, AssertionError, RuntimeError, ImportError) as exc:
                 # A daemonic process may have no children (AssertionError); a system without
                 # POSIX semaphores has no process pools (OSError, ImportError).
-                log.info("decoding processes could not start (%s); decoding in threads", exc)
-                self._close()
-                self.pool = replace(self.pool, kind="threads")
+                self._to_threads(logging.INFO, "decoding processes could not start (%s); decoding in threads", exc)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.pool.workers, thread_name_prefix="decode")
         # The set as it is now: the caller swaps it whole, so a thread never sees it change.
         return self._pool.submit(prepare, entry, self.plan, embedded(), self.max_file_bytes)
+
+    def _to_threads(self, level: int, message: str, exc: Exception) -> None:
+        log.log(level, message, exc)
+        self._close()
+        self.pool = replace(self.pool, kind="threads")
 
     def _close(self) -> None:
         if self._pool is not None:

@@ -168,7 +168,7 @@ def _child_main(sender, fn: Callable, args: tuple) -> None:
         outcome = (True, fn(*args))
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
         exc.add_note("in a child process:\n" + traceback.format_exc().rstrip())
-        outcome = (False, _picklable(exc))
+        outcome = (False, picklable(exc))
     try:
         sender.send(outcome)
     except Exception as exc:  # noqa: BLE001 - an unpicklable result must still end the wait
@@ -176,7 +176,7 @@ def _child_main(sender, fn: Callable, args: tuple) -> None:
     sender.close()
 
 
-def _picklable(exc: Exception) -> Exception:
+def picklable(exc: Exception) -> Exception:
     """``exc``, or a RuntimeError with its type and message where it would not survive pickling."""
     try:
         pickle.loads(pickle.dumps(exc))

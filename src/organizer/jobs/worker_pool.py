@@ -24,9 +24,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from .subprocess_step import TERMINATE_GRACE_S, exit_with_parent
+from .subprocess_step import TERMINATE_GRACE_S, exit_with_parent, picklable
 
-#: What a worker is told when it should end.
+#: What a worker is told when it should end; each task travels wrapped in a 1-tuple, so no task can be taken for it.
 _STOP = None
 
 
@@ -35,16 +35,21 @@ def _serve(tasks: Connection, results: Connection, fn: Callable, common: tuple) 
     exit_with_parent()
     while True:
         try:
-            task = tasks.recv()
+            message = tasks.recv()
         except (EOFError, OSError):
             return
-        if task is _STOP:
+        if message is _STOP:
             return
         try:
-            outcome = (True, fn(task, *common))
+            outcome = (True, fn(message[0], *common))
         except Exception as exc:  # noqa: BLE001 - the caller's future carries it
-            outcome = (False, exc)
-        results.send(outcome)
+            outcome = (False, picklable(exc))
+        try:
+            results.send(outcome)
+        except (OSError, EOFError):
+            return
+        except Exception as exc:  # noqa: BLE001 - a result that will not pickle fails its task alone
+            results.send((False, RuntimeError(f"the result could not be sent back ({type(exc).__name__}: {exc})")))
 
 
 class _Worker:
@@ -78,8 +83,10 @@ class WorkerPool(Executor):
         except BaseException:
             self._stop_workers()
             raise
-        # A pipe the manager waits on beside the workers', so a submit or a shutdown wakes it.
+        # A pipe the manager waits on beside the workers', so a submit or a shutdown wakes it. Its own
+        # lock: the manager closes it while another thread may be writing to it.
         self._wake_reader, self._wake_writer = Pipe(duplex=False)
+        self._wake_lock = threading.Lock()
         self._manager = threading.Thread(target=self._manage, name="worker pool", daemon=True)
         self._manager.start()
 
@@ -103,14 +110,14 @@ class WorkerPool(Executor):
                 while self._waiting:
                     self._waiting.popleft()[0].cancel()
         self._wake()
-        if wait:
+        # From a done-callback, which runs on the manager's thread, waiting would wait on itself.
+        if wait and threading.current_thread() is not self._manager:
             self._manager.join()
 
     def _wake(self) -> None:
-        try:
-            self._wake_writer.send_bytes(b"")
-        except OSError:  # the manager has ended and closed it
-            pass
+        with self._wake_lock:
+            if not self._wake_writer.closed:
+                self._wake_writer.send_bytes(b"")
 
     def _manage(self) -> None:
         try:
@@ -120,8 +127,9 @@ class WorkerPool(Executor):
             self._break(None, f"the worker pool failed ({type(exc).__name__}: {exc})")
         finally:
             self._stop_workers()
-            self._wake_reader.close()
-            self._wake_writer.close()
+            with self._wake_lock:
+                self._wake_reader.close()
+                self._wake_writer.close()
 
     def _dispatch(self) -> bool:
         """Hand waiting tasks to idle workers; False once closing and no task is left in flight."""
@@ -133,15 +141,16 @@ class WorkerPool(Executor):
                     if not future.set_running_or_notify_cancel():
                         continue
                     try:
-                        worker.tasks.send(task)
+                        worker.tasks.send((task,))
                     except OSError:  # it died while idle
                         dead = future, worker
+                    except Exception as exc:  # noqa: BLE001 - a task that will not pickle: nothing was sent
+                        future.set_exception(exc)
                     else:
                         worker.busy = future
             finished = self._closing and not self._waiting and not any(w.busy for w in self._workers)
         if dead is not None:
-            future, worker = dead
-            self._break(future, f"a worker process ended (exit code {worker.process.exitcode})")
+            self._break(dead[0], _ended(dead[1]))
             return False
         return not finished
 
@@ -152,7 +161,8 @@ class WorkerPool(Executor):
         while self._wake_reader.poll():
             self._wake_reader.recv_bytes()
         for worker in busy:
-            if worker.results in ready or worker.process.sentinel in ready:
+            # A break while reading an earlier worker has failed this one's task already.
+            if worker.busy is not None and (worker.results in ready or worker.process.sentinel in ready):
                 self._receive(worker)
 
     def _receive(self, worker: _Worker) -> None:
@@ -161,7 +171,10 @@ class WorkerPool(Executor):
             ok, value = worker.results.recv()
         except (EOFError, OSError):
             # Dead, with no whole result sent: before it, or half-way through.
-            self._break(future, f"a worker process ended (exit code {worker.process.exitcode})")
+            self._break(future, _ended(worker))
+            return
+        except Exception as exc:  # noqa: BLE001 - a whole message that will not unpickle fails its task alone
+            future.set_exception(exc)
             return
         if ok:
             future.set_result(value)
@@ -195,3 +208,10 @@ class WorkerPool(Executor):
                 worker.process.join()
             worker.tasks.close()
             worker.results.close()
+
+
+def _ended(worker: _Worker) -> str:
+    """Why the pool broke: the worker's end, with its exit code once the process is reaped (its pipe
+    closes a moment before)."""
+    worker.process.join(TERMINATE_GRACE_S)
+    return f"a worker process ended (exit code {worker.process.exitcode})"

@@ -11,7 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
 
-SCHEMA_VERSION = 1
+#: 2: only the values that differ from the defaults are stored, so a default that changes reaches
+#: everyone who never chose otherwise. Version 1 stored every value; see :data:`_V1_DEFAULTS`.
+SCHEMA_VERSION = 2
+#: The defaults of version 1 that have changed since: a version-1 file holding one was almost
+#: surely never edited there, so it reads as the default of now.
+_V1_DEFAULTS = {"perplexity": 30.0}
 MAX_RECENT = 10
 #: The least a number field may hold; a smaller stored value falls back to the default.
 _AT_LEAST = {"max_file_mb": 1, "similar_columns": 1, "similar_width": 120}
@@ -57,19 +62,24 @@ class Settings:
         return replace(self, recent_folders=recent[:MAX_RECENT])
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data["recent_folders"] = list(self.recent_folders)
+        default = asdict(Settings())
+        data = {name: value for name, value in asdict(self).items() if value != default[name]}
+        if "recent_folders" in data:
+            data["recent_folders"] = list(self.recent_folders)
         return json.dumps({"version": SCHEMA_VERSION, "settings": data})
 
     @classmethod
     def from_json(cls, text: str | None) -> "Settings":
         try:
             data = json.loads(text or "{}")
-            values = data.get("settings", {}) if data.get("version") == SCHEMA_VERSION else {}
+            version = data.get("version")
+            values = data.get("settings", {}) if version in (1, SCHEMA_VERSION) else {}
         except (ValueError, AttributeError):
             return cls()
         if not isinstance(values, dict):
             return cls()
+        if version == 1:
+            values = {name: value for name, value in values.items() if _V1_DEFAULTS.get(name, object()) != value}
         default = cls()
         kept = {}
         for spec in fields(cls):
