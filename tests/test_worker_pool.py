@@ -82,16 +82,18 @@ def dying_workers(monkeypatch, forking):
     return forking
 
 
-class _TwoArgumentError(Exception):
-    """Pickles, but cannot be unpickled: its __init__ needs two arguments and gets one."""
+class _LockedError(Exception):
+    """Cannot be pickled, whatever pickling support is installed (tblib, which Dask installs, pickles
+    exceptions with custom arguments): it holds a lock."""
 
-    def __init__(self, first, second):
-        super().__init__(f"{first} and {second}")
+    def __init__(self, message):
+        super().__init__(message)
+        self.lock = threading.Lock()
 
 
 def _odd(task):
     if task == "raise":
-        raise _TwoArgumentError("one", "two")
+        raise _LockedError("one and two")
     if task == "function":
         return lambda: task  # a result that cannot be pickled
     return task
@@ -99,7 +101,7 @@ def _odd(task):
 
 @needs_fork
 @pytest.mark.parametrize("task, error, words", [
-    ("raise", RuntimeError, "_TwoArgumentError: one and two"),
+    ("raise", RuntimeError, "_LockedError: one and two"),
     ("function", RuntimeError, "could not be sent back"),
 ])
 def test_a_result_or_error_that_cannot_travel_fails_its_task_alone(forking, task, error, words):
