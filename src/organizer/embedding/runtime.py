@@ -176,9 +176,7 @@ def choose(device: str = "auto", precision: str = "auto", backend: str = "auto")
         raise RuntimeError("MPS was asked for, but this torch build or machine has none")
     backend, precision = _backend_for(device, precision, backend)
     if backend != "torch":
-        if precision == "auto":
-            precision = "bf16" if "bf16" in EXPORTED_PRECISIONS[backend] and cpu_has_native_bf16() else "fp32"
-        return Runtime(device, precision, channels_last=False, backend=backend)
+        return _exported(backend, precision)
     if precision == "auto":
         if device == "cuda":
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
@@ -202,12 +200,25 @@ def _without_torch(device: str, precision: str, backend: str) -> Runtime:
             log.warning("the %s runtime needs the %s package, which is not installed; running %s instead",
                         backend, BACKEND_PACKAGES[backend], CPU_BACKEND)
         backend = CPU_BACKEND
-    if precision not in ("auto", *EXPORTED_PRECISIONS[backend]):
-        log.warning("the %s runtime does not run %s on the CPU; running fp32", backend, precision)
-        precision = "fp32"
+    return _exported(backend, precision)
+
+
+def _exported(backend: str, precision: str) -> Runtime:
+    """The CPU's exported ``backend`` at ``precision`` where it runs it (see :func:`_supported_precision`), at
+    its fastest where "auto"."""
+    precision = _supported_precision(backend, precision)
     if precision == "auto":
         precision = "bf16" if "bf16" in EXPORTED_PRECISIONS[backend] and cpu_has_native_bf16() else "fp32"
     return Runtime("cpu", precision, channels_last=False, backend=backend)
+
+
+def _supported_precision(backend: str, precision: str) -> str:
+    """``precision``, or fp32 where the exported ``backend`` does not run it on the CPU (said: a setting must
+    never stop a scan)."""
+    if precision not in ("auto", *EXPORTED_PRECISIONS[backend]):
+        log.warning("the %s runtime does not run %s on the CPU; running fp32", backend, precision)
+        return "fp32"
+    return precision
 
 
 def _backend_for(device: str, precision: str, backend: str) -> tuple[str, str]:
@@ -226,10 +237,7 @@ def _backend_for(device: str, precision: str, backend: str) -> tuple[str, str]:
         log.warning("the %s runtime needs the %s package, which is not installed; running on torch instead",
                     backend, BACKEND_PACKAGES[backend])
         return "torch", precision
-    if precision not in ("auto", *EXPORTED_PRECISIONS[backend]):
-        log.warning("the %s runtime does not run %s on the CPU; running fp32", backend, precision)
-        return backend, "fp32"
-    return backend, precision
+    return backend, _supported_precision(backend, precision)
 
 
 def on_torch(runtime: Runtime) -> Runtime:
