@@ -64,8 +64,6 @@ class Settings:
     def to_json(self) -> str:
         default = asdict(Settings())
         data = {name: value for name, value in asdict(self).items() if value != default[name]}
-        if "recent_folders" in data:
-            data["recent_folders"] = list(self.recent_folders)
         return json.dumps({"version": SCHEMA_VERSION, "settings": data})
 
     @classmethod
