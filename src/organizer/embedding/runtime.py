@@ -25,7 +25,7 @@ EXPORTED_PRECISIONS = {"onnx": ("fp32",), "openvino": ("fp32", "bf16")}
 #: runtimes"), OpenVINO bf16 ran 1.6-5.3x as fast as torch bf16 with the same P@10, and fp32 2.2-5.4x
 #: as fast as torch fp32 with the same vectors.
 CPU_BACKEND = "openvino"
-BACKEND_LABELS = {"torch": "torch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
+BACKEND_LABELS = {"torch": "PyTorch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
 #: How to get torch where it is left out: the bundle runs the shipped exports without it (README).
 TORCH_INSTALL = "install Pattern Organizer with pip (pip install pattern-organizer)"
 TORCH_HINT = f"{TORCH_INSTALL}, which brings torch"
