@@ -11,9 +11,11 @@ and :mod:`.torchless` pools the tapped maps in numpy. Anything that goes wrong h
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
+import os
 import queue
 import warnings
 from pathlib import Path
@@ -47,7 +49,17 @@ class ExportUnavailable(RuntimeError):
 
 
 def weights_digest(path: Path) -> str:
-    """The hash of a weights file's bytes: what names its export, read without torch."""
+    """The hash of a weights file's bytes: what names its export, read without torch.
+
+    Remembered per size and modification time, since every embedder built asks for it and
+    reading 18 MB again took about 30 ms; a rewritten file changes its time and is hashed afresh.
+    """
+    status = os.stat(path)
+    return _file_digest(os.fspath(path), status.st_size, status.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _file_digest(path: str, _size: int, _modified_ns: int) -> str:
     digest = hashlib.blake2b(digest_size=10)
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
