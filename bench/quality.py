@@ -34,7 +34,7 @@ from organizer.samples.objects import render_object
 HERE = Path(__file__).resolve().parent
 
 CONFIGS: dict[str, dict] = {
-    "lite0 default (blocks 10+14, object pooling, centre view)": {},
+    "lite0 default (blocks 10+11+14, object pooling, centre view)": {},
     "lite0 default, whole view only (the default before the centre view)": {"centre_view": False},
     "lite0 blocks 10+14, centre prior (the default before object pooling)": {"pooling": "centre"},
     "lite0 default, plain average": {"pooling": "avg"},
@@ -42,6 +42,7 @@ CONFIGS: dict[str, dict] = {
     "lite0 blocks 12+15, object pooling": {"layers": "_blocks.12,_blocks.15"},
     "lite0 blocks 10+15, object pooling": {"layers": "_blocks.10,_blocks.15"},
     "lite0 blocks 12+14, object pooling": {"layers": "_blocks.12,_blocks.14"},
+    "lite0 blocks 10+14, object pooling, centre view (the default before block 11)": {"layers": "_blocks.10,_blocks.14"},
     "lite0 block 10 alone": {"layers": "_blocks.10"},
     "lite0 last layer only (head), plain average": {"layers": "_bn1", "pooling": "avg"},
     "lite0 early (blocks 2+4)": {"layers": "early"},
@@ -61,7 +62,7 @@ CONFIGS: dict[str, dict] = {
     "lite0 structure, whole view only": {"mode": "structure", "centre_view": False},
     "autoencoder (trained on each folder)": {"model": "autoencoder"},
     "palette (k-means Lab, kernel signature)": {"mode": "palette"},
-    "lite0 texture (blocks 10+14)": {"mode": "texture"},
+    "lite0 texture (blocks 10+11+14)": {"mode": "texture"},
     "lite0 texture, whole view only": {"mode": "texture", "centre_view": False},
     "lite0 texture early": {"mode": "texture", "layers": "early"},
     "lite0 texture mid": {"mode": "texture", "layers": "mid"},

@@ -1,6 +1,6 @@
 """Regional poolings and the centre-region view of the default extractor, on five sets (issue 17).
 
-The default network (lite0, blocks 10+14) runs once per view on the default runtime
+The default network (lite0 at its default taps) runs once per view on the default runtime
 (OpenVINO bf16 where the CPU has it) through the product's own embedder, over every image's
 views as the product cuts them, and once more over each image's centre region (60 % and
 75 % of each side, its centre square). The tapped maps are kept in bench/out/regions/<set>.pt,
@@ -44,7 +44,6 @@ from devsets import build_charts, build_garments
 from quality import build_objects_set
 from report import Report, add_arguments
 
-from organizer.analysis.evaluate import retrieval_metrics
 from organizer.embedding import create_embedder, make_spec
 from organizer.embedding.cnn import (OBJECT_FLOOR, OBJECT_POWER, _l2, _pooling_weights, image_descriptors,
                                      object_saliency, pool_maps)

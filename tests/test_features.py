@@ -22,7 +22,7 @@ CPU32 = Runtime("cpu", "fp32", channels_last=False)
 # --- extractor ids -------------------------------------------------------------------------
 def test_default_id_is_stable_and_spells_out_the_settings():
     spec = make_spec()
-    assert spec.id == "v2/lite0@pretrained/_blocks.10+_blocks.14/content-object+cv/224/auto"
+    assert spec.id == "v2/lite0@pretrained/_blocks.10+_blocks.11+_blocks.14/content-object+cv/224/auto"
     assert make_spec().id == spec.id
 
 
@@ -76,7 +76,7 @@ def test_lite0_pretrained_vectors_group_patterns_by_family(lite0):
     chevron_b = _embed_sample(lite0, SampleSpec("normal-chevron", 0, 1))
     hearts = _embed_sample(lite0, SampleSpec("alpha-hearts", 0, 0))
     letters = _embed_sample(lite0, SampleSpec("alpha-letters", 0, 0))
-    assert chevron_a.shape == (112 + 192,) and chevron_a.dtype == np.float32
+    assert chevron_a.shape == (112 + 192 + 192,) and chevron_a.dtype == np.float32
     assert np.isfinite(chevron_a).all() and abs(np.linalg.norm(chevron_a) - 1) < 1e-5
     assert chevron_a @ chevron_b > chevron_a @ hearts + 0.1
     assert chevron_a @ chevron_b > chevron_a @ letters + 0.1
