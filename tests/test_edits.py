@@ -10,7 +10,7 @@ from organizer.analysis.cluster import ClusterSpec
 from organizer.analysis.edits import NOISE, ClusterBook, edits_key, image_keys, load_saved_edits
 from organizer.analysis.identity import NOISE_COLOUR, by_size, folder_names
 from organizer.embedding import make_spec
-from organizer.embedding.registry import unversioned
+from organizer.embedding.registry import earlier_defaults, unversioned
 from organizer.io.scan import hash_file
 from organizer.samples import SampleSpec, render
 from organizer.storage.cache import Cache
@@ -252,3 +252,16 @@ def test_a_split_stops_when_asked():
     with pytest.raises(Cancelled):
         book.split(0, vectors, should_stop=lambda: True)
     assert book.labels.tolist() == [0] * 40
+
+
+def test_earlier_defaults_follow_each_change_only_where_it_applied():
+    lite0 = "lite0@pretrained/_blocks.10+_blocks.11+_blocks.14"
+    assert earlier_defaults(f"{lite0}/texture-object+flip+cv+eq0.5-0.2-1/224/auto") == [
+        "lite0@pretrained/_blocks.10+_blocks.14/texture-object+flip+cv+eq0.5-0.2-1/224/auto",
+        "lite0@pretrained/_blocks.10+_blocks.14/texture-object+flip+eq0.5-0.2-1/224/auto",
+        "lite0@pretrained/_blocks.10+_blocks.14/texture-centre+flip+eq0.5-0.2-1/224/auto"]
+    # Block 11 joined Lite0's default only: the same taps chosen on Lite1 were never a default there.
+    assert earlier_defaults("lite1@pretrained/_blocks.10+_blocks.11+_blocks.14/content-object/240/auto") == [
+        "lite1@pretrained/_blocks.10+_blocks.11+_blocks.14/content-centre/240/auto"]
+    assert earlier_defaults(f"{lite0}+_blocks.15/content-average/224/auto") == []
+    assert earlier_defaults("colour/224/auto") == []

@@ -12,6 +12,7 @@ in a way that alters vectors for an unchanged spec.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -105,17 +106,23 @@ class ExtractorSpec:
 
 #: How the default descriptor's id changed, newest first, where the user chose nothing new: the
 #: pooling became object pooling, then a centre view joined it, then Lite0's block 11 (issue 17).
-#: Whatever a folder's user named, grouped and moved under the old default is read back under the new one.
-DEFAULT_CHANGES = (("/_blocks.10+_blocks.11+_blocks.14/", "/_blocks.10+_blocks.14/"), ("-object+cv/", "-object/"),
-                   ("-object/", "-centre/"))
+#: Whatever a folder's user named, grouped and moved under the old default is read back under the
+#: new one. Each is a regular expression and its replacement: the taps changed for Lite0 alone, and
+#: the centre view's flag sits among the others a user may have added (flips, equalizing).
+DEFAULT_CHANGES = (
+    (r"(?<![\w-])(lite0@[^/]+/)_blocks\.10\+_blocks\.11\+_blocks\.14/", r"\1_blocks.10+_blocks.14/"),
+    (r"(-object(?:\+flip|\+gram|\+ms|\+d4)*)\+cv(?=[+/])", r"\1"),
+    (r"-object(?=[+/])", "-centre"),
+)
 
 
 def earlier_defaults(extractor_id: str) -> list[str]:
     """The ids ``extractor_id`` had under earlier defaults (see :data:`DEFAULT_CHANGES`), newest first."""
     earlier, current = [], extractor_id
     for now, before in DEFAULT_CHANGES:
-        if now in current:
-            current = current.replace(now, before)
+        changed = re.sub(now, before, current, count=1)
+        if changed != current:
+            current = changed
             earlier.append(current)
     return earlier
 
