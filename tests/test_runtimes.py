@@ -170,16 +170,3 @@ def test_the_cli_embeds_a_folder_on_the_runtime_it_names(sample_folder, shared_m
         vectors[backend] = np.load(out)["vectors"]
     assert (vectors["openvino"] * vectors["torch"]).sum(axis=1).min() > SAME
 
-
-def test_the_weights_digest_is_read_once_and_again_after_the_file_changes(tmp_path, monkeypatch):
-    weights = tmp_path / "weights.pth"
-    weights.write_bytes(b"first weights")
-    first = exported.weights_digest(weights)
-    opened = []
-    real_open = open
-    monkeypatch.setattr("builtins.open", lambda *args, **kwargs: opened.append(args[0]) or real_open(*args, **kwargs))
-    assert exported.weights_digest(weights) == first
-    assert opened == []
-    weights.write_bytes(b"other weights, longer")
-    assert exported.weights_digest(weights) != first
-    assert opened == [str(weights)]

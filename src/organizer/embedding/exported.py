@@ -51,15 +51,16 @@ class ExportUnavailable(RuntimeError):
 def weights_digest(path: Path) -> str:
     """The hash of a weights file's bytes: what names its export, read without torch.
 
-    Remembered per size and modification time, since every embedder built asks for it and
-    reading 18 MB again took about 30 ms; a rewritten file changes its time and is hashed afresh.
+    Remembered per file identity, size and change time, since every embedder built asks for it
+    and reading 18 MB again took about 30 ms. The change time (ctime), unlike the modification
+    time, no copying tool can set back, so a file rewritten in place is hashed afresh.
     """
     status = os.stat(path)
-    return _file_digest(os.fspath(path), status.st_size, status.st_mtime_ns)
+    return _file_digest(os.fspath(path), status.st_dev, status.st_ino, status.st_size, status.st_ctime_ns)
 
 
 @functools.lru_cache(maxsize=32)
-def _file_digest(path: str, _size: int, _modified_ns: int) -> str:
+def _file_digest(path: str, *_identity: int) -> str:
     digest = hashlib.blake2b(digest_size=10)
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
