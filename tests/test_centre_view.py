@@ -51,11 +51,11 @@ def test_a_pattern_on_a_shirt_against_a_patterned_wall_finds_the_same_pattern_fl
     whole_only = _own_flat_ranks(tmp_path, folder, make_spec(centre_view=False))
     assert with_centre["normal-stripes", "normal-chevron"] == 1
     # The wall fills much of the whole view; the centre view sees the shirt, so far more shirts
-    # find their own pattern first (27 of 72 without it when this was written, 42 with it),
-    # and none is left among the last flats, where the whole view alone puts some.
-    first = sum(rank == 1 for rank in with_centre.values())
-    assert first >= sum(rank == 1 for rank in whole_only.values()) + 10
-    assert max(with_centre.values()) <= 5 < max(whole_only.values())
+    # find their own pattern first (27 of 72 without it when this was written, 42 with it) and
+    # among the first three (49 and 68).
+    for best in (1, 3):
+        found = sum(rank <= best for rank in with_centre.values())
+        assert found >= sum(rank <= best for rank in whole_only.values()) + 10, best
 
 
 def test_the_centre_view_is_the_middle_of_a_one_view_image_and_tiles_get_none():

@@ -82,7 +82,8 @@ def pool_maps(maps: list[np.ndarray], mode: str, pooling: str = "avg", gram: boo
     for fmap in maps:
         if fmap.ndim != 4:
             raise ValueError(f"a tapped layer gives shape {fmap.shape}, not a feature map; tap a convolutional block")
-    # The coarsest map is the deepest tap, whatever order the user named the taps in.
+    # The coarsest map is the deepest tap; of two maps of one size (Lite0's blocks 11 and 14), the later
+    # named, which is the deeper where taps are named in the network's order, as every default is.
     saliency = None
     if pooling == "object":
         saliency = object_saliency(min(reversed(maps), key=lambda m: m.shape[2] * m.shape[3]))
