@@ -29,11 +29,12 @@ from organizer.embedding.cnn import TapNet, pool_maps
 from organizer.io import images, preprocess
 
 HERE = Path(__file__).resolve().parent
-TAPS = ("_blocks.10", "_blocks.12", "_blocks.14", "_blocks.15")
+TAPS = ("_blocks.10", "_blocks.11", "_blocks.12", "_blocks.14", "_blocks.15")
 #: (name, taps by block number, pooling, with the centre-region view)
 VARIANTS = (
     ("blocks 10+14, centre prior", (10, 14), "centre", False),
-    ("blocks 10+14, object pooling (default)", (10, 14), "object", False),
+    ("blocks 10+11+14, object pooling (the default's taps)", (10, 11, 14), "object", False),
+    ("blocks 10+14, object pooling (the taps before block 11)", (10, 14), "object", False),
     ("blocks 10+14, plain average", (10, 14), "avg", False),
     ("blocks 12+15, object pooling", (12, 15), "object", False),
     ("blocks 10+15, object pooling", (10, 15), "object", False),

@@ -35,8 +35,11 @@ HERE = Path(__file__).resolve().parent
 
 CONFIGS: dict[str, dict] = {
     "lite0 default (blocks 10+11+14, object pooling, centre view)": {},
-    "lite0 default, whole view only (the default before the centre view)": {"centre_view": False},
-    "lite0 blocks 10+14, centre prior (the default before object pooling)": {"pooling": "centre"},
+    "lite0 blocks 10+14, whole view only (the default before the centre view)": {
+        "layers": "_blocks.10,_blocks.14", "centre_view": False},
+    "lite0 blocks 10+14, centre prior (the default before object pooling)": {
+        "layers": "_blocks.10,_blocks.14", "pooling": "centre", "centre_view": False},
+    "lite0 default, whole view only": {"centre_view": False},
     "lite0 default, plain average": {"pooling": "avg"},
     "lite0 late (blocks 14+15), object pooling": {"layers": "late"},
     "lite0 blocks 12+15, object pooling": {"layers": "_blocks.12,_blocks.15"},
@@ -100,7 +103,8 @@ def scores(vectors: np.ndarray, labels: list[str], queries: np.ndarray | None = 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "dtd10")
-    parser.add_argument("--only", nargs="*", help="configuration names to run (default: all)")
+    parser.add_argument("--only", nargs="*", choices=list(CONFIGS), metavar="NAME",
+                        help="configuration names to run (default: all)")
     add_arguments(parser)
     args = parser.parse_args()
     report = Report("quality", "Retrieval quality (`bench/quality.py`)", args)

@@ -315,7 +315,8 @@ def main() -> int:
     add_arguments(parser)
     args = parser.parse_args()
     report = Report("regions", "Regional views of the default extractor (`bench/regions.py`)", args)
-    embedder = create_embedder(make_spec(centre_view=False))
+    spec = make_spec(centre_view=False)
+    embedder = create_embedder(spec)
     store = OUT / "regions"
     store.mkdir(parents=True, exist_ok=True)
     table: dict[str, dict[str, np.ndarray]] = {}
@@ -325,10 +326,9 @@ def main() -> int:
     kept_sets: dict[str, dict] = {}
     for name, folder in sets_to_score(args.data).items():
         kept = store / f"{name}.pt"
-        if kept.exists() and not args.refresh:
-            data = torch.load(kept, weights_only=False)
-        else:
-            data = extract(embedder, image_files(folder), FRACTIONS)
+        data = torch.load(kept, weights_only=False) if kept.exists() and not args.refresh else {}
+        if data.get("extractor") != spec.id:  # maps kept under another default are not this one's
+            data = {**extract(embedder, image_files(folder), FRACTIONS), "extractor": spec.id}
             torch.save(data, kept)
         images_total += len(data["paths"])
         for step, seconds in data["seconds"].items():
