@@ -17,7 +17,7 @@ from ...analysis.clusterers import CLUSTERERS, PARAMETERS, clusterers
 from ...analysis.clusterers.base import LINKAGES
 from ...embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ...embedding.registry import AUTOENCODER, CNN_MODES, MODES
-from ...embedding.runtime import BACKEND_LABELS, BACKENDS, DEVICES, torch_installed
+from ...embedding.runtime import BACKEND_LABELS, BACKENDS, CPU_BACKEND, DEVICES, torch_installed
 from ...search.compare_indices import INDEX_SPECS
 from ...storage.settings import Settings
 from ..palette import tone_colour
@@ -36,7 +36,7 @@ MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structu
                "colour": "Colour", "mean-colour": "Mean colour", "palette": "Palette (ignore motif)"}
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                  "mps": "Apple GPU (Metal)"}
-RUNTIME_LABELS = {"auto": "Automatic (OpenVINO where installed)", **BACKEND_LABELS}
+RUNTIME_LABELS = {"auto": f"Automatic ({BACKEND_LABELS[CPU_BACKEND]} where installed)", **BACKEND_LABELS}
 #: The devices and the runtime that only torch runs, marked where torch is left out (the bundle).
 TORCH_CHOICES = ("cuda", "mps", "torch")
 NO_RERANK = "No: keep the features' order"
