@@ -32,6 +32,8 @@ from .equalize import ImageMetrics, equalized
 from .scan import FileEntry, hash_bytes
 
 log = logging.getLogger(__name__)
+#: Said when a decoding process dies, whether its file's result or the next submit finds out.
+_PROCESS_ENDED = "a decoding process ended (%s); decoding in threads from here"
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ class Decoder:
                 # A decoding process died (killed, out of memory), at any moment, even half-way
                 # through sending a result (jobs/worker_pool.py): this file and those in flight
                 # are decoded again, in threads.
-                self._to_threads(logging.WARNING, "a decoding process ended (%s); decoding in threads from here", exc)
+                self._to_threads(logging.WARNING, _PROCESS_ENDED, exc)
                 waiting = [entry, *(e for e, _ in pending)]
                 pending = deque((e, self._submit(e, embedded)) for e in waiting)
 
@@ -167,7 +169,7 @@ class Decoder:
                                             (self.plan, embedded(), self.max_file_bytes))
                 return self._pool.submit(entry)
             except BrokenExecutor as exc:  # one ended since the last file; its files fail and come back
-                self._to_threads(logging.WARNING, "a decoding process ended (%s); decoding in threads from here", exc)
+                self._to_threads(logging.WARNING, _PROCESS_ENDED, exc)
             except (OSError, AssertionError, RuntimeError, ImportError) as exc:
                 # A daemonic process may have no children (AssertionError); a system without
                 # POSIX semaphores has no process pools (OSError, ImportError).
