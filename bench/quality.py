@@ -34,18 +34,20 @@ from organizer.samples.objects import render_object
 HERE = Path(__file__).resolve().parent
 
 CONFIGS: dict[str, dict] = {
-    "lite0 default (blocks 10+11+14, object pooling, centre view)": {},
+    "lite0 default (blocks 10+11+14, object pooling, centre view, adapted to the folder)": {},
+    "lite0 blocks 10+11+14, object pooling, centre view, not adapted (the default before adapting)": {"adapt": False},
     "lite0 blocks 10+14, whole view only (the default before the centre view)": {
-        "layers": "_blocks.10,_blocks.14", "centre_view": False},
+        "layers": "_blocks.10,_blocks.14", "centre_view": False, "adapt": False},
     "lite0 blocks 10+14, centre prior (the default before object pooling)": {
-        "layers": "_blocks.10,_blocks.14", "pooling": "centre", "centre_view": False},
+        "layers": "_blocks.10,_blocks.14", "pooling": "centre", "centre_view": False, "adapt": False},
     "lite0 default, whole view only": {"centre_view": False},
     "lite0 default, plain average": {"pooling": "avg"},
     "lite0 late (blocks 14+15), object pooling": {"layers": "late"},
     "lite0 blocks 12+15, object pooling": {"layers": "_blocks.12,_blocks.15"},
     "lite0 blocks 10+15, object pooling": {"layers": "_blocks.10,_blocks.15"},
     "lite0 blocks 12+14, object pooling": {"layers": "_blocks.12,_blocks.14"},
-    "lite0 blocks 10+14, object pooling, centre view (the default before block 11)": {"layers": "_blocks.10,_blocks.14"},
+    "lite0 blocks 10+14, object pooling, centre view (the default before block 11)": {
+        "layers": "_blocks.10,_blocks.14", "adapt": False},
     "lite0 block 10 alone": {"layers": "_blocks.10"},
     "lite0 last layer only (head), plain average": {"layers": "_bn1", "pooling": "avg"},
     "lite0 early (blocks 2+4)": {"layers": "early"},

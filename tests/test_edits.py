@@ -219,12 +219,14 @@ def test_edits_saved_under_an_earlier_extractor_version_survive_the_bump(tmp_pat
 
 
 def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_one(tmp_path):
-    """The default gained a centre view, then block 11 (issue 17): a folder's names and moves must not vanish."""
+    """The default gained a centre view, then block 11, then the projection learned on the folder (issue 17):
+    a folder's names and moves must not vanish."""
     latest = "lite0@pretrained/_blocks.10+_blocks.14/content-object+cv/224/auto"
     before = "lite0@pretrained/_blocks.10+_blocks.14/content-object/224/auto"
     oldest = "lite0@pretrained/_blocks.10+_blocks.14/content-centre/224/auto"
+    block11 = latest.replace("_blocks.10+", "_blocks.10+_blocks.11+")
     now = make_spec().id
-    assert unversioned(now) == latest.replace("_blocks.10+", "_blocks.10+_blocks.11+")
+    assert unversioned(now) == block11.replace("+cv/", "+cv+lw/")
     spec, keys, hashes = ClusterSpec(), ["a.png", "b.png"], ["ha", "hb"]
     saved, newer = ClusterBook(np.array([0, 1])), ClusterBook(np.array([1, 1]))
     saved.rename(1, "Paisleys")
@@ -236,11 +238,15 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
         assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Paisleys"
         cache.put_edits(edits_key(f"v2/{latest}", spec), newer.to_json(keys, hashes))
         assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Argyles"
+        unadapted = ClusterBook(np.array([1, 1]))
+        unadapted.rename(1, "Houndstooth")
+        cache.put_edits(edits_key(f"v2/{block11}", spec), unadapted.to_json(keys, hashes))
+        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Houndstooth"
         # The whole view alone under the earlier taps is that choice's own history, not the default's.
-        whole_only = now.replace("-object+cv", "-object")
+        whole_only = now.replace("-object+cv+lw", "-object")
         assert ClusterBook.from_json(load_saved_edits(cache, whole_only, spec), keys, hashes).name(1) == "Paisleys"
         # Another pooling the user chose is another embedding: its edits stay its own.
-        assert load_saved_edits(cache, now.replace("-object+cv", "-average"), spec) is None
+        assert load_saved_edits(cache, now.replace("-object+cv+lw", "-average"), spec) is None
 
 
 def test_a_split_stops_when_asked():

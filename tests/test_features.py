@@ -22,13 +22,14 @@ CPU32 = Runtime("cpu", "fp32", channels_last=False)
 # --- extractor ids -------------------------------------------------------------------------
 def test_default_id_is_stable_and_spells_out_the_settings():
     spec = make_spec()
-    assert spec.id == "v2/lite0@pretrained/_blocks.10+_blocks.11+_blocks.14/content-object+cv/224/auto"
+    assert spec.id == "v2/lite0@pretrained/_blocks.10+_blocks.11+_blocks.14/content-object+cv+lw/224/auto"
     assert make_spec().id == spec.id
 
 
 @pytest.mark.parametrize("change", [
     dict(model="resnet50"), dict(layers="early"), dict(mode="texture"), dict(size=256),
-    dict(policy="pad"), dict(pooling="avg"), dict(flip=True), dict(invariant=True), dict(multiscale=True), dict(centre_view=False), dict(mode="texture", gram=True), dict(weights=None),
+    dict(policy="pad"), dict(pooling="avg"), dict(flip=True), dict(invariant=True), dict(multiscale=True), dict(centre_view=False), dict(adapt=False),
+    dict(mode="texture", gram=True), dict(weights=None),
 ])
 def test_every_setting_changes_the_id(change):
     assert make_spec(**change).id != make_spec().id

@@ -39,10 +39,11 @@ def test_other_versions_and_garbage_give_defaults():
 
 def test_the_apps_defaults_are_the_engines():
     from organizer.analysis.reduce import MapSpec
-    from organizer.embedding.registry import DEFAULT_CENTRE_VIEW
+    from organizer.embedding.registry import DEFAULT_ADAPT, DEFAULT_CENTRE_VIEW
 
     assert Settings().perplexity == MapSpec().perplexity
     assert Settings().centre_view == DEFAULT_CENTRE_VIEW
+    assert Settings().adapt == DEFAULT_ADAPT
 
 
 def test_only_chosen_values_are_stored_so_a_changed_default_reaches_the_rest():

@@ -23,14 +23,14 @@ def main() -> None:
     started = time.perf_counter()
     from organizer.analysis.cluster import ClusterSpec, cluster
     from organizer.embedding import make_spec
-    from organizer.embedding.embed import embed_folder
+    from organizer.folder.loading import open_library
     from organizer.storage.cache import Cache
     from organizer.storage.paths import cache_db_path
 
     spec = make_spec()
     with Cache(cache_db_path(folder)) as cache:
-        report = embed_folder(folder, spec, cache)
-        vectors = cache.vectors(spec.id, report.hashes)
+        library = open_library(folder, spec, cache)  # as the CLI and the app open it: adapted to the folder
+        vectors = library.vectors
     embedded = time.perf_counter()
     labels = cluster(vectors, ClusterSpec()).labels
     finished = time.perf_counter()
@@ -38,7 +38,7 @@ def main() -> None:
     np.save(out / "features.npy", vectors)
     np.save(out / "clusters.npy", np.asarray(labels))
     (out / "result.json").write_text(json.dumps({
-        "paths": [str(p) for p in report.paths],
+        "paths": [str(p) for p in library.paths],
         "features_s": embedded - started, "cluster_s": finished - embedded, "total_s": finished - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "metric": "cosine", "notes": f"defaults: {spec.id}, clusters by {ClusterSpec().method}"}))

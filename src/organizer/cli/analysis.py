@@ -16,10 +16,9 @@ from ..analysis.identity import cluster_number
 from ..analysis.reduce import MapSpec, cached_map
 from ..embedding import make_spec
 from ..embedding.backbones import BACKBONES, DEFAULT_MODEL, LITES, weights_on_disk
-from ..embedding.embed import embed_folder
 from ..embedding.weights import WeightsUnavailable
 from ..export.plan import cluster_folders
-from ..folder.extractor import for_folder
+from ..folder.loading import open_library
 from ..io.printable import printable
 from ..io.transfer import replace_atomically
 from .args import add_folder, bounded_float, bounded_int
@@ -129,18 +128,17 @@ def cmd_evaluate(args) -> int:
             try:
                 options = dict(options)
                 equalize = options.pop("equalize", False)
-                spec = for_folder(make_spec(**options), folder, cache, equalize=equalize,
-                                  progress=StderrProgress(f"{name} (preparing)"))
-                report = embed_folder(folder, spec, cache, progress=StderrProgress(name))
+                library = open_library(folder, make_spec(**options), cache, equalize=equalize,
+                                       preparing=StderrProgress(f"{name} (preparing)"), progress=StderrProgress(name))
             except WeightsUnavailable as exc:
                 print(f"skipped {name}: {exc}", file=sys.stderr)
                 continue
-            labels = folder_labels(folder, report.paths)
+            labels = folder_labels(folder, library.paths)
             if len(set(labels)) < 2:
                 raise ValueError(f"{folder} needs at least two first-level subfolders with images (the labels)")
-            vectors = cache.vectors(spec.id, report.hashes)
+            vectors = library.vectors
             clustering = cluster(vectors, ClusterSpec())
-            rows.append({"extractor": name, "id": spec.id, **retrieval_metrics(vectors, labels),
+            rows.append({"extractor": name, "id": library.spec.id, **retrieval_metrics(vectors, labels),
                          **clustering_metrics(labels, clustering.labels), "clusters": len(clustering.sizes)})
     rows.sort(key=lambda row: (-row["p_at_k"], -row["map_at_r"]))
     if args.json:

@@ -14,7 +14,7 @@ from ..analysis.clusterers import PARAMETERS, clusterers, users_of
 from ..analysis.clusterers.base import LINKAGES
 from ..embedding import make_spec
 from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
-from ..embedding.embed import EmbedReport, EngineFactory
+from ..embedding.embed import EngineFactory
 from ..embedding.library import Library
 from ..embedding.registry import AUTOENCODER, DEFAULT_POOLING, MAX_INPUT, MIN_INPUT, MODES, POOLINGS
 from ..embedding.runtime import BACKENDS, DEVICES, PRECISIONS, TORCH_HINT, torch_installed
@@ -83,6 +83,9 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--no-centre-view", dest="centre_view", action="store_false",
                        help="see each image whole only, not also through its centre region (the default, which "
                             "finds a photographed object's pattern; tiled strips never get it)")
+    group.add_argument("--no-adapt", dest="adapt", action="store_false",
+                       help="keep the network's vectors as they are, not projected with what the folder's own images "
+                            "teach (the default, which embeds up to 256 of them once more, changed a little)")
     group.add_argument("--invariant", action="store_true",
                        help="match rotated and mirrored copies: average over all 8 flips and quarter turns (8x slower)")
     group.add_argument("--equalize", action="store_true",
@@ -131,7 +134,7 @@ def max_file_bytes(args) -> int:
 def spec_from_args(args):
     return make_spec(args.model, args.layers, args.feature_mode, args.size, args.policy, args.pooling, args.flip,
                      args.gram, args.multiscale, args.weights or "pretrained", invariant=args.invariant,
-                     centre_view=args.centre_view)
+                     centre_view=args.centre_view, adapt=args.adapt)
 
 
 def open_cache(folder: Path, beside: bool) -> Cache:
@@ -179,10 +182,12 @@ def scan_library(args) -> Library:
                             max_file_bytes=max_file_bytes(args), make_engine=make_engine)
 
 
-def scan_summary(report: EmbedReport) -> dict:
+def scan_summary(library: Library) -> dict:
+    """What ``organizer scan`` reports; the extractor names the library's vectors, adapted to the folder or not."""
+    report = library.report
     return {
         "folder": str(report.folder),
-        "extractor": report.extractor,
+        "extractor": library.spec.id,
         "images": len(report.paths),
         "embedded": report.embedded,
         "from_cache": report.reused,

@@ -26,15 +26,15 @@ MAX_RESULTS = 100_000
 
 
 def cmd_scan(args) -> int:
-    report = scan_library(args).report
-    summary = scan_summary(report)
+    library = scan_library(args)
+    report, summary = library.report, scan_summary(library)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0
     print(f"{summary['images']} images ready ({summary['embedded']} embedded now, "
           f"{summary['from_cache']} from the cache), {summary['failed']} failed, "
           f"{summary['seconds']:.2f} s, {summary['images_per_second']:.1f} img/s")
-    print(f"extractor: {report.extractor}")
+    print(f"extractor: {summary['extractor']}")
     for path, reason in report.failures:
         print(f"  failed: {problem(path, reason)}")
     return 0
@@ -56,7 +56,7 @@ def cmd_embed(args) -> int:
         # Through a handle: given a name, np.savez would append .npz to the partial's.
         with open(partial, "wb") as handle:
             np.savez(handle, paths=np.array([str(p) for p in report.paths], dtype=str),
-                     vectors=vectors.astype(np.float32), extractor=np.array(report.extractor))
+                     vectors=vectors.astype(np.float32), extractor=np.array(library.spec.id))
 
     replace_atomically(out, write)
     print(f"wrote {len(report.paths)} vectors of dimension {vectors.shape[1] if len(vectors) else 0} to {out}",

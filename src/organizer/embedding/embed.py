@@ -103,7 +103,8 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
                  should_stop: StopFn = never_stop, max_file_bytes: int = images.MAX_FILE_BYTES,
                  on_ready: ReadyFn = nothing_ready, make_engine: EngineFactory | None = None,
                  decoding: DecodePool | None = None) -> EmbedReport:
-    """Scan ``folder`` and embed every image the cache lacks for ``spec``.
+    """Scan ``folder`` and embed every image the cache lacks for ``spec``'s network: the vectors are stored
+    under ``spec.unadapted``'s id, whether ``spec`` is adapted to the folder or not (folder.adaptation).
 
     Parameters
     ----------
@@ -128,6 +129,7 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
         When ``should_stop()`` turns true; finished batches are already in the cache.
     """
     started = time.perf_counter()
+    spec = spec.unadapted
     report = EmbedReport(Path(folder).resolve(), spec.id)
     # The scan and its match against the cache make half a million objects, none of them in a cycle.
     with collector_paused():

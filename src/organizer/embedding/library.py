@@ -23,6 +23,30 @@ from .registry import ExtractorSpec
 from .runtime import choose, describe_runtime, preload_torch
 
 
+#: Rows projected at a time: a folder of 100,000 images never holds a second copy of its vectors in float64.
+_APPLY_ROWS = 8192
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A linear map fitted on one folder's vectors (see folder.adaptation): centred, multiplied,
+    then scaled to unit length, so cosine similarity stays the measure."""
+
+    mean: np.ndarray
+    matrix: np.ndarray
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        """The projected rows of ``vectors`` (one vector or a matrix of them), float32, each of unit length."""
+        rows = np.atleast_2d(vectors)
+        projected = np.empty(rows.shape, dtype=np.float32)
+        mean, matrix = self.mean.astype(np.float32), self.matrix.astype(np.float32)
+        for start in range(0, len(rows), _APPLY_ROWS):
+            block = (rows[start:start + _APPLY_ROWS].astype(np.float32) - mean) @ matrix
+            projected[start:start + _APPLY_ROWS] = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True),
+                                                                      1e-12)
+        return projected
+
+
 @dataclass
 class Library:
     folder: Path
@@ -32,6 +56,9 @@ class Library:
     vectors: np.ndarray
     failures: list[tuple[Path, str]] = field(default_factory=list)
     report: EmbedReport | None = None
+    #: How the network's vectors were projected into ``vectors``; None where the spec is not adapted.
+    #: A query from outside the folder goes through it too, or it would be compared in another space.
+    projection: Projection | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -51,12 +78,12 @@ def shared_embedder(spec: ExtractorSpec, device: str = "auto", precision: str = 
                     backend: str = "auto") -> Embedder:
     """The one embedder for this extractor, device, precision and backend (``runtime.BACKENDS``), created on
     first use (thread-safe)."""
-    key = (spec.id, device, precision, backend)
+    key = (spec.unadapted.id, device, precision, backend)  # adapting changes no weight: one network serves both
     with _embedders_lock:
         if key not in _embedders:
             preload_torch()
             _embedders.clear()  # one model in memory at a time: switching extractors frees the old
-            _embedders[key] = create_embedder(spec, choose(device, precision, backend))
+            _embedders[key] = create_embedder(spec.unadapted, choose(device, precision, backend))
         return _embedders[key]
 
 
@@ -64,7 +91,8 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
                  backend: str = "auto", batch_size: int | None = None, progress: ProgressFn = no_progress,
                  should_stop: StopFn = never_stop, max_file_bytes: int = MAX_FILE_BYTES,
                  on_ready: ReadyFn = nothing_ready, make_engine: EngineFactory | None = None) -> Library:
-    """Scan and embed ``folder`` (resuming from ``cache``) and return its library.
+    """Scan and embed ``folder`` (resuming from ``cache``) and return its library of the network's own
+    vectors, under ``spec.unadapted``: :func:`organizer.folder.loading.open_library` adapts them to the folder.
 
     Files over ``max_file_bytes`` are listed as failures, unread. ``batch_size`` views go
     through the network at once (None: chosen for the device). ``on_ready`` hears of the
@@ -76,6 +104,7 @@ def load_library(folder: Path, spec: ExtractorSpec, cache, *, device: str = "aut
     Cancelled
         When ``should_stop()`` turns true; finished batches stay in the cache.
     """
+    spec = spec.unadapted
     report = embed_folder(Path(folder), spec, cache,
                           make_embedder=lambda: shared_embedder(spec, device, precision, backend),
                           batch_size=batch_size, progress=progress, should_stop=should_stop,
@@ -100,7 +129,8 @@ def query_for(library: Library, path: Path, device: str = "auto", precision: str
     index = library.index_of(path) if region is None else None
     if index is not None:
         return index
-    return embed_outside_image(path, library.spec, device, precision, max_file_bytes, region, backend)
+    vector = embed_outside_image(path, library.spec.unadapted, device, precision, max_file_bytes, region, backend)
+    return vector if library.projection is None else library.projection.apply(vector)[0]
 
 
 def warm_up(device: str = "auto", precision: str = "auto", analysis: bool = True, backend: str = "auto") -> str:

@@ -49,6 +49,10 @@ DEFAULT_POOLING = "object"
 #: "Regional views"), it gains garments, swatches and object photos and costs dtd10 and the
 #: charts nothing, for one more forward pass on each image that fits one view.
 DEFAULT_CENTRE_VIEW = True
+#: Adapting to the folder is on by default: measured on five labelled sets (docs/benchmarks.md,
+#: "Adapting to the folder"), it gains on four and leaves the charts where they were, for one
+#: more forward pass on at most a few hundred of the folder's images.
+DEFAULT_ADAPT = True
 #: The network input sides a spec may ask for, in pixels.
 MIN_INPUT, MAX_INPUT = 32, 1024
 
@@ -78,6 +82,15 @@ class ExtractorSpec:
     #: The (brightness, contrast, sharpness) every image is equalized to before embedding,
     #: normally the folder's median (see tools.levels); empty for none.
     equalize: tuple[float, ...] = ()
+    #: Project the folder's vectors so that what changes when one of its images is cropped,
+    #: turned, lit or coloured differently weighs less (folder.adaptation): the network's vectors
+    #: are stored under :attr:`unadapted`'s id, and this id names the projected ones.
+    adapted: bool = False
+
+    @property
+    def unadapted(self) -> ExtractorSpec:
+        """The spec of the network's own vectors, which the cache stores and the projection starts from."""
+        return replace(self, adapted=False)
 
     @property
     def id(self) -> str:
@@ -85,7 +98,7 @@ class ExtractorSpec:
         if self.mode not in CNN_MODES:
             return f"v{VERSION}/{self.mode}{levels}/{self.size}/{self.policy}"
         flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant),
-                 ("+cv", self.centre_view))
+                 ("+cv", self.centre_view), ("+lw", self.adapted))
         extras = "".join(flag for flag, on in flags if on) + levels
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
                 f"{self.mode}-{self.pooling}{extras}/{self.size}/{self.policy}")
@@ -105,11 +118,13 @@ class ExtractorSpec:
 
 
 #: How the default descriptor's id changed, newest first, where the user chose nothing new: the
-#: pooling became object pooling, then a centre view joined it, then Lite0's block 11 (issue 17).
+#: pooling became object pooling, then a centre view joined it, then Lite0's block 11, then the
+#: projection learned on the folder (issue 17).
 #: Whatever a folder's user named, grouped and moved under the old default is read back under the
 #: new one. Each is a regular expression and its replacement: the taps changed for Lite0 alone, and
 #: the centre view's flag sits among the others a user may have added (flips, equalizing).
 DEFAULT_CHANGES = (
+    (r"\+lw(?=[+/])", ""),
     (r"(?<![\w-])(lite0@[^/]+/)_blocks\.10\+_blocks\.11\+_blocks\.14/", r"\1_blocks.10+_blocks.14/"),
     (r"(-object(?:\+flip|\+gram|\+ms|\+d4)*)\+cv(?=[+/])", r"\1"),
     (r"-object(?=[+/])", "-centre"),
@@ -145,7 +160,7 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
               pooling: str = DEFAULT_POOLING,
               flip: bool = False, gram: bool = False, multiscale: bool = False,
               weights: str | Path | None = "pretrained", invariant: bool = False,
-              centre_view: bool = DEFAULT_CENTRE_VIEW) -> ExtractorSpec:
+              centre_view: bool = DEFAULT_CENTRE_VIEW, adapt: bool = DEFAULT_ADAPT) -> ExtractorSpec:
     """Validate user choices and return the spec they describe.
 
     ``layers`` is a preset (early, mid, late), module names, or both, comma-separated;
@@ -173,11 +188,11 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
         raise ValueError(f"input size {size} is outside {MIN_INPUT}..{MAX_INPUT}")
     weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
     spec = ExtractorSpec(model, taps, mode, size, policy, pooling, flip, gram, multiscale,
-                         _weights_tag(weights), weights_file, invariant, centre_view)
+                         _weights_tag(weights), weights_file, invariant, centre_view, adapted=adapt)
     if not spec.uses_cnn:
         # Colour histograms and palettes ignore where colours are, so flips and turns change nothing.
         spec = replace(spec, model="", taps=(), pooling="", flip=False, gram=False, multiscale=False,
-                       weights="", weights_file="", invariant=False, centre_view=False)
+                       weights="", weights_file="", invariant=False, centre_view=False, adapted=False)
     return spec
 
 

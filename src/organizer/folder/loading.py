@@ -13,6 +13,7 @@ from ..embedding.runtime import TorchMissing
 from ..embedding.weights import WeightsUnavailable
 from ..io.images import MAX_FILE_BYTES
 from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
+from .adaptation import adapt_library
 from .annotations import load_annotations
 from .clustering import ClusterResult, cluster_library
 from ..storage.cache import Cache
@@ -62,14 +63,20 @@ def open_library(folder: Path, spec: ExtractorSpec, cache, *, equalize: bool = F
     """The folder's library as the app and the CLI open it: ``spec`` set up for the folder first
     (:func:`~.extractor.for_folder`: an autoencoder trained on it, the equalization reference,
     reported through ``preparing``), then :func:`~organizer.embedding.library.load_library`,
-    which tells ``on_ready`` of the images ready while it runs. ``make_engine`` embeds the new
-    files elsewhere (:class:`~.distributed.DaskEngine`, made for the completed ``spec``)."""
+    which tells ``on_ready`` of the images ready while it runs (with the network's own vectors), and
+    last, for an adapted ``spec``, the projection learned on the folder (:mod:`.adaptation`, reported
+    through ``progress``). ``make_engine`` embeds the new files elsewhere
+    (:class:`~.distributed.DaskEngine`, made for the completed ``spec``)."""
     spec = for_folder(spec, folder, cache, equalize=equalize, device=device, progress=preparing,
                       should_stop=should_stop, max_file_bytes=max_file_bytes)
-    return load_library(folder, spec, cache, device=device, precision=precision, backend=backend,
-                        batch_size=batch_size,
-                        progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes,
-                        on_ready=on_ready, make_engine=make_engine)
+    library = load_library(folder, spec, cache, device=device, precision=precision, backend=backend,
+                           batch_size=batch_size,
+                           progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes,
+                           on_ready=on_ready, make_engine=make_engine)
+    if not spec.adapted:
+        return library
+    return adapt_library(library, spec, cache, device=device, precision=precision, backend=backend,
+                         progress=progress, should_stop=should_stop, max_file_bytes=max_file_bytes)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from ..analysis.reduce import MapSpec, cached_map
 from ..embedding.embed import ScanBatch
 from ..embedding.library import Library, load_analysis_libraries, warm_up
 from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec, load_annotations
+from ..folder.adaptation import ADAPTING_NOTE
 from ..folder.extractor import PREPARING_NOTES
 from ..folder.invalidation import what_changed
 from ..folder.loading import OpenedLibrary, open_library_or_default
@@ -182,7 +183,7 @@ class FolderSession(QObject):
         self.warm_up(analysis=False)
 
     def _scan_progress(self, done: int, total: int, note: str) -> None:
-        if note.startswith(PREPARING_NOTES):  # measuring or training before the scan: its own words, no rate
+        if note.startswith((*PREPARING_NOTES, ADAPTING_NOTE)):  # before or after the scan: its own words, no rate
             self.progress.emit("scan", done, total, note)
             return
         self.progress.emit("scan", *self._rate.report(done, total, time.monotonic()))

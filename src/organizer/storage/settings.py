@@ -34,6 +34,9 @@ class Settings:
     #: Also embed each single-view image through its centre region (embedding.registry.DEFAULT_CENTRE_VIEW,
     #: which storage may not import; tests/test_settings.py holds them equal).
     centre_view: bool = True
+    #: Project the vectors with what the folder's own images teach (embedding.registry.DEFAULT_ADAPT;
+    #: tests/test_settings.py holds them equal).
+    adapt: bool = True
     #: Equalize every image to the folder's median brightness, contrast and sharpness first.
     equalize: bool = False
     device: str = "auto"

@@ -93,6 +93,11 @@ class SettingsDialog(QDialog):
                                           "they are. Turn it off for a folder of flat, uncropped patterns, "
                                           "to scan it twice as fast.")
         features.addRow("", self.centre_view_check)
+        self.adapt_check = QCheckBox("Adapt to this folder (a few seconds more)")
+        self.adapt_check.setToolTip("Embeds up to 256 of the folder's images once more, each cropped, turned, lit "
+                                    "and coloured a little differently, and learns from them what changes between "
+                                    "two photos of one pattern, so that it counts less when images are compared.")
+        features.addRow("", self.adapt_check)
         self.equalize_check = QCheckBox("Equalize brightness, contrast and sharpness to the folder's median")
         self.equalize_check.setToolTip("For scans and photos taken in different light or focus: each image is "
                                        "brought to the folder's typical level before it is compared.")
@@ -201,6 +206,7 @@ class SettingsDialog(QDialog):
         self._select(self.mode_combo, settings.feature_mode)
         self.invariant_check.setChecked(settings.invariant)
         self.centre_view_check.setChecked(settings.centre_view)
+        self.adapt_check.setChecked(settings.adapt)
         self.equalize_check.setChecked(settings.equalize)
         self._select(self.device_combo, settings.device)
         self._select(self.runtime_combo, settings.runtime)
@@ -220,7 +226,8 @@ class SettingsDialog(QDialog):
         clusterer = CLUSTERERS.get(method)
         self.method_note.setText(clusterer.description if clusterer else "")
         uses_network = mode in CNN_MODES
-        for widget in (self.model_combo, self.layers_edit, self.invariant_check, self.centre_view_check):
+        for widget in (self.model_combo, self.layers_edit, self.invariant_check, self.centre_view_check,
+                       self.adapt_check):
             widget.setEnabled(uses_network)
             widget.setToolTip("" if uses_network else "Colour modes use no network")
         model = self.model_combo.currentData()
@@ -256,6 +263,7 @@ class SettingsDialog(QDialog):
                        feature_mode=self.mode_combo.currentData(),
                        invariant=self.invariant_check.isChecked(),
                        centre_view=self.centre_view_check.isChecked(),
+                       adapt=self.adapt_check.isChecked(),
                        equalize=self.equalize_check.isChecked(),
                        device=self.device_combo.currentData(),
                        runtime=self.runtime_combo.currentData(),

@@ -1,0 +1,123 @@
+"""Adapting the vectors to the folder (folder.adaptation, issue 17): the projection's settings,
+its sample size, a control and a projection fitted on other folders, on five labelled sets.
+
+Every image of each set gets its changed view through the product's own code (cached in
+bench/out/cache beside the vectors, under the id the product uses), so each variant is a fit
+of seconds on the network's vectors. Each cell is find-similar P@10 (plain cosine) and its
+change from the network's vectors as they are, ± the standard error of that change paired
+over the queries.
+
+    .venv/bin/python bench/adapt.py            # about 2 min once the sets' vectors are cached
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from common import OUT, cache_file, cached_library
+from quality import build_objects_set
+from report import Report, add_arguments
+from sorting import default_sets
+
+from organizer.analysis.evaluate import ranking_scores
+from organizer.embedding import make_spec
+from organizer.embedding.library import Projection, shared_embedder
+from organizer.embedding import embed_inputs
+from organizer.folder import adaptation
+from organizer.samples import family_of
+from organizer.search.index import unit_rows
+from organizer.storage.cache import Cache
+
+K = 10
+Fit = Callable[[np.ndarray, np.ndarray, np.ndarray, np.random.Generator], Projection]
+
+
+class Labelled:
+    """One set: the network's vectors, every image's changed view, labels and the query rows."""
+
+    def __init__(self, name: str, folder: Path, queries: Callable[[list[Path]], np.ndarray] | None = None,
+                 label: Callable[[Path], str] = lambda p: p.parent.name) -> None:
+        spec = make_spec(adapt=False)
+        library, _ = cached_library(folder, spec)
+        with Cache(cache_file(folder)) as cache:
+            embedder = shared_embedder(spec)
+            changed = adaptation._changed_vectors(library, adaptation.sample_hashes(library.hashes, len(library)),
+                                                  cache, lambda inputs: embed_inputs(embedder, inputs),
+                                                  lambda *_: None, lambda: False, 1 << 30)
+        self.name, self.vectors = name, library.vectors
+        self.changed = np.stack([changed[h] for h in library.hashes])
+        self.codes = np.unique([label(p) for p in library.paths], return_inverse=True)[1]
+        self.queries = np.arange(len(library)) if queries is None else queries(library.paths)
+
+    def precision(self, vectors: np.ndarray) -> np.ndarray:
+        """P@10 of each query, plain cosine."""
+        unit = unit_rows(vectors)
+        similarity = unit[self.queries] @ unit.T
+        similarity[np.arange(len(self.queries)), self.queries] = -np.inf
+        nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :K]
+        hits = self.codes[nearest] == self.codes[self.queries][:, None]
+        return np.asarray(ranking_scores(hits, np.full(len(self.queries), K), K)[0])
+
+
+def sampled(size: int, exponent: float = adaptation.EXPONENT, shrink: float = adaptation.SHRINK) -> Fit:
+    """The product's fit on the ``size`` images with the smallest hashes' stand-in: a seeded random sample."""
+    def fit(vectors, originals, changed, rng):
+        rows = rng.permutation(len(originals))[:size]
+        return adaptation.fit_projection(vectors, originals[rows], changed[rows], exponent, shrink)
+    return fit
+
+
+VARIANTS: dict[str, Fit] = {
+    **{f"exponent {e}, shrink {s}, every image": sampled(1 << 30, e, s)
+       for e in (0.5, 1.0) for s in (0.05, 0.2, 1.0)},
+    **{f"exponent 0.5, shrink 0.2, {n} images (the default: 256)": sampled(n) for n in (64, 128, 256)},
+    "centring alone": lambda v, o, c, rng: Projection(v.mean(axis=0), np.eye(v.shape[1])),
+    "control: pairs of unrelated images": lambda v, o, c, rng: adaptation.fit_projection(
+        v, o, o[rng.permutation(len(o))]),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    args = parser.parse_args()
+    report = Report("adapt", "Adapting to the folder (`bench/adapt.py`)", args)
+    objects = build_objects_set(OUT / "objects")
+    photo_rows = lambda photos: lambda paths: np.flatnonzero([photos == ("__photo__" in p.name) for p in paths])  # noqa: E731
+    sets = [Labelled(name, folder) for name, folder in default_sets().items()]
+    sets += [Labelled("swatches", objects, photo_rows(False), family_of),
+             Labelled("photos", objects, photo_rows(True), family_of)]
+    base = {s.name: s.precision(s.vectors) for s in sets}
+    report.print("| variant | " + " | ".join(s.name for s in sets) + " |")
+    report.print("|---|" + "---|" * len(sets))
+    report.print("| the network's vectors | " + " | ".join(f"{base[s.name].mean():.3f}" for s in sets) + " |")
+
+    def row(name: str, projected: dict[str, np.ndarray]) -> None:
+        cells = []
+        for s in sets:
+            change = s.precision(projected[s.name]) - base[s.name]
+            cells.append(f"{base[s.name].mean() + change.mean():.3f} ({change.mean():+.3f} ± "
+                         f"{change.std(ddof=1) / np.sqrt(len(change)):.3f})")
+        report.print(f"| {name} | " + " | ".join(cells) + " |")
+
+    for name, fit in VARIANTS.items():
+        rng = np.random.default_rng(0)
+        row(name, {s.name: fit(s.vectors, s.vectors, s.changed, rng).apply(s.vectors) for s in sets})
+    # One projection for every folder: fitted on the other sets' pairs, which share no image with the set.
+    projected = {}
+    for s in sets:
+        others = [o for o in sets if o.name != s.name and not {o.name, s.name} <= {"swatches", "photos"}]
+        projection = adaptation.fit_projection(np.concatenate([o.vectors for o in others]),
+                                               np.concatenate([o.vectors for o in others]),
+                                               np.concatenate([o.changed for o in others]))
+        projected[s.name] = projection.apply(s.vectors)
+    row("fitted on the other sets' pairs", projected)
+    report.write()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

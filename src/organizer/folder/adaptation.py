@@ -1,0 +1,160 @@
+"""Adapting the vectors to the folder: a projection learned from the folder's own images (issue 17).
+
+A pretrained network's vector of a pattern moves when the photo is cropped otherwise, turned a
+little, lit from one side or shot in another colour balance. Within one folder those moves share
+directions, and they say nothing about which pattern it is. So a sample of the folder's images is
+embedded once more, each through a random change of that kind, and the covariance of the
+differences between an image's two vectors is learned (Sw). Every vector is then centred on the
+folder's mean and multiplied by Sw to the power -1/4: the learned whitening of Radenović et al.
+(2018) taken halfway, on pairs the folder itself provides, with Sw shrunk towards the identity so
+that a few hundred pairs are enough. Measured on five labelled sets (docs/benchmarks.md,
+"Adapting to the folder"); a projection fitted on other folders' pairs gained nothing, so each
+folder gets its own.
+
+The sample is the images with the smallest content hashes, and each image's change is seeded by
+its hash: the same images always give the same projection, in the app and the CLI alike, and a
+new image moves it only when it enters the sample. The changed views' vectors are cached under
+their own id, so reopening a folder embeds nothing again.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter
+
+from ..embedding import embed_inputs
+from ..embedding.embed import view_plan
+from ..embedding.library import Library, Projection, shared_embedder
+from ..io import images
+from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+from ..storage.cache import Cache
+
+#: Images embedded a second time, at most: 128 pairs already gained on garments and swatches, and 256
+#: gained on all four sets that gain; more moved nothing (docs/benchmarks.md).
+SAMPLE = 256
+#: Below this many pairs the differences' covariance says too little, and the vectors stay as they are.
+MIN_PAIRS = 32
+#: How far Sw is shrunk towards a multiple of the identity, and the power of Sw applied is -EXPONENT / 2:
+#: 0.5 and 0.2 came out best over the five sets; the full whitening (1.0) lost dtd10 what it gained photos.
+EXPONENT, SHRINK = 0.5, 0.2
+#: The changes' version: it names the changed views' vectors in the cache, so a new recipe never reads old ones.
+CHANGES_VERSION = 1
+#: The side a sampled image is decoded at before it is cropped: a crop of a third of it still fills a view.
+DECODE_SIDE = 512
+BATCH = 16
+#: The progress note while the changed views are embedded: counted in sampled images, not the folder's.
+ADAPTING_NOTE = "adapting to the folder"
+
+
+def changed_view(image: Image.Image, seed: int) -> Image.Image:
+    """``image`` turned by up to 20°, cropped to 30–85 % of its area, scaled, recoloured, lit from one side,
+    perhaps blurred, and saved as a JPEG of middling quality: how two photos of one pattern differ."""
+    rng = np.random.default_rng(seed)
+    image = image.convert("RGB").rotate(rng.uniform(-20, 20), Image.Resampling.BILINEAR)
+    width, height = image.size
+    area, aspect = rng.uniform(0.3, 0.85) * width * height, np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
+    # Inside a 10 % margin, which the rotation's empty corners stay in.
+    crop_w, crop_h = min(0.8 * width, np.sqrt(area * aspect)), min(0.8 * height, np.sqrt(area / aspect))
+    left = rng.uniform(0.1 * width, max(0.1 * width, 0.9 * width - crop_w))
+    top = rng.uniform(0.1 * height, max(0.1 * height, 0.9 * height - crop_h))
+    image = image.crop((int(left), int(top), int(left + crop_w), int(top + crop_h)))
+    scale = rng.uniform(256, 512) / max(image.size)
+    image = image.resize((max(8, int(image.width * scale)), max(8, int(image.height * scale))),
+                         Image.Resampling.BILINEAR)
+    for enhancer, low, high in ((ImageEnhance.Brightness, 0.7, 1.3), (ImageEnhance.Contrast, 0.7, 1.3),
+                                (ImageEnhance.Color, 0.6, 1.4)):
+        image = enhancer(image).enhance(rng.uniform(low, high))
+    pixels = np.asarray(image, np.float32)
+    along_x = rng.random() < 0.5
+    light = np.linspace(rng.uniform(0.75, 1.0), rng.uniform(1.0, 1.2), pixels.shape[1 if along_x else 0])
+    pixels = pixels * (light[None, :, None] if along_x else light[:, None, None])
+    image = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+    if rng.random() < 0.3:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
+    encoded = io.BytesIO()
+    image.save(encoded, "JPEG", quality=int(rng.integers(60, 92)))
+    encoded.seek(0)
+    with Image.open(encoded) as reread:
+        return reread.convert("RGB")
+
+
+def fit_projection(vectors: np.ndarray, originals: np.ndarray, changed: np.ndarray,
+                   exponent: float = EXPONENT, shrink: float = SHRINK) -> Projection:
+    """The projection that centres ``vectors`` and weighs down what differs between ``originals`` and their
+    ``changed`` views (rows paired): Sw ** (-exponent / 2), Sw shrunk by ``shrink`` of its mean variance."""
+    differences = np.asarray(originals, np.float64) - np.asarray(changed, np.float64)
+    within = differences.T @ differences / len(differences)
+    within += shrink * np.trace(within) / len(within) * np.eye(len(within))
+    values, axes = np.linalg.eigh(within)
+    matrix = (axes * values ** (-exponent / 2)) @ axes.T
+    return Projection(np.asarray(vectors, np.float64).mean(axis=0), matrix)
+
+
+def changes_id(library: Library) -> str:
+    """The cache's name for the changed views' vectors of ``library``'s network."""
+    return f"{library.spec.unadapted.id}#changed{CHANGES_VERSION}"
+
+
+def sample_hashes(hashes: list[str], size: int = SAMPLE) -> list[str]:
+    """The ``size`` smallest distinct content hashes: a sample that new images change only by entering it."""
+    return sorted(set(hashes))[:size]
+
+
+def _changed_vectors(library: Library, sample: list[str], cache: Cache, embed, progress: ProgressFn,
+                     should_stop: StopFn, max_file_bytes: int) -> dict[str, np.ndarray]:
+    """The changed views' vectors of ``sample``, from the cache or embedded now (those that cannot be read are left out)."""
+    key = changes_id(library)
+    stored = cache.embedded_hashes(key)
+    missing = [h for h in sample if h not in stored]
+    path_of = {h: p for p, h in zip(reversed(library.paths), reversed(library.hashes))}
+    plan = view_plan(library.spec.unadapted)
+    for start in range(0, len(missing), BATCH):
+        if should_stop():
+            raise Cancelled()
+        progress(start, len(missing), ADAPTING_NOTE)
+        done, inputs = [], []
+        for digest in missing[start:start + BATCH]:
+            try:
+                image = images.load(path_of[digest], DECODE_SIDE, max_file_bytes)
+            except images.ImageError:
+                continue  # changed or gone since the scan: left out of the pairs, and tried again next time
+            inputs.append(plan.views(changed_view(image, int(digest[:16], 16) + CHANGES_VERSION)))
+            done.append(digest)
+        if inputs:
+            cache.put_embeddings(key, done, embed(inputs))
+    if missing:
+        progress(len(missing), len(missing), ADAPTING_NOTE)
+    present = cache.embedded_hashes(key)
+    kept = [h for h in sample if h in present]
+    return dict(zip(kept, cache.vectors(key, kept))) if kept else {}
+
+
+def adapt_library(library: Library, spec, cache: Cache, *, device: str = "auto", precision: str = "auto",
+                  backend: str = "auto", progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
+                  max_file_bytes: int = images.MAX_FILE_BYTES) -> Library:
+    """``library`` (the network's vectors) under the adapted ``spec``, its vectors projected for the folder.
+
+    A folder with fewer than :data:`MIN_PAIRS` usable images keeps its vectors as they are (and no
+    projection), under the same id: the same images always get the same answer.
+
+    Raises
+    ------
+    Cancelled
+        When ``should_stop()`` turns true; the changed views embedded so far stay in the cache.
+    """
+    sample = sample_hashes(library.hashes)
+    if len(sample) < MIN_PAIRS:
+        return replace(library, spec=spec, projection=None)
+    # The network is loaded only where a changed view is missing: reopening a folder loads no model.
+    changed = _changed_vectors(library, sample, cache,
+                               lambda inputs: embed_inputs(shared_embedder(spec, device, precision, backend), inputs),
+                               progress, should_stop, max_file_bytes)
+    if len(changed) < MIN_PAIRS:
+        return replace(library, spec=spec, projection=None)
+    row_of = {h: i for i, h in enumerate(library.hashes)}
+    originals = library.vectors[[row_of[h] for h in changed]]
+    projection = fit_projection(library.vectors, originals, np.stack(list(changed.values())))
+    return replace(library, spec=spec, vectors=projection.apply(library.vectors), projection=projection)
