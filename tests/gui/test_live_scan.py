@@ -6,6 +6,7 @@ sets, so what is on view "before the scan ends" is checked while the scan is sur
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -141,3 +142,16 @@ def test_a_partial_map_is_due_at_each_step_once():
     partial.mapped = 600
     assert not partial.unmapped()
     assert partial.add(triple)  # 1,200: past 1,000
+
+
+def test_adapting_to_the_folder_is_shown_in_its_own_words(qtbot, window, sample_folder):
+    shown: list[str] = []
+    # Connected after the status bar's slot, so it reads the label the status bar has just set.
+    window.session.progress.connect(lambda stage, done, total, note: shown.append(window.progress.label.text()))
+    window.open_folder(sample_folder)
+    qtbot.waitUntil(lambda: window.session.library is not None, timeout=SCAN_TIMEOUT_MS)
+    assert window.session.library.projection is not None
+    adapting = [text for text in shown if "adapting" in text.lower()]
+    distinct = len({p.read_bytes() for p in sample_folder.iterdir()})
+    # Counted in the sampled images, not the folder's: never "Embedding 16/36 images · adapting…".
+    assert adapting and all(re.fullmatch(rf"Adapting to the folder \d+/{distinct}", text) for text in adapting)

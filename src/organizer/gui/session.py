@@ -40,6 +40,11 @@ from .panels.similar_search import file_search_job, search_job
 from .workers import Task, TaskRunner, describe_error
 
 
+#: The scan's steps before and after embedding (preparing, adapting) that report in their own words, counted
+#: in their own units, with no rate.
+OWN_WORDS = (*PREPARING_NOTES, ADAPTING_NOTE)
+
+
 class FolderSession(QObject):
     library_changed = Signal()
     layout_changed = Signal(object)
@@ -183,7 +188,7 @@ class FolderSession(QObject):
         self.warm_up(analysis=False)
 
     def _scan_progress(self, done: int, total: int, note: str) -> None:
-        if note.startswith((*PREPARING_NOTES, ADAPTING_NOTE)):  # before or after the scan: its own words, no rate
+        if note.startswith(OWN_WORDS):  # before or after the scan: its own words, no rate
             self.progress.emit("scan", done, total, note)
             return
         self.progress.emit("scan", *self._rate.report(done, total, time.monotonic()))

@@ -47,8 +47,11 @@ class Notice(QLabel):
 class ProgressStatus(QWidget):
     cancel_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, own_words: tuple[str, ...] = (), parent: QWidget | None = None):
+        """``own_words``: the scan notes that name a step of their own (adapting to the folder, say), shown in
+        place of "Embedding", and counting their own units, not the folder's images."""
         super().__init__(parent)
+        self._own_words = own_words
         self.label = QLabel()
         self.bar = QProgressBar()
         self.bar.setFixedWidth(180)
@@ -88,10 +91,13 @@ class ProgressStatus(QWidget):
         # The scan leads when it runs: map and clusters wait for it.
         stage = "scan" if "scan" in self._stages else next(iter(self._stages))
         done, total, note = self._stages[stage]
-        unit = f" {done}/{total} images" if stage == "scan" else ""
         failed = f" · {self._failures} failed" if stage == "scan" and self._failures else ""
-        extra = f" · {note}" if note else ""
-        self.label.setText(f"{STAGE_NAMES.get(stage, stage.capitalize())}{unit}{extra}{failed}")
+        if stage == "scan" and note and note.startswith(self._own_words):
+            self.label.setText(f"{note[0].upper()}{note[1:]} {done}/{total}{failed}")
+        else:
+            unit = f" {done}/{total} images" if stage == "scan" else ""
+            extra = f" · {note}" if note else ""
+            self.label.setText(f"{STAGE_NAMES.get(stage, stage.capitalize())}{unit}{extra}{failed}")
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
         self.setVisible(True)
