@@ -8,23 +8,28 @@ change from the network's vectors as they are, ± the standard error of that cha
 over the queries.
 
     .venv/bin/python bench/adapt.py            # about 2 min once the sets' vectors are cached
+    .venv/bin/python bench/adapt.py --cost     # instead: its time beside the scan's, on fresh caches
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from common import OUT, cache_file, cached_library
+from common import OUT, cache_file, cached_library, render_folder
 from quality import build_objects_set
 from report import Report, add_arguments
 from sorting import default_sets
 
 from organizer.analysis.evaluate import ranking_scores
 from organizer.embedding import make_spec
-from organizer.embedding.library import Projection, shared_embedder
+from organizer.embedding.embed import embed_folder
+from organizer.embedding.library import Library, Projection, shared_embedder
 from organizer.embedding import embed_inputs
 from organizer.folder import adaptation
 from organizer.samples import family_of
@@ -80,10 +85,46 @@ VARIANTS: dict[str, Fit] = {
 }
 
 
+def cost(args: argparse.Namespace) -> int:
+    """Seconds of the scan (embed_folder on a fresh cache) and of adapting to the folder after it, per folder,
+    taking turns over ``--rounds``; the ratio is taken within each round."""
+    report = Report("adapt-cost", "The cost of adapting to the folder (`bench/adapt.py --cost`)", args)
+    spec = make_spec()
+    folders = {**default_sets(), "samples10000": render_folder(10_000)}
+    shared_embedder(spec.unadapted)  # loaded once, before any timing
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in folders}
+    images: dict[str, int] = {}
+    for _ in range(args.rounds):
+        for name, folder in folders.items():
+            with tempfile.TemporaryDirectory() as tmp, Cache(Path(tmp) / "c.sqlite") as cache:
+                scan = embed_folder(folder, spec, cache, make_embedder=lambda: shared_embedder(spec.unadapted))
+                network = Library(scan.folder, spec.unadapted, scan.paths, scan.hashes,
+                                  cache.vectors(spec.unadapted.id, scan.hashes))
+                started = time.perf_counter()
+                adaptation.adapt_library(network, spec, cache)
+                times[name].append((scan.seconds, time.perf_counter() - started))
+                images[name] = len(scan.paths)
+            print(f"# {name}: scan {scan.seconds:.1f} s, adapting {times[name][-1][1]:.1f} s", flush=True)
+    report.print("| folder | images | scan s | adapting s | adapting / scan, median (range) | ms per image added |")
+    report.print("|---|---|---|---|---|---|")
+    for name, measured in times.items():
+        ratios = [adapt / scan for scan, adapt in measured]
+        adapt_s = statistics.median(m[1] for m in measured)
+        report.print(f"| {name} | {images[name]} | {statistics.median(m[0] for m in measured):.1f} | {adapt_s:.1f} | "
+                     f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | "
+                     f"{1000 * adapt_s / images[name]:.1f} |")
+    report.write()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cost", action="store_true", help="instead: adapting's time beside the scan's")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --cost")
     add_arguments(parser)
     args = parser.parse_args()
+    if args.cost:
+        return cost(args)
     report = Report("adapt", "Adapting to the folder (`bench/adapt.py`)", args)
     objects = build_objects_set(OUT / "objects")
     photo_rows = lambda photos: lambda paths: np.flatnonzero([photos == ("__photo__" in p.name) for p in paths])  # noqa: E731
