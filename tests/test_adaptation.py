@@ -67,7 +67,7 @@ def folder(tmp_path_factory) -> Path:
 
 def test_a_folder_is_adapted_and_its_network_vectors_stay_under_their_own_id(folder, tmp_path):
     spec = make_spec(weights=None)
-    assert spec.adapted and spec.id.endswith("+cv+lw/224/auto")
+    assert spec.adapted and spec.id.endswith("+cv+lw1/224/auto")
     with Cache(tmp_path / "cache.sqlite") as cache:
         library = open_library(folder, spec, cache)
         assert library.spec == spec and library.projection is not None

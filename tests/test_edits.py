@@ -226,7 +226,7 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
     oldest = "lite0@pretrained/_blocks.10+_blocks.14/content-centre/224/auto"
     block11 = latest.replace("_blocks.10+", "_blocks.10+_blocks.11+")
     now = make_spec().id
-    assert unversioned(now) == block11.replace("+cv/", "+cv+lw/")
+    assert unversioned(now) == block11.replace("+cv/", "+cv+lw1/")
     spec, keys, hashes = ClusterSpec(), ["a.png", "b.png"], ["ha", "hb"]
     saved, newer = ClusterBook(np.array([0, 1])), ClusterBook(np.array([1, 1]))
     saved.rename(1, "Paisleys")
@@ -243,10 +243,10 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
         cache.put_edits(edits_key(f"v2/{block11}", spec), unadapted.to_json(keys, hashes))
         assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Houndstooth"
         # The whole view alone under the earlier taps is that choice's own history, not the default's.
-        whole_only = now.replace("-object+cv+lw", "-object")
+        whole_only = now.replace("-object+cv+lw1", "-object")
         assert ClusterBook.from_json(load_saved_edits(cache, whole_only, spec), keys, hashes).name(1) == "Paisleys"
         # Another pooling the user chose is another embedding: its edits stay its own.
-        assert load_saved_edits(cache, now.replace("-object+cv+lw", "-average"), spec) is None
+        assert load_saved_edits(cache, now.replace("-object+cv+lw1", "-average"), spec) is None
 
 
 def test_a_split_stops_when_asked():

@@ -53,6 +53,10 @@ DEFAULT_CENTRE_VIEW = True
 #: "Adapting to the folder"), it gains on four and leaves the charts where they were, for one
 #: more forward pass on at most a few hundred of the folder's images.
 DEFAULT_ADAPT = True
+#: The adaptation's recipe (folder.adaptation: its changes, its sample and its fit), named in the id of the
+#: vectors it makes (``+lw<version>``), so maps and clusters of an older recipe's vectors are never reused.
+#: Raise it with any change there.
+ADAPT_VERSION = 1
 #: The network input sides a spec may ask for, in pixels.
 MIN_INPUT, MAX_INPUT = 32, 1024
 
@@ -98,7 +102,8 @@ class ExtractorSpec:
         if self.mode not in CNN_MODES:
             return f"v{VERSION}/{self.mode}{levels}/{self.size}/{self.policy}"
         flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant),
-                 ("+cv", self.centre_view), ("+lw", self.adapted))
+                 ("+cv", self.centre_view),
+                 (f"+lw{ADAPT_VERSION}", self.adapted))
         extras = "".join(flag for flag, on in flags if on) + levels
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
                 f"{self.mode}-{self.pooling}{extras}/{self.size}/{self.policy}")
@@ -124,7 +129,7 @@ class ExtractorSpec:
 #: new one. Each is a regular expression and its replacement: the taps changed for Lite0 alone, and
 #: the centre view's flag sits among the others a user may have added (flips, equalizing).
 DEFAULT_CHANGES = (
-    (r"\+lw(?=[+/])", ""),
+    (r"\+lw\d+(?=[+/])", ""),
     (r"(?<![\w-])(lite0@[^/]+/)_blocks\.10\+_blocks\.11\+_blocks\.14/", r"\1_blocks.10+_blocks.14/"),
     (r"(-object(?:\+flip|\+gram|\+ms|\+d4)*)\+cv(?=[+/])", r"\1"),
     (r"-object(?=[+/])", "-centre"),

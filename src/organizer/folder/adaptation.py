@@ -20,14 +20,19 @@ their own id, so reopening a folder embeds nothing again.
 from __future__ import annotations
 
 import io
+import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
 from ..embedding import embed_inputs
 from ..embedding.embed import view_plan
+from ..io.decoding import ViewPlan
 from ..embedding.library import Library, Projection, shared_embedder
+from ..embedding.registry import ADAPT_VERSION
 from ..io import images
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from ..storage.cache import Cache
@@ -40,11 +45,11 @@ MIN_PAIRS = 32
 #: How far Sw is shrunk towards a multiple of the identity, and the power of Sw applied is -EXPONENT / 2:
 #: 0.5 and 0.2 came out best over the five sets; the full whitening (1.0) lost dtd10 what it gained photos.
 EXPONENT, SHRINK = 0.5, 0.2
-#: The changes' version: it names the changed views' vectors in the cache, so a new recipe never reads old ones.
-CHANGES_VERSION = 1
 #: The side a sampled image is decoded at before it is cropped: a crop of a third of it still fills a view.
 DECODE_SIDE = 512
 BATCH = 16
+#: Threads making the changed copies, ahead of the network.
+PREPARERS = 2
 #: The progress note while the changed views are embedded: counted in sampled images, not the folder's.
 ADAPTING_NOTE = "adapting to the folder"
 
@@ -53,17 +58,29 @@ def changed_view(image: Image.Image, seed: int) -> Image.Image:
     """``image`` turned by up to 20°, cropped to 30–85 % of its area, scaled, recoloured, lit from one side,
     perhaps blurred, and saved as a JPEG of middling quality: how two photos of one pattern differ."""
     rng = np.random.default_rng(seed)
-    image = image.convert("RGB").rotate(rng.uniform(-20, 20), Image.Resampling.BILINEAR)
+    image = image.convert("RGB")
     width, height = image.size
+    angle = math.radians(rng.uniform(-20, 20))
     area, aspect = rng.uniform(0.3, 0.85) * width * height, np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
-    # Inside a 10 % margin, which the rotation's empty corners stay in.
+    # Inside a 10 % margin, which the turn's empty corners stay in.
     crop_w, crop_h = min(0.8 * width, np.sqrt(area * aspect)), min(0.8 * height, np.sqrt(area / aspect))
     left = rng.uniform(0.1 * width, max(0.1 * width, 0.9 * width - crop_w))
     top = rng.uniform(0.1 * height, max(0.1 * height, 0.9 * height - crop_h))
-    image = image.crop((int(left), int(top), int(left + crop_w), int(top + crop_h)))
-    scale = rng.uniform(256, 512) / max(image.size)
-    image = image.resize((max(8, int(image.width * scale)), max(8, int(image.height * scale))),
-                         Image.Resampling.BILINEAR)
+    scale = rng.uniform(256, 512) / max(crop_w, crop_h)
+    size = max(8, int(crop_w * scale)), max(8, int(crop_h * scale))
+    # Turn, crop and scale in one resampling of the output's pixels (an image turned whole, then cropped and
+    # resized, took twice as long): each output pixel is mapped back to the frame turned about the image's
+    # centre, then into the image. Shrinking by more than half first halves it exactly, as bilinear sampling
+    # would skip pixels.
+    shrink = max(1, int(1 / (2 * scale)))
+    if shrink > 1:
+        image = image.reduce(shrink)
+    cos, sin, (cx, cy) = math.cos(angle), math.sin(angle), (width / 2, height / 2)
+    # The frame's point (u, v) lies at (cos·(u−cx) − sin·(v−cy) + cx, sin·(u−cx) + cos·(v−cy) + cy) in the image.
+    u0, v0 = left - cx, top - cy
+    affine = (cos / scale / shrink, -sin / scale / shrink, (cos * u0 - sin * v0 + cx) / shrink,
+              sin / scale / shrink, cos / scale / shrink, (sin * u0 + cos * v0 + cy) / shrink)
+    image = image.transform(size, Image.Transform.AFFINE, affine, Image.Resampling.BILINEAR)
     for enhancer, low, high in ((ImageEnhance.Brightness, 0.7, 1.3), (ImageEnhance.Contrast, 0.7, 1.3),
                                 (ImageEnhance.Color, 0.6, 1.4)):
         image = enhancer(image).enhance(rng.uniform(low, high))
@@ -95,7 +112,7 @@ def fit_projection(vectors: np.ndarray, originals: np.ndarray, changed: np.ndarr
 
 def changes_id(library: Library) -> str:
     """The cache's name for the changed views' vectors of ``library``'s network."""
-    return f"{library.spec.unadapted.id}#changed{CHANGES_VERSION}"
+    return f"{library.spec.unadapted.id}#changed{ADAPT_VERSION}"
 
 
 def sample_hashes(hashes: list[str], size: int = SAMPLE) -> list[str]:
@@ -103,28 +120,46 @@ def sample_hashes(hashes: list[str], size: int = SAMPLE) -> list[str]:
     return sorted(set(hashes))[:size]
 
 
+def _prepared(path: Path, digest: str, plan: ViewPlan, max_file_bytes: int) -> dict[int, np.ndarray] | None:
+    """The network views of one image's changed copy, or None where the file cannot be used now."""
+    try:
+        image = images.load(path, DECODE_SIDE, max_file_bytes)
+        return plan.views(changed_view(image, int(digest[:16], 16) + ADAPT_VERSION))
+    except Exception:  # noqa: BLE001 - changed, gone or odd since the scan: left out, and tried again next time
+        return None
+
+
 def _changed_vectors(library: Library, sample: list[str], cache: Cache, embed, progress: ProgressFn,
                      should_stop: StopFn, max_file_bytes: int) -> dict[str, np.ndarray]:
-    """The changed views' vectors of ``sample``, from the cache or embedded now (those that cannot be read are left out)."""
+    """The changed views' vectors of ``sample``, from the cache or embedded now (those that cannot be read are left out).
+
+    The next batch's copies are made in threads while the network embeds this one: PIL lets go of the GIL.
+    """
     key = changes_id(library)
     stored = cache.embedded_hashes(key)
     missing = [h for h in sample if h not in stored]
     path_of = {h: p for p, h in zip(reversed(library.paths), reversed(library.hashes))}
     plan = view_plan(library.spec.unadapted)
-    for start in range(0, len(missing), BATCH):
-        if should_stop():
-            raise Cancelled()
-        progress(start, len(missing), ADAPTING_NOTE)
-        done, inputs = [], []
-        for digest in missing[start:start + BATCH]:
-            try:
-                image = images.load(path_of[digest], DECODE_SIDE, max_file_bytes)
-            except images.ImageError:
-                continue  # changed or gone since the scan: left out of the pairs, and tried again next time
-            inputs.append(plan.views(changed_view(image, int(digest[:16], 16) + CHANGES_VERSION)))
-            done.append(digest)
-        if inputs:
-            cache.put_embeddings(key, done, embed(inputs))
+    batches = [missing[start:start + BATCH] for start in range(0, len(missing), BATCH)]
+    pool = ThreadPoolExecutor(PREPARERS, thread_name_prefix="adapting")
+    queued: dict[int, list[tuple[str, Future]]] = {}
+
+    def queue(number: int) -> None:
+        if number < len(batches):
+            queued[number] = [(h, pool.submit(_prepared, path_of[h], h, plan, max_file_bytes)) for h in batches[number]]
+    try:
+        queue(0)
+        for number in range(len(batches)):
+            if should_stop():
+                raise Cancelled()
+            progress(number * BATCH, len(missing), ADAPTING_NOTE)
+            queue(number + 1)
+            ready = [(h, future.result()) for h, future in queued.pop(number)]
+            ready = [(h, views) for h, views in ready if views is not None]
+            if ready:
+                cache.put_embeddings(key, [h for h, _ in ready], embed([views for _, views in ready]))
+    finally:
+        pool.shutdown(cancel_futures=True)
     if missing:
         progress(len(missing), len(missing), ADAPTING_NOTE)
     present = cache.embedded_hashes(key)
