@@ -7,9 +7,14 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from organizer.analysis.dedup import find_duplicates
 from organizer.cli import main
+from organizer.embedding import make_spec
+from organizer.folder.loading import open_library
+from organizer.storage.cache import Cache
 from organizer.samples import SampleSpec, family_of, render
 
 FAST = ["--mode", "colour"]
@@ -60,6 +65,16 @@ def test_duplicates_json_groups_copies(capsys, sample_folder, tmp_path):
     assert {Path(p).name for p in exact[0]["paths"]} == {original.name, "exact_copy.png"}
     assert any({"resaved.jpg"} <= {Path(p).name for p in g["paths"]} for g in near)
     assert all(set(g) == {"kind", "similarity", "paths"} for g in groups)
+    # Judged on the network's own vectors, which the threshold was set for, not the folder's projection.
+    with Cache(tmp_path / "check.sqlite") as cache:
+        network = open_library(folder, make_spec(adapt=False), cache)
+        adapted = open_library(folder, make_spec(), cache)
+
+    def found(library):
+        return [(g.kind, round(g.similarity, 6), sorted(map(str, g.paths)))
+                for g in find_duplicates(library.paths, library.hashes, library.vectors, 0.95)]
+    written = [(g["kind"], g["similarity"], sorted(g["paths"])) for g in groups]
+    assert written == found(network) != found(adapted)
 
 
 @pytest.fixture
