@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +57,7 @@ def test_changed_views_are_seeded_by_the_image_and_differ_from_it():
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
-    """40 rendered samples: more than MIN_PAIRS distinct images."""
+    """54 rendered samples (9 families, 2 variants, 3 colourways): more than MIN_PAIRS distinct images."""
     root = tmp_path_factory.mktemp("adapted")
     write_sample_folder(root, per_family=2, colourways=3, size=(128, 128))
     assert len(list(root.iterdir())) > MIN_PAIRS
@@ -138,7 +137,7 @@ def test_a_small_folder_keeps_its_vectors(tmp_path):
     with Cache(tmp_path / "cache.sqlite") as cache:
         library = open_library(small, spec, cache)
         raw = cache.vectors(spec.unadapted.id, library.hashes)
-        assert library.projection is None and library.spec.id == spec.id
+        assert library.projection is None and library.spec.id == spec.unadapted.id
         assert np.array_equal(library.vectors, raw)
         assert not cache.embedded_hashes(changes_id(library))
 
@@ -159,4 +158,53 @@ def test_turning_it_off_and_earlier_defaults():
     assert off == spec.unadapted and "+lw" not in off.id
     assert earlier_defaults(spec.id)[0] == off.id
     assert not make_spec(mode="mean-colour").adapted
-    assert replace(spec, adapted=False) == off
+    # A later recipe reads the names and moves saved under the earlier ones, then under no adaptation.
+    later = spec.id.replace("+lw1/", "+lw3/")
+    assert earlier_defaults(later)[:3] == [spec.id.replace("+lw1/", "+lw2/"), spec.id, off.id]
+
+
+def test_the_low_rank_fit_equals_the_whitening_written_out():
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((300, 40))
+    originals = vectors[:30]
+    changed = originals + rng.standard_normal((30, 40)) * np.linspace(0.1, 2.0, 40)
+    within = (originals - changed).T @ (originals - changed) / 30
+    within += 0.2 * np.trace(within) / 40 * np.eye(40)
+    values, axes = np.linalg.eigh(within)
+    dense = (vectors - vectors.mean(axis=0)) @ ((axes * values ** -0.25) @ axes.T)
+    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    assert np.allclose(fit_projection(vectors, originals, changed).apply(vectors), dense, atol=1e-5)
+
+
+def test_a_broken_vector_does_not_spoil_the_others():
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((100, 16))
+    broken = vectors.copy()
+    broken[7] = np.nan
+    clean = fit_projection(np.delete(vectors, 7, axis=0), vectors[:40], vectors[:40] + 0.1)
+    fitted = fit_projection(broken, broken[:40], broken[:40] + 0.1)
+    kept = np.delete(np.arange(100), 7)
+    assert np.allclose(fitted.apply(broken[kept]), clean.apply(vectors[kept]), atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(1600, 400), (400, 1600), (3000, 300)])
+def test_changed_copies_of_long_images_have_no_empty_corners(size):
+    white = Image.new("RGB", size, (255, 255, 255))
+    darkest = min(int(np.asarray(changed_view(white, seed).convert("L")).min()) for seed in range(40))
+    assert darkest > 100  # the turn's empty corners would be black
+
+
+def test_a_file_changed_since_the_scan_is_left_out_of_the_pairs(folder, tmp_path):
+    spec = make_spec(weights=None)
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        network = open_library(copy, spec.unadapted, cache)
+        sampled = adaptation.sample_hashes(network.hashes)
+        changed = [p for p, h in zip(network.paths, network.hashes) if h in set(sampled[:3])]
+        for path in changed:  # rewritten after the scan: no longer the image the scan hashed
+            Image.new("RGB", (64, 64), (200, 10, 10)).save(path)
+        adapted = adapt_library(network, spec, cache)
+        paired = cache.embedded_hashes(changes_id(network))
+    assert adapted.projection is not None
+    assert paired == set(sampled) - set(sampled[:3])

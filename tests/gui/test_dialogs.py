@@ -337,9 +337,18 @@ def test_settings_edits_reach_the_result(qtbot):
     dialog.centre_view_check.setChecked(False)
     assert dialog.settings().centre_view is False
     assert what_changed(edited, dialog.settings()) == {"embedding", "map", "clusters"}
+    dialog.adapt_check.setChecked(False)
+    assert dialog.settings().adapt is False
+    assert "once more" in dialog.adapt_check.toolTip()
     dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("colour"))
     assert not dialog.model_combo.isEnabled() and not dialog.centre_view_check.isEnabled()
+    assert not dialog.adapt_check.isEnabled() and dialog.adapt_check.toolTip() == "Colour modes use no network"
     assert what_changed(Settings(), dialog.settings()) == {"embedding", "map", "clusters"}
+    # Back to a network: each option's own explanation comes back; the folder's autoencoder is never adapted.
+    dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("content"))
+    assert "once more" in dialog.adapt_check.toolTip() and "middle" in dialog.centre_view_check.toolTip()
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("autoencoder"))
+    assert not dialog.adapt_check.isEnabled() and dialog.centre_view_check.isEnabled()
 
 
 def test_settings_keep_a_value_this_version_does_not_offer(qtbot):

@@ -17,7 +17,7 @@ from organizer.embedding import embed_inputs
 from organizer.embedding.embed import ScanBatch
 from organizer.folder import scanning
 from organizer.folder.scanning import PartialScan, ScanRate
-from organizer.gui.session import OWN_WORDS
+from organizer.gui.status import OWN_WORDS
 from organizer.samples import write_sample_folder
 
 from .test_app import SCAN_TIMEOUT_MS, store, window  # noqa: F401 - the fixtures these tests share
@@ -158,3 +158,11 @@ def test_adapting_to_the_folder_is_shown_in_its_own_words(qtbot, window, sample_
     distinct = len({p.read_bytes() for p in sample_folder.iterdir()})
     # Counted in the sampled images, not the folder's: never "Embedding 16/36 images · adapting…".
     assert adapting and all(re.fullmatch(rf"Adapting to the folder \d+/{distinct}", text) for text in adapting)
+
+
+def test_a_folder_entirely_in_the_cache_gets_no_partial_map():
+    paths, hashes = [Path(f"{i}.png") for i in range(400)], [str(i) for i in range(400)]
+    assert PartialScan().add(ScanBatch("x", paths, hashes))
+    cached = PartialScan()
+    assert not cached.add(ScanBatch("x", paths, hashes, complete=True))
+    assert cached.paths == paths and cached.unmapped()

@@ -54,6 +54,8 @@ class ScanBatch:
     extractor: str
     paths: list[Path]
     hashes: list[str]
+    #: Whether these are all the scan's images, every one from the cache: the library follows at once.
+    complete: bool = False
 
 
 ReadyFn = Callable[[ScanBatch], None]
@@ -164,7 +166,8 @@ def embed_folder(folder: Path, spec: ExtractorSpec, cache: Cache, *,
             # next scan finds them afresh.
             cache.put_failures((str(path), -1, -1, reason) for path, reason in scanned.problems)
     if ready:
-        on_ready(ScanBatch(spec.id, [e.path for e in scanned.files if e.key in ready], list(ready.values())))
+        on_ready(ScanBatch(spec.id, [e.path for e in scanned.files if e.key in ready], list(ready.values()),
+                           complete=not todo))
     if todo:
         total = len(scanned.files)
         sink = CacheSink(spec.id, cache, frozenset(embedded), ready, report, progress, should_stop, on_ready,

@@ -29,19 +29,25 @@ _APPLY_ROWS = 8192
 
 @dataclass(frozen=True)
 class Projection:
-    """A linear map fitted on one folder's vectors (see folder.adaptation): centred, multiplied,
-    then scaled to unit length, so cosine similarity stays the measure."""
+    """A linear map fitted on one folder's vectors (see folder.adaptation): centred, then multiplied by
+    ``scale`` · I + ``basis`` · diag(``gains``) · ``basisᵀ``, then scaled to unit length, so cosine similarity
+    stays the measure. Kept in that low-rank form: a D × D matrix would take gigabytes for the widest
+    descriptors (texture mode with Gram matrices has 44,376 numbers)."""
 
     mean: np.ndarray
-    matrix: np.ndarray
+    basis: np.ndarray
+    gains: np.ndarray
+    scale: float
 
     def apply(self, vectors: np.ndarray) -> np.ndarray:
         """The projected rows of ``vectors`` (one vector or a matrix of them), float32, each of unit length."""
         rows = np.atleast_2d(vectors)
         projected = np.empty(rows.shape, dtype=np.float32)
-        mean, matrix = self.mean.astype(np.float32), self.matrix.astype(np.float32)
+        mean, basis = self.mean.astype(np.float32), self.basis.astype(np.float32)
+        gains = self.gains.astype(np.float32)
         for start in range(0, len(rows), _APPLY_ROWS):
-            block = (rows[start:start + _APPLY_ROWS].astype(np.float32) - mean) @ matrix
+            centred = rows[start:start + _APPLY_ROWS].astype(np.float32) - mean
+            block = self.scale * centred + ((centred @ basis) * gains) @ basis.T
             projected[start:start + _APPLY_ROWS] = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True),
                                                                       1e-12)
         return projected

@@ -137,8 +137,12 @@ DEFAULT_CHANGES = (
 
 
 def earlier_defaults(extractor_id: str) -> list[str]:
-    """The ids ``extractor_id`` had under earlier defaults (see :data:`DEFAULT_CHANGES`), newest first."""
-    earlier, current = [], extractor_id
+    """The ids ``extractor_id`` had under earlier defaults (see :data:`DEFAULT_CHANGES`), newest first: the
+    adaptation's earlier recipes first (``+lw2`` was ``+lw1``), then the chain of earlier descriptors."""
+    adapted = re.search(r"\+lw(\d+)(?=[+/])", extractor_id)
+    earlier = [extractor_id[:adapted.start()] + f"+lw{version}" + extractor_id[adapted.end():]
+               for version in range(int(adapted[1]) - 1, 0, -1)] if adapted else []
+    current = extractor_id
     for now, before in DEFAULT_CHANGES:
         changed = re.sub(now, before, current, count=1)
         if changed != current:

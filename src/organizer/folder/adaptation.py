@@ -12,14 +12,17 @@ that a few hundred pairs are enough. Measured on five labelled sets (docs/benchm
 folder gets its own.
 
 The sample is the images with the smallest content hashes, and each image's change is seeded by
-its hash: the same images always give the same projection, in the app and the CLI alike, and a
-new image moves it only when it enters the sample. The changed views' vectors are cached under
-their own id, so reopening a folder embeds nothing again.
+its hash: the same images always give the same projection, in the app and the CLI alike. A new or
+removed image moves the folder's mean, so every vector moves a little, and Sw too where it enters or
+leaves the sample; the caches of maps and clusters are keyed by the images, so none is reused across
+that. The changed views' vectors are cached under their own id, so reopening a folder embeds nothing
+again.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -34,8 +37,11 @@ from ..io.decoding import ViewPlan
 from ..embedding.library import Library, Projection, shared_embedder
 from ..embedding.registry import ADAPT_VERSION
 from ..io import images
+from ..io.scan import hash_bytes
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from ..storage.cache import Cache
+
+log = logging.getLogger(__name__)
 
 #: Images embedded a second time, at most: 128 pairs already gained on garments and swatches, and 256
 #: gained on all four sets that gain; more moved nothing (docs/benchmarks.md).
@@ -45,8 +51,9 @@ MIN_PAIRS = 32
 #: How far Sw is shrunk towards a multiple of the identity, and the power of Sw applied is -EXPONENT / 2:
 #: 0.5 and 0.2 came out best over the five sets; the full whitening (1.0) lost dtd10 what it gained photos.
 EXPONENT, SHRINK = 0.5, 0.2
-#: The side a sampled image is decoded at before it is cropped: a crop of a third of it still fills a view.
-DECODE_SIDE = 512
+#: The side a sampled image is decoded at before it is cropped, for views of BASE_INPUT px (and in proportion
+#: for larger ones): a crop of a third of it still fills a view.
+DECODE_SIDE, BASE_INPUT = 512, 224
 BATCH = 16
 #: Threads making the changed copies, ahead of the network.
 PREPARERS = 2
@@ -54,30 +61,56 @@ PREPARERS = 2
 ADAPTING_NOTE = "adapting to the folder"
 
 
-def changed_view(image: Image.Image, seed: int) -> Image.Image:
-    """``image`` turned by up to 20°, cropped to 30–85 % of its area, scaled, recoloured, lit from one side,
-    perhaps blurred, and saved as a JPEG of middling quality: how two photos of one pattern differ."""
+def _inside(cos: float, sin: float, centre: tuple[float, float], half: tuple[float, float],
+            size: tuple[int, int]) -> float:
+    """The largest share (at most 1) of the crop of ``half`` width and height about ``centre`` (in the image's
+    own pixels, the crop turned by the angle of ``cos`` and ``sin``) whose corners all stay inside the image."""
+    share = 1.0
+    for sign_u, sign_v in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+        du, dv = sign_u * half[0], sign_v * half[1]
+        for offset, low, high in ((cos * du - sin * dv, -centre[0], size[0] - centre[0]),
+                                  (sin * du + cos * dv, -centre[1], size[1] - centre[1])):
+            if offset > 0:
+                share = min(share, high / offset)
+            elif offset < 0:
+                share = min(share, low / offset)
+    return max(share, 0.0)
+
+
+def changed_view(image: Image.Image, seed: int, reach: float = 1.0) -> Image.Image:
+    """``image`` turned by up to 20°, cropped to 30–64 % of its area, scaled, recoloured, lit from one side,
+    perhaps blurred, and saved as a JPEG of middling quality: how two photos of one pattern differ.
+
+    ``reach`` scales the copy's size (256–512 px on its long side for the 224 px views) with the views'.
+    """
     rng = np.random.default_rng(seed)
     image = image.convert("RGB")
     width, height = image.size
     angle = math.radians(rng.uniform(-20, 20))
     area, aspect = rng.uniform(0.3, 0.85) * width * height, np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
-    # Inside a 10 % margin, which the turn's empty corners stay in.
     crop_w, crop_h = min(0.8 * width, np.sqrt(area * aspect)), min(0.8 * height, np.sqrt(area / aspect))
     left = rng.uniform(0.1 * width, max(0.1 * width, 0.9 * width - crop_w))
     top = rng.uniform(0.1 * height, max(0.1 * height, 0.9 * height - crop_h))
-    scale = rng.uniform(256, 512) / max(crop_w, crop_h)
+    cos, sin, (cx, cy) = math.cos(angle), math.sin(angle), (width / 2, height / 2)
+    # The crop is drawn in the frame turned about the image's centre: its point (u, v) lies at
+    # (cos·(u−cx) − sin·(v−cy) + cx, sin·(u−cx) + cos·(v−cy) + cy) in the image. It is shrunk about its
+    # centre until its turned corners lie inside the image (a long image's would not), and a centre that
+    # falls outside moves to the image's: no copy has the empty corners no photo has.
+    u, v = left + crop_w / 2 - cx, top + crop_h / 2 - cy
+    centre = (cos * u - sin * v + cx, sin * u + cos * v + cy)
+    if not (0 <= centre[0] <= width and 0 <= centre[1] <= height):
+        u, v, centre = 0.0, 0.0, (cx, cy)
+    share = _inside(cos, sin, centre, (crop_w / 2, crop_h / 2), (width, height))
+    crop_w, crop_h = max(1.0, share * crop_w), max(1.0, share * crop_h)
+    scale = reach * rng.uniform(256, 512) / max(crop_w, crop_h)
     size = max(8, int(crop_w * scale)), max(8, int(crop_h * scale))
     # Turn, crop and scale in one resampling of the output's pixels (an image turned whole, then cropped and
-    # resized, took twice as long): each output pixel is mapped back to the frame turned about the image's
-    # centre, then into the image. Shrinking by more than half first halves it exactly, as bilinear sampling
-    # would skip pixels.
-    shrink = max(1, int(1 / (2 * scale)))
+    # resized, took twice as long). Shrinking first by the whole factor leaves at most a halving to bilinear
+    # sampling, which would skip pixels (and alias a fine stripe) beyond it.
+    shrink = max(1, int(1 / scale))
     if shrink > 1:
         image = image.reduce(shrink)
-    cos, sin, (cx, cy) = math.cos(angle), math.sin(angle), (width / 2, height / 2)
-    # The frame's point (u, v) lies at (cos·(u−cx) − sin·(v−cy) + cx, sin·(u−cx) + cos·(v−cy) + cy) in the image.
-    u0, v0 = left - cx, top - cy
+    u0, v0 = u - crop_w / 2, v - crop_h / 2
     affine = (cos / scale / shrink, -sin / scale / shrink, (cos * u0 - sin * v0 + cx) / shrink,
               sin / scale / shrink, cos / scale / shrink, (sin * u0 + cos * v0 + cy) / shrink)
     image = image.transform(size, Image.Transform.AFFINE, affine, Image.Resampling.BILINEAR)
@@ -101,13 +134,23 @@ def changed_view(image: Image.Image, seed: int) -> Image.Image:
 def fit_projection(vectors: np.ndarray, originals: np.ndarray, changed: np.ndarray,
                    exponent: float = EXPONENT, shrink: float = SHRINK) -> Projection:
     """The projection that centres ``vectors`` and weighs down what differs between ``originals`` and their
-    ``changed`` views (rows paired): Sw ** (-exponent / 2), Sw shrunk by ``shrink`` of its mean variance."""
-    differences = np.asarray(originals, np.float64) - np.asarray(changed, np.float64)
-    within = differences.T @ differences / len(differences)
-    within += shrink * np.trace(within) / len(within) * np.eye(len(within))
-    values, axes = np.linalg.eigh(within)
-    matrix = (axes * values ** (-exponent / 2)) @ axes.T
-    return Projection(np.asarray(vectors, np.float64).mean(axis=0), matrix)
+    ``changed`` views (rows paired): Sw ** (-exponent / 2), Sw shrunk by ``shrink`` of its mean variance.
+
+    Sw is the n pairs' differences' covariance, of rank n at most: with the differences' thin SVD
+    U S Vᵀ and the shrinkage λ, Sw + λI = V diag(S²/n + λ) Vᵀ + λ(I − V Vᵀ), so its power is
+    λ^p I + V diag((S²/n + λ)^p − λ^p) Vᵀ, exactly, in O(n² D) rather than O(D³). Rows that are not
+    finite (a vector a broken file left) take no part in the fit.
+    """
+    vectors, originals, changed = (np.asarray(rows) for rows in (vectors, originals, changed))
+    finite = np.isfinite(vectors).all(axis=1)
+    pairs = np.isfinite(originals).all(axis=1) & np.isfinite(changed).all(axis=1)
+    differences = originals[pairs].astype(np.float64) - changed[pairs].astype(np.float64)
+    _, values, axes = np.linalg.svd(differences, full_matrices=False)
+    variances = values ** 2 / len(differences)
+    ridge = shrink * variances.sum() / differences.shape[1]
+    power = -exponent / 2
+    return Projection(vectors[finite].mean(axis=0, dtype=np.float64), axes.T,
+                      (variances + ridge) ** power - ridge ** power, float(ridge ** power))
 
 
 def changes_id(library: Library) -> str:
@@ -120,12 +163,21 @@ def sample_hashes(hashes: list[str], size: int = SAMPLE) -> list[str]:
     return sorted(set(hashes))[:size]
 
 
-def _prepared(path: Path, digest: str, plan: ViewPlan, max_file_bytes: int) -> dict[int, np.ndarray] | None:
-    """The network views of one image's changed copy, or None where the file cannot be used now."""
+def _prepared(path: Path, digest: str, plan: ViewPlan, reach: float,
+              max_file_bytes: int) -> dict[int, np.ndarray] | None:
+    """The network views of one image's changed copy, or None where the file is no longer the one the scan
+    hashed (changed or gone since): it is left out of the pairs, and tried again next time."""
     try:
-        image = images.load(path, DECODE_SIDE, max_file_bytes)
-        return plan.views(changed_view(image, int(digest[:16], 16) + ADAPT_VERSION))
-    except Exception:  # noqa: BLE001 - changed, gone or odd since the scan: left out, and tried again next time
+        data = images.read_bytes(path, max_file_bytes)
+    except images.ImageError:
+        return None
+    if hash_bytes(data) != digest:
+        return None
+    try:
+        image = images.decode(data, round(DECODE_SIDE * reach))
+        return plan.views(changed_view(image, int(digest[:16], 16) + ADAPT_VERSION, reach))
+    except Exception as exc:  # noqa: BLE001 - the scan decoded this file: say what failed now, and go on without it
+        log.warning("adapting to the folder left out %s: %s: %s", path, type(exc).__name__, exc)
         return None
 
 
@@ -140,13 +192,14 @@ def _changed_vectors(library: Library, sample: list[str], cache: Cache, embed, p
     missing = [h for h in sample if h not in stored]
     path_of = {h: p for p, h in zip(reversed(library.paths), reversed(library.hashes))}
     plan = view_plan(library.spec.unadapted)
+    reach = library.spec.largest_input / BASE_INPUT
     batches = [missing[start:start + BATCH] for start in range(0, len(missing), BATCH)]
     pool = ThreadPoolExecutor(PREPARERS, thread_name_prefix="adapting")
     queued: dict[int, list[tuple[str, Future]]] = {}
 
     def queue(number: int) -> None:
         if number < len(batches):
-            queued[number] = [(h, pool.submit(_prepared, path_of[h], h, plan, max_file_bytes)) for h in batches[number]]
+            queued[number] = [(h, pool.submit(_prepared, path_of[h], h, plan, reach, max_file_bytes)) for h in batches[number]]
     try:
         queue(0)
         for number in range(len(batches)):
@@ -172,8 +225,9 @@ def adapt_library(library: Library, spec, cache: Cache, *, device: str = "auto",
                   max_file_bytes: int = images.MAX_FILE_BYTES) -> Library:
     """``library`` (the network's vectors) under the adapted ``spec``, its vectors projected for the folder.
 
-    A folder with fewer than :data:`MIN_PAIRS` usable images keeps its vectors as they are (and no
-    projection), under the same id: the same images always get the same answer.
+    A folder with fewer than :data:`MIN_PAIRS` usable pairs keeps its vectors as they are, under the
+    unadapted spec and its id: maps and clusters are never cached under the adapted id for vectors that
+    were not projected.
 
     Raises
     ------
@@ -182,13 +236,13 @@ def adapt_library(library: Library, spec, cache: Cache, *, device: str = "auto",
     """
     sample = sample_hashes(library.hashes)
     if len(sample) < MIN_PAIRS:
-        return replace(library, spec=spec, projection=None)
+        return library
     # The network is loaded only where a changed view is missing: reopening a folder loads no model.
     changed = _changed_vectors(library, sample, cache,
                                lambda inputs: embed_inputs(shared_embedder(spec, device, precision, backend), inputs),
                                progress, should_stop, max_file_bytes)
     if len(changed) < MIN_PAIRS:
-        return replace(library, spec=spec, projection=None)
+        return library
     row_of = {h: i for i, h in enumerate(library.hashes)}
     originals = library.vectors[[row_of[h] for h in changed]]
     projection = fit_projection(library.vectors, originals, np.stack(list(changed.values())))

@@ -26,11 +26,16 @@ class PartialScan:
     mapped: int = 0
 
     def add(self, batch: ScanBatch) -> bool:
-        """Take ``batch``; True when the images ready now reach a new step of :data:`PARTIAL_MAP_AT`."""
+        """Take ``batch``; True when the images ready now reach a new step of :data:`PARTIAL_MAP_AT`.
+
+        Never for a folder whose every image came from the cache: its library, and the map the app
+        keeps for it, follow at once, and a map of the network's vectors (which the scan reports) would
+        only show before the map of the folder's adapted ones replaced it.
+        """
         self.extractor = batch.extractor
         self.paths += batch.paths
         self.hashes += batch.hashes
-        return any(self.mapped < step <= len(self.paths) for step in PARTIAL_MAP_AT)
+        return not batch.complete and any(self.mapped < step <= len(self.paths) for step in PARTIAL_MAP_AT)
 
     def unmapped(self) -> bool:
         """Whether some ready images are missing from the latest partial map (after a stop, map them)."""

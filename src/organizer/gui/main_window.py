@@ -32,7 +32,7 @@ from .panels.similar_dock import SimilarDock
 from .panels.similar_panel import SimilarPanel
 from .panels.welcome import WelcomePage
 from .scan_view import ScanView
-from .session import OWN_WORDS, FolderSession
+from .session import FolderSession
 from .status import Notice, ProgressStatus, StatusMessage
 from .thumbnails import ThumbnailLoader
 
@@ -85,7 +85,7 @@ class MainWindow(ToolLaunchers, QMainWindow):
         self.resizeDocks([self.similar_dock], [settings.similar_width], Qt.Horizontal)
         self.similar_dock.hide()
 
-        self.progress = ProgressStatus(OWN_WORDS)
+        self.progress = ProgressStatus()
         self.message = StatusMessage()
         self.notice = Notice(tone_colour(self.palette(), "warning").name())
         self.statusBar().addWidget(self.notice, 2)

@@ -24,8 +24,6 @@ from ..analysis.reduce import MapSpec, cached_map
 from ..embedding.embed import ScanBatch
 from ..embedding.library import Library, load_analysis_libraries, warm_up
 from ..folder import ClusterResult, FolderModel, cluster_library, cluster_spec, load_annotations
-from ..folder.adaptation import ADAPTING_NOTE
-from ..folder.extractor import PREPARING_NOTES
 from ..folder.invalidation import what_changed
 from ..folder.loading import OpenedLibrary, open_library_or_default
 from ..folder.scanning import PartialScan, ScanRate
@@ -37,12 +35,8 @@ from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
 from .dialogs.model_choice import fallback_text
 from .panels.similar_search import file_search_job, search_job
+from .status import OWN_WORDS
 from .workers import Task, TaskRunner, describe_error
-
-
-#: The scan's steps before and after embedding (preparing, adapting) that report in their own words, counted
-#: in their own units, with no rate.
-OWN_WORDS = (*PREPARING_NOTES, ADAPTING_NOTE)
 
 
 class FolderSession(QObject):

@@ -5,6 +5,12 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from ..folder.adaptation import ADAPTING_NOTE
+from ..folder.extractor import PREPARING_NOTES
+
+#: The scan's steps before and after embedding (preparing, adapting) that report in their own words, counted
+#: in their own units, with no rate.
+OWN_WORDS = (*PREPARING_NOTES, ADAPTING_NOTE)
 STAGE_NAMES = {"scan": "Embedding", "map": "Laying out the map", "clusters": "Clustering",
                "similar": "Searching", "split": "Splitting"}
 
@@ -47,7 +53,7 @@ class Notice(QLabel):
 class ProgressStatus(QWidget):
     cancel_requested = Signal()
 
-    def __init__(self, own_words: tuple[str, ...] = (), parent: QWidget | None = None):
+    def __init__(self, own_words: tuple[str, ...] = OWN_WORDS, parent: QWidget | None = None):
         """``own_words``: the scan notes that name a step of their own (adapting to the folder, say), shown in
         place of "Embedding", and counting their own units, not the folder's images."""
         super().__init__(parent)

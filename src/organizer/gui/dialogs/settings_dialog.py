@@ -150,6 +150,8 @@ class SettingsDialog(QDialog):
         self.mode_combo.currentIndexChanged.connect(self._update)
         self.model_combo.currentIndexChanged.connect(self._update)
         self.method_combo.currentIndexChanged.connect(self._update)
+        # Each network option's own explanation, shown again once a colour mode has replaced it.
+        self._network_tips = {widget: widget.toolTip() for widget in self._network_options()}
         self._load(settings)
         # One label column across the groups, so their fields line up.
         width = max(label.sizeHint().width() for label in self._labels)
@@ -157,6 +159,9 @@ class SettingsDialog(QDialog):
             label.setMinimumWidth(width)
 
     # building -------------------------------------------------------------------------------
+    def _network_options(self) -> tuple[QWidget, ...]:
+        return self.model_combo, self.layers_edit, self.invariant_check, self.centre_view_check, self.adapt_check
+
     def _form(self, layout: QVBoxLayout, title: str, note: str) -> QFormLayout:
         box = QGroupBox(title)
         form = QFormLayout(box)
@@ -226,11 +231,13 @@ class SettingsDialog(QDialog):
         clusterer = CLUSTERERS.get(method)
         self.method_note.setText(clusterer.description if clusterer else "")
         uses_network = mode in CNN_MODES
-        for widget in (self.model_combo, self.layers_edit, self.invariant_check, self.centre_view_check,
-                       self.adapt_check):
+        for widget in self._network_options():
             widget.setEnabled(uses_network)
-            widget.setToolTip("" if uses_network else "Colour modes use no network")
+            widget.setToolTip(self._network_tips[widget] if uses_network else "Colour modes use no network")
         model = self.model_combo.currentData()
+        if model == AUTOENCODER:  # trained on this folder already: its codes are not adapted again
+            self.adapt_check.setEnabled(False)
+            self.adapt_check.setToolTip("The folder's own autoencoder is trained on this folder already")
         self.model_note.setText(model_note(model, self._weights_file()) if uses_network else "")
         self.weights_button.setEnabled(uses_network and needs_weights(model))
         self.weights_button.setToolTip(download_tooltip(model))
