@@ -82,7 +82,7 @@ VARIANTS: dict[str, Fit] = {
     **{f"exponent {e}, shrink {s}, every image": sampled(1 << 30, e, s)
        for e in (0.5, 1.0) for s in (0.05, 0.2, 1.0)},
     **{f"exponent 0.5, shrink 0.2, {n} images (the default: 256)": sampled(n) for n in (64, 128, 256)},
-    "centring alone": lambda v, o, c, rng: Projection(v.mean(axis=0), np.eye(v.shape[1])),
+    "centring alone": lambda v, o, c, rng: Projection(v.mean(axis=0), np.zeros((v.shape[1], 0)), np.zeros(0), 1.0),
     "control: pairs of unrelated images": lambda v, o, c, rng: adaptation.fit_projection(
         v, o, o[rng.permutation(len(o))]),
 }

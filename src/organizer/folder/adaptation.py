@@ -8,15 +8,15 @@ differences between an image's two vectors is learned (Sw). Every vector is then
 folder's mean and multiplied by Sw to the power -1/4: the learned whitening of Radenović et al.
 (2018) taken halfway, on pairs the folder itself provides, with Sw shrunk towards the identity so
 that a few hundred pairs are enough. Measured on five labelled sets (docs/benchmarks.md,
-"Adapting to the folder"); a projection fitted on other folders' pairs gained nothing, so each
-folder gets its own.
+"Adapting to the folder"); Sw fitted on other folders' pairs gained the garment photos a fifth as
+much, so each folder gets its own.
 
 The sample is the images with the smallest content hashes, and each image's change is seeded by
 its hash: the same images always give the same projection, in the app and the CLI alike. A new or
 removed image moves the folder's mean, so every vector moves a little, and Sw too where it enters or
-leaves the sample; the caches of maps and clusters are keyed by the images, so none is reused across
-that. The changed views' vectors are cached under their own id, so reopening a folder embeds nothing
-again.
+leaves the sample. Clusters are cached for one set of images, so they are computed again; the map keeps
+its layout and places the new images into it, as it always did, in a space that moved a little. The
+changed views' vectors are cached under their own id, so reopening a folder embeds nothing again.
 """
 
 from __future__ import annotations
@@ -43,13 +43,13 @@ from ..storage.cache import Cache
 
 log = logging.getLogger(__name__)
 
-#: Images embedded a second time, at most: 128 pairs already gained on garments and swatches, and 256
-#: gained on all four sets that gain; more moved nothing (docs/benchmarks.md).
+#: Images embedded a second time, at most: 64 or 128 pairs kept two thirds of the garments' gain, and every
+#: image gained dtd10 a little more at up to four times the cost (docs/benchmarks.md).
 SAMPLE = 256
 #: Below this many pairs the differences' covariance says too little, and the vectors stay as they are.
 MIN_PAIRS = 32
 #: How far Sw is shrunk towards a multiple of the identity, and the power of Sw applied is -EXPONENT / 2:
-#: 0.5 and 0.2 came out best over the five sets; the full whitening (1.0) lost dtd10 what it gained photos.
+#: 0.5 and 0.2 came out best over the five sets; the full whitening (1.0) gained no set more and lost the charts.
 EXPONENT, SHRINK = 0.5, 0.2
 #: The side a sampled image is decoded at before it is cropped, for views of BASE_INPUT px (and in proportion
 #: for larger ones): a crop of a third of it still fills a view.
@@ -61,20 +61,19 @@ PREPARERS = 2
 ADAPTING_NOTE = "adapting to the folder"
 
 
-def _inside(cos: float, sin: float, centre: tuple[float, float], half: tuple[float, float],
-            size: tuple[int, int]) -> float:
-    """The largest share (at most 1) of the crop of ``half`` width and height about ``centre`` (in the image's
-    own pixels, the crop turned by the angle of ``cos`` and ``sin``) whose corners all stay inside the image."""
-    share = 1.0
-    for sign_u, sign_v in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-        du, dv = sign_u * half[0], sign_v * half[1]
-        for offset, low, high in ((cos * du - sin * dv, -centre[0], size[0] - centre[0]),
-                                  (sin * du + cos * dv, -centre[1], size[1] - centre[1])):
-            if offset > 0:
-                share = min(share, high / offset)
-            elif offset < 0:
-                share = min(share, low / offset)
-    return max(share, 0.0)
+def _mirrored(image: Image.Image, affine: tuple[float, ...], size: tuple[int, int]) -> tuple[Image.Image, tuple]:
+    """``image`` with its edges mirrored outwards as far as the output's corners reach beyond them under
+    ``affine`` (output pixel → image pixel), and ``affine`` moved onto it: a turned crop that leaves the image
+    (a long image's does) sees more of the pattern at its corners, never the empty black no photo has."""
+    a, b, c, d, e, f = affine
+    xs = [a * x + b * y + c for x in (0, size[0]) for y in (0, size[1])]
+    ys = [d * x + e * y + f for x in (0, size[0]) for y in (0, size[1])]
+    pad_x = min(image.width - 1, max(0, math.ceil(max(-min(xs), max(xs) - image.width)) + 2))
+    pad_y = min(image.height - 1, max(0, math.ceil(max(-min(ys), max(ys) - image.height)) + 2))
+    if not (pad_x or pad_y):
+        return image, affine
+    pixels = np.pad(np.asarray(image), ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="symmetric")
+    return Image.fromarray(pixels), (a, b, c + pad_x, d, e, f + pad_y)
 
 
 def changed_view(image: Image.Image, seed: int, reach: float = 1.0) -> Image.Image:
@@ -91,28 +90,21 @@ def changed_view(image: Image.Image, seed: int, reach: float = 1.0) -> Image.Ima
     crop_w, crop_h = min(0.8 * width, np.sqrt(area * aspect)), min(0.8 * height, np.sqrt(area / aspect))
     left = rng.uniform(0.1 * width, max(0.1 * width, 0.9 * width - crop_w))
     top = rng.uniform(0.1 * height, max(0.1 * height, 0.9 * height - crop_h))
-    cos, sin, (cx, cy) = math.cos(angle), math.sin(angle), (width / 2, height / 2)
-    # The crop is drawn in the frame turned about the image's centre: its point (u, v) lies at
-    # (cos·(u−cx) − sin·(v−cy) + cx, sin·(u−cx) + cos·(v−cy) + cy) in the image. It is shrunk about its
-    # centre until its turned corners lie inside the image (a long image's would not), and a centre that
-    # falls outside moves to the image's: no copy has the empty corners no photo has.
-    u, v = left + crop_w / 2 - cx, top + crop_h / 2 - cy
-    centre = (cos * u - sin * v + cx, sin * u + cos * v + cy)
-    if not (0 <= centre[0] <= width and 0 <= centre[1] <= height):
-        u, v, centre = 0.0, 0.0, (cx, cy)
-    share = _inside(cos, sin, centre, (crop_w / 2, crop_h / 2), (width, height))
-    crop_w, crop_h = max(1.0, share * crop_w), max(1.0, share * crop_h)
     scale = reach * rng.uniform(256, 512) / max(crop_w, crop_h)
     size = max(8, int(crop_w * scale)), max(8, int(crop_h * scale))
     # Turn, crop and scale in one resampling of the output's pixels (an image turned whole, then cropped and
-    # resized, took twice as long). Shrinking first by the whole factor leaves at most a halving to bilinear
+    # resized, took twice as long): each output pixel is mapped back to the frame turned about the image's
+    # centre, then into the image. Shrinking first by the whole factor leaves at most a halving to bilinear
     # sampling, which would skip pixels (and alias a fine stripe) beyond it.
     shrink = max(1, int(1 / scale))
     if shrink > 1:
         image = image.reduce(shrink)
-    u0, v0 = u - crop_w / 2, v - crop_h / 2
+    cos, sin, (cx, cy) = math.cos(angle), math.sin(angle), (width / 2, height / 2)
+    # The frame's point (u, v) lies at (cos·(u−cx) − sin·(v−cy) + cx, sin·(u−cx) + cos·(v−cy) + cy) in the image.
+    u0, v0 = left - cx, top - cy
     affine = (cos / scale / shrink, -sin / scale / shrink, (cos * u0 - sin * v0 + cx) / shrink,
               sin / scale / shrink, cos / scale / shrink, (sin * u0 + cos * v0 + cy) / shrink)
+    image, affine = _mirrored(image, affine, size)
     image = image.transform(size, Image.Transform.AFFINE, affine, Image.Resampling.BILINEAR)
     for enhancer, low, high in ((ImageEnhance.Brightness, 0.7, 1.3), (ImageEnhance.Contrast, 0.7, 1.3),
                                 (ImageEnhance.Color, 0.6, 1.4)):
