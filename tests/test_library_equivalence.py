@@ -99,12 +99,18 @@ _NAMES = st.text(st.one_of(st.sampled_from(list('\n\t\x00 ...<>:"/\\|?*é\u0301'
                            st.characters(codec="utf-8", exclude_characters="\x7f")), max_size=300)
 
 
+def test_a_name_of_control_characters_alone_becomes_one_underscore():
+    assert safe_name("\x1f\r") == safe_name("\x00") == "_"
+
+
 @given(_NAMES, st.sampled_from([240, 120, 20]))
 def test_safe_name_matches_the_hand_written_one(name, limit):
     old = _old_safe_name(name, limit)
     # Where they differ pathvalidate is right: a Windows device name, a trailing dot or
     # space the shortening exposed, which Windows drops, or a name of nothing but
-    # whitespace (a lone U+0085 or U+2003), which it makes a visible "_".
-    if _RESERVED.fullmatch(old) or old.rstrip(" .") != old or not old.strip():
+    # whitespace (a lone U+0085 or U+2003) or control characters ("\x1f\r", which the old
+    # code made "__"), which it makes one visible "_".
+    unprintable = all(unicodedata.category(c) == "Cc" or c.isspace() for c in name)
+    if _RESERVED.fullmatch(old) or old.rstrip(" .") != old or not old.strip() or unprintable:
         return
     assert safe_name(name, limit) == old
