@@ -50,9 +50,9 @@ class Labelled:
         library, _ = cached_library(folder, spec)
         with Cache(cache_file(folder)) as cache:
             embedder = shared_embedder(spec)
-            changed = adaptation._changed_vectors(library, adaptation.sample_hashes(library.hashes, len(library)),
-                                                  cache, lambda inputs: embed_inputs(embedder, inputs),
-                                                  lambda *_: None, lambda: False, 1 << 30)
+            changed = adaptation.changed_vectors(library, adaptation.sample_hashes(library.hashes, len(library)),
+                                                 cache, lambda inputs: embed_inputs(embedder, inputs),
+                                                 lambda *_: None, lambda: False, 1 << 30)
         self.name, self.vectors = name, library.vectors
         # An image whose copy could not be made pairs with a row of NaN, which the fit leaves out.
         missing = np.full(library.vectors.shape[1], np.nan, dtype=np.float32)
@@ -68,6 +68,11 @@ class Labelled:
         nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :K]
         hits = self.codes[nearest] == self.codes[self.queries][:, None]
         return np.asarray(ranking_scores(hits, np.full(len(self.queries), K), K)[0])
+
+
+def photo_rows(photos: bool) -> Callable[[list[Path]], np.ndarray]:
+    """The query rows of the objects' folder: its object photos, or its flat swatches."""
+    return lambda paths: np.flatnonzero([photos == ("__photo__" in p.name) for p in paths])
 
 
 def sampled(size: int, exponent: float = adaptation.EXPONENT, shrink: float = adaptation.SHRINK) -> Fit:
@@ -130,7 +135,6 @@ def main() -> int:
         return cost(args)
     report = Report("adapt", "Adapting to the folder (`bench/adapt.py`)", args)
     objects = build_objects_set(OUT / "objects")
-    photo_rows = lambda photos: lambda paths: np.flatnonzero([photos == ("__photo__" in p.name) for p in paths])  # noqa: E731
     sets = [Labelled(name, folder) for name, folder in default_sets().items()]
     sets += [Labelled("swatches", objects, photo_rows(False), family_of),
              Labelled("photos", objects, photo_rows(True), family_of)]

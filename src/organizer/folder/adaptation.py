@@ -33,10 +33,10 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from ..embedding import embed_inputs
 from ..embedding.embed import view_plan
-from ..io.decoding import ViewPlan
 from ..embedding.library import Library, Projection, shared_embedder
-from ..embedding.registry import ADAPT_VERSION
+from ..embedding.registry import ADAPT_VERSION, ExtractorSpec
 from ..io import images
+from ..io.decoding import ViewPlan
 from ..io.scan import hash_bytes
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from ..storage.cache import Cache
@@ -100,7 +100,8 @@ def changed_view(image: Image.Image, seed: int, reach: float = 1.0) -> Image.Ima
     if shrink > 1:
         image = image.reduce(shrink)
     cos, sin, (cx, cy) = math.cos(angle), math.sin(angle), (width / 2, height / 2)
-    # The frame's point (u, v) lies at (cos·(u−cx) − sin·(v−cy) + cx, sin·(u−cx) + cos·(v−cy) + cy) in the image.
+    # The frame's point (u, v) lies at (cos·(u−cx) − sin·(v−cy) + cx, sin·(u−cx) + cos·(v−cy) + cy) in the
+    # image.
     u0, v0 = left - cx, top - cy
     affine = (cos / scale / shrink, -sin / scale / shrink, (cos * u0 - sin * v0 + cx) / shrink,
               sin / scale / shrink, cos / scale / shrink, (sin * u0 + cos * v0 + cy) / shrink)
@@ -175,9 +176,10 @@ def _prepared(path: Path, digest: str, plan: ViewPlan, reach: float,
         return None
 
 
-def _changed_vectors(library: Library, sample: list[str], cache: Cache, embed, progress: ProgressFn,
-                     should_stop: StopFn, max_file_bytes: int) -> dict[str, np.ndarray]:
-    """The changed views' vectors of ``sample``, from the cache or embedded now (those that cannot be read are left out).
+def changed_vectors(library: Library, sample: list[str], cache: Cache, embed, progress: ProgressFn,
+                    should_stop: StopFn, max_file_bytes: int) -> dict[str, np.ndarray]:
+    """The changed views' vectors of ``sample``, from the cache or embedded now by ``embed`` (those that
+    cannot be read are left out).
 
     The next batch's copies are made in threads while the network embeds this one: PIL lets go of the GIL.
     """
@@ -189,32 +191,30 @@ def _changed_vectors(library: Library, sample: list[str], cache: Cache, embed, p
     reach = library.spec.largest_input / BASE_INPUT
     batches = [missing[start:start + BATCH] for start in range(0, len(missing), BATCH)]
     pool = ThreadPoolExecutor(PREPARERS, thread_name_prefix="adapting")
-    queued: dict[int, list[tuple[str, Future]]] = {}
 
-    def queue(number: int) -> None:
-        if number < len(batches):
-            queued[number] = [(h, pool.submit(_prepared, path_of[h], h, plan, reach, max_file_bytes)) for h in batches[number]]
+    def submit(number: int) -> list[tuple[str, Future]]:
+        return [(h, pool.submit(_prepared, path_of[h], h, plan, reach, max_file_bytes))
+                for h in batches[number]] if number < len(batches) else []
     try:
-        queue(0)
+        ahead = submit(0)
         for number in range(len(batches)):
             if should_stop():
                 raise Cancelled()
             progress(number * BATCH, len(missing), ADAPTING_NOTE)
-            queue(number + 1)
-            ready = [(h, future.result()) for h, future in queued.pop(number)]
-            ready = [(h, views) for h, views in ready if views is not None]
+            current, ahead = ahead, submit(number + 1)
+            ready = [(h, views) for h, views in ((h, future.result()) for h, future in current) if views is not None]
             if ready:
                 cache.put_embeddings(key, [h for h, _ in ready], embed([views for _, views in ready]))
+                stored.update(h for h, _ in ready)
     finally:
         pool.shutdown(cancel_futures=True)
     if missing:
         progress(len(missing), len(missing), ADAPTING_NOTE)
-    present = cache.embedded_hashes(key)
-    kept = [h for h in sample if h in present]
+    kept = [h for h in sample if h in stored]
     return dict(zip(kept, cache.vectors(key, kept))) if kept else {}
 
 
-def adapt_library(library: Library, spec, cache: Cache, *, device: str = "auto", precision: str = "auto",
+def adapt_library(library: Library, spec: ExtractorSpec, cache: Cache, *, device: str = "auto", precision: str = "auto",
                   backend: str = "auto", progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
                   max_file_bytes: int = images.MAX_FILE_BYTES) -> Library:
     """``library`` (the network's vectors) under the adapted ``spec``, its vectors projected for the folder.
@@ -232,9 +232,9 @@ def adapt_library(library: Library, spec, cache: Cache, *, device: str = "auto",
     if len(sample) < MIN_PAIRS:
         return library
     # The network is loaded only where a changed view is missing: reopening a folder loads no model.
-    changed = _changed_vectors(library, sample, cache,
-                               lambda inputs: embed_inputs(shared_embedder(spec, device, precision, backend), inputs),
-                               progress, should_stop, max_file_bytes)
+    changed = changed_vectors(library, sample, cache,
+                              lambda inputs: embed_inputs(shared_embedder(spec, device, precision, backend), inputs),
+                              progress, should_stop, max_file_bytes)
     if len(changed) < MIN_PAIRS:
         return library
     row_of = {h: i for i, h in enumerate(library.hashes)}

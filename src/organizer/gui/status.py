@@ -53,11 +53,8 @@ class Notice(QLabel):
 class ProgressStatus(QWidget):
     cancel_requested = Signal()
 
-    def __init__(self, own_words: tuple[str, ...] = OWN_WORDS, parent: QWidget | None = None):
-        """``own_words``: the scan notes that name a step of their own (adapting to the folder, say), shown in
-        place of "Embedding", and counting their own units, not the folder's images."""
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._own_words = own_words
         self.label = QLabel()
         self.bar = QProgressBar()
         self.bar.setFixedWidth(180)
@@ -98,7 +95,8 @@ class ProgressStatus(QWidget):
         stage = "scan" if "scan" in self._stages else next(iter(self._stages))
         done, total, note = self._stages[stage]
         failed = f" · {self._failures} failed" if stage == "scan" and self._failures else ""
-        if stage == "scan" and note and note.startswith(self._own_words):
+        # A step of the scan that names itself (adapting to the folder, say) counts its own units, not images.
+        if stage == "scan" and note and note.startswith(OWN_WORDS):
             self.label.setText(f"{note[0].upper()}{note[1:]} {done}/{total}{failed}")
         else:
             unit = f" {done}/{total} images" if stage == "scan" else ""
