@@ -8,6 +8,8 @@
               (Barnes-Hut, the same 750 iterations and its defaults) on the default extractor's
               vectors of 10,000 rendered samples (80 px); time to our first partial, and what
               each layout keeps of the neighbours and classes. Interleaved runs (--repeats).
+              Then the map going on from a partial map of the network's vectors, as the app's first
+              scan does: what it keeps of that partial map's shape, and of the neighbours and classes.
   clustering  NMI, ARI and noise on dtd10 with the default extractor, k given and automatic.
   search      find-similar latency at 10k and 100k random vectors, exact and HNSW, with
               HNSW's recall@10 against exact search.
@@ -113,6 +115,48 @@ def bench_map(vectors: np.ndarray, labels: np.ndarray, with_sklearn: bool, repea
         report.print(f"\nours / {name} = {ours_time / np.median(times[name]):.2f}")
 
 
+def bench_start(vectors: np.ndarray, network: np.ndarray, labels: np.ndarray, repeats: int, report: Report) -> None:
+    """The finished map from the PCA start and from partial maps of the network's vectors (``network``) that a
+    first scan shows: of the first 3,000 images by name (whole families unseen), of 3,000 scattered ones, and of
+    all. Shape kept is 1 − the Procrustes disparity between a partial map and the finished map of its images."""
+    from scipy.spatial import procrustes
+    from sklearn.decomposition import PCA
+
+    count = len(vectors)
+    reduced = PCA(50, random_state=0).fit_transform(vectors)
+    partial_rows = {"the first 3,000 by name": np.arange(3000),
+                    "3,000 scattered": np.sort(np.random.default_rng(0).choice(count, 3000, replace=False)),
+                    "all 10,000": np.arange(count)}
+    rows: dict[str, dict[str, list]] = {}
+    for seed in range(repeats):
+        spec = replace(MapSpec(), seed=seed)
+        partials = {name: compute_map(network[chosen], spec).layout for name, chosen in partial_rows.items()}
+        for start_name in ["the PCA (no partial map)", *partial_rows]:
+            start = None
+            if start_name in partial_rows:
+                start = np.full((count, 2), np.nan)
+                start[partial_rows[start_name]] = partials[start_name]
+            started = time.perf_counter()
+            layout = compute_map(vectors, spec, start=start).layout
+            seconds = time.perf_counter() - started
+            figures = rows.setdefault(start_name, {"seconds": [], "quality": [], "kept": []})
+            figures["seconds"].append(seconds)
+            figures["quality"].append(_layout_quality(reduced, layout, labels))
+            figures["kept"].append([1 - procrustes(partials[name], layout[chosen])[2]
+                                    for name, chosen in partial_rows.items()])
+    report.print(f"\n**The finished map going on from a partial map** ({repeats} seeds: median seconds, "
+                 "mean figures)\n")
+    report.print("| starts from | seconds | 10-NN kept | class 10-NN accuracy | shape kept of the partial map of "
+                 + " / ".join(partial_rows) + " |")
+    report.print("|---|---|---|---|---|")
+    for name, figures in rows.items():
+        kept, accuracy = np.mean(figures["quality"], axis=0)
+        shapes = np.mean(figures["kept"], axis=0)
+        shown = " / ".join(f"**{value:.2f}**" if partial == name else f"{value:.2f}"
+                           for partial, value in zip(partial_rows, shapes))
+        report.print(f"| {name} | {np.median(figures['seconds']):.1f} | {kept:.3f} | {accuracy:.3f} | {shown} |")
+
+
 CLUSTER_RUNS = {
     "auto (graph communities)": ClusterSpec(),
     "agglomerative ward, automatic k (auto before issue 17)": ClusterSpec("agglomerative"),
@@ -196,9 +240,12 @@ def main() -> int:
         report.write()
     if "map" in args.parts:
         report = Report("analysis-map", "The map: t-SNE of 10,000 vectors (`bench/analysis.py --parts map`)", args)
-        paths, vectors, _ = cached_vectors(render_folder(10_000, size=80), make_spec())
-        bench_map(vectors, np.array([path.name.split("__")[0] for path in paths]), not args.skip_sklearn, args.repeats,
-                  report, tuple(args.perplexities))
+        folder = render_folder(10_000, size=80)
+        paths, vectors, _ = cached_vectors(folder, make_spec())
+        labels = np.array([path.name.split("__")[0] for path in paths])
+        bench_map(vectors, labels, not args.skip_sklearn, args.repeats, report, tuple(args.perplexities))
+        bench_start(vectors, cached_vectors(folder, replace(make_spec(), adapted=False))[1], labels, args.repeats,
+                    report)
         report.write()
     return 0
 

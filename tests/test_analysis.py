@@ -9,7 +9,7 @@ import pytest
 
 from organizer.analysis.dedup import find_duplicates
 from organizer.analysis.reduce import (SETTLED, MapModel, MapSpec, Settling, cached_map, compute_map,
-                                      gradient_method)
+                                      gradient_method, starting_layout)
 from organizer.jobs.tasks import Cancelled
 from organizer.search.index import ExactIndex, HnswIndex, build_index
 from organizer.storage.cache import Cache
@@ -202,10 +202,10 @@ def test_the_exaggerated_phase_takes_the_fft_from_fewer_points():
     assert gradient_method(FFT_FROM) == "fft"
 
 
-def test_the_layout_takes_the_fft_in_its_exaggerated_phase_only(monkeypatch):
+@pytest.fixture
+def phases(monkeypatch) -> list[tuple]:
+    """Each phase of the layouts computed while it lives: its exaggeration and gradient method."""
     import openTSNE
-
-    from organizer.analysis import reduce
 
     methods = []
     optimize = openTSNE.TSNEEmbedding.optimize
@@ -216,6 +216,13 @@ def test_the_layout_takes_the_fft_in_its_exaggerated_phase_only(monkeypatch):
         return optimize(self, n_iter, *args, **kwargs)
 
     monkeypatch.setattr(openTSNE.TSNEEmbedding, "optimize", recording)
+    return methods
+
+
+def test_the_layout_takes_the_fft_in_its_exaggerated_phase_only(monkeypatch, phases):
+    from organizer.analysis import reduce
+
+    methods = phases
     monkeypatch.setattr(reduce, "EARLY_FFT_FROM", 60)  # the rule, at a size a test can afford
     points = np.random.default_rng(0).normal(size=(80, 8)).astype(np.float32)
     compute_map(points, MapSpec(early_iterations=5, iterations=5, settle=False))
@@ -223,3 +230,63 @@ def test_the_layout_takes_the_fft_in_its_exaggerated_phase_only(monkeypatch):
     methods.clear()
     compute_map(points[:59], MapSpec(early_iterations=5, iterations=5, settle=False))
     assert methods == [(12, "bh"), (None, "bh")]
+
+
+def _centres(layout, labels) -> np.ndarray:
+    return np.stack([layout[labels == c].mean(axis=0) for c in np.unique(labels)])
+
+
+def test_a_map_goes_on_from_the_start_it_is_given():
+    points, labels = _blobs()
+    corners = np.array([[-10.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    # Both mirror images of one arrangement are kept, so a start ignored for the PCA's fails one of them.
+    for sign in (1, -1):
+        start = sign * corners[labels] + np.random.default_rng(1).normal(size=(len(points), 2))
+        partials = []
+        model = compute_map(points, FAST_MAP, start=start, on_partial=partials.append)
+        for layout in (partials[0], model.layout):
+            centres = _centres(layout, labels)
+            assert np.sign(centres[1, 0] - centres[0, 0]) == sign and np.sign(centres[2, 1] - centres[0, 1]) == sign
+        assert _separated(model.layout, labels)
+
+
+def test_images_the_start_lacks_go_beside_their_like_and_apart_from_the_unlike():
+    points, labels = _blobs(k=4, per=30, seed=2)
+    start = np.array([[-10.0, 0.0], [10.0, 0.0], [0.0, 10.0], [np.nan, np.nan]])[labels]
+    start += np.random.default_rng(1).normal(size=start.shape)
+    unseen = labels == 3
+    # Half of the first group is missing too: like the half placed, it goes beside it.
+    lacking = (labels == 0) & (np.arange(len(points)) % 2 == 0)
+    start[lacking] = np.nan
+    layout, unlike = starting_layout(points, start, seed=0)
+    assert np.isfinite(layout).all() and layout.std() < 1e-3  # openTSNE's scale for a start
+    assert unlike == pytest.approx(unseen.mean(), abs=0.05)
+    centres = _centres(layout[~(lacking | unseen)], labels[~(lacking | unseen)])
+    nearest = np.argmin(((layout[lacking, None] - centres[None]) ** 2).sum(axis=2), axis=1)
+    assert (nearest == 0).all()
+    # A group no partial map held is not squeezed onto the places of the groups it did.
+    spread = np.linalg.norm(layout[~(lacking | unseen)] - centres[labels[~(lacking | unseen)]], axis=1).mean()
+    gaps = np.linalg.norm(layout[unseen, None] - centres[None], axis=2).min(axis=1)
+    assert np.median(gaps) > 2 * spread
+
+
+def test_a_start_placing_too_few_images_is_not_taken():
+    points, _ = _blobs()
+    start = np.full((len(points), 2), np.nan)
+    start[:5] = np.random.default_rng(0).normal(size=(5, 2))
+    assert starting_layout(points, start, seed=0) is None
+    assert np.allclose(compute_map(points, FAST_MAP, start=start).layout, compute_map(points, FAST_MAP).layout)
+
+
+def test_a_start_that_gathered_the_clusters_already_skips_the_exaggerated_phase(phases):
+    points, labels = _blobs(k=4, per=30, seed=2)
+    corners = np.array([[-10.0, 0.0], [10.0, 0.0], [0.0, 10.0], [0.0, -10.0]])
+    start = corners[labels] + np.random.default_rng(1).normal(size=(len(points), 2))
+    spec = MapSpec(early_iterations=5, iterations=5, settle=False)
+    compute_map(points, spec, start=start)
+    assert [exaggeration for exaggeration, _ in phases] == [None]
+    # Half the folder unlike anything the partial map held: it is untangled first, as from the PCA.
+    phases.clear()
+    start[labels >= 2] = np.nan
+    compute_map(points, spec, start=start)
+    assert [exaggeration for exaggeration, _ in phases] == [12, None]

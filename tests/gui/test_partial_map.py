@@ -93,7 +93,8 @@ def test_at_the_scans_end_the_partial_map_stays_until_the_final_layout_comes(qtb
                                                                             monkeypatch):
     monkeypatch.setattr(scanning, "PARTIAL_MAP_AT", (8,))
     session = window.session
-    monkeypatch.setattr(session, "recompute_map", lambda: None)  # the final layout is late: it never comes here
+    starts = []  # the final layout is late: it never comes here, but where it would start from is kept
+    monkeypatch.setattr(session, "recompute_map", lambda start=None: starts.append(start))
     monkeypatch.setattr(session, "recluster", lambda: None)
     window.open_folder(small_folder)
     qtbot.waitUntil(held.holding.is_set, timeout=SCAN_TIMEOUT_MS)
@@ -112,6 +113,10 @@ def test_at_the_scans_end_the_partial_map_stays_until_the_final_layout_comes(qtb
         assert np.allclose(xy, partial[path]) if path in partial else np.isnan(xy).all()
     assert drawn_points(map_view) == len(partial) >= 8
     assert dot_colours(map_view) == {neutral(window)}
+    # The final layout goes on from the partial map: its places for the images it holds, none for the rest.
+    (start,) = starts
+    for path, xy in zip(library.paths, start):
+        assert np.allclose(xy, partial[path]) if path in partial else np.isnan(xy).all()
 
     final = np.random.default_rng(3).normal(size=(IMAGES, 2))
     session.model.set_layout(final)

@@ -176,6 +176,49 @@ def degenerate(layout: np.ndarray) -> bool:
     return len(layout) >= 2 and float(np.ptp(layout, axis=0).max()) < 1e-6
 
 
+#: A start from a partial map is taken where it places at least this share of the images.
+START_SHARE = 0.1
+#: An image the start lacks goes among its 5 nearest placed ones where the nearest is no farther than
+#: this quantile of the placed images' distances to their own nearest, so it is like them.
+NEAR_QUANTILE = 0.9
+#: Where at most this share of the images are unlike any the start placed, the exaggerated phase is skipped:
+#: the partial map has gathered the clusters already, and gathering them again reshuffled small folders'
+#: maps (400 garment photos kept 0.42 of the partial map's shape, as from the PCA, against 0.67 without it).
+#: Beyond it the unseen images need untangling: at 63 % unlike, skipping lost 0.04 of class separation.
+UNTANGLED_SHARE = 0.25
+
+
+def starting_layout(reduced: np.ndarray, start: np.ndarray, seed: int) -> tuple[np.ndarray, float] | None:
+    """openTSNE's start from ``start`` (NaN where unknown), scaled and jittered as openTSNE's PCA start is,
+    and the share of the images unlike any it placed; None where it places too few images.
+
+    A partial map lays out the images scanned first, often whole themes of a folder named by theme.
+    An image like those goes to the median place of its nearest (PCA space), as Kobak & Berens (2019)
+    place the rest of a sample's map; one unlike them all goes where the PCA start puts it, mapped
+    into the partial map's frame by a least-squares affine fit. Median places alone squeezed the
+    unseen themes into the seen ones (docs/benchmarks.md, "The map").
+    """
+    import openTSNE
+    from sklearn.neighbors import NearestNeighbors
+
+    layout = np.array(start, dtype=np.float64)
+    known = np.isfinite(layout).all(axis=1)
+    if known.sum() < max(START_SHARE * len(layout), 6) or degenerate(layout[known]):
+        return None
+    unlike = 0.0
+    if not known.all():
+        search = NearestNeighbors(n_neighbors=5).fit(reduced[known])
+        like = search.kneighbors(reduced[known], n_neighbors=2)[0][:, 1]
+        distances, nearest = search.kneighbors(reduced[~known])
+        near = distances[:, 0] <= np.quantile(like, NEAR_QUANTILE)
+        placed = np.median(layout[known][nearest], axis=1)
+        pca = np.c_[openTSNE.initialization.pca(reduced, random_state=seed), np.ones(len(layout))]
+        affine, *_ = np.linalg.lstsq(pca[known], layout[known], rcond=None)
+        layout[~known] = np.where(near[:, None], placed, pca[~known] @ affine)
+        unlike = float((~near).sum() / len(layout))
+    return openTSNE.initialization.jitter(openTSNE.initialization.rescale(layout), random_state=seed), unlike
+
+
 def distance_layout(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
     """2-D positions whose distances follow the vectors': the PCA plane, refined by metric MDS
     for fewer than :data:`SMALL_MAP` images (it holds the distances of every pair).
@@ -211,9 +254,14 @@ def _distance_map(vectors: np.ndarray, spec: MapSpec, progress: ProgressFn) -> M
 
 
 def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: ProgressFn = no_progress,
-                should_stop: StopFn = never_stop, on_partial: PartialFn | None = None) -> MapModel:
+                should_stop: StopFn = never_stop, on_partial: PartialFn | None = None,
+                start: np.ndarray | None = None) -> MapModel:
     """Lay ``vectors`` out in 2-D: t-SNE, or MDS for fewer than :data:`SMALL_MAP` images
     or where t-SNE collapsed.
+
+    ``start`` (N × 2, NaN where unknown) is a layout to go on from instead of the PCA's: a partial
+    map of the same images, so the finished map keeps the arrangement the user has watched grow
+    (see :func:`starting_layout` and :data:`UNTANGLED_SHARE`).
 
     Raises
     ------
@@ -226,11 +274,18 @@ def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: Pro
     spec.validate(len(vectors))
     if len(vectors) < SMALL_MAP:
         return _distance_map(vectors, spec, progress)
-    total = spec.early_iterations + spec.iterations
-    progress(0, total, "PCA")
+    early_iterations = spec.early_iterations
+    progress(0, early_iterations + spec.iterations, "PCA")
     mean, components = run_step(_pca, vectors, spec.pca_dims, spec.seed, rows=len(vectors), should_stop=should_stop)
     reduced = (vectors - mean) @ components.T
-    initial = openTSNE.initialization.pca(reduced, random_state=spec.seed)
+    started = None if start is None else run_step(starting_layout, reduced, start, spec.seed, rows=len(vectors),
+                                                  should_stop=should_stop)
+    if started is None:
+        initial = openTSNE.initialization.pca(reduced, random_state=spec.seed)
+    else:
+        initial, unlike = started
+        early_iterations = 0 if unlike <= UNTANGLED_SHARE else early_iterations
+    total = early_iterations + spec.iterations
     if on_partial:
         on_partial(initial.copy())
     if should_stop():
@@ -260,12 +315,12 @@ def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: Pro
     embedding = openTSNE.TSNEEmbedding(initial, affinities, negative_gradient_method=gradient_method(len(vectors)),
                                        n_jobs=os.cpu_count() or 1, random_state=spec.seed, callbacks=snapshot,
                                        callbacks_every_iters=1)
-    if spec.early_iterations:
-        embedding = embedding.optimize(spec.early_iterations, exaggeration=12, momentum=0.5,
+    if early_iterations:
+        embedding = embedding.optimize(early_iterations, exaggeration=12, momentum=0.5,
                                        negative_gradient_method=gradient_method(len(vectors), exaggerated=True))
     if cancelled:
         raise Cancelled()
-    done = spec.early_iterations
+    done = early_iterations
     settling = Settling(SETTLED, 0)
     embedding = embedding.optimize(spec.iterations, momentum=0.8)
     if cancelled:
@@ -285,13 +340,14 @@ PLACE_SHARE = 0.1
 
 def cached_map(cache, extractor: str, hashes: list[str], vectors: np.ndarray, spec: MapSpec = MapSpec(), *,
                progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
-               on_partial: PartialFn | None = None) -> tuple[np.ndarray, str]:
+               on_partial: PartialFn | None = None, start: np.ndarray | None = None) -> tuple[np.ndarray, str]:
     """The map of a folder's images, from the cache when it can be.
 
     Returns the (N, 2) layout in the order of ``hashes`` and how it was obtained:
     ``"cached"`` (the same images), ``"placed"`` (a few new images placed into the cached
     t-SNE map with openTSNE's transform; removed images simply leave it) or ``"computed"``.
-    A degenerate cached layout (a collapsed map of an older version) is computed again.
+    A degenerate cached layout (a collapsed map of an older version) is computed again. A computed
+    map goes on from ``start`` (in the order of ``hashes``) where it is given: see :func:`compute_map`.
     """
     vectors = np.asarray(vectors, dtype=np.float32)
     row_of = {h: i for i, h in enumerate(hashes)}  # copies share a hash, and so a position
@@ -326,7 +382,8 @@ def cached_map(cache, extractor: str, hashes: list[str], vectors: np.ndarray, sp
     position_of = {h: i for i, h in enumerate(unique)}
     rows = np.array([position_of[h] for h in hashes])
     model = compute_map(vectors[[row_of[h] for h in unique]], spec, progress=progress, should_stop=should_stop,
-                        on_partial=(lambda partial: on_partial(partial[rows])) if on_partial else None)
+                        on_partial=(lambda partial: on_partial(partial[rows])) if on_partial else None,
+                        start=None if start is None else np.asarray(start)[[row_of[h] for h in unique]])
     _store(cache, extractor, spec.key, unique, model)
     positions = dict(zip(unique, model.layout))
     return np.stack([positions[h] for h in hashes]), "computed"

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..embedding.embed import ScanBatch
 
 #: A running scan's map is laid out afresh each time this many images are ready, so a first
@@ -24,6 +26,8 @@ class PartialScan:
     hashes: list[str] = field(default_factory=list)
     #: How many of them the latest partial map lays out.
     mapped: int = 0
+    #: The latest partial layout shown, by image hash: the finished map goes on from it.
+    shown: dict[str, np.ndarray] = field(default_factory=dict)
 
     def add(self, batch: ScanBatch) -> bool:
         """Take ``batch``; True when the images ready now reach a new step of :data:`PARTIAL_MAP_AT`.
@@ -36,6 +40,18 @@ class PartialScan:
         self.paths += batch.paths
         self.hashes += batch.hashes
         return not batch.complete and any(self.mapped < step <= len(self.paths) for step in PARTIAL_MAP_AT)
+
+    def show(self, hashes: list[str], layout: np.ndarray) -> None:
+        """Keep ``layout`` (in the order of ``hashes``) as the latest partial map on view."""
+        self.shown = dict(zip(hashes, np.asarray(layout, dtype=np.float64)))
+
+    def start_for(self, hashes: list[str]) -> np.ndarray | None:
+        """The latest partial map's places for ``hashes`` (N × 2, NaN for an image it lacks), or None without one:
+        the finished map starts from it (``analysis.reduce.compute_map``), so it keeps the arrangement watched."""
+        if not self.shown:
+            return None
+        missing = np.full(2, np.nan)
+        return np.array([self.shown.get(digest, missing) for digest in hashes]).reshape(-1, 2)
 
     def unmapped(self) -> bool:
         """Whether some ready images are missing from the latest partial map (after a stop, map them)."""

@@ -207,7 +207,10 @@ class FolderSession(QObject):
                 return cached_map(cache, extractor, hashes, vectors, spec, progress=ctx.progress,
                                   should_stop=ctx.should_stop, on_partial=ctx.partial)[0]
 
+        partial = self.partial
+
         def show(layout: np.ndarray) -> None:
+            partial.show(hashes, layout)
             self.scan_layout.emit(layout, paths, hashes)
 
         def finished(layout: np.ndarray) -> None:
@@ -236,7 +239,7 @@ class FolderSession(QObject):
         self.message.emit(f"{len(library)} images{fresh}{failed}")
         self.progress.emit("scan", 1, 1, "")
         self._load_annotations()
-        self.recompute_map()
+        self.recompute_map(start=self.partial.start_for(library.hashes))
         self.recluster()
 
     def _load_annotations(self) -> None:
@@ -272,7 +275,8 @@ class FolderSession(QObject):
         return self._current_only(report, book=book)
 
     # map -------------------------------------------------------------------------------
-    def recompute_map(self) -> None:
+    def recompute_map(self, start: np.ndarray | None = None) -> None:
+        """Lay the library out, from the cache when it can be; a computed map goes on from ``start``."""
         library = self.library
         if library is None or not len(library):
             return
@@ -282,7 +286,8 @@ class FolderSession(QObject):
             load_analysis_libraries()
             with Cache(cache_db_path(library.folder)) as cache:
                 return cached_map(cache, library.spec.id, library.hashes, library.vectors, spec,
-                                  progress=ctx.progress, should_stop=ctx.should_stop, on_partial=ctx.partial)
+                                  progress=ctx.progress, should_stop=ctx.should_stop, on_partial=ctx.partial,
+                                  start=start)
 
         self._start("map", job, on_finished=self._current_only(self._mapped),
                           on_partial=self._current_only(self._map_partial),
