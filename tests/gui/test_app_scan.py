@@ -1,35 +1,30 @@
-"""The whole app, offscreen, on a 504-image scan: it runs off the GUI thread, a cancel stops it, the next resumes."""
+"""The whole app, offscreen: a scan runs off the GUI thread, a cancel stops it part-way, the next resumes.
+
+The scan is held at a known image by the test (``HeldScan``), not raced with a folder large enough to
+outlast the clicks: the cancel lands part-way on any machine, and the folder can stay small.
+"""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QTimer
 
 from organizer.embedding import embed as embed_module
 from organizer.embedding import embed_inputs
-from organizer.samples import write_sample_folder
 
 from .test_app import SCAN_TIMEOUT_MS, store, window  # noqa: F401 - the fixtures these tests share
+from .test_live_scan import HELD_AFTER, IMAGES, held, small_folder  # noqa: F401
 
 
-@pytest.fixture(scope="module")
-def big_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("five_hundred")
-    write_sample_folder(folder, per_family=14, colourways=4, size=(128, 128))
-    return folder
-
-
-def test_cancel_mid_scan_stops_it_keeps_the_gui_responsive_and_the_next_scan_resumes(qtbot, window, big_folder):
+def test_cancel_mid_scan_stops_it_keeps_the_gui_responsive_and_the_next_scan_resumes(qtbot, window, small_folder,
+                                                                                    held):
     session = window.session
-    progress = []
-    session.progress.connect(lambda stage, done, total, note: progress.append(done) if stage == "scan" else None)
-    window.open_folder(big_folder)
-    qtbot.waitUntil(lambda: any(d >= 64 for d in progress), timeout=SCAN_TIMEOUT_MS)
+    window.open_folder(small_folder)
+    qtbot.waitUntil(held.holding.is_set, timeout=SCAN_TIMEOUT_MS)
     window.progress.cancel_button.click()
     assert "Resume scan" in window.message.text() and window.scan_view.resume_button.isVisible()
+    held.release()
     qtbot.waitUntil(lambda: not session.runner.busy(), timeout=SCAN_TIMEOUT_MS)
     assert session.library is None
     # The event loop still turns after the cancel: a queued timer fires.
@@ -37,16 +32,17 @@ def test_cancel_mid_scan_stops_it_keeps_the_gui_responsive_and_the_next_scan_res
     QTimer.singleShot(0, lambda: fired.append(True))
     qtbot.waitUntil(lambda: bool(fired), timeout=SCAN_TIMEOUT_MS)
 
-    # The cancelled job really stops, part-way: it had embedded at least 32 images, which
+    # The cancelled job really stops, part-way: it had embedded the images before the held batch, which
     # the next scan reuses, but not all of them.
     assert session.runner.shutdown(SCAN_TIMEOUT_MS)
     session.rescan()
     qtbot.waitUntil(lambda: session.library is not None, timeout=SCAN_TIMEOUT_MS)
-    assert 32 <= session.library.report.reused < 504
-    assert len(session.library) == 504
+    assert HELD_AFTER <= session.library.report.reused < IMAGES
+    assert len(session.library) == IMAGES
 
 
-def test_a_scan_embeds_off_the_gui_thread_while_its_event_loop_turns(qtbot, window, big_folder, tmp_path, monkeypatch):
+def test_a_scan_embeds_off_the_gui_thread_while_its_event_loop_turns(qtbot, window, small_folder, tmp_path,
+                                                                      monkeypatch):
     # How long the loop stalls is a figure for bench/gui.py; this checks where the scan runs.
     monkeypatch.setenv("ORGANIZER_CACHE_DIR", str(tmp_path / "fresh-cache"))
     embedding_threads, batches = set(), []
@@ -64,7 +60,7 @@ def test_a_scan_embeds_off_the_gui_thread_while_its_event_loop_turns(qtbot, wind
         return vectors
 
     monkeypatch.setattr(embed_module, "embed_inputs", held_spy)
-    window.open_folder(big_folder)
+    window.open_folder(small_folder)
     try:
         qtbot.waitUntil(entered.is_set, timeout=SCAN_TIMEOUT_MS)
         turned = []  # whether the embedding was still held when the GUI thread ran a queued call
@@ -75,4 +71,4 @@ def test_a_scan_embeds_off_the_gui_thread_while_its_event_loop_turns(qtbot, wind
     qtbot.waitUntil(lambda: window.session.library is not None, timeout=SCAN_TIMEOUT_MS)
     assert turned == [True]
     assert threading.get_ident() not in embedding_threads
-    assert window.session.library.report.embedded == sum(batches) == 504
+    assert window.session.library.report.embedded == sum(batches) == IMAGES
