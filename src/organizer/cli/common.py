@@ -170,13 +170,16 @@ def engine_from_args(args) -> EngineFactory | None:
                              max_file_bytes=max_file_bytes(args))
 
 
-def scan_library(args) -> Library:
+def scan_library(args, adapt: bool = True) -> Library:
     """Scan and embed the folder as the app does (:func:`~organizer.folder.loading.open_library`), with the
-    command's extractor, device, batch size, engine, cache and size limit, and its progress on stderr."""
+    command's extractor, device, batch size, engine, cache and size limit, and its progress on stderr;
+    ``adapt=False`` keeps the network's own vectors whatever ``--no-adapt`` says."""
     folder = Path(args.folder)
     make_engine = engine_from_args(args)
+    spec = spec_from_args(args)
+    spec = spec if adapt else spec.unadapted
     with open_cache(folder, args.cache_beside) as cache:
-        return open_library(folder, spec_from_args(args), cache, equalize=args.equalize, device=args.device,
+        return open_library(folder, spec, cache, equalize=args.equalize, device=args.device,
                             precision=args.precision, backend=args.runtime, batch_size=args.batch_size,
                             preparing=StderrProgress("preparing"), progress=StderrProgress("embedding"),
                             max_file_bytes=max_file_bytes(args), make_engine=make_engine)

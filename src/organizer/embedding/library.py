@@ -43,8 +43,8 @@ class Projection:
         """The projected rows of ``vectors`` (one vector or a matrix of them), float32, each of unit length."""
         rows = np.atleast_2d(vectors)
         projected = np.empty(rows.shape, dtype=np.float32)
-        mean, basis = self.mean.astype(np.float32), self.basis.astype(np.float32)
-        gains = self.gains.astype(np.float32)
+        # No copies where the fit gave float32 already (fit_projection does): an outside query projects one row.
+        mean, basis, gains = (np.asarray(part, dtype=np.float32) for part in (self.mean, self.basis, self.gains))
         for start in range(0, len(rows), _APPLY_ROWS):
             centred = rows[start:start + _APPLY_ROWS].astype(np.float32) - mean
             block = self.scale * centred + ((centred @ basis) * gains) @ basis.T

@@ -144,8 +144,8 @@ def fit_projection(vectors: np.ndarray, originals: np.ndarray, changed: np.ndarr
     power = -exponent / 2
     # A folder's mean without a copy of its vectors, unless some must be left out: 200 MB at 100,000.
     mean = (vectors if finite.all() else vectors[finite]).mean(axis=0, dtype=np.float64)
-    return Projection(mean, axes.T,
-                      (variances + ridge) ** power - ridge ** power, float(ridge ** power))
+    return Projection(mean.astype(np.float32), np.ascontiguousarray(axes.T, dtype=np.float32),
+                      ((variances + ridge) ** power - ridge ** power).astype(np.float32), float(ridge ** power))
 
 
 def changes_id(library: Library) -> str:
