@@ -270,11 +270,13 @@ def test_images_the_start_lacks_go_beside_their_like_and_apart_from_the_unlike()
     assert np.median(gaps) > 2 * spread
 
 
-def test_a_start_placing_too_few_images_is_not_taken():
+def test_a_start_placing_too_few_images_or_flat_along_an_axis_is_not_taken():
     points, _ = _blobs()
     start = np.full((len(points), 2), np.nan)
     start[:5] = np.random.default_rng(0).normal(size=(5, 2))
     assert starting_layout(points, start, seed=0) is None
+    flat = np.c_[np.zeros(len(points)), np.arange(len(points), dtype=float)]
+    assert starting_layout(points, flat, seed=0) is None
     assert np.allclose(compute_map(points, FAST_MAP, start=start).layout, compute_map(points, FAST_MAP).layout)
 
 
@@ -290,3 +292,19 @@ def test_a_start_that_gathered_the_clusters_already_skips_the_exaggerated_phase(
     start[labels >= 2] = np.nan
     compute_map(points, spec, start=start)
     assert [exaggeration for exaggeration, _ in phases] == [12, None]
+
+
+def test_a_cached_map_starts_each_image_where_the_start_has_it_copies_alike(tmp_path):
+    points, labels = _blobs()
+    # Ten images are copies of others: one hash, one place, whichever row of the start is read.
+    hashes = [f"h{i}" for i in range(len(points))]
+    for copy, original in zip(range(len(points) - 10, len(points)), range(10)):
+        hashes[copy], points[copy], labels[copy] = hashes[original], points[original], labels[original]
+    corners = np.array([[-10.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    for sign in (1, -1):
+        with Cache(tmp_path / f"cache{sign}.sqlite") as cache:
+            layout, source = cached_map(cache, "x", hashes, points, FAST_MAP, start=sign * corners[labels])
+        assert source == "computed"
+        centres = _centres(layout, labels)
+        assert np.sign(centres[1, 0] - centres[0, 0]) == sign and np.sign(centres[2, 1] - centres[0, 1]) == sign
+        assert np.allclose(layout[len(points) - 10:], layout[:10])

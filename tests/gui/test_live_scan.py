@@ -172,7 +172,7 @@ def test_a_folder_entirely_in_the_cache_gets_no_partial_map():
 def test_the_latest_partial_map_is_where_the_final_one_starts():
     partial = PartialScan()
     assert partial.start_for(["a", "b"]) is None
-    partial.show(["a", "b"], np.array([[0.0, 1.0], [2.0, 3.0]]))
-    partial.show(["b", "c"], np.array([[4.0, 5.0], [6.0, 7.0]]))  # a later one replaces it whole
+    partial.laid_out(["a", "b"], np.array([[0.0, 1.0], [2.0, 3.0]]))
+    partial.laid_out(["b", "c"], np.array([[4.0, 5.0], [6.0, 7.0]]))  # a later one replaces it whole
     start = partial.start_for(["c", "a", "b"])
     assert np.array_equal(start[[0, 2]], [[6.0, 7.0], [4.0, 5.0]]) and np.isnan(start[1]).all()

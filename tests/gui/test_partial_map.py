@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from organizer.folder import scanning
+from organizer.gui import session as session_module
 from organizer.gui.map.map_overlays import PENDING_NOTE
 from organizer.gui.palette import tone_colour
+from organizer.jobs.tasks import Cancelled
 
 from .test_app import SCAN_TIMEOUT_MS, store, window  # noqa: F401 - the fixtures these tests share
 from .test_live_scan import IMAGES, held, small_folder  # noqa: F401
@@ -93,8 +95,15 @@ def test_at_the_scans_end_the_partial_map_stays_until_the_final_layout_comes(qtb
                                                                             monkeypatch):
     monkeypatch.setattr(scanning, "PARTIAL_MAP_AT", (8,))
     session = window.session
-    starts = []  # the final layout is late: it never comes here, but where it would start from is kept
-    monkeypatch.setattr(session, "recompute_map", lambda start=None: starts.append(start))
+    starts = []  # the final layout never comes here, but where it would start from is kept
+    laid_out = session_module.cached_map
+
+    def final_map_stopped(*args, start=None, **kwargs):
+        if start is None:  # a partial map
+            return laid_out(*args, **kwargs)
+        starts.append(start)
+        raise Cancelled()
+    monkeypatch.setattr(session_module, "cached_map", final_map_stopped)
     monkeypatch.setattr(session, "recluster", lambda: None)
     window.open_folder(small_folder)
     qtbot.waitUntil(held.holding.is_set, timeout=SCAN_TIMEOUT_MS)

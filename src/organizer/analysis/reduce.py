@@ -3,9 +3,9 @@
 A folder of fewer than :data:`SMALL_MAP` images is laid out by metric MDS instead, and a
 layout that shows nothing (every point on one spot, or not finite) is never cached.
 
-:func:`compute_map` reports partial layouts through ``on_partial``: the PCA initialisation
-at once, then the layout every ``snapshot_every`` iterations, so a view can animate from
-the first second. The returned :class:`MapModel` keeps what is needed to place new images
+:func:`compute_map` reports partial layouts through ``on_partial``: the start (the PCA
+initialisation, or a partial map to go on from) at once, then the layout every
+``snapshot_every`` iterations, so a view can animate from the first second. The returned :class:`MapModel` keeps what is needed to place new images
 into the finished map (openTSNE's ``transform``) without recomputing it. Its PCA, the
 neighbour search and the placing cannot check ``should_stop``, so on large folders they run
 in a child process that a stop ends (:func:`.subprocess_step.run_step`).
@@ -203,7 +203,9 @@ def starting_layout(reduced: np.ndarray, start: np.ndarray, seed: int) -> tuple[
 
     layout = np.array(start, dtype=np.float64)
     known = np.isfinite(layout).all(axis=1)
-    if known.sum() < max(START_SHARE * len(layout), 6) or degenerate(layout[known]):
+    # openTSNE scales a start by its first axis's spread: one flat along an axis is no map to go on from.
+    if known.sum() < max(START_SHARE * len(layout), 6) or degenerate(layout[known]) \
+            or float(np.ptp(layout[known], axis=0).min()) < 1e-6:
         return None
     unlike = 0.0
     if not known.all():
@@ -260,8 +262,9 @@ def compute_map(vectors: np.ndarray, spec: MapSpec = MapSpec(), *, progress: Pro
     or where t-SNE collapsed.
 
     ``start`` (N × 2, NaN where unknown) is a layout to go on from instead of the PCA's: a partial
-    map of the same images, so the finished map keeps the arrangement the user has watched grow
-    (see :func:`starting_layout` and :data:`UNTANGLED_SHARE`).
+    map of some of the same images (of their network's vectors, before adapting), so the finished
+    map keeps the arrangement the user has watched grow (see :func:`starting_layout` and
+    :data:`UNTANGLED_SHARE`). An MDS map, below :data:`SMALL_MAP` images, takes no start.
 
     Raises
     ------

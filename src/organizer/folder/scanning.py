@@ -26,8 +26,10 @@ class PartialScan:
     hashes: list[str] = field(default_factory=list)
     #: How many of them the latest partial map lays out.
     mapped: int = 0
-    #: The latest partial layout shown, by image hash: the finished map goes on from it.
-    shown: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The images of the latest partial map laid out to its end, and their places: the finished map goes on
+    #: from it. Not a layout still moving: its first step is the PCA's, which has gathered nothing.
+    finished_hashes: list[str] = field(default_factory=list)
+    finished_layout: np.ndarray | None = None
 
     def add(self, batch: ScanBatch) -> bool:
         """Take ``batch``; True when the images ready now reach a new step of :data:`PARTIAL_MAP_AT`.
@@ -41,17 +43,18 @@ class PartialScan:
         self.hashes += batch.hashes
         return not batch.complete and any(self.mapped < step <= len(self.paths) for step in PARTIAL_MAP_AT)
 
-    def show(self, hashes: list[str], layout: np.ndarray) -> None:
-        """Keep ``layout`` (in the order of ``hashes``) as the latest partial map on view."""
-        self.shown = dict(zip(hashes, np.asarray(layout, dtype=np.float64)))
+    def laid_out(self, hashes: list[str], layout: np.ndarray) -> None:
+        """Keep ``layout`` (in the order of ``hashes``), a partial map laid out to its end."""
+        self.finished_hashes, self.finished_layout = list(hashes), np.asarray(layout, dtype=np.float64)
 
     def start_for(self, hashes: list[str]) -> np.ndarray | None:
-        """The latest partial map's places for ``hashes`` (N × 2, NaN for an image it lacks), or None without one:
-        the finished map starts from it (``analysis.reduce.compute_map``), so it keeps the arrangement watched."""
-        if not self.shown:
+        """The latest finished partial map's places for ``hashes`` (N × 2, NaN for an image it lacks), or None
+        without one: the finished map starts from it (``analysis.reduce.compute_map``), keeping its arrangement."""
+        if self.finished_layout is None:
             return None
-        missing = np.full(2, np.nan)
-        return np.array([self.shown.get(digest, missing) for digest in hashes]).reshape(-1, 2)
+        row = {digest: i for i, digest in enumerate(self.finished_hashes)}
+        places = np.vstack([self.finished_layout, np.full((1, 2), np.nan)])
+        return places[[row.get(digest, len(self.finished_hashes)) for digest in hashes]]
 
     def unmapped(self) -> bool:
         """Whether some ready images are missing from the latest partial map (after a stop, map them)."""

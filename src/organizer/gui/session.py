@@ -210,10 +210,10 @@ class FolderSession(QObject):
         partial = self.partial
 
         def show(layout: np.ndarray) -> None:
-            partial.show(hashes, layout)
             self.scan_layout.emit(layout, paths, hashes)
 
         def finished(layout: np.ndarray) -> None:
+            partial.laid_out(hashes, layout)
             show(layout)
             self.progress.emit("map", 1, 1, "")
         self._start("map", job, on_finished=self._current_only(finished), on_partial=self._current_only(show),
