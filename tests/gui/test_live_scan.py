@@ -176,3 +176,6 @@ def test_the_latest_partial_map_is_where_the_final_one_starts():
     partial.laid_out(["b", "c"], np.array([[4.0, 5.0], [6.0, 7.0]]))  # a later one replaces it whole
     start = partial.start_for(["c", "a", "b"])
     assert np.array_equal(start[[0, 2]], [[6.0, 7.0], [4.0, 5.0]]) and np.isnan(start[1]).all()
+    # A new scan keeps it until a partial map of its own is laid out to its end.
+    following = partial.next_scan()
+    assert following.paths == [] and np.array_equal(following.start_for(["c"]), [[6.0, 7.0]])

@@ -123,6 +123,7 @@ def test_at_the_scans_end_the_partial_map_stays_until_the_final_layout_comes(qtb
     assert drawn_points(map_view) == len(partial) >= 8
     assert dot_colours(map_view) == {neutral(window)}
     # The final layout goes on from the partial map: its places for the images it holds, none for the rest.
+    qtbot.waitUntil(lambda: bool(starts), timeout=SCAN_TIMEOUT_MS)  # its job asks for it in a worker
     (start,) = starts
     for path, xy in zip(library.paths, start):
         assert np.allclose(xy, partial[path]) if path in partial else np.isnan(xy).all()
@@ -130,3 +131,27 @@ def test_at_the_scans_end_the_partial_map_stays_until_the_final_layout_comes(qtb
     final = np.random.default_rng(3).normal(size=(IMAGES, 2))
     session.model.set_layout(final)
     assert np.allclose(map_view._xy, final) and drawn_points(map_view) == IMAGES
+
+
+def test_a_settings_change_starts_the_new_map_from_the_one_on_view(qtbot, window, small_folder, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setenv("ORGANIZER_CACHE_DIR", str(small_folder.parent / "settings-cache"))
+    session = window.session
+    window.open_folder(small_folder)
+    qtbot.waitUntil(lambda: session.book is not None and session.layout is not None and not session.runner.busy(),
+                    timeout=SCAN_TIMEOUT_MS)
+    on_view, hashes = session.layout.copy(), list(session.library.hashes)
+    starts = []
+    laid_out = session_module.cached_map
+
+    def recording(*args, start=None, **kwargs):
+        starts.append(start)
+        return laid_out(*args, start=start, **kwargs)
+    monkeypatch.setattr(session_module, "cached_map", recording)
+    # New vectors, so a new scan and a new map: it starts where the map on view has each image.
+    session.apply_settings(replace(session.settings, adapt=not session.settings.adapt))
+    qtbot.waitUntil(lambda: bool(starts) and session.layout is not None and not session.runner.busy(),
+                    timeout=SCAN_TIMEOUT_MS)
+    assert session.library.hashes == hashes
+    assert np.allclose(starts[-1], on_view)

@@ -26,8 +26,9 @@ class PartialScan:
     hashes: list[str] = field(default_factory=list)
     #: How many of them the latest partial map lays out.
     mapped: int = 0
-    #: The images of the latest partial map laid out to its end, and their places: the finished map goes on
-    #: from it. Not a layout still moving: its first step is the PCA's, which has gathered nothing.
+    #: The images of the latest map laid out to its end (a partial map of this scan, or the folder's map before
+    #: it), and their places: the finished map goes on from it. Not a layout still moving: its first step is
+    #: the PCA's, which has gathered nothing.
     finished_hashes: list[str] = field(default_factory=list)
     finished_layout: np.ndarray | None = None
 
@@ -43,13 +44,18 @@ class PartialScan:
         self.hashes += batch.hashes
         return not batch.complete and any(self.mapped < step <= len(self.paths) for step in PARTIAL_MAP_AT)
 
+    def next_scan(self) -> PartialScan:
+        """The partial scan of a new scan, keeping this one's map laid out to its end: a scan after a settings
+        change starts its map from the map on view, and one of another folder finds too few of its images in it."""
+        return PartialScan(finished_hashes=self.finished_hashes, finished_layout=self.finished_layout)
+
     def laid_out(self, hashes: list[str], layout: np.ndarray) -> None:
         """Keep ``layout`` (in the order of ``hashes``), a partial map laid out to its end."""
         self.finished_hashes, self.finished_layout = list(hashes), np.asarray(layout, dtype=np.float64)
 
     def start_for(self, hashes: list[str]) -> np.ndarray | None:
-        """The latest finished partial map's places for ``hashes`` (N × 2, NaN for an image it lacks), or None
-        without one: the finished map starts from it (``analysis.reduce.compute_map``), keeping its arrangement."""
+        """The latest finished map's places for ``hashes`` (N × 2, NaN for an image it lacks), or None without
+        one: a computed map starts from it (``analysis.reduce.compute_map``), keeping its arrangement."""
         if self.finished_layout is None:
             return None
         row = {digest: i for i, digest in enumerate(self.finished_hashes)}

@@ -173,7 +173,7 @@ class FolderSession(QObject):
                                                should_stop=ctx.should_stop, max_file_bytes=settings.max_file_mb * MB,
                                                on_ready=ctx.partial)
 
-        self._rate, self.partial = ScanRate(), PartialScan()
+        self._rate, self.partial = ScanRate(), self.partial.next_scan()
         self.resumable.emit(False)
         self._start("scan", job, on_finished=self._current_only(self._scanned), on_progress=self._scan_progress,
                     on_partial=self._current_only(self._scan_ready), on_failed=self._failed("scan"),
@@ -239,7 +239,7 @@ class FolderSession(QObject):
         self.message.emit(f"{len(library)} images{fresh}{failed}")
         self.progress.emit("scan", 1, 1, "")
         self._load_annotations()
-        self.recompute_map(start=self.partial.start_for(library.hashes))
+        self.recompute_map()
         self.recluster()
 
     def _load_annotations(self) -> None:
@@ -275,12 +275,13 @@ class FolderSession(QObject):
         return self._current_only(report, book=book)
 
     # map -------------------------------------------------------------------------------
-    def recompute_map(self, start: np.ndarray | None = None) -> None:
-        """Lay the library out, from the cache when it can be; a computed map goes on from ``start``."""
+    def recompute_map(self) -> None:
+        """Lay the library out, from the cache when it can be. A computed map goes on from the latest map laid out
+        to its end (a partial map of the scan, or the map on view before a settings change), keeping its shape."""
         library = self.library
         if library is None or not len(library):
             return
-        spec = MapSpec(perplexity=self.settings.perplexity)
+        spec, start = MapSpec(perplexity=self.settings.perplexity), self.partial.start_for(library.hashes)
 
         def job(ctx):
             load_analysis_libraries()
@@ -290,15 +291,13 @@ class FolderSession(QObject):
                                   start=start)
 
         self._start("map", job, on_finished=self._current_only(self._mapped),
-                          on_partial=self._current_only(self._map_partial),
+                          on_partial=self._current_only(self.model.set_layout),
                           on_progress=lambda d, t, n: self.progress.emit("map", d, t, n),
                           on_failed=self._failed("map"))
 
-    def _map_partial(self, layout: np.ndarray) -> None:
-        self.model.set_layout(layout)
-
     def _mapped(self, result) -> None:
         layout, source = result
+        self.partial.laid_out(self.library.hashes, layout)
         self.model.set_layout(layout)
         self.layout_finished.emit(source)
         self.progress.emit("map", 1, 1, "")
