@@ -103,3 +103,25 @@ def test_shutdown_runs_none_of_the_queued_requests(images, make_loader, monkeypa
     threading.Timer(0.2, release.set).start()
     loader.shutdown()
     assert len(calls) == 1
+
+
+def test_a_thumbnail_holds_the_stored_jpegs_pixels_decoded_without_qts_readers(qtbot, make_loader, images,
+                                                                               monkeypatch):
+    from PIL import Image
+    from PySide6.QtGui import QImage
+
+    # Qt's readers probe their plugins under a Qt lock while the loading thread holds Python's: the
+    # GUI thread, taking them the other way round, deadlocked (organizer.gui.thumbnails.decoded).
+    def no_qt_reader(*_args):
+        raise AssertionError("a thumbnail went through QImage.fromData")
+    monkeypatch.setattr(QImage, "fromData", no_qt_reader)
+    loader = make_loader()
+    path, digest = images[0]
+    _load(qtbot, loader, path, digest)
+    shown = loader.pixmap(path, digest).toImage()
+    with Image.open(loader.store.path_for(digest)) as stored:
+        expected = stored.convert("RGB")
+    assert (shown.width(), shown.height()) == expected.size
+    for x, y in ((0, 0), (100, 50), (expected.width - 1, expected.height - 1)):
+        colour = shown.pixelColor(x, y)
+        assert (colour.red(), colour.green(), colour.blue()) == expected.getpixel((x, y))

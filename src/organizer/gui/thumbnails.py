@@ -10,11 +10,13 @@ left waiting for ever.
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
@@ -34,6 +36,24 @@ def pixmap_bytes(pixmap: QPixmap) -> int:
     return pixmap.width() * pixmap.height() * pixmap.depth() // 8
 
 
+def rgb_qimage(image: Image.Image) -> QImage:
+    """A PIL image as an RGB QImage that owns its pixels, so the PIL image may go."""
+    rgb = image.convert("RGB")
+    return QImage(rgb.tobytes(), rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888).copy()
+
+
+def decoded(data: bytes) -> QImage:
+    """A stored thumbnail's JPEG bytes, decoded by PIL, off the GUI thread.
+
+    Not ``QImage.fromData``: Qt's reader probes its format plugins, and the SVG plugin's probe takes
+    a Qt lock while this thread holds Python's. The GUI thread takes the two the other way round
+    in a disconnect (PySide asks Python whether ``disconnectNotify`` is overridden), and a test run
+    hung there for good at no CPU. PIL releases Python's lock while it decodes and takes no Qt lock.
+    """
+    with Image.open(io.BytesIO(data)) as image:
+        return rgb_qimage(image)
+
+
 class _Load(QRunnable):
     def __init__(self, loader: "ThumbnailLoader"):
         super().__init__()
@@ -46,7 +66,7 @@ class _Load(QRunnable):
         path, digest = item
         image = QImage()
         try:
-            image = QImage.fromData(self._loader.store.get(path, digest))
+            image = decoded(self._loader.store.get(path, digest))
         except (ImageError, OSError):
             pass  # shown as broken; the scan lists the reason
         except Exception:  # noqa: BLE001 - a bug, not a bad file: logged, and the thumbnail shown as broken

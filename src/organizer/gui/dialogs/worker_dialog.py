@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QBoxLayout, QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from ..thumbnails import rgb_qimage
 from ..workers import Task, TaskContext, TaskRunner
 
 
 def to_pixmap(image) -> QPixmap:
     """A PIL image as an RGB pixmap; the bytes are copied, so the PIL image may go."""
-    rgb = image.convert("RGB")
-    data = rgb.tobytes()
-    qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(qimage.copy())
+    return QPixmap.fromImage(rgb_qimage(image))
 
 
 def add_button(row: QHBoxLayout, text: str, slot: Callable[[], Any]) -> QPushButton:
