@@ -5,10 +5,11 @@ layout that shows nothing (every point on one spot, or not finite) is never cach
 
 :func:`compute_map` reports partial layouts through ``on_partial``: the start (the PCA
 initialisation, or a partial map to go on from) at once, then the layout every
-``snapshot_every`` iterations, so a view can animate from the first second. The returned :class:`MapModel` keeps what is needed to place new images
-into the finished map (openTSNE's ``transform``) without recomputing it. Its PCA, the
-neighbour search and the placing cannot check ``should_stop``, so on large folders they run
-in a child process that a stop ends (:func:`.subprocess_step.run_step`).
+``snapshot_every`` iterations, so a view can animate from the first second. The returned
+:class:`MapModel` keeps what is needed to place new images into the finished map (openTSNE's
+``transform``) without recomputing it. Its PCA, the neighbour search and the placing cannot
+check ``should_stop``, so on large folders they run in a child process that a stop ends
+(:func:`.subprocess_step.run_step`).
 """
 
 from __future__ import annotations
@@ -203,9 +204,9 @@ def starting_layout(reduced: np.ndarray, start: np.ndarray, seed: int) -> tuple[
 
     layout = np.array(start, dtype=np.float64)
     known = np.isfinite(layout).all(axis=1)
-    # openTSNE scales a start by its first axis's spread: one flat along an axis is no map to go on from.
-    if known.sum() < max(START_SHARE * len(layout), 6) or degenerate(layout[known]) \
-            or float(np.ptp(layout[known], axis=0).min()) < 1e-6:
+    # openTSNE scales a start by its first axis's spread: one flat along either axis (a collapsed one among
+    # them) is no map to go on from.
+    if known.sum() < max(START_SHARE * len(layout), 6) or float(np.ptp(layout[known], axis=0).min()) < 1e-6:
         return None
     unlike = 0.0
     if not known.all():
