@@ -34,8 +34,8 @@ from organizer.samples.objects import render_object
 HERE = Path(__file__).resolve().parent
 
 CONFIGS: dict[str, dict] = {
-    "lite0 default (blocks 10+11+14, object pooling, centre view, adapted to the folder)": {},
-    "lite0 blocks 10+11+14, object pooling, centre view, not adapted (the default before adapting)": {"adapt": False},
+    "lite0 default (blocks 10+11+14, object pooling, centre view inside the object, adapted to the folder)": {},
+    "lite0 default, not adapted": {"adapt": False},
     "lite0 blocks 10+14, whole view only (the default before the centre view)": {
         "layers": "_blocks.10,_blocks.14", "centre_view": False, "adapt": False},
     "lite0 blocks 10+14, centre prior (the default before object pooling)": {
@@ -46,7 +46,7 @@ CONFIGS: dict[str, dict] = {
     "lite0 blocks 12+15, object pooling": {"layers": "_blocks.12,_blocks.15"},
     "lite0 blocks 10+15, object pooling": {"layers": "_blocks.10,_blocks.15"},
     "lite0 blocks 12+14, object pooling": {"layers": "_blocks.12,_blocks.14"},
-    "lite0 blocks 10+14, object pooling, centre view (the default before block 11)": {
+    "lite0 blocks 10+14, object pooling, centre view, not adapted": {
         "layers": "_blocks.10,_blocks.14", "adapt": False},
     "lite0 block 10 alone": {"layers": "_blocks.10"},
     "lite0 last layer only (head), plain average": {"layers": "_bn1", "pooling": "avg"},

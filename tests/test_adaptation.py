@@ -66,7 +66,7 @@ def folder(tmp_path_factory) -> Path:
 
 def test_a_folder_is_adapted_and_its_network_vectors_stay_under_their_own_id(folder, tmp_path):
     spec = make_spec(weights=None)
-    assert spec.adapted and spec.id.endswith("+cv+lw1/224/auto")
+    assert spec.adapted and spec.id.endswith("+cv2+lw1/224/auto")
     with Cache(tmp_path / "cache.sqlite") as cache:
         library = open_library(folder, spec, cache)
         assert library.spec == spec and library.projection is not None
@@ -156,11 +156,14 @@ def test_turning_it_off_and_earlier_defaults():
     spec = make_spec(weights=None)
     off = make_spec(weights=None, adapt=False)
     assert off == spec.unadapted and "+lw" not in off.id
-    assert earlier_defaults(spec.id)[0] == off.id
+    # Adapting came in with the first centre view: the default before it had that view and no adaptation.
+    first_centre_view = spec.id.replace("+cv2+", "+cv+")
+    assert earlier_defaults(spec.id)[:2] == [first_centre_view, first_centre_view.replace("+lw1/", "/")]
+    assert earlier_defaults(off.id)[0] == first_centre_view.replace("+lw1/", "/")
     assert not make_spec(mode="mean-colour").adapted
-    # A later recipe reads the names and moves saved under the earlier ones, then under no adaptation.
+    # A later recipe reads the names and moves saved under the earlier ones, then under the earlier defaults.
     later = spec.id.replace("+lw1/", "+lw3/")
-    assert earlier_defaults(later)[:3] == [spec.id.replace("+lw1/", "+lw2/"), spec.id, off.id]
+    assert earlier_defaults(later)[:3] == [spec.id.replace("+lw1/", "+lw2/"), spec.id, first_centre_view]
 
 
 def test_the_low_rank_fit_equals_the_whitening_written_out():

@@ -46,7 +46,7 @@ def test_a_pattern_on_a_shirt_against_a_patterned_wall_finds_the_same_pattern_fl
         render(SampleSpec(family, 0, 0), (256, 256)).convert("RGB").save(folder / f"flat_{family}.png")
     for pattern, background in SHIRTS:
         _shirt_photo(pattern, background).save(folder / f"shirt_{pattern}_on_{background}.png")
-    assert "+cv" in make_spec().id
+    assert "+cv2" in make_spec().id
     with_centre = _own_flat_ranks(tmp_path, folder, make_spec())
     whole_only = _own_flat_ranks(tmp_path, folder, make_spec(centre_view=False))
     assert with_centre["normal-stripes", "normal-chevron"] == 1
@@ -58,8 +58,43 @@ def test_a_pattern_on_a_shirt_against_a_patterned_wall_finds_the_same_pattern_fl
         assert found >= sum(rank <= best for rank in whole_only.values()) + 10, best
 
 
-def test_the_centre_view_is_the_middle_of_a_one_view_image_and_tiles_get_none():
-    # A red square filling the centre region, on blue: the whole view shows both, the centre view red alone.
+def _striped(size: tuple[int, int], colours=((230, 40, 40), (250, 210, 30)), period: int = 12) -> Image.Image:
+    stripes = (np.arange(size[0]) // (period // 2)) % 2
+    return Image.fromarray(np.asarray(colours, dtype=np.uint8)[np.broadcast_to(stripes, size[::-1])])
+
+
+def _wall(size: tuple[int, int], seed: int = 0) -> Image.Image:
+    """A blue wall with a little noise, as a photo's background has."""
+    noise = np.random.default_rng(seed).integers(-12, 13, (size[1], size[0], 3))
+    return Image.fromarray(np.clip(np.array([40, 70, 200]) + noise, 0, 255).astype(np.uint8))
+
+
+def test_the_centre_view_of_a_photo_is_inside_the_object_wherever_it_stands():
+    # A striped cushion off to the upper left of a wall: the centre region would show mostly wall.
+    photo = _wall((480, 360))
+    photo.paste(_striped((240, 210)), (30, 20))
+    left, top, right, bottom = preprocess.object_square(photo)
+    cell = 360 / preprocess.OBJECT_GRID
+    assert right - left == bottom - top >= preprocess.OBJECT_VIEW_MIN * 360
+    assert left >= 30 - cell and top >= 20 - cell and right <= 270 + cell and bottom <= 230 + cell
+    for policy in ("crop", "pad"):
+        whole, centre = preprocess.make_views(photo, 64, policy, centre_view=True)
+        assert (whole[..., 2] > 150).mean() > 0.5
+        assert (centre[..., 2] < 100).mean() > 0.95  # stripes, no wall
+    # The same print as a smaller object, lower right, is found there.
+    small = _wall((480, 360), seed=1)
+    small.paste(_striped((120, 120)), (330, 220))
+    left, top, right, bottom = preprocess.object_square(small)
+    assert right == 480 and bottom == 360 and right - left == bottom - top == preprocess.OBJECT_VIEW_MIN * 360
+
+
+def test_a_flat_pattern_or_a_speck_has_no_object_and_is_seen_through_its_centre_region():
+    flat, noise = _striped((400, 300)), _wall((400, 300))
+    speck = _wall((400, 300))
+    speck.paste(_striped((30, 30)), (185, 135))
+    for image in (flat, noise, speck):
+        assert preprocess.object_square(image) is None
+    # A red square filling the centre region, on blue: that region is the object, and the centre view red alone.
     image = Image.new("RGB", (400, 300), (0, 0, 255))
     side = preprocess.CENTRE_VIEW * 300
     image.paste((255, 0, 0), (round(200 - side / 2), round(150 - side / 2), round(200 + side / 2),
@@ -67,13 +102,16 @@ def test_the_centre_view_is_the_middle_of_a_one_view_image_and_tiles_get_none():
     for policy in ("crop", "pad"):
         whole, centre = preprocess.make_views(image, 64, policy, centre_view=True)
         assert (whole[..., 2] > 200).any()
-        assert (centre[1:-1, 1:-1, 0] > 250).all() and (centre[1:-1, 1:-1, 2] < 5).all()
+        # to within a cell of the grid the object is found on
+        assert (centre[3:-3, 3:-3, 0] > 250).all() and (centre[3:-3, 3:-3, 2] < 5).all()
+    whole, centre = preprocess.make_views(flat, 64, "crop", centre_view=True)
+    assert not np.array_equal(whole, centre)  # the middle three quarters, closer
     assert len(preprocess.make_views(image, 64, "crop")) == 1
     strip = Image.new("RGB", (900, 150), (0, 0, 255))
     assert len(preprocess.make_views(strip, 64, "auto", centre_view=True)) == len(preprocess.make_views(strip, 64))
 
 
 def test_the_centre_view_is_in_the_id_and_only_where_a_network_sees_the_image():
-    assert make_spec().centre_view and "+cv" in make_spec().id
+    assert make_spec().centre_view and "+cv2" in make_spec().id
     assert make_spec(centre_view=False).id != make_spec().id
     assert make_spec(mode="colour", centre_view=True).id == make_spec(mode="colour").id

@@ -97,8 +97,11 @@ def test_evaluate_scores_every_extractor_best_first(capsys, labelled_folder):
     p_at_k = [r["p_at_k"] for r in rows]
     assert p_at_k == sorted(p_at_k, reverse=True)
     default = next(r for r in rows if r["extractor"] == "lite0 default")
-    # 4 images per family cap P@10 at 0.3, which the default reaches; mAP@R has no such cap
-    assert default["p_at_k"] == pytest.approx(0.3) and default["map_at_r"] > 0.8 and default["nmi"] > 0.5
+    # 4 images per family cap P@10 at 0.3, which the default reaches; mAP@R has no such cap. It was 0.90 before the
+    # centre view went inside the object, and is 0.76 since: one of these 128 px hearts charts has a heart whole
+    # in its middle, unlike its frame, and its centre view sees that heart (docs/benchmarks.md, "The centre view
+    # inside the object"); a network's own ranking on 12 images moves a lot with one image.
+    assert default["p_at_k"] == pytest.approx(0.3) and default["map_at_r"] > 0.7 and default["nmi"] > 0.5
 
 
 def test_evaluate_needs_labelled_subfolders(capsys, sample_folder):

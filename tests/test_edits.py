@@ -219,14 +219,15 @@ def test_edits_saved_under_an_earlier_extractor_version_survive_the_bump(tmp_pat
 
 
 def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_one(tmp_path):
-    """The default gained a centre view, then block 11, then the projection learned on the folder (issue 17):
-    a folder's names and moves must not vanish."""
+    """The default gained a centre view, then block 11, then the projection learned on the folder, then a
+    centre view inside the object (issue 17): a folder's names and moves must not vanish."""
     latest = "lite0@pretrained/_blocks.10+_blocks.14/content-object+cv/224/auto"
     before = "lite0@pretrained/_blocks.10+_blocks.14/content-object/224/auto"
     oldest = "lite0@pretrained/_blocks.10+_blocks.14/content-centre/224/auto"
     block11 = latest.replace("_blocks.10+", "_blocks.10+_blocks.11+")
+    adapted = block11.replace("+cv/", "+cv+lw1/")
     now = make_spec().id
-    assert unversioned(now) == block11.replace("+cv/", "+cv+lw1/")
+    assert unversioned(now) == adapted.replace("+cv+", "+cv2+")
     spec, keys, hashes = ClusterSpec(), ["a.png", "b.png"], ["ha", "hb"]
     saved, newer = ClusterBook(np.array([0, 1])), ClusterBook(np.array([1, 1]))
     saved.rename(1, "Paisleys")
@@ -242,11 +243,15 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
         unadapted.rename(1, "Houndstooth")
         cache.put_edits(edits_key(f"v2/{block11}", spec), unadapted.to_json(keys, hashes))
         assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Houndstooth"
+        first_adapted = ClusterBook(np.array([0, 1]))
+        first_adapted.rename(1, "Leopards")
+        cache.put_edits(edits_key(f"v2/{adapted}", spec), first_adapted.to_json(keys, hashes))
+        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Leopards"
         # The whole view alone under the earlier taps is that choice's own history, not the default's.
-        whole_only = now.replace("-object+cv+lw1", "-object")
+        whole_only = now.replace("-object+cv2+lw1", "-object")
         assert ClusterBook.from_json(load_saved_edits(cache, whole_only, spec), keys, hashes).name(1) == "Paisleys"
         # Another pooling the user chose is another embedding: its edits stay its own.
-        assert load_saved_edits(cache, now.replace("-object+cv+lw1", "-average"), spec) is None
+        assert load_saved_edits(cache, now.replace("-object+cv2+lw1", "-average"), spec) is None
 
 
 def test_a_split_stops_when_asked():
@@ -262,6 +267,8 @@ def test_a_split_stops_when_asked():
 
 def test_earlier_defaults_follow_each_change_only_where_it_applied():
     lite0 = "lite0@pretrained/_blocks.10+_blocks.11+_blocks.14"
+    assert earlier_defaults(f"{lite0}/texture-object+flip+cv2+eq0.5-0.2-1/224/auto")[1:] == earlier_defaults(
+        f"{lite0}/texture-object+flip+cv+eq0.5-0.2-1/224/auto")
     assert earlier_defaults(f"{lite0}/texture-object+flip+cv+eq0.5-0.2-1/224/auto") == [
         "lite0@pretrained/_blocks.10+_blocks.14/texture-object+flip+cv+eq0.5-0.2-1/224/auto",
         "lite0@pretrained/_blocks.10+_blocks.14/texture-object+flip+eq0.5-0.2-1/224/auto",

@@ -81,8 +81,9 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
                             "for photos of patterned things; centre weighs only the middle more; avg weighs all equally")
     group.add_argument("--flip", action="store_true", help="average with the mirrored image")
     group.add_argument("--no-centre-view", dest="centre_view", action="store_false",
-                       help="see each image whole only, not also through its centre region (the default, which "
-                            "finds a photographed object's pattern; tiled strips never get it)")
+                       help="see each image whole only, not also closer: inside the object a photo shows, or "
+                            "through a flat pattern's centre region (the default, which finds a photographed "
+                            "object's pattern; tiled strips never get it)")
     group.add_argument("--no-adapt", dest="adapt", action="store_false",
                        help="keep the network's vectors as they are, not projected with what the folder's own images "
                             "teach (the default, which embeds up to 256 of them once more, changed a little)")

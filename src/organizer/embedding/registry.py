@@ -49,6 +49,10 @@ DEFAULT_POOLING = "object"
 #: "Regional views"), it gains garments, swatches and object photos and costs dtd10 and the
 #: charts nothing, for one more forward pass on each image that fits one view.
 DEFAULT_CENTRE_VIEW = True
+#: The centre view's recipe (io.preprocess: which square of the image it sees), named in the id of the
+#: vectors it makes (``+cv<version>``; version 1 was written ``+cv``). Raise it with any change there.
+#: Version 2 goes inside the object a photo shows ("The centre view inside the object").
+CENTRE_VIEW_VERSION = 2
 #: Adapting to the folder is on by default: measured on five labelled sets (docs/benchmarks.md,
 #: "Adapting to the folder"), it gains garment photos and swatches most, dtd10 and object photos a
 #: little, and leaves the charts within their noise, for one more forward pass on at most 256 images.
@@ -102,7 +106,7 @@ class ExtractorSpec:
         if self.mode not in CNN_MODES:
             return f"v{VERSION}/{self.mode}{levels}/{self.size}/{self.policy}"
         flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant),
-                 ("+cv", self.centre_view),
+                 (f"+cv{CENTRE_VIEW_VERSION}", self.centre_view),
                  (f"+lw{ADAPT_VERSION}", self.adapted))
         extras = "".join(flag for flag, on in flags if on) + levels
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
@@ -124,11 +128,12 @@ class ExtractorSpec:
 
 #: How the default descriptor's id changed, newest first, where the user chose nothing new: the
 #: pooling became object pooling, then a centre view joined it, then Lite0's block 11, then the
-#: projection learned on the folder (issue 17).
+#: projection learned on the folder, then the centre view went inside the object (issue 17).
 #: Whatever a folder's user named, grouped and moved under the old default is read back under the
 #: new one. Each is a regular expression and its replacement: the taps changed for Lite0 alone, and
 #: the centre view's flag sits among the others a user may have added (flips, equalizing).
 DEFAULT_CHANGES = (
+    (r"\+cv2(?=[+/])", "+cv"),
     (r"\+lw\d+(?=[+/])", ""),
     (r"(?<![\w-])(lite0@[^/]+/)_blocks\.10\+_blocks\.11\+_blocks\.14/", r"\1_blocks.10+_blocks.14/"),
     (r"(-object(?:\+flip|\+gram|\+ms|\+d4)*)\+cv(?=[+/])", r"\1"),
@@ -142,7 +147,8 @@ def earlier_defaults(extractor_id: str) -> list[str]:
     adapted = re.search(r"\+lw(\d+)(?=[+/])", extractor_id)
     earlier = [extractor_id[:adapted.start()] + f"+lw{version}" + extractor_id[adapted.end():]
                for version in range(int(adapted[1]) - 1, 0, -1)] if adapted else []
-    current = extractor_id
+    # The descriptor's own changes go on from the first recipe's id: no earlier descriptor had a later recipe.
+    current = earlier[-1] if earlier else extractor_id
     for now, before in DEFAULT_CHANGES:
         changed = re.sub(now, before, current, count=1)
         if changed != current:
