@@ -109,6 +109,11 @@ def test_a_flat_pattern_or_a_speck_has_no_object_and_is_seen_through_its_centre_
     assert len(preprocess.make_views(image, 64, "crop")) == 1
     strip = Image.new("RGB", (900, 150), (0, 0, 255))
     assert len(preprocess.make_views(strip, 64, "auto", centre_view=True)) == len(preprocess.make_views(strip, 64))
+    # A strip is no photo of an object, whatever it shows; padded whole, it gets the centre region.
+    thread = Image.new("RGB", (20000, 3), (0, 0, 255))
+    thread.paste((255, 0, 0), (9000, 0, 11000, 3))
+    assert preprocess.object_square(thread) is None
+    assert preprocess.make_views(thread, 64, "pad", centre_view=True).shape == (2, 64, 64, 3)
 
 
 def test_the_centre_view_is_in_the_id_and_only_where_a_network_sees_the_image():

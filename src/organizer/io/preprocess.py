@@ -59,6 +59,9 @@ OBJECT_VIEW_MIN = 0.5
 OBJECT_GRID = 48
 #: ... against the cells of a frame this many cells deep.
 OBJECT_FRAME = 4
+#: An image longer than this many times its width is a strip, not a photo of an object; this also bounds the
+#: grid, which a 20000 × 3 strip under the ``pad`` policy would have made 48 × 320,000 cells.
+OBJECT_MAX_ASPECT = 3.0
 
 
 def make_views(image: Image.Image, size: int, policy: str = "auto", max_tiles: int = 4,
@@ -141,7 +144,7 @@ def _centre_square(image: Image.Image, size: int) -> np.ndarray:
 def object_square(image: Image.Image, least_view: float = OBJECT_VIEW_MIN) -> tuple[float, float, float, float] | None:
     """The square the centre view sees of the object ``image`` shows, as (left, top, right, bottom) in its
     pixels: the largest square inside the object, grown about its middle to ``least_view`` of the short
-    side. None where there is no object to tell (a flat pattern), or where that largest square is under
+    side. None where there is no object to tell (a flat pattern, a strip), or where that largest square is under
     :data:`OBJECT_SQUARE_MIN`.
 
     What a photo's frame touches is its background. Each cell of a coarse grid is described by its colour
@@ -151,6 +154,8 @@ def object_square(image: Image.Image, least_view: float = OBJECT_VIEW_MIN) -> tu
     """
     from scipy.ndimage import distance_transform_cdt, uniform_filter
 
+    if max(image.size) > OBJECT_MAX_ASPECT * min(image.size):
+        return None
     scale = OBJECT_GRID / min(image.size)
     columns, rows = (max(OBJECT_GRID, round(side * scale)) for side in image.size)
     small = _resize(image, columns, rows).filter(ImageFilter.BoxBlur(1))
