@@ -34,22 +34,25 @@ BATCH = 32
 Box = tuple[float, float, float, float]
 
 
-def centre_region(image) -> Box:
-    side = preprocess.CENTRE_VIEW * min(image.size)
+def centre_region(image, share: float = preprocess.CENTRE_VIEW) -> Box:
+    side = share * min(image.size)
     left, top = (image.width - side) / 2, (image.height - side) / 2
     return left, top, left + side, top + side
 
 
-#: name → the second view's square of an image (None: no second view); the second row is the product's.
+def inside_object(least_view: float = preprocess.OBJECT_VIEW_MIN, share: float = preprocess.CENTRE_VIEW) -> Callable:
+    return lambda image: preprocess.object_square(image, least_view) or centre_region(image, share)
+
+
+#: name → the second view's square of an image (None: no second view); the second row is the one before.
 SECOND_VIEWS: dict[str, Callable | None] = {
     "whole view only": None,
-    "centre region for every image (the default before)": centre_region,
-    "inside the object, at least half the short side (the default)":
-        lambda image: preprocess.object_square(image) or centre_region(image),
-    "inside the object, the object's square alone":
-        lambda image: preprocess.object_square(image, least_view=0.0) or centre_region(image),
-    "inside the object, at least 0.6 of the short side":
-        lambda image: preprocess.object_square(image, least_view=0.6) or centre_region(image),
+    "centre region of 75 % for every image (the default before)": lambda image: centre_region(image, 0.75),
+    "inside the object, at least half the short side; else 75 % (the default)": inside_object(),
+    "inside the object, at least half the short side; else 60 %": inside_object(share=0.6),
+    "inside the object, at least half the short side; else 50 %": inside_object(share=0.5),
+    "inside the object, the object's square alone; else 75 %": inside_object(least_view=0.0),
+    "inside the object, at least 0.6 of the short side; else 75 %": inside_object(least_view=0.6),
 }
 BEFORE = list(SECOND_VIEWS)[1]
 
