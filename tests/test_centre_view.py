@@ -3,10 +3,13 @@ a pattern photographed on a garment finds the same pattern flat."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PIL import Image
 
 from organizer.embedding import make_spec
+from organizer.embedding.registry import DEFAULT_CHANGES, earlier_defaults
 from organizer.embedding.library import load_library
 from organizer.io import preprocess
 from organizer.samples import FAMILIES, SampleSpec, render
@@ -105,7 +108,10 @@ def test_a_flat_pattern_or_a_speck_has_no_object_and_is_seen_through_its_centre_
         # to within a cell of the grid the object is found on
         assert (centre[3:-3, 3:-3, 0] > 250).all() and (centre[3:-3, 3:-3, 2] < 5).all()
     whole, centre = preprocess.make_views(flat, 64, "crop", centre_view=True)
-    assert not np.array_equal(whole, centre)  # the middle three quarters, closer
+    side = preprocess.CENTRE_VIEW * 300
+    assert np.array_equal(centre, preprocess._square(flat, (200 - side / 2, 150 - side / 2, 200 + side / 2,
+                                                            150 + side / 2), 64))
+    assert not np.array_equal(whole, centre)
     assert len(preprocess.make_views(image, 64, "crop")) == 1
     strip = Image.new("RGB", (900, 150), (0, 0, 255))
     assert len(preprocess.make_views(strip, 64, "auto", centre_view=True)) == len(preprocess.make_views(strip, 64))
@@ -116,7 +122,21 @@ def test_a_flat_pattern_or_a_speck_has_no_object_and_is_seen_through_its_centre_
     assert preprocess.make_views(thread, 64, "pad", centre_view=True).shape == (2, 64, 64, 3)
 
 
+def test_an_image_in_another_mode_than_rgb_is_not_looked_inside():
+    # The decoders hand over RGB; the colour and blur the search needs would fail on other modes (PIL's BoxBlur
+    # refuses "P" and "I;16", and "L" has no colour axis), so those are seen through the centre region.
+    photo = _wall((300, 240))
+    photo.paste(_striped((150, 130)), (20, 20))
+    assert preprocess.object_square(photo) is not None
+    for mode in ("L", "P", "RGBA", "I;16", "F", "1", "CMYK"):
+        image = photo.convert(mode) if mode != "I;16" else photo.convert("L").convert("I;16")
+        assert preprocess.object_square(image) is None
+
+
 def test_the_centre_view_is_in_the_id_and_only_where_a_network_sees_the_image():
     assert make_spec().centre_view and "+cv2" in make_spec().id
+    # The newest id change names the centre view's current recipe, so what was saved under the one before is found.
+    newest, before = DEFAULT_CHANGES[0]
+    assert re.search(newest, make_spec().id) and re.sub(newest, before, make_spec().id) in earlier_defaults(make_spec().id)
     assert make_spec(centre_view=False).id != make_spec().id
     assert make_spec(mode="colour", centre_view=True).id == make_spec(mode="colour").id

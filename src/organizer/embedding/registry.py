@@ -50,7 +50,8 @@ DEFAULT_POOLING = "object"
 #: charts nothing, for one more forward pass on each image that fits one view.
 DEFAULT_CENTRE_VIEW = True
 #: The centre view's recipe (io.preprocess: which square of the image it sees), named in the id of the
-#: vectors it makes (``+cv<version>``; version 1 was written ``+cv``). Raise it with any change there.
+#: vectors it makes (``+cv<version>``; version 1 was written ``+cv``). Raise it with any change there, and add
+#: the step from it to the one before at the head of :data:`DEFAULT_CHANGES` (a test holds them together).
 #: Version 2 goes inside the object a photo shows ("The centre view inside the object").
 CENTRE_VIEW_VERSION = 2
 #: Adapting to the folder is on by default: measured on five labelled sets (docs/benchmarks.md,
@@ -84,8 +85,8 @@ class ExtractorSpec:
     #: Average over the 8 flips and quarter turns (the dihedral group D4): a pattern
     #: matches its rotated and mirrored copies, as repeating tiles and flipped scans need.
     invariant: bool = False
-    #: Also see an image that fits one view through its centre region (io.preprocess
-    #: ``centre_view``): the print of a photographed garment fills a view of its own.
+    #: Also see an image that fits one view closer, inside the object a photo shows or else through its
+    #: centre region (io.preprocess ``centre_view``): the print of a photographed garment fills a view of its own.
     centre_view: bool = False
     #: The (brightness, contrast, sharpness) every image is equalized to before embedding,
     #: normally the folder's median (see tools.levels); empty for none.
@@ -130,7 +131,7 @@ class ExtractorSpec:
 #: pooling became object pooling, then a centre view joined it, then Lite0's block 11, then the
 #: projection learned on the folder, then the centre view went inside the object (issue 17).
 #: Whatever a folder's user named, grouped and moved under the old default is read back under the
-#: new one. Each is a regular expression and its replacement: the taps changed for Lite0 alone, and
+#: new one; a recipe's new version (the centre view's) renames the ids of every choice that has it. Each is a regular expression and its replacement: the taps changed for Lite0 alone, and
 #: the centre view's flag sits among the others a user may have added (flips, equalizing).
 DEFAULT_CHANGES = (
     (r"\+cv2(?=[+/])", "+cv"),

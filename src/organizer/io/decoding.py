@@ -39,7 +39,7 @@ _PROCESS_ENDED = "a decoding process ended (%s); decoding in threads from here"
 @dataclass(frozen=True)
 class ViewPlan:
     """What an image becomes: its views at ``size`` under ``policy`` (see :mod:`.preprocess`),
-    with its centre region as a second view when ``centre_view`` is set, after equalizing to
+    with a closer second view (inside its object, or its centre) when ``centre_view`` is set, after equalizing to
     ``equalize`` (the arguments of an :class:`ImageMetrics`; () for none). Images are decoded
     with both sides at least ``min_side`` where the format allows less."""
 

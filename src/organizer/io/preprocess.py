@@ -40,7 +40,8 @@ from PIL import Image, ImageFilter
 POLICIES = ("auto", "crop", "pad", "tiles")
 AUTO_CROP_MAX_ASPECT = 1.5
 PAD_GREY = (127, 127, 127)
-#: The centre view's share of each side. Measured on five labelled sets (docs/benchmarks.md,
+#: The centre view's share of each side, for an image with no object to look inside. Measured, for every
+#: image, on five labelled sets (docs/benchmarks.md,
 #: "Regional views"): 75 % gains garments, swatches and object photos as much as 60 % at half
 #: weight and costs dtd10 and charts nothing; 60 % at full weight gains more on photos and
 #: costs dtd10 0.003.
@@ -150,11 +151,13 @@ def object_square(image: Image.Image, least_view: float = OBJECT_VIEW_MIN) -> tu
     What a photo's frame touches is its background. Each cell of a coarse grid is described by its colour
     and its local contrast (a texture's grain); a cell is the object's where its Mahalanobis distance to the
     frame's cells is beyond the frame's own 95th percentile, and beyond 3. A flat swatch is like its frame
-    everywhere, and an object that covers under 3 % or over 70 % of the image is no object to zoom into.
+    everywhere, and an object that covers under 3 % or over 70 % of the image is no object to zoom into. An
+    object the frame cuts along much of an edge is part of what the frame holds, and so is not found either:
+    such an image keeps the centre region. The decoders hand every image over as RGB; any other mode gets None.
     """
     from scipy.ndimage import distance_transform_cdt, uniform_filter
 
-    if max(image.size) > OBJECT_MAX_ASPECT * min(image.size):
+    if image.mode != "RGB" or max(image.size) > OBJECT_MAX_ASPECT * min(image.size):
         return None
     scale = OBJECT_GRID / min(image.size)
     columns, rows = (max(OBJECT_GRID, round(side * scale)) for side in image.size)
@@ -181,10 +184,9 @@ def object_square(image: Image.Image, least_view: float = OBJECT_VIEW_MIN) -> tu
     row, column = centres[np.argmin(((centres - [rows_in.mean(), columns_in.mean()]) ** 2).sum(axis=1))]
     if 2 * half - 1 < OBJECT_SQUARE_MIN * OBJECT_GRID:
         return None
-    cell = 1 / scale
-    side = max(2 * half - 1, least_view * OBJECT_GRID) * cell
-    left = min(max((column + 0.5) * cell - side / 2, 0.0), image.width - side)
-    top = min(max((row + 0.5) * cell - side / 2, 0.0), image.height - side)
+    side = max(2 * half - 1, least_view * OBJECT_GRID) / scale
+    left = min(max((column + 0.5) * image.width / columns - side / 2, 0.0), image.width - side)
+    top = min(max((row + 0.5) * image.height / rows - side / 2, 0.0), image.height - side)
     return left, top, left + side, top + side
 
 

@@ -31,7 +31,7 @@ class Settings:
     layers: str = ""
     feature_mode: str = "content"
     invariant: bool = False
-    #: Also embed each single-view image through its centre region (embedding.registry.DEFAULT_CENTRE_VIEW,
+    #: Also embed each single-view image closer, inside its object or centre (embedding.registry.DEFAULT_CENTRE_VIEW,
     #: which storage may not import; tests/test_settings.py holds them equal).
     centre_view: bool = True
     #: Project the vectors with what the folder's own images teach (embedding.registry.DEFAULT_ADAPT;
