@@ -49,7 +49,7 @@ CENTRE_VIEW = 0.75
 #: The centre view of a photo goes inside the object where the largest square there spans at least this
 #: share of the image's short side, and sees at least :data:`OBJECT_VIEW_MIN` of it around that square.
 #: Against the centre region for every image (docs/benchmarks.md, "The centre view inside the object"), it
-#: gained garment photos 0.056 and object photos 0.053 of P@10 and left dtd10 and the charts within their
+#: gained garment photos 0.055 and object photos 0.053 of P@10 and left dtd10 and the charts within their
 #: noise; 0.15 gained garments more and cost dtd10 0.004, 0.25 gained garments less.
 OBJECT_SQUARE_MIN = 0.2
 #: A view of the object alone gained garments 0.02 more, but a coarse print then shows a motif or two where
