@@ -84,9 +84,10 @@ def cmd_cluster(args) -> int:
 
 
 def cmd_duplicates(args) -> int:
-    # Near-duplicates are judged on the network's own vectors, which --threshold was set for: adapting to the
-    # folder centres and stretches them, and a resized, recompressed copy fell from 0.973 to 0.964.
-    library = scan_library(args, adapt=False)
+    # Near-duplicates are judged on the network's own vectors of each image seen whole, which --threshold was
+    # set for: adapting to the folder centres and stretches them (a resized, recompressed copy fell from 0.973 to
+    # 0.964), and the closer view inside an object moves with the object's outline.
+    library = scan_library(args, near_duplicates=True)
     report, vectors = library.report, library.vectors
     groups = find_duplicates(report.paths, report.hashes, vectors, args.threshold)
     if args.json:
