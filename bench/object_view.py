@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from regions import image_files, scores, sets_to_score
+from regions import flat_matches, image_files, scores, sets_to_score
 from report import Report, add_arguments
 
 from organizer.embedding import create_embedder, make_spec
@@ -31,23 +31,17 @@ from organizer.io import images, preprocess
 
 HERE = Path(__file__).resolve().parent
 BATCH = 32
-Box = tuple[float, float, float, float]
-
-
-def centre_region(image, share: float = preprocess.CENTRE_VIEW) -> Box:
-    side = share * min(image.size)
-    left, top = (image.width - side) / 2, (image.height - side) / 2
-    return left, top, left + side, top + side
 
 
 def inside_object(least_view: float = preprocess.OBJECT_VIEW_MIN, share: float = preprocess.CENTRE_VIEW) -> Callable:
-    return lambda image: preprocess.object_square(image, least_view) or centre_region(image, share)
+    return lambda image: preprocess.object_square(image, least_view) or preprocess.centre_region(image, share)
 
 
 #: name → the second view's square of an image (None: no second view); the second row is the one before.
 SECOND_VIEWS: dict[str, Callable | None] = {
     "whole view only": None,
-    "centre region of 75 % for every image (the default before)": lambda image: centre_region(image, 0.75),
+    "centre region of 75 % for every image (the default before)":
+        lambda image: preprocess.centre_region(image, 0.75),
     "inside the object, at least half the short side; else 75 % (the default)": inside_object(),
     "inside the object, at least half the short side; else 60 %": inside_object(share=0.6),
     "inside the object, at least half the short side; else 50 %": inside_object(share=0.5),
@@ -86,25 +80,6 @@ def embed_set(embedder, paths: list[Path]) -> tuple[dict[str, np.ndarray], float
     return vectors, seconds, found
 
 
-def cross_scores(vectors: dict[str, dict[str, np.ndarray]], paths: dict[str, list[str]], name: str) -> tuple[float, float]:
-    """P@10 of each garment among dtd10's photos (its own source left out) and each object photo among the swatches."""
-    unit = {s: v[name] / np.linalg.norm(v[name], axis=1, keepdims=True) for s, v in vectors.items()}
-    row_of = {Path(p).stem: row for row, p in enumerate(paths["dtd10"])}
-    similarity = unit["garments"] @ unit["dtd10"].T
-    for row, path in enumerate(paths["garments"]):
-        similarity[row, row_of[Path(path).stem.removeprefix("garment_")]] = -np.inf
-    flat_labels = np.array([Path(p).parent.name for p in paths["dtd10"]])
-    nearest = np.argpartition(-similarity, 10, axis=1)[:, :10]
-    garments = float((flat_labels[nearest] == np.array([Path(p).parent.name for p in paths["garments"]])[:, None]).mean())
-    from organizer.samples import family_of
-
-    families = np.array([family_of(p) for p in paths["objects"]])
-    photos = np.array(["__photo__" in Path(p).name for p in paths["objects"]])
-    objects = unit["objects"]
-    nearest = np.argpartition(-(objects[photos] @ objects[~photos].T), 10, axis=1)[:, :10]
-    return garments, float((families[~photos][nearest] == families[photos][:, None]).mean())
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "dtd10")
@@ -131,7 +106,8 @@ def main() -> int:
     for name, row in table.items():
         cells = [f"{row[c].mean():.3f} ({(row[c] - table[BEFORE][c]).mean():+.3f} ± "
                  f"{(row[c] - table[BEFORE][c]).std() / len(row[c]) ** 0.5:.3f})" for c in columns]
-        cross = " | ".join(f"{value:.3f}" for value in cross_scores(vectors, paths, name))
+        found_flat = flat_matches({set_name: by_name[name] for set_name, by_name in vectors.items()}, paths)
+        cross = " | ".join(f"{value:.3f}" for value in found_flat)
         report.print(f"| {name} | {' | '.join(cells)} | {cross} |")
     report.print(f"\nImages with an object to look inside: {', '.join(f'{s} {n}' for s, n in found.items())}. "
                  f"Finding the square took {1000 * seconds / total:.2f} ms per image ({total:,} images), in the "

@@ -268,18 +268,23 @@ FRACTIONS = (REGION, 0.75)
 
 
 def cross_scores(kept: dict[str, dict], how: Callable, centre) -> tuple[float, float]:
+    """:func:`flat_matches` of the sets' vectors pooled by ``how``, with ``centre`` as :func:`vectors_of` takes it."""
+    vectors = {name: vectors_of(kept[name], how, centre)[0] for name in ("dtd10", "garments", "objects")}
+    return flat_matches(vectors, {name: kept[name]["paths"] for name in vectors})
+
+
+def flat_matches(vectors: dict[str, np.ndarray], paths: dict[str, list[str]]) -> tuple[float, float]:
     """P@10 of "find the same texture flat": each garment against dtd10's photos (its own
     source photo left out), each object photo against the flat swatches alone."""
-    vectors = {name: vectors_of(kept[name], how, centre)[0] for name in ("dtd10", "garments", "objects")}
     vectors = {name: v / np.linalg.norm(v, axis=1, keepdims=True) for name, v in vectors.items()}
-    flat, garments = kept["dtd10"]["paths"], kept["garments"]["paths"]
+    flat, garments = paths["dtd10"], paths["garments"]
     row_of = {Path(p).stem: row for row, p in enumerate(flat)}
     similarity = vectors["garments"] @ vectors["dtd10"].T
     for row, path in enumerate(garments):
         similarity[row, row_of[Path(path).stem.removeprefix("garment_")]] = -np.inf
     on_garments = _precision(similarity, [Path(p).parent.name for p in garments], [Path(p).parent.name for p in flat])
-    families = np.array([family_of(p) for p in kept["objects"]["paths"]])
-    photos = np.array(["__photo__" in Path(p).name for p in kept["objects"]["paths"]])
+    families = np.array([family_of(p) for p in paths["objects"]])
+    photos = np.array(["__photo__" in Path(p).name for p in paths["objects"]])
     objects = vectors["objects"]
     on_photos = _precision(objects[photos] @ objects[~photos].T, families[photos], families[~photos])
     return on_garments, on_photos

@@ -131,8 +131,9 @@ class ExtractorSpec:
 #: pooling became object pooling, then a centre view joined it, then Lite0's block 11, then the
 #: projection learned on the folder, then the centre view went inside the object (issue 17).
 #: Whatever a folder's user named, grouped and moved under the old default is read back under the
-#: new one; a recipe's new version (the centre view's) renames the ids of every choice that has it. Each is a regular expression and its replacement: the taps changed for Lite0 alone, and
-#: the centre view's flag sits among the others a user may have added (flips, equalizing).
+#: new one; a recipe's new version (the centre view's) renames the ids of every choice that has it. Each
+#: is a regular expression and its replacement: the taps changed for Lite0 alone, and the centre view's
+#: flag sits among the others a user may have added (flips, equalizing).
 DEFAULT_CHANGES = (
     (r"\+cv2(?=[+/])", "+cv"),
     (r"\+lw\d+(?=[+/])", ""),

@@ -21,9 +21,9 @@ Pattern libraries mix squares, long bracelet strips and photos, so the policy is
 With ``centre_view`` an image seen in one view (``crop`` or ``pad``) is also seen closer, the
 two descriptors summed as a strip's tiles are. A photo of a patterned object is seen through the
 largest square inside the object (:func:`object_square`), so its print fills a view of its own
-wherever it stands; any other image through its centre region (:data:`CENTRE_VIEW` of each side),
-so a flat swatch is seen at a second scale. Tiled images get none: their tiles already see the
-pattern at full scale.
+wherever it stands with background around it; any other image through its centre region
+(:data:`CENTRE_VIEW` of each side, :func:`centre_region`), so a flat swatch is seen at a second
+scale. Tiled images get none: their tiles already see the pattern at full scale.
 
 With ``multiscale`` the image is seen twice: whole, padded at the input size (the context:
 a photo's object and its surroundings), and through the policy at twice the input size
@@ -134,12 +134,14 @@ def _crop_centre(image: Image.Image, size: int) -> np.ndarray:
 def _centre_square(image: Image.Image, size: int) -> np.ndarray:
     """The centre view at ``size``: the largest square inside the object a photo shows, or else the centre
     square of the image's :data:`CENTRE_VIEW` region."""
-    box = object_square(image)
-    if box is None:
-        side = CENTRE_VIEW * min(image.width, image.height)
-        left, top = (image.width - side) / 2, (image.height - side) / 2
-        box = (left, top, left + side, top + side)
-    return _square(image, box, size)
+    return _square(image, object_square(image) or centre_region(image), size)
+
+
+def centre_region(image: Image.Image, share: float = CENTRE_VIEW) -> tuple[float, float, float, float]:
+    """The centre square of ``share`` of the image's short side, as (left, top, right, bottom) in its pixels."""
+    side = share * min(image.size)
+    left, top = (image.width - side) / 2, (image.height - side) / 2
+    return left, top, left + side, top + side
 
 
 def object_square(image: Image.Image, least_view: float = OBJECT_VIEW_MIN) -> tuple[float, float, float, float] | None:
@@ -179,11 +181,11 @@ def object_square(image: Image.Image, least_view: float = OBJECT_VIEW_MIN) -> tu
     # of the largest squares (all along a sleeve or a body), the one nearest the object's middle.
     reach = distance_transform_cdt(np.pad(inside, 1), metric="chessboard")[1:-1, 1:-1]
     half = int(reach.max())
+    if 2 * half - 1 < OBJECT_SQUARE_MIN * OBJECT_GRID:
+        return None
     rows_in, columns_in = np.nonzero(inside)
     centres = np.argwhere(reach == half)
     row, column = centres[np.argmin(((centres - [rows_in.mean(), columns_in.mean()]) ** 2).sum(axis=1))]
-    if 2 * half - 1 < OBJECT_SQUARE_MIN * OBJECT_GRID:
-        return None
     side = max(2 * half - 1, least_view * OBJECT_GRID) / scale
     left = min(max((column + 0.5) * image.width / columns - side / 2, 0.0), image.width - side)
     top = min(max((row + 0.5) * image.height / rows - side / 2, 0.0), image.height - side)

@@ -88,8 +88,9 @@ class SettingsDialog(QDialog):
         features.addRow("", self.invariant_check)
         self.centre_view_check = QCheckBox("Also look closer at each image's pattern (up to 2× slower)")
         self.centre_view_check.setToolTip("Embeds each photo or swatch a second time, closer: inside the garment "
-                                          "or object a photo shows, wherever it stands, or through the middle "
-                                          "three quarters of a flat pattern. So a print is compared, not its "
+                                          "or object a photo shows, wherever it stands with background around it, "
+                                          "or through the middle three quarters of a flat pattern. So a print "
+                                          "is compared, not its "
                                           "background. Strips are already seen tile by tile and are left as "
                                           "they are. Turn it off for a folder of flat, uncropped patterns, "
                                           "to scan it twice as fast.")
