@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from organizer.analysis.dedup import find_duplicates
+from organizer.analysis.map_start import starting_layout
 from organizer.analysis.reduce import (SETTLED, MapModel, MapSpec, Settling, cached_map, compute_map,
-                                      gradient_method, starting_layout)
+                                      gradient_method)
 from organizer.jobs.tasks import Cancelled
 from organizer.search.index import ExactIndex, HnswIndex, build_index
 from organizer.storage.cache import Cache
@@ -200,6 +201,26 @@ def test_the_exaggerated_phase_takes_the_fft_from_fewer_points():
     assert gradient_method(EARLY_FFT_FROM) == "bh"
     assert gradient_method(EARLY_FFT_FROM - 1, exaggerated=True) == "bh"
     assert gradient_method(FFT_FROM) == "fft"
+
+
+def test_the_map_attracts_each_image_to_its_exact_nearest_below_the_tree_search(monkeypatch):
+    import openTSNE
+    from sklearn.neighbors import NearestNeighbors
+
+    from organizer.analysis import reduce
+
+    points = np.random.default_rng(3).normal(size=(1200, 20)).astype(np.float32)  # openTSNE takes Annoy from 1,000
+    spec = MapSpec(early_iterations=5, iterations=5, settle=False)
+    model = compute_map(points, spec)
+    neighbours = 3 * int(spec.perplexity)
+    reduced = model.project(points)
+    expected = NearestNeighbors(n_neighbors=neighbours + 1).fit(reduced).kneighbors(reduced)[1][:, 1:]
+    joint = model._embedding.affinities.P.tocsr()
+    for row, nearest in enumerate(expected):
+        assert set(nearest) <= set(joint[row].indices)
+    monkeypatch.setattr(reduce, "EXACT_NEIGHBOURS_BELOW", len(points))
+    affinities = compute_map(points, spec)._embedding.affinities
+    assert isinstance(affinities.knn_index, openTSNE.nearest_neighbors.Annoy)
 
 
 @pytest.fixture

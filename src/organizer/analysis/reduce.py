@@ -23,6 +23,7 @@ import numpy as np
 
 from ..jobs.subprocess_step import run_step
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
+from .map_start import UNTANGLED_SHARE, starting_layout
 
 PartialFn = Callable[[np.ndarray], None]
 
@@ -82,9 +83,7 @@ class MapModel:
         if self._embedding is None:
             import openTSNE
 
-            affinities = openTSNE.affinity.PerplexityBasedNN(
-                self.project(reference_vectors), perplexity=self.perplexity, n_jobs=os.cpu_count() or 1,
-                random_state=self.seed, method="auto")
+            affinities = _affinities(self.project(reference_vectors), self.perplexity, self.seed)
             self._embedding = openTSNE.TSNEEmbedding(self.layout.astype(np.float64), affinities,
                                                      negative_gradient_method="fft", random_state=self.seed)
         return np.asarray(self._embedding.transform(self.project(new_vectors)), dtype=np.float32)
@@ -126,11 +125,19 @@ def _pca(vectors: np.ndarray, dims: int, seed: int) -> tuple[np.ndarray, np.ndar
     return pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
 
 
+#: Below this many points each image's neighbours are found exactly (one BLAS product per
+#: block of rows) rather than with Annoy's trees: on 50-D vectors here the exact search took
+#: 0.42 s against 1.44 s at 10,000 points and 5.6 s against 8.1 s at 50,000, and fell behind
+#: only near 100,000 (19.7 s against 18.3 s). It is exact, too, where the trees approximate.
+EXACT_NEIGHBOURS_BELOW = 60_000
+
+
 def _affinities(reduced: np.ndarray, perplexity: float, seed: int):
     import openTSNE
 
+    method = "exact" if len(reduced) < EXACT_NEIGHBOURS_BELOW else "annoy"
     return openTSNE.affinity.PerplexityBasedNN(reduced, perplexity=perplexity, n_jobs=os.cpu_count() or 1,
-                                               random_state=seed, method="auto")
+                                               random_state=seed, method=method)
 
 
 #: Below this many images the map is metric MDS, not t-SNE: openTSNE put every point within
@@ -175,51 +182,6 @@ def degenerate(layout: np.ndarray) -> bool:
     if not np.isfinite(layout).all():
         return True
     return len(layout) >= 2 and float(np.ptp(layout, axis=0).max()) < 1e-6
-
-
-#: A start from a partial map is taken where it places at least this share of the images.
-START_SHARE = 0.1
-#: An image the start lacks goes among its 5 nearest placed ones where the nearest is no farther than
-#: this quantile of the placed images' distances to their own nearest, so it is like them.
-NEAR_QUANTILE = 0.9
-#: Where at most this share of the images are unlike any the start placed, the exaggerated phase is skipped:
-#: the partial map has gathered the clusters already, and gathering them again reshuffled small folders'
-#: maps (400 garment photos kept 0.42 of the partial map's shape, as from the PCA, against 0.67 without it).
-#: Beyond it the unseen images need untangling: at 63 % unlike, skipping lost 0.04 of class separation.
-UNTANGLED_SHARE = 0.25
-
-
-def starting_layout(reduced: np.ndarray, start: np.ndarray, seed: int) -> tuple[np.ndarray, float] | None:
-    """openTSNE's start from ``start`` (NaN where unknown), scaled and jittered as openTSNE's PCA start is,
-    and the share of the images unlike any it placed; None where it places too few images.
-
-    A partial map lays out the images scanned first, often whole themes of a folder named by theme.
-    An image like those goes to the median place of its nearest (PCA space), as Kobak & Berens (2019)
-    place the rest of a sample's map; one unlike them all goes where the PCA start puts it, mapped
-    into the partial map's frame by a least-squares affine fit. Median places alone squeezed the
-    unseen themes into the seen ones (docs/benchmarks.md, "The map").
-    """
-    import openTSNE
-    from sklearn.neighbors import NearestNeighbors
-
-    layout = np.array(start, dtype=np.float64)
-    known = np.isfinite(layout).all(axis=1)
-    # openTSNE scales a start by its first axis's spread: one flat along either axis (a collapsed one among
-    # them) is no map to go on from.
-    if known.sum() < max(START_SHARE * len(layout), 6) or float(np.ptp(layout[known], axis=0).min()) < 1e-6:
-        return None
-    unlike = 0.0
-    if not known.all():
-        search = NearestNeighbors(n_neighbors=5).fit(reduced[known])
-        like = search.kneighbors(reduced[known], n_neighbors=2)[0][:, 1]
-        distances, nearest = search.kneighbors(reduced[~known])
-        near = distances[:, 0] <= np.quantile(like, NEAR_QUANTILE)
-        placed = np.median(layout[known][nearest], axis=1)
-        pca = np.c_[openTSNE.initialization.pca(reduced, random_state=seed), np.ones(len(layout))]
-        affine, *_ = np.linalg.lstsq(pca[known], layout[known], rcond=None)
-        layout[~known] = np.where(near[:, None], placed, pca[~known] @ affine)
-        unlike = float((~near).sum() / len(layout))
-    return openTSNE.initialization.jitter(openTSNE.initialization.rescale(layout), random_state=seed), unlike
 
 
 def distance_layout(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
