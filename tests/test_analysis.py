@@ -223,6 +223,20 @@ def test_the_map_attracts_each_image_to_its_exact_nearest_below_the_tree_search(
     assert isinstance(affinities.knn_index, openTSNE.nearest_neighbors.Annoy)
 
 
+def test_a_large_map_attracts_each_image_to_fewer_neighbours(monkeypatch):
+    from organizer.analysis import reduce
+
+    points = np.random.default_rng(4).normal(size=(200, 10)).astype(np.float32)
+    spec = MapSpec(early_iterations=5, iterations=5, settle=False)
+
+    def neighbours() -> int:
+        return compute_map(points, spec)._embedding.affinities.knn_index.k
+
+    assert neighbours() == 3 * spec.perplexity
+    monkeypatch.setattr(reduce, "FEWER_NEIGHBOURS_FROM", len(points))
+    assert neighbours() == 2 * spec.perplexity
+
+
 @pytest.fixture
 def phases(monkeypatch) -> list[tuple]:
     """Each phase of the layouts computed while it lives: its exaggeration and gradient method."""
