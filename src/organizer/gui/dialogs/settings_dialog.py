@@ -90,10 +90,9 @@ class SettingsDialog(QDialog):
         self.centre_view_check.setToolTip("Embeds each photo or swatch a second time, closer: inside the garment "
                                           "or object a photo shows, wherever it stands with background around it, "
                                           "or through the middle three quarters of a flat pattern. So a print "
-                                          "is compared, not its "
-                                          "background. Strips are already seen tile by tile and are left as "
-                                          "they are. Turn it off for a folder of flat, uncropped patterns, "
-                                          "to scan it twice as fast.")
+                                          "is compared, not its background. Strips are already seen tile by "
+                                          "tile and are left as they are. Turn it off for a folder of flat, "
+                                          "uncropped patterns, to scan it twice as fast.")
         features.addRow("", self.centre_view_check)
         self.adapt_check = QCheckBox("Adapt to this folder (a few seconds more)")
         self.adapt_check.setToolTip("Embeds up to 256 of the folder's images once more, each cropped, turned, lit "
