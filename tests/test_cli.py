@@ -37,7 +37,7 @@ def test_scan_json_summary(capsys, library):
     summary = _json(capsys, ["scan", str(library), "--json", *FAST])
     assert summary["images"] == 36 and summary["embedded"] == 36 and summary["failed"] == 1
     assert summary["failures"][0]["path"].endswith("corrupt.png")
-    assert summary["extractor"].startswith("v2/colour/")
+    assert summary["extractor"].startswith("v3/colour/")
     again = _json(capsys, ["scan", str(library), "--json", *FAST])
     assert again["embedded"] == 0 and again["from_cache"] == 36
 

@@ -93,7 +93,7 @@ def test_a_flat_image_has_a_one_colour_palette():
 
 def test_modes_enter_the_id_and_palette_needs_no_network():
     assert "/structure-" in make_spec(mode="structure").id
-    assert make_spec(mode="palette").id.startswith("v2/palette/")
+    assert make_spec(mode="palette").id.startswith("v3/palette/")
     assert not make_spec(mode="palette").uses_cnn
     assert make_spec(mode="structure").uses_cnn
 

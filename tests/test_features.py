@@ -22,7 +22,7 @@ CPU32 = Runtime("cpu", "fp32", channels_last=False)
 # --- extractor ids -------------------------------------------------------------------------
 def test_default_id_is_stable_and_spells_out_the_settings():
     spec = make_spec()
-    assert spec.id == "v2/lite0@pretrained/_blocks.10+_blocks.11+_blocks.14/content-object+cv2+lw1/224/auto"
+    assert spec.id == "v3/lite0@pretrained/_blocks.10+_blocks.11+_blocks.14/content-object+cv2+lw1/224/auto"
     assert make_spec().id == spec.id
 
 

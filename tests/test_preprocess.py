@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from organizer.io.preprocess import AUTO_CROP_MAX_ASPECT, PAD_GREY, POLICIES, make_views, network_inputs
+from organizer.io.preprocess import AUTO_CROP_MAX_ASPECT, PAD_GREY, POLICIES, _square, make_views, network_inputs
 
 SIZE = 64
 RED, BLUE, GREEN = (230, 0, 0), (0, 0, 230), (0, 200, 0)
@@ -185,22 +185,31 @@ def test_extreme_strip_is_resampled_only_to_view_sized_images(policy: str, size:
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # A 40,000-pixel hairline must not be blown up to 224 px thick (22 million × 224 pixels,
     # gigabytes) just to cut a few squares out of it. bench/robustness.py times it.
+    # Views are resampled by PIL (a resize) or by OpenCV from a copy of the pixels they need (a crop).
     image = _strip(size, RED, BLUE)
     asked: list[tuple[int, int]] = []
-    real_resize = Image.Image.resize
+    real_resize, real_crop = Image.Image.resize, Image.Image.crop
 
-    def spy(self: Image.Image, target: tuple[int, int], *args, **kwargs) -> Image.Image:
-        asked.append(tuple(target))
-        if target[0] * target[1] > 224 * 224:
+    def refused_if_large(made: tuple[int, int], what: str) -> None:
+        asked.append(made)
+        if made[0] * made[1] > 224 * 224:
             # Refused before PIL allocates it, so the regression fails, not the machine.
-            raise AssertionError(f"{self.size} resized to {tuple(target)}")
+            raise AssertionError(f"{what} made an image of {made}")
+
+    def resize_spy(self: Image.Image, target: tuple[int, int], *args, **kwargs) -> Image.Image:
+        refused_if_large(tuple(target), f"resizing {self.size}")
         return real_resize(self, target, *args, **kwargs)
 
-    monkeypatch.setattr(Image.Image, "resize", spy)
+    def crop_spy(self: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+        refused_if_large((box[2] - box[0], box[3] - box[1]), f"cropping {self.size}")
+        return real_crop(self, box)
+
+    monkeypatch.setattr(Image.Image, "resize", resize_spy)
+    monkeypatch.setattr(Image.Image, "crop", crop_spy)
     views = make_views(image, 224, policy)
 
     assert views.shape[1:] == (224, 224, 3)
-    assert asked, "the spy sees the resampling"
+    assert asked, "the spies see the resampling"
     assert sum(w * h for w, h in asked) <= len(views) * 224 * 224
     if policy in ("auto", "tiles"):
         assert len(views) == 4
@@ -224,3 +233,29 @@ def test_network_inputs_single_and_multiscale() -> None:
     assert np.array_equal(both[SIZE], make_views(image, SIZE, "pad")), "context: the whole image, padded"
     assert np.array_equal(both[2 * SIZE], make_views(image, 2 * SIZE, "tiles")), "detail: the policy at 2x"
     assert both[2 * SIZE].shape == (4, 2 * SIZE, 2 * SIZE, 3)
+
+
+@pytest.mark.parametrize("box", [(0, 0, 256, 256), (32, 32, 224, 224), (10.3, 20.7, 150.3, 160.7), (0, 0, 440, 440)],
+                         ids=["shrunk 1.14x", "enlarged", "enlarged off the pixel grid", "shrunk 1.96x"])
+def test_a_view_shrunk_at_most_twice_samples_as_pils_resize_does(box: tuple[float, ...]) -> None:
+    # Views within twice their size are warped by OpenCV, 5x faster: the same pixel grid as PIL's resize.
+    rng = np.random.default_rng(5)
+    image = Image.fromarray(rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)).resize((448, 448), Image.Resampling.BICUBIC)
+    expected = np.asarray(image.resize((224, 224), Image.Resampling.BILINEAR, box=box), dtype=int)
+
+    view = _square(image, box, 224).astype(int)
+
+    # Enlarged, both are bilinear interpolation; shrunk, PIL's filter widens with the shrink, a little blur.
+    enlarged = box[2] - box[0] <= 224
+    assert np.abs(view - expected).max() <= (1 if enlarged else 6)
+    assert np.abs(view - expected).mean() <= (0.5 if enlarged else 1)
+
+
+def test_a_view_shrunk_beyond_twice_is_antialiased() -> None:
+    # One-pixel black and white stripes shrunk 4x average to grey; sampling two of every eight would alias.
+    stripes = np.zeros((896, 896, 3), dtype=np.uint8)
+    stripes[:, ::2] = 255
+
+    view = _square(Image.fromarray(stripes), (0, 0, 896, 896), 224).astype(int)
+
+    assert np.abs(view - 127.5).max() <= 2
