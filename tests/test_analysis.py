@@ -239,32 +239,33 @@ def test_a_large_map_attracts_each_image_to_fewer_neighbours(monkeypatch):
 
 @pytest.fixture
 def phases(monkeypatch) -> list[tuple]:
-    """Each phase of the layouts computed while it lives: its exaggeration and gradient method."""
+    """Each phase of the layouts computed while it lives: its exaggeration, gradient method and least FFT grid."""
     import openTSNE
 
     methods = []
     optimize = openTSNE.TSNEEmbedding.optimize
 
     def recording(self, n_iter, *args, **kwargs):
-        methods.append((kwargs.get("exaggeration"), kwargs.get("negative_gradient_method",
-                                                              self.gradient_descent_params["negative_gradient_method"])))
+        options = {**self.gradient_descent_params, **kwargs}
+        methods.append((kwargs.get("exaggeration"), options["negative_gradient_method"], options["min_num_intervals"]))
         return optimize(self, n_iter, *args, **kwargs)
 
     monkeypatch.setattr(openTSNE.TSNEEmbedding, "optimize", recording)
     return methods
 
 
-def test_the_layout_takes_the_fft_in_its_exaggerated_phase_only(monkeypatch, phases):
+def test_the_layout_takes_the_fft_in_its_exaggerated_phase_only_on_a_coarser_grid(monkeypatch, phases):
     from organizer.analysis import reduce
 
     methods = phases
     monkeypatch.setattr(reduce, "EARLY_FFT_FROM", 60)  # the rule, at a size a test can afford
     points = np.random.default_rng(0).normal(size=(80, 8)).astype(np.float32)
     compute_map(points, MapSpec(early_iterations=5, iterations=5, settle=False))
-    assert methods == [(12, "fft"), (None, "bh")]
+    assert methods == [(12, "fft", reduce.EARLY_FFT_INTERVALS), (None, "bh", 50)]
+    assert reduce.EARLY_FFT_INTERVALS < 50, "openTSNE's own least grid, three times finer than the phase needs"
     methods.clear()
     compute_map(points[:59], MapSpec(early_iterations=5, iterations=5, settle=False))
-    assert methods == [(12, "bh"), (None, "bh")]
+    assert [method for _, method, _ in methods] == ["bh", "bh"]
 
 
 def _centres(layout, labels) -> np.ndarray:
@@ -321,12 +322,12 @@ def test_a_start_that_gathered_the_clusters_already_skips_the_exaggerated_phase(
     start = corners[labels] + np.random.default_rng(1).normal(size=(len(points), 2))
     spec = MapSpec(early_iterations=5, iterations=5, settle=False)
     compute_map(points, spec, start=start)
-    assert [exaggeration for exaggeration, _ in phases] == [None]
+    assert [exaggeration for exaggeration, _, _ in phases] == [None]
     # Half the folder unlike anything the partial map held: it is untangled first, as from the PCA.
     phases.clear()
     start[labels >= 2] = np.nan
     compute_map(points, spec, start=start)
-    assert [exaggeration for exaggeration, _ in phases] == [12, None]
+    assert [exaggeration for exaggeration, _, _ in phases] == [12, None]
 
 
 def test_a_cached_map_starts_each_image_where_the_start_has_it_copies_alike(tmp_path):
