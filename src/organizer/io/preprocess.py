@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -127,6 +126,10 @@ def _window(image: Image.Image, scaled: tuple[int, int], left: int, top: int, si
 
 def _square(image: Image.Image, box: tuple[float, float, float, float], size: int) -> np.ndarray:
     """The ``box`` of ``image`` (left, top, right, bottom, in its pixels) resampled to a ``size`` square."""
+    # Imported here, as scipy is below: OpenCV takes 0.1 s to import, and what imports the embedding package
+    # for its names alone (the CLI's start, a peer benchmark's venv borrowing import_torchvision) needs none.
+    import cv2
+
     left, top, right, bottom = box
     shrink_x, shrink_y = (right - left) / size, (bottom - top) / size
     if max(shrink_x, shrink_y) > WARP_MAX_SHRINK:
