@@ -103,6 +103,21 @@ def child_rescans(src: Path, folder: Path, database: Path, count: int) -> list[l
     return json.loads(out.splitlines()[-1])
 
 
+def ceiling(folder: Path) -> float:
+    """Images a second the default extractor's network alone embeds, on :data:`INFERENCE_SAMPLE` of ``folder``'s."""
+    spec = make_spec()
+    runtime = choose("auto", "auto")
+    return inference_only(create_embedder(spec, runtime), spec, folder, INFERENCE_SAMPLE,
+                          auto_batch_size(runtime.device, spec.size))
+
+
+def child_ceiling(folder: Path) -> float:
+    """:func:`ceiling` in a new process."""
+    out = subprocess.run([sys.executable, __file__, "--ceiling", "--folder", str(folder)], check=True,
+                         capture_output=True, text=True).stdout
+    return float(out.splitlines()[-1])
+
+
 def rescan_only(args: argparse.Namespace, folder: Path, database: Path) -> None:
     if not database.is_file():
         raise SystemExit(f"no cache at {database}: run bench/scale.py without --rescan-only first")
@@ -142,14 +157,12 @@ def full_run(args: argparse.Namespace, folder: Path, database: Path) -> None:
     for stale in database.parent.glob(database.name + "*"):
         stale.unlink()
     spec = make_spec()
-    runtime = choose("auto", "auto")
-    embedder = create_embedder(spec, runtime)
-    batch = auto_batch_size(runtime.device, spec.size)
-    # The ceiling is timed on both sides of the long scan, so a machine that changes pace meanwhile shows as a range.
-    ceiling = [inference_only(embedder, spec, folder, INFERENCE_SAMPLE, batch)]
+    # The ceiling is timed on both sides of the long scan, so a machine that changes pace meanwhile shows as a
+    # range, and in processes of its own, so its network and views never count in this one's peak memory.
+    ceiling = [child_ceiling(folder)]
     with Cache(database) as cache:
-        first = embed_folder(folder, spec, cache, make_embedder=lambda: embedder)
-        ceiling.append(inference_only(embedder, spec, folder, INFERENCE_SAMPLE, batch))
+        first = embed_folder(folder, spec, cache)
+        ceiling.append(child_ceiling(folder))
         rate = first.images_per_second
         report.print(f"| scan + embed | {first.seconds:.0f} | {rate:.0f} img/s, {rate / statistics.mean(ceiling):.2f} of "
                      f"inference alone ({min(ceiling):.0f}–{max(ceiling):.0f} img/s, before and after) | "
@@ -187,12 +200,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="new processes per engine, with --rescan-only")
     parser.add_argument("--against", type=Path, help="with --rescan-only, also time the engine in this src folder")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--ceiling", action="store_true", help=argparse.SUPPRESS)
     add_arguments(parser)
     args = parser.parse_args()
     folder = args.folder or OUT / f"scale{args.count}"
     database = args.cache or OUT / "cache" / f"scale{args.count}.sqlite"
     if args.child:
         print(json.dumps(rescans(folder, database, args.rescans)))
+    elif args.ceiling:
+        print(ceiling(folder))
     elif args.rescan_only:
         rescan_only(args, folder, database)
     else:
