@@ -159,13 +159,13 @@ def full_run(args: argparse.Namespace, folder: Path, database: Path) -> None:
     spec = make_spec()
     # The ceiling is timed on both sides of the long scan, so a machine that changes pace meanwhile shows as a
     # range, and in processes of its own, so its network and views never count in this one's peak memory.
-    ceiling = [child_ceiling(folder)]
+    alone = [child_ceiling(folder)]
     with Cache(database) as cache:
         first = embed_folder(folder, spec, cache)
-        ceiling.append(child_ceiling(folder))
+        alone.append(child_ceiling(folder))
         rate = first.images_per_second
-        report.print(f"| scan + embed | {first.seconds:.0f} | {rate:.0f} img/s, {rate / statistics.mean(ceiling):.2f} of "
-                     f"inference alone ({min(ceiling):.0f}–{max(ceiling):.0f} img/s, before and after) | "
+        report.print(f"| scan + embed | {first.seconds:.0f} | {rate:.0f} img/s, {rate / statistics.mean(alone):.2f} of "
+                     f"inference alone ({min(alone):.0f}–{max(alone):.0f} img/s, before and after) | "
                      f"{peak_gb():.2f} |")
         adapting = time.perf_counter()
         opened_vectors(first, spec, cache)

@@ -259,3 +259,14 @@ def test_a_view_shrunk_beyond_twice_is_antialiased() -> None:
     view = _square(Image.fromarray(stripes), (0, 0, 896, 896), 224).astype(int)
 
     assert np.abs(view - 127.5).max() <= 2
+
+
+def test_a_palette_image_keeps_its_indices() -> None:
+    # A palette's indices are not intensities: a view between two of them must not invent a third.
+    indices = np.zeros((45, 45), dtype=np.uint8)
+    indices[:, ::3] = 200
+    image = Image.fromarray(indices, mode="P")
+
+    view = _square(image, (0, 0, 45, 45), SIZE)
+
+    assert set(np.unique(view)) == {0, 200}

@@ -132,7 +132,8 @@ def _square(image: Image.Image, box: tuple[float, float, float, float], size: in
 
     left, top, right, bottom = box
     shrink_x, shrink_y = (right - left) / size, (bottom - top) / size
-    if max(shrink_x, shrink_y) > WARP_MAX_SHRINK:
+    # PIL also keeps any mode whose values are not intensities to interpolate (a palette's indices).
+    if max(shrink_x, shrink_y) > WARP_MAX_SHRINK or image.mode not in ("RGB", "L"):
         return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0))
     # Only the pixels the samples fall between are copied out of PIL: a tile of a long strip needs a sliver of it.
     x0, y0 = max(0, math.floor(left - 0.5)), max(0, math.floor(top - 0.5))
