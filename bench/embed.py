@@ -90,12 +90,16 @@ def end_to_end(folder: Path, spec, embedder, decoding: str) -> tuple[int, float,
     return len(report.paths), report.embedded / report.seconds, rescan_s
 
 
-def measure(folder: Path, precision: str, sample: int, decodings: list[str], rounds: int) -> list[dict]:
-    """One row per decoding pool: medians and ranges over ``rounds`` of inference, then each pool."""
+def default_network(precision: str = "auto"):
+    """The default extractor's spec, the runtime chosen for it, its embedder and the batch size a scan gives it."""
     spec = make_spec()
     runtime = choose("auto", precision)
-    embedder = create_embedder(spec, runtime)
-    batch = auto_batch_size(runtime.device, spec.size)
+    return spec, runtime, create_embedder(spec, runtime), auto_batch_size(runtime.device, spec.size)
+
+
+def measure(folder: Path, precision: str, sample: int, decodings: list[str], rounds: int) -> list[dict]:
+    """One row per decoding pool: medians and ranges over ``rounds`` of inference, then each pool."""
+    spec, runtime, embedder, batch = default_network(precision)
     runs: dict[str, list[tuple[float, float, float]]] = {d: [] for d in decodings}
     images_seen = 0
     for round_ in range(rounds):
@@ -167,14 +171,12 @@ def main() -> int:
     if args.photos:
         folders.append(photo_folder(args.dtd, args.photos))
     if args.stages:
-        spec = make_spec()
-        runtime = choose("auto", args.precision)
-        embedder = create_embedder(spec, runtime)
+        spec, runtime, embedder, batch = default_network(args.precision)
         report.print(f"Milliseconds per image, one thread, {args.sample} files per folder ({runtime.describe()}):\n")
         report.print("| folder | read | hash | decode | views | inference (all cores) |")
         report.print("|---|---|---|---|---|---|")
         for folder in folders:
-            ms = stage_times(embedder, spec, folder, args.sample, auto_batch_size(runtime.device, spec.size))
+            ms = stage_times(embedder, spec, folder, args.sample, batch)
             report.print(f"| {folder.name} | " + " | ".join(f"{value:.2f}" for value in ms.values()) + " |")
         report.write()
         return 0

@@ -31,15 +31,14 @@ import time
 from pathlib import Path
 
 from common import OUT
-from embed import inference_only
+from embed import default_network, inference_only
 from report import Report, add_arguments
 
 from organizer.analysis.cluster import ClusterSpec, cluster
 from organizer.analysis.reduce import MapSpec, compute_map
-from organizer.embedding import create_embedder, make_spec
-from organizer.embedding.embed import EmbedReport, auto_batch_size, embed_folder
+from organizer.embedding import make_spec
+from organizer.embedding.embed import EmbedReport, embed_folder
 from organizer.embedding.library import Library
-from organizer.embedding.runtime import choose
 from organizer.samples import write_sample_folder
 from organizer.storage.cache import Cache
 
@@ -105,10 +104,8 @@ def child_rescans(src: Path, folder: Path, database: Path, count: int) -> list[l
 
 def ceiling(folder: Path) -> float:
     """Images a second the default extractor's network alone embeds, on :data:`INFERENCE_SAMPLE` of ``folder``'s."""
-    spec = make_spec()
-    runtime = choose("auto", "auto")
-    return inference_only(create_embedder(spec, runtime), spec, folder, INFERENCE_SAMPLE,
-                          auto_batch_size(runtime.device, spec.size))
+    spec, _runtime, embedder, batch = default_network()
+    return inference_only(embedder, spec, folder, INFERENCE_SAMPLE, batch)
 
 
 def child_ceiling(folder: Path) -> float:

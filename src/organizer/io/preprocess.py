@@ -65,7 +65,7 @@ OBJECT_FRAME = 4
 OBJECT_MAX_ASPECT = 3.0
 #: A view that shrinks its square of the image by at most this factor (every view of a JPEG, which draft mode
 #: decodes at under twice the size the views need) is sampled by OpenCV's bilinear warp, 5x faster than PIL's
-#: resampling (docs/benchmarks.md, "Cutting the views"); a larger shrink needs PIL's antialiasing.
+#: resampling (docs/benchmarks.md, "Cutting the views with OpenCV"); a larger shrink needs PIL's antialiasing.
 WARP_MAX_SHRINK = 2.0
 
 
