@@ -88,6 +88,10 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--no-adapt", dest="adapt", action="store_false",
                        help="keep the network's vectors as they are, not projected with what the folder's own images "
                             "teach (the default, which embeds up to 256 of them once more, changed a little)")
+    group.add_argument("--melt-knots", action="store_true",
+                       help="blur a bracelet chart's knots away before comparing, so its motif counts (a heart "
+                            "finds hearts in other colours and knot styles); some fine stripes and checks are "
+                            "blurred too")
     group.add_argument("--invariant", action="store_true",
                        help="match rotated and mirrored copies: average over all 8 flips and quarter turns (8x slower)")
     group.add_argument("--equalize", action="store_true",
@@ -136,7 +140,7 @@ def max_file_bytes(args) -> int:
 def spec_from_args(args):
     return make_spec(args.model, args.layers, args.feature_mode, args.size, args.policy, args.pooling, args.flip,
                      args.gram, args.multiscale, args.weights or "pretrained", invariant=args.invariant,
-                     centre_view=args.centre_view, adapt=args.adapt)
+                     centre_view=args.centre_view, adapt=args.adapt, melt_knots=args.melt_knots)
 
 
 def open_cache(folder: Path, beside: bool) -> Cache:

@@ -65,6 +65,9 @@ DEFAULT_ADAPT = True
 #: vectors it makes (``+lw<version>``), so maps and clusters of an older recipe's vectors are never reused.
 #: Raise it with any change there.
 ADAPT_VERSION = 1
+#: The knot melting's recipe (io.knots: its gate and its blur), named in the id of the vectors it makes
+#: (``+kn<version>``). Raise it with any change there.
+KNOTS_VERSION = 1
 #: The network input sides a spec may ask for, in pixels.
 MIN_INPUT, MAX_INPUT = 32, 1024
 
@@ -91,6 +94,9 @@ class ExtractorSpec:
     #: Also see an image that fits one view closer, inside the object a photo shows or else through its
     #: centre region (io.preprocess ``centre_view``): the print of a photographed garment fills a view of its own.
     centre_view: bool = False
+    #: Blur a knot grid at its knot pitch before the network sees it (io.knots), so a chart's motif counts
+    #: rather than its knots: an option, since the gate's choice can differ between a chart and a photo of it.
+    melt_knots: bool = False
     #: The (brightness, contrast, sharpness) every image is equalized to before embedding,
     #: normally the folder's median (see tools.levels); empty for none.
     equalize: tuple[float, ...] = ()
@@ -110,7 +116,7 @@ class ExtractorSpec:
         if self.mode not in CNN_MODES:
             return f"v{VERSION}/{self.mode}{levels}/{self.size}/{self.policy}"
         flags = (("+flip", self.flip), ("+gram", self.gram), ("+ms", self.multiscale), ("+d4", self.invariant),
-                 (f"+cv{CENTRE_VIEW_VERSION}", self.centre_view),
+                 (f"+cv{CENTRE_VIEW_VERSION}", self.centre_view), (f"+kn{KNOTS_VERSION}", self.melt_knots),
                  (f"+lw{ADAPT_VERSION}", self.adapted))
         extras = "".join(flag for flag, on in flags if on) + levels
         return (f"v{VERSION}/{self.model}@{self.weights}/{'+'.join(self.taps)}/"
@@ -180,7 +186,8 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
               pooling: str = DEFAULT_POOLING,
               flip: bool = False, gram: bool = False, multiscale: bool = False,
               weights: str | Path | None = "pretrained", invariant: bool = False,
-              centre_view: bool = DEFAULT_CENTRE_VIEW, adapt: bool = DEFAULT_ADAPT) -> ExtractorSpec:
+              centre_view: bool = DEFAULT_CENTRE_VIEW, adapt: bool = DEFAULT_ADAPT,
+              melt_knots: bool = False) -> ExtractorSpec:
     """Validate user choices and return the spec they describe.
 
     ``layers`` is a preset (early, mid, late), module names, or both, comma-separated;
@@ -208,11 +215,12 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
         raise ValueError(f"input size {size} is outside {MIN_INPUT}..{MAX_INPUT}")
     weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
     spec = ExtractorSpec(model, taps, mode, size, policy, pooling, flip, gram, multiscale,
-                         _weights_tag(weights), weights_file, invariant, centre_view, adapted=adapt)
+                         _weights_tag(weights), weights_file, invariant, centre_view, melt_knots, adapted=adapt)
     if not spec.uses_cnn:
         # Colour histograms and palettes ignore where colours are, so flips and turns change nothing.
         spec = replace(spec, model="", taps=(), pooling="", flip=False, gram=False, multiscale=False,
-                       weights="", weights_file="", invariant=False, centre_view=False, adapted=False)
+                       weights="", weights_file="", invariant=False, centre_view=False, melt_knots=False,
+                       adapted=False)
     return spec
 
 

@@ -18,7 +18,8 @@ from ..embedding.weights import MissingWeightsFile
 from ..storage.settings import Settings
 
 _CLUSTER_FIELDS = ("cluster_method", "cluster_k", "linkage", "min_cluster_size")
-_EXTRACTOR_FIELDS = ("model", "weights_file", "layers", "feature_mode", "invariant", "centre_view", "adapt")
+_EXTRACTOR_FIELDS = ("model", "weights_file", "layers", "feature_mode", "invariant", "centre_view", "adapt",
+                     "melt_knots")
 
 
 def extractor_spec(settings: Settings):
@@ -40,7 +41,8 @@ def extractor_spec(settings: Settings):
         if not Path(weights).is_file():
             raise MissingWeightsFile(Path(weights))
     return make_spec(settings.model, settings.layers or None, settings.feature_mode, invariant=settings.invariant,
-                     weights=weights, centre_view=settings.centre_view, adapt=settings.adapt)
+                     weights=weights, centre_view=settings.centre_view, adapt=settings.adapt,
+                     melt_knots=settings.melt_knots)
 
 
 def with_default_model(settings: Settings) -> Settings:

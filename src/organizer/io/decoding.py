@@ -27,7 +27,7 @@ from PIL import Image
 
 from ..jobs.subprocess_step import child_context
 from ..jobs.worker_pool import WorkerPool
-from . import images, preprocess
+from . import images, knots, preprocess
 from .equalize import ImageMetrics, equalized
 from .scan import FileEntry, hash_bytes
 
@@ -41,7 +41,8 @@ class ViewPlan:
     """What an image becomes: its views at ``size`` under ``policy`` (see :mod:`.preprocess`),
     with a closer second view (inside its object, or its centre) when ``centre_view`` is set, after equalizing to
     ``equalize`` (the arguments of an :class:`ImageMetrics`; () for none). Images are decoded
-    with both sides at least ``min_side`` where the format allows less."""
+    with both sides at least ``min_side`` where the format allows less. With ``melt_knots`` a knot grid is
+    blurred at its knot pitch first (:mod:`.knots`)."""
 
     size: int
     policy: str
@@ -49,11 +50,14 @@ class ViewPlan:
     equalize: tuple[float, ...]
     min_side: int
     centre_view: bool
+    melt_knots: bool = False
 
     def views(self, image: Image.Image) -> dict[int, np.ndarray]:
         """``image``'s network inputs, keyed by input size."""
         if self.equalize:
             image = equalized(image, ImageMetrics(*self.equalize))
+        if self.melt_knots:
+            image = knots.melted(image)
         return preprocess.network_inputs(image, self.size, self.policy, self.multiscale, self.centre_view)
 
 

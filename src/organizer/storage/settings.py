@@ -37,6 +37,8 @@ class Settings:
     #: Project the vectors with what the folder's own images teach (embedding.registry.DEFAULT_ADAPT;
     #: tests/test_settings.py holds them equal).
     adapt: bool = True
+    #: Blur a bracelet chart's knots away before the network sees it (io.knots).
+    melt_knots: bool = False
     #: Equalize every image to the folder's median brightness, contrast and sharpness first.
     equalize: bool = False
     device: str = "auto"

@@ -94,6 +94,13 @@ class SettingsDialog(QDialog):
                                           "tile and are left as they are. Turn it off for a folder of flat, "
                                           "uncropped patterns, to scan it twice as fast.")
         features.addRow("", self.centre_view_check)
+        self.melt_knots_check = QCheckBox("Blur bracelet charts' knots away (find a motif in any colours)")
+        self.melt_knots_check.setToolTip("Where an image is a grid of knots, blurs it one knot wide before comparing, "
+                                         "so a chart's motif counts rather than its knots: a heart finds hearts in "
+                                         "other colours and knot styles, a photographed bracelet its flat chart. "
+                                         "A few fine stripes and checks are blurred too, and a chart may be judged "
+                                         "differently from a photo of it.")
+        features.addRow("", self.melt_knots_check)
         self.adapt_check = QCheckBox("Adapt to this folder (a few seconds more)")
         self.adapt_check.setToolTip("Embeds up to 256 of the folder's images once more, each cropped, turned, lit "
                                     "and coloured a little differently, and learns from them what changes between "
@@ -161,7 +168,8 @@ class SettingsDialog(QDialog):
 
     # building -------------------------------------------------------------------------------
     def _network_options(self) -> tuple[QWidget, ...]:
-        return self.model_combo, self.layers_edit, self.invariant_check, self.centre_view_check, self.adapt_check
+        return (self.model_combo, self.layers_edit, self.invariant_check, self.centre_view_check,
+                self.melt_knots_check, self.adapt_check)
 
     def _form(self, layout: QVBoxLayout, title: str, note: str) -> QFormLayout:
         box = QGroupBox(title)
@@ -212,6 +220,7 @@ class SettingsDialog(QDialog):
         self._select(self.mode_combo, settings.feature_mode)
         self.invariant_check.setChecked(settings.invariant)
         self.centre_view_check.setChecked(settings.centre_view)
+        self.melt_knots_check.setChecked(settings.melt_knots)
         self.adapt_check.setChecked(settings.adapt)
         self.equalize_check.setChecked(settings.equalize)
         self._select(self.device_combo, settings.device)
@@ -271,6 +280,7 @@ class SettingsDialog(QDialog):
                        feature_mode=self.mode_combo.currentData(),
                        invariant=self.invariant_check.isChecked(),
                        centre_view=self.centre_view_check.isChecked(),
+                       melt_knots=self.melt_knots_check.isChecked(),
                        adapt=self.adapt_check.isChecked(),
                        equalize=self.equalize_check.isChecked(),
                        device=self.device_combo.currentData(),

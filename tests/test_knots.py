@@ -1,0 +1,141 @@
+"""Tests for melting a knot grid's knots before its views are cut (organizer.io.knots)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from organizer.embedding import make_spec
+from organizer.embedding.embed import view_plan
+from organizer.embedding.registry import KNOTS_VERSION
+from organizer.io import knots
+from organizer.io.preprocess import network_inputs
+from organizer.samples import SampleSpec, render
+
+
+def _chart(family: str = "alpha-hearts", size: tuple[int, int] = (600, 200)) -> Image.Image:
+    return render(SampleSpec(family, 0, 0), size=size).convert("RGB")
+
+
+def _band_power(image: Image.Image, pitch: float) -> float:
+    """The grey levels' spectral power within 15 % of the frequency 1 / ``pitch``."""
+    grey = np.asarray(image.convert("L"), dtype=np.float64)
+    power = np.abs(np.fft.rfft2(grey - grey.mean())) ** 2
+    radius = np.hypot(np.fft.fftfreq(grey.shape[0])[:, None], np.fft.rfftfreq(grey.shape[1])[None, :])
+    return float(power[np.abs(radius * pitch - 1) < 0.15].sum())
+
+
+def _cells(image: Image.Image, pitch: float) -> np.ndarray:
+    """The image averaged over squares of three knots: the motif, without the knots."""
+    side = int(round(3 * pitch))
+    pixels = np.asarray(image, dtype=np.float64)
+    rows, cols = pixels.shape[0] // side, pixels.shape[1] // side
+    return pixels[:rows * side, :cols * side].reshape(rows, side, cols, side, 3).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("family", ["alpha-hearts", "alpha-letters", "normal-chevron"])
+def test_a_rendered_chart_loses_its_knots_and_keeps_its_motif(family):
+    chart = _chart(family)
+    pitch = knots.knot_pitch(chart)
+    assert pitch is not None and 4 <= pitch <= 16
+    melted = knots.melted(chart)
+    assert melted.size == chart.size and melted.mode == "RGB"
+    # The knots' own frequency all but gone ...
+    assert _band_power(melted, pitch) < 0.05 * _band_power(chart, pitch)
+    # ... and the cells' colours, the motif, where they were: far closer than the knots' contrast.
+    knot_contrast = np.asarray(chart, dtype=np.float64).std()
+    assert np.abs(_cells(melted, pitch) - _cells(chart, pitch)).mean() < 0.25 * knot_contrast
+
+
+def test_a_chart_at_twice_the_size_has_twice_the_pitch():
+    chart = _chart()
+    larger = chart.resize((2 * chart.width, 2 * chart.height), Image.Resampling.BICUBIC)
+    assert knots.knot_pitch(larger) == pytest.approx(2 * knots.knot_pitch(chart), rel=0.1)
+
+
+def _smooth_texture(seed: int, size: int = 384) -> Image.Image:
+    """Random blobs with no period: noise blurred over many pixels, in colour."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, (size // 16, size // 16, 3)).astype(np.uint8)
+    return Image.fromarray(coarse).resize((size, size), Image.Resampling.BICUBIC)
+
+
+def _stripes(period: int, size: int = 512) -> Image.Image:
+    x = np.arange(size)
+    row = np.where((x // (period // 2)) % 2 == 0, 40, 220).astype(np.uint8)
+    return Image.fromarray(np.repeat(np.tile(row, (size, 1))[..., None], 3, axis=2))
+
+
+@pytest.mark.parametrize("image", [_smooth_texture(0), _smooth_texture(1), _stripes(64), _stripes(128)],
+                         ids=["blobs", "other blobs", "stripes of 64 px", "stripes of 128 px"])
+def test_images_with_no_fine_period_are_left_as_they_are(image):
+    assert knots.knot_pitch(image) is None
+    assert knots.melted(image) is image
+
+
+def test_images_it_cannot_judge_are_left_as_they_are():
+    grey = _chart().convert("L")
+    tiny = _chart().resize((6, 6))
+    for image in (grey, tiny):
+        assert knots.knot_pitch(image) is None
+        assert knots.melted(image) is image
+
+
+def test_melting_is_an_option_named_in_the_id():
+    assert not make_spec().melt_knots and "+kn" not in make_spec().id
+    assert not view_plan(make_spec()).melt_knots
+    melting = make_spec(melt_knots=True)
+    assert melting.id == make_spec().id.replace("+lw", f"+kn{KNOTS_VERSION}+lw")
+
+
+def test_the_cli_option_and_the_app_setting_make_the_same_spec(tmp_path):
+    from organizer.cli import build_parser
+    from organizer.cli.common import spec_from_args
+    from organizer.folder.invalidation import extractor_spec
+    from organizer.storage.settings import Settings
+
+    args = build_parser().parse_args(["embed", str(tmp_path), "--melt-knots"])
+    assert spec_from_args(args) == extractor_spec(Settings(melt_knots=True))
+    assert spec_from_args(args).melt_knots
+
+
+def test_a_network_sees_a_chart_melted_and_a_photo_as_it_is():
+    plan = view_plan(make_spec(weights=None, size=64, melt_knots=True))
+    assert plan.melt_knots
+    chart, photo = _chart(), _smooth_texture(2)
+
+    def same(a: dict, b: dict) -> bool:
+        return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+    assert same(plan.views(chart), network_inputs(knots.melted(chart), 64, "auto", centre_view=True))
+    assert not same(plan.views(chart), network_inputs(chart, 64, "auto", centre_view=True))
+    assert same(plan.views(photo), network_inputs(photo, 64, "auto", centre_view=True))
+
+
+def test_a_flat_image_is_left_as_it_is():
+    flat = Image.new("RGB", (300, 200), (90, 140, 30))
+    assert knots.knot_pitch(flat) is None
+    assert knots.melted(flat) is flat
+
+
+@pytest.mark.parametrize("mode", ["colour", "mean-colour", "palette"])
+def test_colour_modes_see_a_chart_s_own_thread_colours(mode):
+    plan = view_plan(make_spec(mode=mode, melt_knots=True))
+    chart = _chart()
+    assert not plan.melt_knots
+    views = plan.views(chart)
+    assert all(np.array_equal(views[k], v) for k, v in network_inputs(chart, plan.size, "auto").items())
+
+
+def test_threads_melting_at_once_get_the_serial_results():
+    # Decoding threads melt images side by side and share the spectrum's cached grids.
+    from concurrent.futures import ThreadPoolExecutor
+
+    charts = [_chart(family, size) for family in ("alpha-hearts", "normal-chevron", "alpha-letters")
+              for size in ((600, 200), (256, 256), (333, 457))]
+    serial = [np.asarray(knots.melted(chart)) for chart in charts]
+    knots._radius.cache_clear()
+    with ThreadPoolExecutor(4) as pool:
+        together = [np.asarray(image) for image in pool.map(knots.melted, charts * 4)]
+    assert all(np.array_equal(got, serial[i % len(charts)]) for i, got in enumerate(together))
