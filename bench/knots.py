@@ -27,14 +27,14 @@ import numpy as np
 from common import OUT
 from quality import build_objects_set
 from report import Report, add_arguments
+from seriation import labels_of
 from sorting import default_sets
 
-from organizer.analysis.evaluate import folder_labels, retrieval_metrics
+from organizer.analysis.evaluate import retrieval_metrics
 from organizer.embedding import embed_inputs, make_spec
 from organizer.embedding.embed import view_plan
 from organizer.embedding.library import shared_embedder
 from organizer.io import images, knots
-from organizer.samples import family_of
 
 BATCH = 64
 #: Each setting's (LEAST_SHARE, MOST_PITCH) for io.knots.
@@ -57,13 +57,10 @@ def gate(least_share: float, most_pitch: float):
         knots.LEAST_SHARE, knots.MOST_PITCH = saved
 
 
-def labelled_images(folder: Path, min_side: int) -> tuple[list, list[str]]:
+def labelled_images(folder: Path, min_side: int) -> tuple[list, np.ndarray]:
     """Every readable image of ``folder``, decoded as a scan decodes it, and its label (class folder or family)."""
     paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
-    labels = folder_labels(folder, paths)
-    if not any(labels):  # a flat folder of rendered families
-        labels = [family_of(p) for p in paths]
-    return [images.decode(p.read_bytes(), min_side) for p in paths], labels
+    return [images.decode(p.read_bytes(), min_side) for p in paths], labels_of(folder, paths)
 
 
 def main() -> None:
