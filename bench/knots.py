@@ -2,16 +2,20 @@
 
 With the option a knot grid is blurred at its own knot pitch before its views are cut, so the network
 sees the motif the knots draw rather than the knots every chart shares. This script makes every image's
-views through the product's own ViewPlan with the option on and the gate set each way below, embeds
+views through the product's own ViewPlan after io.knots melts them with the gate set each way below, embeds
 them with the default network (not adapted: adapting fits a projection per folder and would blur the
 comparison), and prints P@10 and mAP@R per set, with the share of images the gate takes:
 
-  none melted       the gate shut: the default
-  the option        io.knots as it is
-  pitch <= 20, 24   a longer largest pitch: more of the swatches taken, and more textures
-  every image       each image blurred at its strongest period, knot grid or not
+  none melted         the gate shut: the default
+  the option          io.knots as it is: a grid repeating in two directions up to a pitch of 32 px (at
+                      512 px on the long side), or in one direction up to 8 px
+  lattice up to 24    the same, with a largest lattice pitch of 24 px
+  one period, 16 px   the first gate (KNOTS_VERSION 1): the strongest period, in any direction, up to 16 px
+  every image         each image blurred at its strongest period, knot grid or not
 
-and, last, which labels of the sets that are not charts the option's gate takes.
+then whether each gate judges a pattern alike wherever it appears: each of 36 renders (9 families, 2
+colourways, 2 variants) at 160, 256, 400 and 640 px, and each render flat at 256 px against a photo of it on
+an object; and, last, which labels of the sets that are not charts the option's gate takes.
 
     .venv/bin/python bench/knots.py          # about 2 min
 """
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,26 +38,38 @@ from organizer.embedding import embed_inputs, make_spec
 from organizer.embedding.embed import view_plan
 from organizer.embedding.library import shared_embedder
 from organizer.io import images, knots
+from organizer.samples import FAMILIES, SampleSpec, render
+from organizer.samples.objects import render_object
 
 BATCH = 64
-#: Each setting's (LEAST_SHARE, MOST_PITCH) for io.knots.
+#: A gate that takes nothing, and one that takes every image with a period in the band.
+SHUT = knots.Gate(lattice_share=float("inf"), fine_share=float("inf"))
+OPEN = knots.Gate(lattice_pitch=float("inf"), lattice_share=0.0, lattice_crossing=0.0)
 SETTINGS = {
-    "none melted": (float("inf"), knots.MOST_PITCH),
-    "the option": (knots.LEAST_SHARE, knots.MOST_PITCH),
-    "pitch <= 20": (knots.LEAST_SHARE, 20.0),
-    "pitch <= 24": (knots.LEAST_SHARE, 24.0),
-    "every image": (0.0, float("inf")),
+    "none melted": SHUT,
+    "the option": knots.GATE,
+    "lattice up to 24": knots.Gate(lattice_pitch=24.0),
+    "one period, 16 px": knots.Gate(lattice_pitch=16.0, lattice_share=0.02, lattice_crossing=0.0,
+                                    fine_share=float("inf")),
+    "every image": OPEN,
 }
 
 
-@contextmanager
-def gate(least_share: float, most_pitch: float):
-    saved = knots.LEAST_SHARE, knots.MOST_PITCH
-    knots.LEAST_SHARE, knots.MOST_PITCH = least_share, most_pitch
-    try:
-        yield
-    finally:
-        knots.LEAST_SHARE, knots.MOST_PITCH = saved
+#: The sides a render is judged at, to see whether a gate judges it alike at each.
+SIDES = (160, 256, 400, 640)
+
+
+def consistency(gate: knots.Gate) -> tuple[float, float]:
+    """The share of renders ``gate`` judges alike at every one of :data:`SIDES`, and the share it judges alike
+    flat and photographed on an object."""
+    specs = [SampleSpec(family, colourway, variant) for family in FAMILIES for colourway in (0, 2) for variant in (0, 1)]
+
+    def taken(image) -> bool:
+        return knots.knot_pitch(image.convert("RGB"), gate) is not None
+
+    sizes = [len({taken(render(spec, (side, side))) for side in SIDES}) == 1 for spec in specs]
+    photos = [taken(render(spec, (256, 256))) == taken(render_object(spec, seed=0)) for spec in specs]
+    return float(np.mean(sizes)), float(np.mean(photos))
 
 
 def labelled_images(folder: Path, min_side: int) -> tuple[list, np.ndarray]:
@@ -68,7 +83,8 @@ def main() -> None:
     add_arguments(parser)
     args = parser.parse_args()
     report = Report("knots", "Melting the knots (`bench/knots.py`)", args)
-    spec = make_spec(adapt=False, melt_knots=True)
+    # Each setting melts the images itself, so the plan must not melt them again.
+    spec = make_spec(adapt=False)
     plan, embedder = view_plan(spec), shared_embedder(spec)
     sets = {**default_sets(), "objects": build_objects_set(OUT / "objects")}
     report.print("P@10 / mAP@R of the default network's vectors, not adapted, and the share of images melted.")
@@ -76,16 +92,22 @@ def main() -> None:
     report.print("| setting | " + " | ".join(sets) + " |")
     report.print("|---|" + "---|" * len(sets))
     loaded = {name: labelled_images(folder, plan.min_side) for name, folder in sets.items()}
-    for setting, (least_share, most_pitch) in SETTINGS.items():
+    for setting, gate in SETTINGS.items():
         cells = []
-        with gate(least_share, most_pitch):
-            for decoded, labels in loaded.values():
-                taken = np.mean([knots.knot_pitch(image) is not None for image in decoded])
-                vectors = np.concatenate([embed_inputs(embedder, [plan.views(image) for image in decoded[i:i + BATCH]])
-                                          for i in range(0, len(decoded), BATCH)])
-                scores = retrieval_metrics(vectors, labels)
-                cells.append(f"{scores['p_at_k']:.3f} / {scores['map_at_r']:.3f} ({taken:.0%})")
+        for decoded, labels in loaded.values():
+            melted = [knots.melted(image, gate) for image in decoded]
+            taken = np.mean([after is not before for after, before in zip(melted, decoded)])
+            vectors = np.concatenate([embed_inputs(embedder, [plan.views(image) for image in melted[i:i + BATCH]])
+                                      for i in range(0, len(melted), BATCH)])
+            scores = retrieval_metrics(vectors, labels)
+            cells.append(f"{scores['p_at_k']:.3f} / {scores['map_at_r']:.3f} ({taken:.0%})")
         report.print(f"| {setting} | " + " | ".join(cells) + " |")
+    report.print()
+    report.print("| setting | renders judged alike at every size | flat and photographed alike |")
+    report.print("|---|---|---|")
+    for setting, gate in SETTINGS.items():
+        sizes, photos = consistency(gate)
+        report.print(f"| {setting} | {sizes:.0%} | {photos:.0%} |")
     report.print()
     for name in ("dtd10", "garments"):
         decoded, labels = loaded[name]

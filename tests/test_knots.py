@@ -74,6 +74,23 @@ def test_images_with_no_fine_period_are_left_as_they_are(image):
     assert knots.melted(image) is image
 
 
+@pytest.mark.parametrize("period", [12, 16, 32])
+def test_stripes_repeat_in_one_direction_and_are_no_knot_grid(period):
+    # Knots repeat across and along a bracelet; stripes only across, and blurred at their own period they
+    # would turn to one flat colour.
+    assert knots.knot_pitch(_stripes(period)) is None
+
+
+@pytest.mark.parametrize("family", ["alpha-hearts", "alpha-stars", "normal-diamonds", "normal-knotgrid",
+                                    "normal-stripes", "normal-zigzag"])
+def test_a_pattern_is_judged_alike_at_any_size(family):
+    # A chart at one size melted and at another not would be compared melted against unmelted. A largest
+    # pitch of 16 px judged each of these families otherwise at one of these sizes than at another.
+    pitches = {side: knots.knot_pitch(render(SampleSpec(family, 0, 1), (side, side)).convert("RGB"))
+               for side in (160, 256, 400, 640)}
+    assert all(pitch is not None for pitch in pitches.values()), pitches
+
+
 def test_images_it_cannot_judge_are_left_as_they_are():
     grey = _chart().convert("L")
     tiny = _chart().resize((6, 6))
@@ -135,7 +152,7 @@ def test_threads_melting_at_once_get_the_serial_results():
     charts = [_chart(family, size) for family in ("alpha-hearts", "normal-chevron", "alpha-letters")
               for size in ((600, 200), (256, 256), (333, 457))]
     serial = [np.asarray(knots.melted(chart)) for chart in charts]
-    knots._radius.cache_clear()
+    knots._geometry.cache_clear()
     with ThreadPoolExecutor(4) as pool:
         together = [np.asarray(image) for image in pool.map(knots.melted, charts * 4)]
     assert all(np.array_equal(got, serial[i % len(charts)]) for i, got in enumerate(together))

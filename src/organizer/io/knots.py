@@ -3,24 +3,22 @@
 A bracelet chart draws its motif (a heart, a word, a chevron) in knots, and all charts' knots look
 alike, so the network's middle layers answer to that shared texture more than to the motif. Blurred at
 its own knot pitch, a chart keeps its cells' colours and loses the knots: the views show the motif.
-Measured on five labelled sets (docs/benchmarks.md, "Melting the knots"), find-similar P@10 rises by
-0.10 on the chart development set, 0.07 on rendered swatches and 0.08 on photos of them, and falls by
-0.002 on dtd10 and 0.005 on garment photos.
+Measured on five labelled sets (docs/benchmarks.md, "Melting the knots"), find-similar P@10 rises on the
+chart development set and on rendered swatches and photos of them, and falls a little on dtd10 and garment
+photos.
 
-An image is taken for a knot grid when its grey levels have one sharp period, a frequency holding at
-least :data:`LEAST_SHARE` of the power between the :data:`PERIODS`, no longer than :data:`MOST_PITCH`.
-Every length is a share of the image's long side, written in pixels of a 512 px one, so an image and its
-copy at another size are judged alike. The gate also takes some fine stripes, checks and crosshatching,
-whose period is the pattern itself: 4 % of dtd10's photos.
-
-It is an option (``ExtractorSpec.melt_knots``), not the default: the gate judges each image alone, and a
-chart and a photo of it, or the same chart at another size, can fall on either side of it. Then the two are
-compared melted against unmelted, and a photographed pattern finds its flat chart less often.
+An image is taken for a knot grid (:class:`Gate`) when its grey levels repeat in two directions, as knots
+do and stripes do not, or repeat in one very fine period, as a long chart's rows do. Every length is a
+share of the image's long side, written in pixels of a 512 px one, and the coarsest pitch taken is loose
+enough that a chart at any size, and a photo of it, fall on the same side: a pattern is compared melted
+with melted. The gate also takes checks and crosshatching, whose period is the pattern itself, which is why
+melting is an option (``ExtractorSpec.melt_knots``), not the default.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -34,11 +32,46 @@ PERIODS = (4.0, 40.0)
 #: ... and never finer than this many of the image's own pixels, whatever its size: near two, a period is
 #: the JPEG's blocks and the resampling's aliases, not the pattern.
 FINEST_PERIOD = 2.5
-#: A knot grid's period is at most this (32 knots along the long side); texture photos mostly peak near
-#: the coarse end of the band. 20 gained the swatches more and cost dtd10 and garment photos more.
-MOST_PITCH = 16.0
-#: The least share of the band's power in the peak frequency: knots give one sharp peak, textures a spread.
-LEAST_SHARE = 0.02
+#: Two frequencies at least this far apart in direction (radians) are two directions of repetition.
+APART = np.pi / 6
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """What the gate reads in an image's spectrum: the strongest period (in the analysed pixels), its share of
+    the band's power, and how far the strongest frequency in another direction stands above its ring's mean
+    power (the spectrum's slope divided out, so a coarse period does not win by being coarse)."""
+
+    pitch: float
+    share: float
+    crossing: float
+
+
+@dataclass(frozen=True)
+class Gate:
+    """When a :class:`Spectrum` is a knot grid's; pitches in pixels of an :data:`ANALYSIS_SIDE` long side.
+
+    Measured on five sets (``bench/knots.py``): a lattice pitch of 24 px melts a chart at one size and not
+    at another (about half of the rendered families change sides between 160 and 640 px); 40 takes 10 %
+    more garment photos."""
+
+    #: A grid that repeats in two directions, up to 16 knots along the long side ...
+    lattice_pitch: float = 32.0
+    lattice_share: float = 0.05
+    lattice_crossing: float = 20.0
+    #: ... or one of 64 knots or more along it, which a long chart's rows of knots repeat in one direction.
+    fine_pitch: float = 8.0
+    fine_share: float = 0.02
+
+    def takes(self, spectrum: Spectrum, scale: float) -> bool:
+        """Whether ``spectrum``, analysed at ``scale`` times :data:`ANALYSIS_SIDE`, is a knot grid's."""
+        lattice = (spectrum.pitch <= self.lattice_pitch * scale and spectrum.share >= self.lattice_share
+                   and spectrum.crossing >= self.lattice_crossing)
+        fine = spectrum.pitch <= self.fine_pitch * scale and spectrum.share >= self.fine_share
+        return lattice or fine
+
+
+GATE = Gate()
 
 
 def _blurred(pixels: np.ndarray, pitch: float) -> np.ndarray:
@@ -53,17 +86,23 @@ def _blurred(pixels: np.ndarray, pitch: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _radius(rows: int, cols: int) -> np.ndarray:
-    """Each frequency's distance from zero, in cycles per pixel, of a ``rows`` × ``cols`` real FFT, flat. Kept
+def _geometry(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each frequency of a ``rows`` × ``cols`` real FFT, flat: its distance from zero (cycles per pixel), its
+    direction, its ring (that distance in steps of the longer side's resolution) and each ring's size. Kept
     per shape: the FFT's lengths are few."""
-    radius = np.hypot(np.fft.fftfreq(rows)[:, None], np.fft.rfftfreq(cols)[None, :]).astype(np.float32).ravel()
-    radius.flags.writeable = False
-    return radius
+    fy, fx = np.fft.fftfreq(rows)[:, None], np.fft.rfftfreq(cols)[None, :]
+    radius = np.hypot(fy, fx).astype(np.float32).ravel()
+    direction = np.broadcast_to(np.arctan2(fy, fx), (rows, fx.size)).astype(np.float32).ravel()
+    ring = np.rint(radius * max(rows, cols)).astype(np.intp)
+    ring_size = np.bincount(ring).astype(np.float64)
+    for array in (radius, direction, ring, ring_size):
+        array.flags.writeable = False
+    return radius, direction, ring, ring_size
 
 
-def _peak(grey: np.ndarray, scale: float) -> tuple[float, float] | None:
-    """The strongest period of ``grey`` within :data:`PERIODS` (times ``scale``) and its share of the band's
-    power, or ``None`` where the band is empty or flat."""
+def _spectrum(grey: np.ndarray, scale: float) -> Spectrum | None:
+    """What :class:`Gate` reads in ``grey``, within :data:`PERIODS` (times ``scale``), or ``None`` where the
+    band is empty or flat."""
     from scipy import fft
 
     # Trimmed to lengths the FFT factors well: a prime side (337 px) took 0.7 ms against 0.1.
@@ -72,19 +111,25 @@ def _peak(grey: np.ndarray, scale: float) -> tuple[float, float] | None:
     # The window keeps the crop's edges, a strip's end or a photo's border, from posing as a period.
     windowed = (rows - rows.mean()) * np.hanning(height).astype(np.float32)[:, None]
     windowed *= np.hanning(width).astype(np.float32)[None, :]
-    radius = _radius(height, width)
-    inside = (radius > 1 / (PERIODS[1] * scale)) & (radius < 1 / max(PERIODS[0] * scale, FINEST_PERIOD))
-    spectrum = fft.rfft2(windowed).ravel()[inside]
+    radius, direction, ring, ring_size = _geometry(height, width)
+    spectrum = fft.rfft2(windowed).ravel()
     power = spectrum.real ** 2 + spectrum.imag ** 2
-    total = float(power.sum())
+    inside = (radius > 1 / (PERIODS[1] * scale)) & (radius < 1 / max(PERIODS[0] * scale, FINEST_PERIOD))
+    band = power[inside]
+    total = float(band.sum())
     if total <= 0:
         return None
-    strongest = int(np.argmax(power))
-    return float(1 / radius[inside][strongest]), float(power[strongest]) / total
+    strongest = int(np.argmax(band))
+    ring_mean = np.bincount(ring, power, minlength=ring_size.size) / ring_size
+    prominence = band / np.maximum(ring_mean[ring[inside]], np.finfo(np.float32).tiny)
+    angles = direction[inside]
+    turned = np.abs((angles - angles[int(np.argmax(prominence))] + np.pi / 2) % np.pi - np.pi / 2)
+    crossing = float(prominence[turned > APART].max(initial=0.0))
+    return Spectrum(float(1 / radius[inside][strongest]), float(band[strongest]) / total, crossing)
 
 
-def knot_pitch(image: Image.Image) -> float | None:
-    """The knot pitch of ``image`` in its own pixels, or ``None`` where it shows no knot grid."""
+def knot_pitch(image: Image.Image, gate: Gate = GATE) -> float | None:
+    """The knot pitch of ``image`` in its own pixels, or ``None`` where ``gate`` sees no knot grid in it."""
     if image.mode != "RGB" or min(image.size) < 2 * PERIODS[0]:
         return None
     # Judged at most ANALYSIS_SIDE long (a box reduce, cheap), in its middle square of ANALYSIS_CROP: a grid
@@ -94,13 +139,14 @@ def knot_pitch(image: Image.Image) -> float | None:
     crop_w, crop_h = (min(side, ANALYSIS_CROP * factor) for side in image.size)
     left, top = (image.width - crop_w) // 2, (image.height - crop_h) // 2
     middle = image.reduce(factor, box=(left, top, left + crop_w, top + crop_h))
-    peak = _peak(np.asarray(middle.convert("L")), scale)
-    if peak is None or peak[1] < LEAST_SHARE or peak[0] > MOST_PITCH * scale:
+    spectrum = _spectrum(np.asarray(middle.convert("L")), scale)
+    if spectrum is None or not gate.takes(spectrum, scale):
         return None
-    return peak[0] * factor
+    return spectrum.pitch * factor
 
 
-def melted(image: Image.Image) -> Image.Image:
-    """``image`` blurred at its knot pitch where it is a knot grid (:func:`knot_pitch`), else ``image`` itself."""
-    pitch = knot_pitch(image)
+def melted(image: Image.Image, gate: Gate = GATE) -> Image.Image:
+    """``image`` blurred at its knot pitch where ``gate`` takes it for a knot grid (:func:`knot_pitch`), else
+    ``image`` itself."""
+    pitch = knot_pitch(image, gate)
     return image if pitch is None else Image.fromarray(_blurred(np.asarray(image), pitch))
