@@ -65,7 +65,9 @@ def folder(tmp_path_factory) -> Path:
 
 
 def test_a_folder_is_adapted_and_its_network_vectors_stay_under_their_own_id(folder, tmp_path):
-    spec = make_spec(weights=None)
+    # Melting stays off in these tests: the folder would choose it for these renders (folder.extractor),
+    # and whether it did is not what they are about.
+    spec = make_spec(weights=None, melt_knots=False)
     assert spec.adapted and spec.id.endswith("+cv2+lw1/224/auto")
     with Cache(tmp_path / "cache.sqlite") as cache:
         library = open_library(folder, spec, cache)
@@ -80,7 +82,7 @@ def test_a_folder_is_adapted_and_its_network_vectors_stay_under_their_own_id(fol
 
 
 def test_reopening_embeds_nothing_and_loads_no_model(folder, tmp_path, monkeypatch):
-    spec = make_spec(weights=None)
+    spec = make_spec(weights=None, melt_knots=False)
     with Cache(tmp_path / "cache.sqlite") as cache:
         first = open_library(folder, spec, cache)
 
@@ -94,7 +96,7 @@ def test_reopening_embeds_nothing_and_loads_no_model(folder, tmp_path, monkeypat
 
 
 def test_the_same_folder_gets_the_same_projection_from_any_thread(folder, tmp_path):
-    spec = make_spec(weights=None)
+    spec = make_spec(weights=None, melt_knots=False)
     with Cache(tmp_path / "serial.sqlite") as cache:
         serial = open_library(folder, spec, cache).vectors
     copies = [tmp_path / f"copy{i}.sqlite" for i in range(2)]
@@ -113,7 +115,7 @@ def test_the_same_folder_gets_the_same_projection_from_any_thread(folder, tmp_pa
 
 
 def test_a_query_from_outside_lands_in_the_folders_space(folder, tmp_path):
-    spec = make_spec(weights=None)
+    spec = make_spec(weights=None, melt_knots=False)
     outside = tmp_path / "outside"
     outside.mkdir()
     with Cache(tmp_path / "cache.sqlite") as cache:
@@ -133,7 +135,7 @@ def test_a_small_folder_keeps_its_vectors(tmp_path):
     small = tmp_path / "small"
     write_sample_folder(small, per_family=1, colourways=2, size=(96, 96))
     assert len(list(small.iterdir())) < MIN_PAIRS
-    spec = make_spec(weights=None)
+    spec = make_spec(weights=None, melt_knots=False)
     with Cache(tmp_path / "cache.sqlite") as cache:
         library = open_library(small, spec, cache)
         raw = cache.vectors(spec.unadapted.id, library.hashes)
@@ -143,7 +145,7 @@ def test_a_small_folder_keeps_its_vectors(tmp_path):
 
 
 def test_cancelling_keeps_the_changed_views_embedded_so_far(folder, tmp_path):
-    spec = make_spec(weights=None)
+    spec = make_spec(weights=None, melt_knots=False)
     with Cache(tmp_path / "cache.sqlite") as cache:
         library = open_library(folder, spec.unadapted, cache)
         asked = iter(range(100))
@@ -153,8 +155,8 @@ def test_cancelling_keeps_the_changed_views_embedded_so_far(folder, tmp_path):
 
 
 def test_turning_it_off_and_earlier_defaults():
-    spec = make_spec(weights=None)
-    off = make_spec(weights=None, adapt=False)
+    spec = make_spec(weights=None, melt_knots=False)
+    off = make_spec(weights=None, adapt=False, melt_knots=False)
     assert off == spec.unadapted and "+lw" not in off.id
     # Adapting came in with the first centre view: the default before it had that view and no adaptation.
     first_centre_view = spec.id.replace("+cv2+", "+cv+")
@@ -198,7 +200,7 @@ def test_changed_copies_of_long_images_have_no_empty_corners(size):
 
 
 def test_a_file_changed_since_the_scan_is_left_out_of_the_pairs(folder, tmp_path):
-    spec = make_spec(weights=None)
+    spec = make_spec(weights=None, melt_knots=False)
     copy = tmp_path / "copy"
     shutil.copytree(folder, copy)
     with Cache(tmp_path / "cache.sqlite") as cache:

@@ -19,6 +19,9 @@ ALL = {"embedding", "map", "clusters"}
     ({"layers": "early"}, ALL),
     ({"feature_mode": "texture"}, ALL),
     ({"centre_view": False}, ALL),
+    # "auto" may have melted this folder's charts or not: either change may change its vectors.
+    ({"melt_knots": "off"}, ALL),
+    ({"melt_knots": "on"}, ALL),
     ({"perplexity": 50.0}, {"map"}),
     ({"cluster_method": "kmeans"}, {"clusters"}),
     ({"cluster_k": 5}, {"clusters"}),

@@ -99,22 +99,24 @@ def test_images_it_cannot_judge_are_left_as_they_are():
         assert knots.melted(image) is image
 
 
-def test_melting_is_an_option_named_in_the_id():
-    assert not make_spec().melt_knots and "+kn" not in make_spec().id
-    assert not view_plan(make_spec()).melt_knots
+def test_melting_is_left_to_the_folder_and_named_in_the_id_where_it_melts():
+    assert make_spec().melt_knots is None and "+kn" not in make_spec().id
+    assert not view_plan(make_spec()).melt_knots and not view_plan(make_spec(melt_knots=False)).melt_knots
     melting = make_spec(melt_knots=True)
     assert melting.id == make_spec().id.replace("+lw", f"+kn{KNOTS_VERSION}+lw")
+    assert make_spec(melt_knots=False).id == make_spec().id
 
 
-def test_the_cli_option_and_the_app_setting_make_the_same_spec(tmp_path):
+@pytest.mark.parametrize("flags, setting", [([], "auto"), (["--melt-knots"], "on"), (["--no-melt-knots"], "off")])
+def test_the_cli_option_and_the_app_setting_make_the_same_spec(tmp_path, flags, setting):
     from organizer.cli import build_parser
     from organizer.cli.common import spec_from_args
     from organizer.folder.invalidation import extractor_spec
     from organizer.storage.settings import Settings
 
-    args = build_parser().parse_args(["embed", str(tmp_path), "--melt-knots"])
-    assert spec_from_args(args) == extractor_spec(Settings(melt_knots=True))
-    assert spec_from_args(args).melt_knots
+    args = build_parser().parse_args(["embed", str(tmp_path), *flags])
+    assert spec_from_args(args) == extractor_spec(Settings(melt_knots=setting))
+    assert spec_from_args(args).melt_knots is {"auto": None, "on": True, "off": False}[setting]
 
 
 def test_a_network_sees_a_chart_melted_and_a_photo_as_it_is():

@@ -39,11 +39,20 @@ def test_other_versions_and_garbage_give_defaults():
 
 def test_the_apps_defaults_are_the_engines():
     from organizer.analysis.reduce import MapSpec
-    from organizer.embedding.registry import DEFAULT_ADAPT, DEFAULT_CENTRE_VIEW
+    from organizer.embedding.registry import DEFAULT_ADAPT, DEFAULT_CENTRE_VIEW, DEFAULT_MELT_KNOTS
+    from organizer.folder.invalidation import extractor_spec
 
     assert Settings().perplexity == MapSpec().perplexity
     assert Settings().centre_view == DEFAULT_CENTRE_VIEW
     assert Settings().adapt == DEFAULT_ADAPT
+    assert extractor_spec(Settings()).melt_knots is DEFAULT_MELT_KNOTS
+
+
+def test_a_choice_outside_its_values_falls_back_to_the_default():
+    # melt_knots was a tick box before it could be left to the folder: a stored true reads as the default.
+    for stored in ("true", '"sometimes"', "1"):
+        assert Settings.from_json(f'{{"version": 2, "settings": {{"melt_knots": {stored}}}}}').melt_knots == "auto"
+    assert Settings.from_json('{"version": 2, "settings": {"melt_knots": "off"}}').melt_knots == "off"
 
 
 def test_only_chosen_values_are_stored_so_a_changed_default_reaches_the_rest():

@@ -225,7 +225,10 @@ def test_split_merge_and_a_settings_change_that_reclusters_only(qtbot, window, s
 
     # Agglomerative clustering: new clusters and a dendrogram, but the same scan and map.
     session.apply_settings(replace(session.settings, cluster_method="agglomerative", cluster_k=4))
-    qtbot.waitUntil(lambda: window.dendrogram.dendrogram() is not None, timeout=30_000)
+    # The automatic clustering may have drawn a dendrogram already: wait for the new clustering itself.
+    assert session.runner.running("clusters")
+    qtbot.waitUntil(lambda: not session.runner.running("clusters"), timeout=30_000)
+    assert window.dendrogram.dendrogram() is not None
     assert len(session.book.clusters()) == 4
     assert session.library is library and session.layout is layout
     assert not session.runner.running("scan") and not session.runner.running("map")

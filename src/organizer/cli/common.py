@@ -17,7 +17,7 @@ from ..embedding import make_spec
 from ..embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ..embedding.embed import EngineFactory
 from ..embedding.library import Library
-from ..embedding.registry import AUTOENCODER, DEFAULT_POOLING, MAX_INPUT, MIN_INPUT, MODES, POOLINGS
+from ..embedding.registry import AUTOENCODER, DEFAULT_MELT_KNOTS, DEFAULT_POOLING, MAX_INPUT, MIN_INPUT, MODES, POOLINGS
 from ..embedding.runtime import BACKENDS, DEVICES, PRECISIONS, TORCH_HINT, torch_installed
 from ..folder import ClusterResult, FolderModel, load_folder_state
 from ..folder.distributed import ENGINES, DaskEngine, require_dask
@@ -88,10 +88,10 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
     group.add_argument("--no-adapt", dest="adapt", action="store_false",
                        help="keep the network's vectors as they are, not projected with what the folder's own images "
                             "teach (the default, which embeds up to 256 of them once more, changed a little)")
-    group.add_argument("--melt-knots", action="store_true",
-                       help="blur a bracelet chart's knots away before comparing, so its motif counts (a heart "
-                            "finds hearts in other colours and knot styles); some fine stripes and checks are "
-                            "blurred too")
+    group.add_argument("--melt-knots", action=argparse.BooleanOptionalAction, default=DEFAULT_MELT_KNOTS,
+                       help="blur bracelet charts' knots away before comparing, so a motif counts (a heart finds "
+                            "hearts in other colours and knot styles); checks and crosshatching are blurred too. "
+                            "Default: in a folder most of whose images are knot grids")
     group.add_argument("--invariant", action="store_true",
                        help="match rotated and mirrored copies: average over all 8 flips and quarter turns (8x slower)")
     group.add_argument("--equalize", action="store_true",

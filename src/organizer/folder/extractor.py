@@ -1,13 +1,26 @@
-"""The extractor as one folder needs it: with its equalization reference, or its own autoencoder.
+"""The extractor as one folder needs it: whether its knot grids are melted, with its equalization reference,
+or its own autoencoder.
 
-Both depend on the folder's images, so a spec made from the user's choices alone is
+All depend on the folder's images, so a spec made from the user's choices alone is
 completed here, with the cache at hand. The autoencoder is trained once per folder and
 kept beside the folder's cache (``<cache>.autoencoder-<training hash>.pt``); later scans,
 and images added since, use the newest model, until the user retrains.
+
+Melting a knot grid (io.knots) before its views are cut lifts a library of bracelet charts, of bracelet
+swatches and of photos of them a long way, and costs a library of texture photos a little: checks and
+crosshatching repeat in two directions as knots do, and blurred at their own period they lose the pattern
+itself (docs/benchmarks.md, "Melting the knots"). So by default (``ExtractorSpec.melt_knots`` None) a folder
+is melted when at least :data:`LEAST_SHARE` of a sample of its images are knot grids: measured, 5 % of dtd10,
+2 % of the garment photos, 77 % of the chart set and 99 % of the rendered swatches and photos.
+
+The choice is stored in the folder's cache under the gate's version and kept, so images added later never
+flip it and re-embed the folder. One made in a folder of fewer files than :data:`SAMPLE` is made again once the
+folder holds more, so a folder that starts with a handful of images is judged on what it becomes.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,12 +28,14 @@ import numpy as np
 
 from ..embedding import ExtractorSpec
 from ..embedding.autoencoder import TrainConfig
-from ..embedding.registry import AUTOENCODER, autoencoder_spec
+from ..embedding.registry import AUTOENCODER, KNOTS_VERSION, autoencoder_spec
 from ..embedding.runtime import choose, require_torch
+from ..io import images, knots
 from ..io.folder_pass import compute_per_image
 from ..io.images import MAX_FILE_BYTES
 from ..io.preprocess import make_views
-from ..jobs.tasks import ProgressFn, StopFn, never_stop, no_progress
+from ..io.scan import scan_folder
+from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from ..storage.cache import Cache
 from ..tools.autoencoder_training import save_autoencoder, train_autoencoder, training_hash
 from ..tools.levels import MEASURING_NOTE, folder_spec
@@ -84,13 +99,64 @@ def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConf
     return path
 
 
+#: The images judged, spread evenly over the folder in path order: enough that one odd image does not decide,
+#: few enough to read in a second or two before the first scan.
+SAMPLE = 48
+#: The least share of the judged images that must be knot grids for the folder to be melted.
+LEAST_SHARE = 0.5
+_KEY = f"melt-knots-v{KNOTS_VERSION}"
+
+
+def sample_of(paths: list[Path], size: int = SAMPLE) -> list[Path]:
+    """At most ``size`` of ``paths``, spread evenly over them in order."""
+    if len(paths) <= size:
+        return list(paths)
+    return [paths[i * len(paths) // size] for i in range(size)]
+
+
+def with_knot_choice(spec: ExtractorSpec, folder: Path, cache: Cache, *, should_stop: StopFn = never_stop,
+                     max_file_bytes: int = MAX_FILE_BYTES) -> ExtractorSpec:
+    """``spec`` with ``melt_knots`` decided for ``folder`` where it was left open (None), else ``spec`` itself.
+
+    Raises
+    ------
+    Cancelled
+        When ``should_stop()`` turns true; nothing is stored.
+    """
+    if spec.melt_knots is not None:
+        return spec
+    stored = json.loads(cache.get_meta(_KEY) or "null")
+    if stored and stored["files"] >= SAMPLE:
+        return replace(spec, melt_knots=stored["melt"])
+    paths = sorted(entry.path for entry in scan_folder(Path(folder), should_stop).files)
+    if stored and stored["files"] >= len(paths):
+        return replace(spec, melt_knots=stored["melt"])
+    grids = judged = 0
+    min_side = spec.largest_input  # decoded as the scan decodes it, so the gate sees what the views are cut from
+    for path in sample_of(paths, SAMPLE):
+        if should_stop():
+            raise Cancelled()
+        try:
+            image = images.load(path, min_side, max_file_bytes)
+        except images.ImageError:
+            continue  # the scan lists it with its reason
+        judged += 1
+        grids += knots.knot_pitch(image) is not None
+    melt = judged > 0 and grids >= LEAST_SHARE * judged
+    if judged:
+        cache.put_meta(_KEY, json.dumps({"melt": melt, "files": len(paths), "judged": judged, "grids": grids}))
+    return replace(spec, melt_knots=melt)
+
+
 def for_folder(spec: ExtractorSpec, folder: Path, cache: Cache, *, equalize: bool = False, device: str = "auto",
                progress: ProgressFn = no_progress, should_stop: StopFn = never_stop,
                max_file_bytes: int = MAX_FILE_BYTES) -> ExtractorSpec:
-    """``spec`` completed for ``folder``: its autoencoder (trained if it has none) and its reference level.
+    """``spec`` completed for ``folder``: whether its knot grids are melted, where ``spec`` leaves that to the
+    folder (:func:`with_knot_choice`), its autoencoder (trained if it has none) and its reference level.
 
-    Files over ``max_file_bytes`` are left out of both, unread.
+    Files over ``max_file_bytes`` are left out of all three, unread.
     """
+    spec = with_knot_choice(spec, folder, cache, should_stop=should_stop, max_file_bytes=max_file_bytes)
     if spec.model == AUTOENCODER and not spec.weights_file:
         models = trained_models(cache.path)
         path = models[0] if models else train_for_folder(folder, cache, device=device, progress=progress,

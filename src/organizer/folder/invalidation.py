@@ -18,8 +18,9 @@ from ..embedding.weights import MissingWeightsFile
 from ..storage.settings import Settings
 
 _CLUSTER_FIELDS = ("cluster_method", "cluster_k", "linkage", "min_cluster_size")
-_EXTRACTOR_FIELDS = ("model", "weights_file", "layers", "feature_mode", "invariant", "centre_view", "adapt",
-                     "melt_knots")
+_EXTRACTOR_FIELDS = ("model", "weights_file", "layers", "feature_mode", "invariant", "centre_view", "adapt")
+#: The spec's ``melt_knots`` for each of the setting's values: "auto" leaves it to the folder.
+_MELT_KNOTS = {"auto": None, "on": True, "off": False}
 
 
 def extractor_spec(settings: Settings):
@@ -42,7 +43,7 @@ def extractor_spec(settings: Settings):
             raise MissingWeightsFile(Path(weights))
     return make_spec(settings.model, settings.layers or None, settings.feature_mode, invariant=settings.invariant,
                      weights=weights, centre_view=settings.centre_view, adapt=settings.adapt,
-                     melt_knots=settings.melt_knots)
+                     melt_knots=_MELT_KNOTS[settings.melt_knots])
 
 
 def with_default_model(settings: Settings) -> Settings:
@@ -62,7 +63,9 @@ def _extractor_id(settings: Settings) -> tuple[str, str] | None:
 
 def what_changed(old: Settings, new: Settings) -> set[str]:
     """The stale results, a subset of {"embedding", "map", "clusters"}."""
-    if old.equalize != new.equalize:
+    # The folder decides "auto" (folder.extractor), so the spec alone cannot tell whether a change of it
+    # changes the vectors; the rescan finds them in the cache where it does not.
+    if old.equalize != new.equalize or old.melt_knots != new.melt_knots:
         return {"embedding", "map", "clusters"}
     if any(getattr(old, name) != getattr(new, name) for name in _EXTRACTOR_FIELDS):
         old_id, new_id = _extractor_id(old), _extractor_id(new)

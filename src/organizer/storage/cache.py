@@ -20,6 +20,8 @@ edits
 annotations
     Each image's tags (JSON), star rating and colour label, keyed by its path relative to
     the folder, with its content hash so a renamed file keeps them (schema version 2).
+meta
+    The schema version, and what was chosen for the folder (folder.extractor).
 clusterings
     The latest computed clustering per (extractor, cluster spec), with a digest of the image
     hashes it was computed for, so a reopened folder has its clusters without computing them
@@ -44,6 +46,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from .annotations import Annotation
+from .writes import CacheError, Transaction, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +108,6 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
-class CacheError(RuntimeError):
-    """The cache cannot be opened or written (locked for too long, disk full, read-only)."""
-
-
 class _Damaged(sqlite3.DatabaseError):
     """The file opened, but its content fails our checks."""
 
@@ -117,10 +116,6 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     """Only a damaged or foreign file is moved aside; a locked, read-only or unreachable
     database is the user's to fix, and renaming it would throw its vectors away."""
     return isinstance(exc, _Damaged) or getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 class Cache:
@@ -159,7 +154,7 @@ class Cache:
             try:
                 return self._connect()
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                if not is_busy(exc) or time.monotonic() + pause > deadline:
                     raise
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
@@ -220,7 +215,7 @@ class Cache:
 
     def transaction(self):
         """A context manager for one atomic batch of writes."""
-        return _Transaction(self._conn, self.path)
+        return Transaction(self._conn, self.path)
 
     # files -----------------------------------------------------------------------------
     def known_files(self) -> dict[str, FileRecord]:
@@ -310,6 +305,15 @@ class Cache:
         with self.transaction():
             self._conn.execute("INSERT OR REPLACE INTO clusterings VALUES (?, ?, ?, ?)", (extractor, spec, images, data))
 
+    # meta: what the cache records about its folder -----------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     # edits ------------------------------------------------------------------------------
     def get_edits(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM edits WHERE key = ?", (key,)).fetchone()
@@ -347,53 +351,3 @@ class Cache:
 
     def forget_failures(self, paths: Iterable[str]) -> None:
         self._conn.executemany("DELETE FROM failures WHERE path = ?", ((p,) for p in paths))
-
-
-class _Transaction:
-    def __init__(self, conn: sqlite3.Connection, path: Path):
-        self._conn = conn
-        self._path = path
-
-    def __enter__(self) -> None:
-        # IMMEDIATE takes the write lock up front, so a second writer waits at BEGIN (with
-        # the busy timeout) instead of failing half-way through the batch.
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise CacheError(_write_failure(self._path, exc)) from exc
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            try:
-                self._conn.execute("COMMIT")
-                return
-            except sqlite3.Error as error:
-                exc = error
-        self._rollback()
-        if isinstance(exc, sqlite3.Error):
-            raise CacheError(_write_failure(self._path, exc)) from exc
-
-    def _rollback(self) -> None:
-        # SQLite has already rolled back after some errors (a full disk, an I/O error), and a
-        # ROLLBACK then fails with "no transaction is active", which would hide the real error.
-        if not self._conn.in_transaction:
-            return
-        try:
-            self._conn.execute("ROLLBACK")
-        except sqlite3.Error as error:
-            # The error that stopped the batch is the one to report; SQLite undoes a
-            # transaction left open when the connection closes or the file next opens.
-            log.warning("Could not roll back a write to %s: %s", self._path, error)
-
-
-def _write_failure(path: Path, exc: sqlite3.Error) -> str:
-    """One line for a write the cache refused; the batch is undone, everything saved before stays."""
-    name = getattr(exc, "sqlite_errorname", "")
-    if name.startswith("SQLITE_FULL"):
-        return (f"the disk is full: the cache {path} could not be written; nothing was lost "
-                f"(free some space and run again)")
-    if name.startswith("SQLITE_READONLY"):
-        return f"the cache {path} is read-only and could not be written; nothing was lost"
-    if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
-        return f"the cache {path} is busy (another scan is writing it?) and could not be written; nothing was lost"
-    return f"the cache {path} could not be written ({exc}); nothing was lost"

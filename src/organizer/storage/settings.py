@@ -20,6 +20,8 @@ _V1_DEFAULTS = {"perplexity": 30.0}
 MAX_RECENT = 10
 #: The least a number field may hold; a smaller stored value falls back to the default.
 _AT_LEAST = {"max_file_mb": 1, "similar_columns": 1, "similar_width": 120}
+#: The values a choice field may hold; another stored value falls back to the default.
+CHOICES = {"melt_knots": ("auto", "on", "off")}
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,10 @@ class Settings:
     #: Project the vectors with what the folder's own images teach (embedding.registry.DEFAULT_ADAPT;
     #: tests/test_settings.py holds them equal).
     adapt: bool = True
-    #: Blur a bracelet chart's knots away before the network sees it (io.knots).
-    melt_knots: bool = False
+    #: Blur bracelet charts' knots away before the network sees them (io.knots): "auto" where most of the folder's
+    #: images are knot grids (embedding.registry.DEFAULT_MELT_KNOTS; tests/test_settings.py holds them equal),
+    #: "on" or "off" in every folder.
+    melt_knots: str = "auto"
     #: Equalize every image to the folder's median brightness, contrast and sharpness first.
     equalize: bool = False
     device: str = "auto"
@@ -90,6 +94,8 @@ class Settings:
                 continue
             value, expected = values[spec.name], getattr(default, spec.name)
             if spec.name in _AT_LEAST and (type(value) is not int or value < _AT_LEAST[spec.name]):
+                continue
+            if spec.name in CHOICES and value not in CHOICES[spec.name]:
                 continue
             if isinstance(expected, tuple):
                 if isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -19,7 +19,7 @@ from ...embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ...embedding.registry import AUTOENCODER, CNN_MODES, MODES
 from ...embedding.runtime import BACKEND_LABELS, BACKENDS, CPU_BACKEND, DEVICES, torch_installed
 from ...search.compare_indices import INDEX_SPECS
-from ...storage.settings import Settings
+from ...storage.settings import CHOICES, Settings
 from ..palette import tone_colour
 from .model_choice import (NEEDS_TORCH, WEIGHTS_FILTER, download_tooltip, model_item, model_label, model_note,
                            needs_weights)
@@ -36,6 +36,7 @@ MODE_LABELS = {"content": "Content", "texture": "Texture", "structure": "Structu
                "colour": "Colour", "mean-colour": "Mean colour", "palette": "Palette (ignore motif)"}
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                  "mps": "Apple GPU (Metal)"}
+MELT_KNOTS_LABELS = {"auto": "Where most images are bracelet charts", "on": "In every folder", "off": "Never"}
 RUNTIME_LABELS = {"auto": f"Automatic ({BACKEND_LABELS[CPU_BACKEND]} where installed)", **BACKEND_LABELS}
 #: The devices and the runtime that only torch runs, marked where torch is left out (the bundle).
 TORCH_CHOICES = ("cuda", "mps", "torch")
@@ -94,13 +95,14 @@ class SettingsDialog(QDialog):
                                           "tile and are left as they are. Turn it off for a folder of flat, "
                                           "uncropped patterns, to scan it twice as fast.")
         features.addRow("", self.centre_view_check)
-        self.melt_knots_check = QCheckBox("Blur bracelet charts' knots away (find a motif in any colours)")
-        self.melt_knots_check.setToolTip("Where an image is a grid of knots, blurs it one knot wide before comparing, "
+        self.melt_knots_combo = self._combo(CHOICES["melt_knots"], MELT_KNOTS_LABELS)
+        self.melt_knots_combo.setToolTip("Where an image is a grid of knots, blurs it one knot wide before comparing, "
                                          "so a chart's motif counts rather than its knots: a heart finds hearts in "
                                          "other colours and knot styles, a photographed bracelet its flat chart. "
-                                         "A few fine stripes and checks are blurred too, and a chart may be judged "
-                                         "differently from a photo of it.")
-        features.addRow("", self.melt_knots_check)
+                                         "Checks and crosshatching are blurred too, which costs a library of "
+                                         "texture photos a little; so by default only a folder most of whose "
+                                         "images are knot grids is blurred.")
+        self._row(features, "Blur knots away:", self.melt_knots_combo)
         self.adapt_check = QCheckBox("Adapt to this folder (a few seconds more)")
         self.adapt_check.setToolTip("Embeds up to 256 of the folder's images once more, each cropped, turned, lit "
                                     "and coloured a little differently, and learns from them what changes between "
@@ -169,7 +171,7 @@ class SettingsDialog(QDialog):
     # building -------------------------------------------------------------------------------
     def _network_options(self) -> tuple[QWidget, ...]:
         return (self.model_combo, self.layers_edit, self.invariant_check, self.centre_view_check,
-                self.melt_knots_check, self.adapt_check)
+                self.melt_knots_combo, self.adapt_check)
 
     def _form(self, layout: QVBoxLayout, title: str, note: str) -> QFormLayout:
         box = QGroupBox(title)
@@ -220,7 +222,7 @@ class SettingsDialog(QDialog):
         self._select(self.mode_combo, settings.feature_mode)
         self.invariant_check.setChecked(settings.invariant)
         self.centre_view_check.setChecked(settings.centre_view)
-        self.melt_knots_check.setChecked(settings.melt_knots)
+        self._select(self.melt_knots_combo, settings.melt_knots)
         self.adapt_check.setChecked(settings.adapt)
         self.equalize_check.setChecked(settings.equalize)
         self._select(self.device_combo, settings.device)
@@ -280,7 +282,7 @@ class SettingsDialog(QDialog):
                        feature_mode=self.mode_combo.currentData(),
                        invariant=self.invariant_check.isChecked(),
                        centre_view=self.centre_view_check.isChecked(),
-                       melt_knots=self.melt_knots_check.isChecked(),
+                       melt_knots=self.melt_knots_combo.currentData(),
                        adapt=self.adapt_check.isChecked(),
                        equalize=self.equalize_check.isChecked(),
                        device=self.device_combo.currentData(),

@@ -1,0 +1,124 @@
+"""Tests for leaving the knot melting to the folder (organizer.folder.extractor.with_knot_choice)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from organizer.embedding import make_spec
+from organizer.embedding.registry import KNOTS_VERSION
+from organizer.folder import extractor
+from organizer.folder.extractor import with_knot_choice
+from organizer.folder.loading import open_library
+from organizer.samples import FAMILIES, SampleSpec, render
+from organizer.storage.cache import Cache
+
+SMALL = make_spec(weights=None, size=64)
+
+
+def _charts(folder, count: int, start: int = 0) -> None:
+    folder.mkdir(exist_ok=True)
+    for i in range(start, start + count):
+        spec = SampleSpec(FAMILIES[i % len(FAMILIES)], i % 4, i // len(FAMILIES))
+        render(spec, (200 + 40 * (i % 5), 200)).convert("RGB").save(folder / f"chart_{i:03d}.png")
+
+
+def _photos(folder, count: int, start: int = 0) -> None:
+    """Smooth colour blobs, as texture photos are to the gate: no period."""
+    folder.mkdir(exist_ok=True)
+    for i in range(start, start + count):
+        coarse = np.random.default_rng(i).uniform(0, 255, (16, 20, 3)).astype(np.uint8)
+        Image.fromarray(coarse).resize((320, 256), Image.Resampling.BICUBIC).save(folder / f"photo_{i:03d}.jpg")
+
+
+def _choice(folder, cache_path, spec=SMALL):
+    with Cache(cache_path) as cache:
+        return with_knot_choice(spec, folder, cache).melt_knots
+
+
+def test_a_folder_of_charts_is_melted_and_one_of_photos_is_not(tmp_path):
+    _charts(tmp_path / "charts", 10)
+    _photos(tmp_path / "photos", 10)
+    assert _choice(tmp_path / "charts", tmp_path / "charts.sqlite") is True
+    assert _choice(tmp_path / "photos", tmp_path / "photos.sqlite") is False
+
+
+def test_a_folder_is_melted_only_where_most_of_it_is_knot_grids(tmp_path):
+    _charts(tmp_path / "mostly", 7)
+    _photos(tmp_path / "mostly", 3)
+    _charts(tmp_path / "few", 3)
+    _photos(tmp_path / "few", 7)
+    assert _choice(tmp_path / "mostly", tmp_path / "mostly.sqlite") is True
+    assert _choice(tmp_path / "few", tmp_path / "few.sqlite") is False
+
+
+def test_the_choice_is_kept_as_the_folder_grows(tmp_path, monkeypatch):
+    # Images added later never flip it, which would embed the whole folder again.
+    monkeypatch.setattr(extractor, "SAMPLE", 6)
+    folder, cache = tmp_path / "library", tmp_path / "library.sqlite"
+    _charts(folder, 8)
+    assert _choice(folder, cache) is True
+    _photos(folder, 30)
+    assert _choice(folder, cache) is True
+    # ... unless the gate itself changed: the choice is stored under its version.
+    with Cache(cache) as opened:
+        opened.put_meta(f"melt-knots-v{KNOTS_VERSION}", "null")
+    assert _choice(folder, cache) is False
+
+
+def test_a_choice_made_on_a_handful_of_images_is_made_again_once_the_folder_holds_more(tmp_path, monkeypatch):
+    monkeypatch.setattr(extractor, "SAMPLE", 12)
+    folder, cache = tmp_path / "library", tmp_path / "library.sqlite"
+    _photos(folder, 2)
+    assert _choice(folder, cache) is False
+    _charts(folder, 20)
+    assert _choice(folder, cache) is True
+
+
+def test_a_choice_the_user_made_is_kept_and_nothing_is_judged(tmp_path):
+    _charts(tmp_path / "charts", 4)
+    for chosen in (True, False):
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            assert with_knot_choice(make_spec(weights=None, melt_knots=chosen), tmp_path / "charts", cache).melt_knots \
+                is chosen
+            assert cache.get_meta(f"melt-knots-v{KNOTS_VERSION}") is None
+    assert make_spec(mode="colour").melt_knots is False
+
+
+def test_unreadable_files_are_not_judged(tmp_path):
+    folder = tmp_path / "library"
+    _charts(folder, 3)
+    for i in range(5):
+        (folder / f"broken_{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+    assert _choice(folder, tmp_path / "cache.sqlite") is True
+    only_broken = tmp_path / "broken"
+    only_broken.mkdir()
+    (only_broken / "broken.jpg").write_bytes(b"\xff\xd8\xff nothing")
+    with Cache(tmp_path / "broken.sqlite") as cache:
+        assert with_knot_choice(SMALL, only_broken, cache).melt_knots is False
+        assert cache.get_meta(f"melt-knots-v{KNOTS_VERSION}") is None
+
+
+def test_folders_judged_at_once_get_the_serial_choices(tmp_path):
+    folders = []
+    for i in range(4):
+        folder = tmp_path / f"f{i}"
+        (_charts if i % 2 else _photos)(folder, 6)
+        folders.append(folder)
+    serial = [_choice(folder, tmp_path / f"serial{i}.sqlite") for i, folder in enumerate(folders)]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda i: _choice(folders[i % 4], tmp_path / f"together{i}.sqlite"), range(8)))
+    assert serial == [False, True, False, True] and together == serial * 2
+
+
+@pytest.mark.parametrize("maker, melted", [(_charts, True), (_photos, False)])
+def test_an_opened_library_is_embedded_and_searched_as_its_folder_chose(tmp_path, maker, melted):
+    folder = tmp_path / "library"
+    maker(folder, 6)
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        library = open_library(folder, SMALL, cache)
+    assert library.spec.melt_knots is melted
+    assert (f"+kn{KNOTS_VERSION}" in library.spec.id) is melted
