@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 CONFIGS: dict[str, dict] = {
     "lite0 default (blocks 10+11+14, object pooling, centre view inside the object, adapted to the folder)": {},
     "lite0 default, not adapted": {"adapt": False},
-    "lite0 default, knots melted (--melt-knots)": {"melt_knots": True},
+    "lite0 default, knots melted in every folder (--melt-knots)": {"melt_knots": True},
     "lite0 blocks 10+14, whole view only (the default before the centre view)": {
         "layers": "_blocks.10,_blocks.14", "centre_view": False, "adapt": False},
     "lite0 blocks 10+14, centre prior (the default before object pooling)": {

@@ -42,13 +42,19 @@ def _own_flat_ranks(tmp_path, folder, spec) -> dict[tuple[str, str], int]:
     return ranks
 
 
-def test_a_pattern_on_a_shirt_against_a_patterned_wall_finds_the_same_pattern_flat(tmp_path):
+def _shirts_folder(tmp_path):
+    """The 9 flat patterns and the 72 shirts photographed against a wall."""
     folder = tmp_path / "library"
     folder.mkdir()
     for family in FAMILIES:
         render(SampleSpec(family, 0, 0), (256, 256)).convert("RGB").save(folder / f"flat_{family}.png")
     for pattern, background in SHIRTS:
         _shirt_photo(pattern, background).save(folder / f"shirt_{pattern}_on_{background}.png")
+    return folder
+
+
+def test_a_pattern_on_a_shirt_against_a_patterned_wall_finds_the_same_pattern_flat(tmp_path):
+    folder = _shirts_folder(tmp_path)
     assert "+cv2" in make_spec().id
     with_centre = _own_flat_ranks(tmp_path, folder, make_spec())
     whole_only = _own_flat_ranks(tmp_path, folder, make_spec(centre_view=False))
@@ -66,12 +72,7 @@ def test_with_the_knots_melted_a_shirt_still_finds_its_own_pattern_flat(tmp_path
     # a gate whose largest pitch was 16 px judged 64 of these 72 shirts otherwise than their flat pattern,
     # and those found first fell from 42 to 16. Judged alike, the motif is what they share (59 against 39
     # when this was written).
-    folder = tmp_path / "library"
-    folder.mkdir()
-    for family in FAMILIES:
-        render(SampleSpec(family, 0, 0), (256, 256)).convert("RGB").save(folder / f"flat_{family}.png")
-    for pattern, background in SHIRTS:
-        _shirt_photo(pattern, background).save(folder / f"shirt_{pattern}_on_{background}.png")
+    folder = _shirts_folder(tmp_path)
     melted = _own_flat_ranks(tmp_path, folder, make_spec(melt_knots=True))
     plain = _own_flat_ranks(tmp_path, folder, make_spec())
     for best in (1, 3):

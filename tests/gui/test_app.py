@@ -211,6 +211,8 @@ def test_split_merge_and_a_settings_change_that_reclusters_only(qtbot, window, s
     wait_until_ready(qtbot, window, 36)
     session = window.session
     library, layout = session.library, session.layout
+    # Every rendered family is a knot grid, so the folder chose to melt them, and the window says so.
+    assert library.spec.melt_knots and "knots blurred away" in window.message.text()
     largest = max(session.book.clusters(), key=session.book.size)
     before = session.book.labels.copy()
     count = len(session.book.clusters())

@@ -236,7 +236,8 @@ class FolderSession(QObject):
         report = library.report
         fresh = f", {report.embedded} embedded in {report.seconds:.1f} s" if report and report.embedded else ""
         failed = f", {len(library.failures)} could not be read" if library.failures else ""
-        self.message.emit(f"{len(library)} images{fresh}{failed}")
+        melted = "; bracelet charts' knots blurred away (Settings ▸ Blur knots away)" if library.spec.melt_knots else ""
+        self.message.emit(f"{len(library)} images{fresh}{failed}{melted}")
         self.progress.emit("scan", 1, 1, "")
         self._load_annotations()
         self.recompute_map()

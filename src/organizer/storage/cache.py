@@ -305,23 +305,26 @@ class Cache:
         with self.transaction():
             self._conn.execute("INSERT OR REPLACE INTO clusterings VALUES (?, ?, ?, ?)", (extractor, spec, images, data))
 
-    # meta: what the cache records about its folder -----------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    # meta (what the cache records about its folder) and edits: one text per key ------------
+    def _text(self, table: str, key: str) -> str | None:
+        row = self._conn.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def _put_text(self, table: str, key: str, value: str) -> None:
+        with self.transaction():
+            self._conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        return self._text("meta", key)
 
     def put_meta(self, key: str, value: str) -> None:
-        with self.transaction():
-            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._put_text("meta", key, value)
 
-    # edits ------------------------------------------------------------------------------
     def get_edits(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM edits WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        return self._text("edits", key)
 
     def put_edits(self, key: str, value: str) -> None:
-        with self.transaction():
-            self._conn.execute("INSERT OR REPLACE INTO edits VALUES (?, ?)", (key, value))
+        self._put_text("edits", key, value)
 
     # annotations ------------------------------------------------------------------------
     def annotations(self) -> dict[str, tuple[str, Annotation]]:
