@@ -32,6 +32,7 @@ from report import Report, add_arguments
 from organizer.embedding import create_embedder, embed_inputs, make_spec
 from organizer.embedding.embed import auto_batch_size, embed_folder, view_plan
 from organizer.embedding.runtime import choose
+from organizer.folder.extractor import with_knot_choice
 from organizer.io.decoding import DecodePool
 from organizer.io import images, preprocess
 from organizer.io.scan import hash_bytes, scan_folder
@@ -90,16 +91,20 @@ def end_to_end(folder: Path, spec, embedder, decoding: str) -> tuple[int, float,
     return len(report.paths), report.embedded / report.seconds, rescan_s
 
 
-def default_network(precision: str = "auto"):
-    """The default extractor's spec, the runtime chosen for it, its embedder and the batch size a scan gives it."""
+def default_network(precision: str = "auto", folder: Path | None = None):
+    """The default extractor's spec (completed for ``folder`` as the app completes it: its knot grids melted where
+    most of its images are knot grids), the runtime chosen for it, its embedder and the batch size a scan gives it."""
     spec = make_spec()
+    if folder is not None:
+        with tempfile.TemporaryDirectory() as tmp, Cache(Path(tmp) / "choice.sqlite") as cache:
+            spec = with_knot_choice(spec, folder, cache)
     runtime = choose("auto", precision)
     return spec, runtime, create_embedder(spec, runtime), auto_batch_size(runtime.device, spec.size)
 
 
 def measure(folder: Path, precision: str, sample: int, decodings: list[str], rounds: int) -> list[dict]:
     """One row per decoding pool: medians and ranges over ``rounds`` of inference, then each pool."""
-    spec, runtime, embedder, batch = default_network(precision)
+    spec, runtime, embedder, batch = default_network(precision, folder)
     runs: dict[str, list[tuple[float, float, float]]] = {d: [] for d in decodings}
     images_seen = 0
     for round_ in range(rounds):
@@ -171,11 +176,12 @@ def main() -> int:
     if args.photos:
         folders.append(photo_folder(args.dtd, args.photos))
     if args.stages:
-        spec, runtime, embedder, batch = default_network(args.precision)
+        _, runtime, embedder, batch = default_network(args.precision)
         report.print(f"Milliseconds per image, one thread, {args.sample} files per folder ({runtime.describe()}):\n")
         report.print("| folder | read | hash | decode | views | inference (all cores) |")
         report.print("|---|---|---|---|---|---|")
         for folder in folders:
+            spec = default_network(args.precision, folder)[0]
             ms = stage_times(embedder, spec, folder, args.sample, batch)
             report.print(f"| {folder.name} | " + " | ".join(f"{value:.2f}" for value in ms.values()) + " |")
         report.write()

@@ -63,10 +63,11 @@ def test_the_choice_is_kept_as_the_folder_grows(tmp_path, monkeypatch):
     assert _choice(folder, cache) is True
     _photos(folder, 30)
     assert _choice(folder, cache) is True
-    # ... unless the gate itself changed: the choice is stored under its version.
-    with Cache(cache) as opened:
-        opened.put_meta(f"melt-knots-v{KNOTS_VERSION}", "null")
-    assert _choice(folder, cache) is False
+    # ... unless the stored choice is gone or unreadable: then it is made again, on the folder as it is now.
+    for damaged in ("null", "{not json", '{"melt": "yes", "files": 8}'):
+        with Cache(cache) as opened:
+            opened.put_meta(f"melt-knots-v{KNOTS_VERSION}", damaged)
+        assert _choice(folder, cache) is False
 
 
 def test_a_choice_made_on_a_handful_of_images_is_made_again_once_the_folder_holds_more(tmp_path, monkeypatch):

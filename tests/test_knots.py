@@ -154,7 +154,7 @@ def test_threads_melting_at_once_get_the_serial_results():
     charts = [_chart(family, size) for family in ("alpha-hearts", "normal-chevron", "alpha-letters")
               for size in ((600, 200), (256, 256), (333, 457))]
     serial = [np.asarray(knots.melted(chart)) for chart in charts]
-    knots._geometry.cache_clear()
+    knots._band.cache_clear()
     with ThreadPoolExecutor(4) as pool:
         together = [np.asarray(image) for image in pool.map(knots.melted, charts * 4)]
     assert all(np.array_equal(got, serial[i % len(charts)]) for i, got in enumerate(together))

@@ -114,6 +114,17 @@ def sample_of(paths: list[Path], size: int = SAMPLE) -> list[Path]:
     return [paths[i * len(paths) // size] for i in range(size)]
 
 
+def _stored_choice(cache: Cache) -> dict | None:
+    """The choice stored for the folder, or None where there is none or it cannot be read (then it is made
+    again)."""
+    try:
+        stored = json.loads(cache.get_meta(_KEY) or "null")
+    except ValueError:
+        return None
+    readable = isinstance(stored, dict) and type(stored.get("melt")) is bool and type(stored.get("files")) is int
+    return stored if readable else None
+
+
 def with_knot_choice(spec: ExtractorSpec, folder: Path, cache: Cache, *, should_stop: StopFn = never_stop,
                      max_file_bytes: int = MAX_FILE_BYTES) -> ExtractorSpec:
     """``spec`` with ``melt_knots`` decided for ``folder`` where it was left open (None), else ``spec`` itself.
@@ -125,7 +136,7 @@ def with_knot_choice(spec: ExtractorSpec, folder: Path, cache: Cache, *, should_
     """
     if spec.melt_knots is not None:
         return spec
-    stored = json.loads(cache.get_meta(_KEY) or "null")
+    stored = _stored_choice(cache)
     if stored and stored["files"] >= SAMPLE:
         return replace(spec, melt_knots=stored["melt"])
     paths = sorted(entry.path for entry in scan_folder(Path(folder), should_stop).files)

@@ -85,19 +85,38 @@ def _blurred(pixels: np.ndarray, pitch: float) -> np.ndarray:
                     borderType=cv2.BORDER_REFLECT)
 
 
+@dataclass(frozen=True)
+class _Band:
+    """The frequencies of a ``rows`` × ``cols`` real FFT between two periods, and what the gate needs of them:
+    the 2-D window, each band frequency's index in the flat spectrum, its period, its direction as a unit
+    vector and its ring, and the ring of every frequency (its distance from zero in steps of the longer side's
+    resolution) with each ring's size. Made once per shape and band (:func:`_band`): a folder's images share
+    few."""
+
+    window: np.ndarray
+    index: np.ndarray
+    period: np.ndarray
+    unit: np.ndarray
+    band_ring: np.ndarray
+    ring: np.ndarray
+    ring_size: np.ndarray
+
+
 @functools.lru_cache(maxsize=64)
-def _geometry(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each frequency of a ``rows`` × ``cols`` real FFT, flat: its distance from zero (cycles per pixel), its
-    direction, its ring (that distance in steps of the longer side's resolution) and each ring's size. Kept
-    per shape: the FFT's lengths are few."""
+def _band(rows: int, cols: int, finest: float, coarsest: float) -> _Band:
+    # The window keeps the crop's edges, a strip's end or a photo's border, from posing as a period.
+    window = np.outer(np.hanning(rows), np.hanning(cols)).astype(np.float32)
     fy, fx = np.fft.fftfreq(rows)[:, None], np.fft.rfftfreq(cols)[None, :]
-    radius = np.hypot(fy, fx).astype(np.float32).ravel()
-    direction = np.broadcast_to(np.arctan2(fy, fx), (rows, fx.size)).astype(np.float32).ravel()
+    radius = np.hypot(fy, fx).ravel()
+    index = np.flatnonzero((radius > 1 / coarsest) & (radius < 1 / finest))
+    direction = np.broadcast_to(np.arctan2(fy, fx), (rows, fx.size)).ravel()[index]
     ring = np.rint(radius * max(rows, cols)).astype(np.intp)
-    ring_size = np.bincount(ring).astype(np.float64)
-    for array in (radius, direction, ring, ring_size):
+    band = _Band(window, index, (1 / radius[index]).astype(np.float32),
+                 np.stack([np.cos(direction), np.sin(direction)]).astype(np.float32), ring[index], ring,
+                 np.bincount(ring).astype(np.float64))
+    for array in (band.window, band.index, band.period, band.unit, band.band_ring, band.ring, band.ring_size):
         array.flags.writeable = False
-    return radius, direction, ring, ring_size
+    return band
 
 
 def _spectrum(grey: np.ndarray, scale: float) -> Spectrum | None:
@@ -107,25 +126,22 @@ def _spectrum(grey: np.ndarray, scale: float) -> Spectrum | None:
 
     # Trimmed to lengths the FFT factors well: a prime side (337 px) took 0.7 ms against 0.1.
     height, width = (fft.prev_fast_len(side, real=True) for side in grey.shape)
+    band = _band(height, width, max(PERIODS[0] * scale, FINEST_PERIOD), PERIODS[1] * scale)
     rows = grey[:height, :width].astype(np.float32)
-    # The window keeps the crop's edges, a strip's end or a photo's border, from posing as a period.
-    windowed = (rows - rows.mean()) * np.hanning(height).astype(np.float32)[:, None]
-    windowed *= np.hanning(width).astype(np.float32)[None, :]
-    radius, direction, ring, ring_size = _geometry(height, width)
-    spectrum = fft.rfft2(windowed).ravel()
+    spectrum = fft.rfft2((rows - rows.mean()) * band.window).ravel()
     power = spectrum.real ** 2 + spectrum.imag ** 2
-    inside = (radius > 1 / (PERIODS[1] * scale)) & (radius < 1 / max(PERIODS[0] * scale, FINEST_PERIOD))
-    band = power[inside]
-    total = float(band.sum())
+    inside = power[band.index]
+    total = float(inside.sum())
     if total <= 0:
         return None
-    strongest = int(np.argmax(band))
-    ring_mean = np.bincount(ring, power, minlength=ring_size.size) / ring_size
-    prominence = band / np.maximum(ring_mean[ring[inside]], np.finfo(np.float32).tiny)
-    angles = direction[inside]
-    turned = np.abs((angles - angles[int(np.argmax(prominence))] + np.pi / 2) % np.pi - np.pi / 2)
-    crossing = float(prominence[turned > APART].max(initial=0.0))
-    return Spectrum(float(1 / radius[inside][strongest]), float(band[strongest]) / total, crossing)
+    strongest = int(np.argmax(inside))
+    ring_mean = np.bincount(band.ring, power, minlength=band.ring_size.size) / band.ring_size
+    prominence = inside / np.maximum(ring_mean[band.band_ring], np.finfo(np.float32).tiny)
+    # Directions are the same modulo a half turn: two lie APART or more when |cos| of their angle is below
+    # cos(APART).
+    turned = np.abs(band.unit[:, int(np.argmax(prominence))] @ band.unit) < np.cos(APART)
+    crossing = float(prominence[turned].max(initial=0.0))
+    return Spectrum(float(band.period[strongest]), float(inside[strongest]) / total, crossing)
 
 
 def knot_pitch(image: Image.Image, gate: Gate = GATE) -> float | None:
