@@ -102,9 +102,11 @@ def default_network(precision: str = "auto", folder: Path | None = None):
     return spec, runtime, create_embedder(spec, runtime), auto_batch_size(runtime.device, spec.size)
 
 
-def measure(folder: Path, precision: str, sample: int, decodings: list[str], rounds: int) -> list[dict]:
-    """One row per decoding pool: medians and ranges over ``rounds`` of inference, then each pool."""
-    spec, runtime, embedder, batch = default_network(precision, folder)
+def measure(folder: Path, precision: str, sample: int, decodings: list[str], rounds: int,
+            unmelted: bool = False) -> list[dict]:
+    """One row per decoding pool: medians and ranges over ``rounds`` of inference, then each pool; with
+    ``unmelted``, the folder's knot grids are left as they are whatever it would choose."""
+    spec, runtime, embedder, batch = default_network(precision, None if unmelted else folder)
     runs: dict[str, list[tuple[float, float, float]]] = {d: [] for d in decodings}
     images_seen = 0
     for round_ in range(rounds):
@@ -148,6 +150,8 @@ def main() -> int:
     parser.add_argument("--decoding", nargs="+", default=["auto"],
                         help="decoding pools to compare, as KIND:N (threads:4, processes:2), or auto (the default's choice)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of inference and every pool, interleaved")
+    parser.add_argument("--unmelted", action="store_true",
+                        help="leave knot grids unmelted, as the default did before a folder could choose to melt them")
     parser.add_argument("--stages", action="store_true",
                         help="instead: milliseconds per image of each step, one thread, on --sample files per folder")
     parser.add_argument("--batches", type=int, nargs="*", default=[],
@@ -181,7 +185,7 @@ def main() -> int:
         report.print("| folder | read | hash | decode | views | inference (all cores) |")
         report.print("|---|---|---|---|---|---|")
         for folder in folders:
-            spec = default_network(args.precision, folder)[0]
+            spec = default_network(args.precision, None if args.unmelted else folder)[0]
             ms = stage_times(embedder, spec, folder, args.sample, batch)
             report.print(f"| {folder.name} | " + " | ".join(f"{value:.2f}" for value in ms.values()) + " |")
         report.write()
@@ -190,7 +194,7 @@ def main() -> int:
                  "end-to-end / inference | unchanged rescan s |")
     report.print("|---|---|---|---|---|---|---|---|")
     for folder in folders:
-        for r in measure(folder, args.precision, args.sample, args.decoding, args.rounds):
+        for r in measure(folder, args.precision, args.sample, args.decoding, args.rounds, args.unmelted):
             spread = f" ({r['ratios'][0]:.2f}–{r['ratios'][1]:.2f})" if args.rounds > 1 else ""
             report.print(f"| {r['folder']} | {r['images']} | {r['runtime']} | {r['decoding']} | {r['inference']:.1f} | "
                          f"{r['end_to_end']:.1f} | {r['ratio']:.2f}{spread} | {r['rescan_s']:.2f} |")
