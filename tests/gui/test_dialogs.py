@@ -304,7 +304,7 @@ def test_preview_keys_step_and_close(qtbot, preview, tmp_path):
 
 # settings ----------------------------------------------------------------------------------------
 CUSTOM = Settings(model="resnet50", layers="early", feature_mode="structure", centre_view=False, device="cpu",
-                  runtime="onnx",
+                  runtime="onnx", melt_knots="off",
                   cluster_method="hdbscan",
                   cluster_k=0, linkage="average", min_cluster_size=7, perplexity=45.0, grid_columns=11,
                   similar_rerank="cwssim", equalize=True, max_file_mb=250, recent_folders=("/a", "/b"))
@@ -339,6 +339,9 @@ def test_settings_edits_reach_the_result(qtbot):
     assert what_changed(edited, dialog.settings()) == {"embedding", "map", "clusters"}
     dialog.adapt_check.setChecked(False)
     assert dialog.settings().adapt is False
+    assert dialog.melt_knots_combo.currentData() == "auto"
+    dialog.melt_knots_combo.setCurrentIndex(dialog.melt_knots_combo.findData("on"))
+    assert dialog.settings().melt_knots == "on"
     assert "once more" in dialog.adapt_check.toolTip()
     dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("colour"))
     assert not dialog.model_combo.isEnabled() and not dialog.centre_view_check.isEnabled()

@@ -12,7 +12,8 @@ do and stripes do not, or repeat in one very fine period, as a long chart's rows
 share of the image's long side, written in pixels of a 512 px one, and the coarsest pitch taken is loose
 enough that a chart at any size, and a photo of it, fall on the same side: a pattern is compared melted
 with melted. The gate also takes checks and crosshatching, whose period is the pattern itself, which is why
-melting is an option (``ExtractorSpec.melt_knots``), not the default.
+by default a folder is melted only when most of its images are knot grids (``folder.extractor``), unless
+the user chooses otherwise (``ExtractorSpec.melt_knots``).
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ class Spectrum:
 class Gate:
     """When a :class:`Spectrum` is a knot grid's; pitches in pixels of an :data:`ANALYSIS_SIDE` long side.
 
-    Measured on five sets (``bench/knots.py``): a lattice pitch of 24 px melts a chart at one size and not
-    at another (about half of the rendered families change sides between 160 and 640 px); 40 takes 10 %
-    more garment photos."""
+    Measured on four sets (``bench/knots.py``, docs/benchmarks.md "Melting the knots"): a lattice pitch of
+    24 px melts a chart at one size and not at another (about half of the rendered families change sides
+    between 160 and 640 px); 40 costs the garment photos 0.011 to 0.038 of P@10."""
 
     #: A grid that repeats in two directions, up to 16 knots along the long side ...
     lattice_pitch: float = 32.0
