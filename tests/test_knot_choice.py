@@ -89,6 +89,21 @@ def test_a_choice_the_user_made_is_kept_and_nothing_is_judged(tmp_path):
     assert make_spec(mode="colour").melt_knots is False
 
 
+def test_judging_reports_each_image_and_can_be_cancelled(tmp_path):
+    from organizer.folder.extractor import JUDGING_NOTE
+    from organizer.jobs.tasks import Cancelled
+
+    _charts(tmp_path / "charts", 5)
+    reported = []
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        with_knot_choice(SMALL, tmp_path / "charts", cache, progress=lambda *step: reported.append(step))
+    assert reported == [(done, 5, JUDGING_NOTE) for done in range(6)]
+    with Cache(tmp_path / "stopped.sqlite") as cache:
+        with pytest.raises(Cancelled):
+            with_knot_choice(SMALL, tmp_path / "charts", cache, should_stop=lambda: True)
+        assert cache.get_meta(f"melt-knots-v{KNOTS_VERSION}") is None
+
+
 def test_unreadable_files_are_not_judged(tmp_path):
     folder = tmp_path / "library"
     _charts(folder, 3)

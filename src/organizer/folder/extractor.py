@@ -44,7 +44,8 @@ _MARK = ".autoencoder-"
 #: How the progress notes of the steps before a scan begin, so a progress display can tell them apart.
 READING_NOTE = "reading the training images"
 TRAINING_NOTE = "training the autoencoder"
-PREPARING_NOTES = (MEASURING_NOTE, READING_NOTE, TRAINING_NOTE)
+JUDGING_NOTE = "looking for bracelet charts"
+PREPARING_NOTES = (MEASURING_NOTE, READING_NOTE, TRAINING_NOTE, JUDGING_NOTE)
 
 
 def model_path(cache_path: Path, digest: str) -> Path:
@@ -125,9 +126,10 @@ def _stored_choice(cache: Cache) -> dict | None:
     return stored if readable else None
 
 
-def with_knot_choice(spec: ExtractorSpec, folder: Path, cache: Cache, *, should_stop: StopFn = never_stop,
-                     max_file_bytes: int = MAX_FILE_BYTES) -> ExtractorSpec:
-    """``spec`` with ``melt_knots`` decided for ``folder`` where it was left open (None), else ``spec`` itself.
+def with_knot_choice(spec: ExtractorSpec, folder: Path, cache: Cache, *, progress: ProgressFn = no_progress,
+                     should_stop: StopFn = never_stop, max_file_bytes: int = MAX_FILE_BYTES) -> ExtractorSpec:
+    """``spec`` with ``melt_knots`` decided for ``folder`` where it was left open (None), else ``spec`` itself;
+    each image judged is reported through ``progress`` (a folder of huge images takes a while).
 
     Raises
     ------
@@ -144,15 +146,18 @@ def with_knot_choice(spec: ExtractorSpec, folder: Path, cache: Cache, *, should_
         return replace(spec, melt_knots=stored["melt"])
     grids = judged = 0
     min_side = spec.largest_input  # decoded as the scan decodes it, so the gate sees what the views are cut from
-    for path in sample_of(paths, SAMPLE):
+    sample = sample_of(paths, SAMPLE)
+    for done, path in enumerate(sample):
         if should_stop():
             raise Cancelled()
+        progress(done, len(sample), JUDGING_NOTE)
         try:
             image = images.load(path, min_side, max_file_bytes)
         except images.ImageError:
             continue  # the scan lists it with its reason
         judged += 1
         grids += knots.knot_pitch(image) is not None
+    progress(len(sample), len(sample), JUDGING_NOTE)
     melt = judged > 0 and grids >= LEAST_SHARE * judged
     if judged:
         cache.put_meta(_KEY, json.dumps({"melt": melt, "files": len(paths), "judged": judged, "grids": grids}))
@@ -167,7 +172,8 @@ def for_folder(spec: ExtractorSpec, folder: Path, cache: Cache, *, equalize: boo
 
     Files over ``max_file_bytes`` are left out of all three, unread.
     """
-    spec = with_knot_choice(spec, folder, cache, should_stop=should_stop, max_file_bytes=max_file_bytes)
+    spec = with_knot_choice(spec, folder, cache, progress=progress, should_stop=should_stop,
+                            max_file_bytes=max_file_bytes)
     if spec.model == AUTOENCODER and not spec.weights_file:
         models = trained_models(cache.path)
         path = models[0] if models else train_for_folder(folder, cache, device=device, progress=progress,
