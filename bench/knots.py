@@ -1,13 +1,14 @@
 """Melting the knots (io.knots, `--melt-knots`, issue 17): the gate's settings on five labelled sets.
 
-With the option a knot grid is blurred at its own knot pitch before its views are cut, so the network
-sees the motif the knots draw rather than the knots every chart shares. This script makes every image's
+Melted, a knot grid is blurred at its own knot pitch before its views are cut, so the network sees the
+motif the knots draw rather than the knots every chart shares; by default a folder mostly of knot grids is
+melted (folder.extractor), and --melt-knots melts any folder's. This script makes every image's
 views through the product's own ViewPlan after io.knots melts them with the gate set each way below, embeds
 them with the default network (not adapted: adapting fits a projection per folder and would blur the
 comparison), and prints P@10 and mAP@R per set, with the share of images the gate takes:
 
   none melted         the gate shut: the default
-  the option          io.knots as it is: a grid repeating in two directions up to a pitch of 32 px (at
+  the gate            io.knots as it is: a grid repeating in two directions up to a pitch of 32 px (at
                       512 px on the long side), or in one direction up to 8 px
   lattice up to 24    the same, with a largest lattice pitch of 24 px
   one period, 16 px   the first gate (KNOTS_VERSION 1): the strongest period, in any direction, up to 16 px
@@ -15,7 +16,7 @@ comparison), and prints P@10 and mAP@R per set, with the share of images the gat
 
 then whether each gate judges a pattern alike wherever it appears: each of 36 renders (9 families, 2
 colourways, 2 variants) at 160, 256, 400 and 640 px, and each render flat at 256 px against a photo of it on
-an object; and, last, which labels of the sets that are not charts the option's gate takes.
+an object; and, last, which labels of the sets that are not charts the gate takes.
 
     .venv/bin/python bench/knots.py          # about 2 min
 """
@@ -47,7 +48,7 @@ SHUT = knots.Gate(lattice_share=float("inf"), fine_share=float("inf"))
 OPEN = knots.Gate(lattice_pitch=float("inf"), lattice_share=0.0, lattice_crossing=0.0)
 SETTINGS = {
     "none melted": SHUT,
-    "the option": knots.GATE,
+    "the gate": knots.GATE,
     "lattice up to 24": knots.Gate(lattice_pitch=24.0),
     "one period, 16 px": knots.Gate(lattice_pitch=16.0, lattice_share=0.02, lattice_crossing=0.0,
                                     fine_share=float("inf")),
@@ -112,7 +113,7 @@ def main() -> None:
     for name in ("dtd10", "garments"):
         decoded, labels = loaded[name]
         taken = Counter(label for image, label in zip(decoded, labels) if knots.knot_pitch(image) is not None)
-        report.print(f"The option's gate takes in {name}: " + (", ".join(f"{label} {count}" for label, count
+        report.print(f"The gate takes in {name}: " + (", ".join(f"{label} {count}" for label, count
                                                                      in taken.most_common()) or "nothing") + ".")
     report.write()
 
