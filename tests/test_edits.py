@@ -220,7 +220,7 @@ def test_edits_saved_under_an_earlier_extractor_version_survive_the_bump(tmp_pat
 
 def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_one(tmp_path):
     """The default gained a centre view, then block 11, then the projection learned on the folder, then a
-    centre view inside the object (issue 17): a folder's names and moves must not vanish."""
+    centre view inside the object, then melted knots (issue 17): a folder's names and moves must not vanish."""
     latest = "lite0@pretrained/_blocks.10+_blocks.14/content-object+cv/224/auto"
     before = "lite0@pretrained/_blocks.10+_blocks.14/content-object/224/auto"
     oldest = "lite0@pretrained/_blocks.10+_blocks.14/content-centre/224/auto"
@@ -247,6 +247,10 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
         first_adapted.rename(1, "Leopards")
         cache.put_edits(edits_key(f"v2/{adapted}", spec), first_adapted.to_json(keys, hashes))
         assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Leopards"
+        # A folder mostly of knot grids now melts them: what its user named and moved unmelted follows.
+        melted = make_spec(melt_knots=True).id
+        assert "+kn" in melted and unversioned(now) in earlier_defaults(unversioned(melted))
+        assert ClusterBook.from_json(load_saved_edits(cache, melted, spec), keys, hashes).name(1) == "Leopards"
         # The whole view alone under the earlier taps is that choice's own history, not the default's.
         whole_only = now.replace("-object+cv2+lw1", "-object")
         assert ClusterBook.from_json(load_saved_edits(cache, whole_only, spec), keys, hashes).name(1) == "Paisleys"

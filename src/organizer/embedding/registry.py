@@ -54,7 +54,8 @@ DEFAULT_POOLING = "object"
 DEFAULT_CENTRE_VIEW = True
 #: The centre view's recipe (io.preprocess: which square of the image it sees), named in the id of the
 #: vectors it makes (``+cv<version>``; version 1 was written ``+cv``). Raise it with any change there, and add
-#: the step from it to the one before at the head of :data:`DEFAULT_CHANGES` (a test holds them together).
+#: the step from it to the one before to :data:`DEFAULT_CHANGES`, above the earlier ones (a test holds them
+#: together).
 #: Version 2 goes inside the object a photo shows ("The centre view inside the object").
 CENTRE_VIEW_VERSION = 2
 #: Adapting to the folder is on by default: measured on five labelled sets (docs/benchmarks.md,
@@ -144,12 +145,14 @@ class ExtractorSpec:
 
 #: How the default descriptor's id changed, newest first, where the user chose nothing new: the
 #: pooling became object pooling, then a centre view joined it, then Lite0's block 11, then the
-#: projection learned on the folder, then the centre view went inside the object (issue 17).
+#: projection learned on the folder, then the centre view went inside the object, then a folder mostly of
+#: knot grids melted them (issue 17).
 #: Whatever a folder's user named, grouped and moved under the old default is read back under the
 #: new one; a recipe's new version (the centre view's) renames the ids of every choice that has it. Each
 #: is a regular expression and its replacement: the taps changed for Lite0 alone, and the centre view's
 #: flag sits among the others a user may have added (flips, equalizing).
 DEFAULT_CHANGES = (
+    (r"\+kn\d+(?=[+/])", ""),
     (r"\+cv2(?=[+/])", "+cv"),
     (r"\+lw\d+(?=[+/])", ""),
     (r"(?<![\w-])(lite0@[^/]+/)_blocks\.10\+_blocks\.11\+_blocks\.14/", r"\1_blocks.10+_blocks.14/"),
