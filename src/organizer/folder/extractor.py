@@ -108,7 +108,7 @@ LEAST_SHARE = 0.5
 _KEY = f"melt-knots-v{KNOTS_VERSION}"
 
 
-def sample_of(paths: list[Path], size: int = SAMPLE) -> list[Path]:
+def sample_of(paths: list[Path], size: int) -> list[Path]:
     """At most ``size`` of ``paths``, spread evenly over them in order."""
     if len(paths) <= size:
         return list(paths)
