@@ -7,6 +7,8 @@ and charts.py; this script picks the sources and seeds and writes the folders.
             source photo is used once, and its name is kept: garment_<source stem>.jpg.
   charts    alpha bracelet charts drawn as knotted strips or flat charts, grouped by
             subject (hearts, stars, flowers, animals, smileys, letters); label = subject.
+  prints    fabric prints (dots, gingham, checks, geometric, stripes, floral) as flat
+            scans, swatch photos and garment photos (prints.py); label = the print.
 
 Each set is written as <out>/<set>/<label>/<name>.jpg, like dtd10, from fixed seeds, and
 only when its folder is missing (or with --rebuild).
@@ -30,6 +32,7 @@ from common import OUT
 from garments import garment_photo
 from motifs import SUBJECTS
 from PIL import Image
+from prints import KINDS, USES, print_image
 from scenes import jpeg
 
 from organizer.arrange.sheet import render_sheet
@@ -93,6 +96,23 @@ def build_charts(out: Path, rebuild: bool = False) -> Path:
     return _build(out / "charts", _chart_items(), rebuild)
 
 
+def _print(kind: str, use: str, seed: tuple[int, ...]) -> bytes:
+    rng = np.random.default_rng(seed)
+    return jpeg(rng, print_image(rng, kind, use))
+
+
+def _print_items() -> Iterator[Item]:
+    for k, kind in enumerate(KINDS):
+        for n in range(PER_CLASS):
+            use = USES[n % len(USES)]
+            yield kind, f"{kind}_{use}_{n:02d}.jpg", partial(_print, kind, use, (17, 200 + k, n))
+
+
+def build_prints(out: Path, rebuild: bool = False) -> Path:
+    """The prints set under ``out``/prints: 40 of each print, a third each flat, as a swatch photo and on a garment."""
+    return _build(out / "prints", _print_items(), rebuild)
+
+
 def write_sheet(folder: Path, target: Path, count: int = 30) -> None:
     """A contact sheet of ``count`` images spread over the set's classes, to look at."""
     paths = sorted(folder.glob("*/*.jpg"))
@@ -108,7 +128,8 @@ def main() -> None:
     parser.add_argument("--sheets", type=Path, help="also write devsets_<set>.png contact sheets here")
     args = parser.parse_args()
     for name, build in (("garments", lambda: build_garments(args.data, args.out, args.rebuild)),
-                        ("charts", lambda: build_charts(args.out, args.rebuild))):
+                        ("charts", lambda: build_charts(args.out, args.rebuild)),
+                        ("prints", lambda: build_prints(args.out, args.rebuild))):
         started = time.perf_counter()
         folder = build()
         counts = {p.name: len(list(p.glob("*.jpg"))) for p in sorted(folder.iterdir())}

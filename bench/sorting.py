@@ -56,7 +56,7 @@ K = 10
 def default_sets() -> dict[str, Path]:
     """dtd10, and the generated development sets where they have been written."""
     sets = {"dtd10": HERE.parent.parent / "shared" / "data" / "dtd10"}
-    for name in ("garments", "charts"):
+    for name in ("garments", "charts", "prints"):
         if (OUT / "devsets" / name).is_dir():
             sets[name] = OUT / "devsets" / name
     return sets
