@@ -9,7 +9,9 @@ comparison), and prints P@10 and mAP@R per set, with the share of images the gat
 
   none melted         the gate shut: the default
   the gate            io.knots as it is: a grid repeating in two directions up to a pitch of 32 px (at
-                      512 px on the long side), or in one direction up to 8 px
+                      512 px on the long side), or in one direction up to 8 px, where blurring at the
+                      pitch leaves at least 5 % of the contrast (a motif)
+  no motif test       the same without the last condition (KNOTS_VERSION 2)
   lattice up to 24    the same, with a largest lattice pitch of 24 px
   one period, 16 px   the first gate (KNOTS_VERSION 1): the strongest period, in any direction, up to 16 px
   every image         each image blurred at its strongest period, knot grid or not
@@ -46,10 +48,11 @@ from organizer.samples.objects import render_object
 BATCH = 64
 #: A gate that takes nothing, and one that takes every image with a period in the band.
 SHUT = knots.Gate(lattice_share=float("inf"), fine_share=float("inf"))
-OPEN = knots.Gate(lattice_pitch=float("inf"), lattice_share=0.0, lattice_crossing=0.0)
+OPEN = knots.Gate(lattice_pitch=float("inf"), lattice_share=0.0, lattice_crossing=0.0, least_left=0.0)
 SETTINGS = {
     "none melted": SHUT,
     "the gate": knots.GATE,
+    "no motif test": knots.Gate(least_left=0.0),
     "lattice up to 24": knots.Gate(lattice_pitch=24.0),
     "one period, 16 px": knots.Gate(lattice_pitch=16.0, lattice_share=0.02, lattice_crossing=0.0,
                                     fine_share=float("inf")),
@@ -122,7 +125,7 @@ def main() -> None:
         sizes, photos = consistency(gate, *renders)
         report.print(f"| {setting} | {sizes:.0%} | {photos:.0%} |")
     report.print()
-    for name in ("dtd10", "garments"):
+    for name in ("dtd10", "garments", "prints"):
         decoded, labels = loaded[name]
         taken = Counter(label for image, label in zip(decoded, labels) if knots.knot_pitch(image) is not None)
         report.print(f"The gate takes in {name}: " + (", ".join(f"{label} {count}" for label, count

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from PIL import Image
+from prints import fabric_print
 
 from organizer.embedding import make_spec
 from organizer.embedding.registry import KNOTS_VERSION
@@ -53,6 +54,17 @@ def test_a_folder_is_melted_only_where_most_of_it_is_knot_grids(tmp_path):
     _photos(tmp_path / "few", 7)
     assert _choice(tmp_path / "mostly", tmp_path / "mostly.sqlite") is True
     assert _choice(tmp_path / "few", tmp_path / "few.sqlite") is False
+
+
+def test_a_folder_of_prints_that_repeat_is_not_melted(tmp_path):
+    # Dots, checks and pinstripes repeat as knots do; blurred at their period they would keep only their mean
+    # colour, so they are no knot grids, and a fabric library made of them is left as it is.
+    folder = tmp_path / "prints"
+    folder.mkdir()
+    for i, (kind, pitch) in enumerate([("dots", 16), ("dots", 24), ("checks", 20), ("pinstripes", 6)] * 2):
+        fabric_print(kind, pitch, lit=i >= 4).save(folder / f"{kind}_{i}.png")
+    _photos(folder, 2)
+    assert _choice(folder, tmp_path / "prints.sqlite") is False
 
 
 def test_the_choice_is_kept_as_the_folder_grows(tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from prints import fabric_print
 
 from organizer.embedding import make_spec
 from organizer.embedding.embed import view_plan
@@ -79,6 +80,17 @@ def test_stripes_repeat_in_one_direction_and_are_no_knot_grid(period):
     # Knots repeat across and along a bracelet; stripes only across, and blurred at their own period they
     # would turn to one flat colour.
     assert knots.knot_pitch(_stripes(period)) is None
+
+
+@pytest.mark.parametrize("lit", [False, True], ids=["flat", "lit"])
+@pytest.mark.parametrize(("kind", "pitch"), [("dots", 16), ("dots", 24), ("checks", 20), ("pinstripes", 6)])
+def test_a_print_whose_period_is_the_whole_pattern_is_left_as_it_is(kind, pitch, lit):
+    # Knots and such a print both repeat, and the spectrum alone takes either for a knot grid; blurred at its
+    # period, though, the print keeps only its mean colour, where a chart keeps its motif.
+    image = fabric_print(kind, pitch, lit)
+    assert knots.knot_pitch(image, knots.Gate(least_left=0.0)) is not None
+    assert knots.knot_pitch(image) is None
+    assert knots.melted(image) is image
 
 
 @pytest.mark.parametrize("family", ["alpha-hearts", "alpha-stars", "normal-diamonds", "normal-knotgrid",
