@@ -50,7 +50,8 @@ def _drawn(rng: np.random.Generator, kind: str, width: int, height: int, pitch: 
         return np.where(_dots(rng, x, y, pitch)[..., None] > 0, ink, ground)
     if kind == "gingham":
         across, down = (x % pitch) < pitch / 2, (y % pitch) < pitch / 2
-        return np.where((across & down)[..., None], ink, np.where((across | down)[..., None], (ink + ground) / 2, ground))
+        half = np.where((across | down)[..., None], (ink + ground) / 2, ground)
+        return np.where((across & down)[..., None], ink, half)
     if kind == "checks":
         return np.where(((np.floor(x / (pitch / 2)) + np.floor(y / (pitch / 2))) % 2 == 0)[..., None], ink, ground)
     if kind == "geometric":
@@ -69,9 +70,11 @@ def _drawn(rng: np.random.Generator, kind: str, width: int, height: int, pitch: 
         petal = tuple(int(c) for c in (ink if rng.random() < 0.6 else accent))
         turn = rng.uniform(0, 1)
         for k in range(5):
-            px, py = fx + size / 2 * math.cos(turn + k * 2 * math.pi / 5), fy + size / 2 * math.sin(turn + k * 2 * math.pi / 5)
+            angle = turn + k * 2 * math.pi / 5
+            px, py = fx + size / 2 * math.cos(angle), fy + size / 2 * math.sin(angle)
             draw.ellipse((px - size * 0.3, py - size * 0.3, px + size * 0.3, py + size * 0.3), fill=petal)
-        draw.ellipse((fx - size * 0.15, fy - size * 0.15, fx + size * 0.15, fy + size * 0.15), fill=tuple(int(c) for c in accent))
+        heart = tuple(int(c) for c in accent)
+        draw.ellipse((fx - size * 0.15, fy - size * 0.15, fx + size * 0.15, fy + size * 0.15), fill=heart)
     return np.asarray(image, np.float32)
 
 
