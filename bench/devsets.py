@@ -109,7 +109,7 @@ def _print_items() -> Iterator[Item]:
 
 
 def build_prints(out: Path, rebuild: bool = False) -> Path:
-    """The prints set under ``out``/prints: 40 of each print, a third each flat, as a swatch photo and on a garment."""
+    """The prints set under ``out``/prints: 40 of each print, in turn flat, as a swatch photo and on a garment."""
     return _build(out / "prints", _print_items(), rebuild)
 
 

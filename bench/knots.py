@@ -1,4 +1,4 @@
-"""Melting the knots (io.knots, `--melt-knots`, issue 17): the gate's settings on five labelled sets.
+"""Melting the knots (io.knots, `--melt-knots`, issue 17): the gate's settings on six labelled sets.
 
 Melted, a knot grid is blurred at its own knot pitch before its views are cut, so the network sees the
 motif the knots draw rather than the knots every chart shares; by default a folder mostly of knot grids is

@@ -60,11 +60,11 @@ def test_a_pattern_on_a_shirt_against_a_patterned_wall_finds_the_same_pattern_fl
     whole_only = _own_flat_ranks(tmp_path, folder, make_spec(centre_view=False))
     assert with_centre["normal-stripes", "normal-chevron"] == 1
     # The wall fills much of the whole view; the centre view sees the shirt, so far more shirts
-    # find their own pattern first (27 of 72 without it when this was written, 42 with it) and
-    # among the first three (49 and 68).
-    for best in (1, 3):
-        found = sum(rank <= best for rank in with_centre.values())
-        assert found >= sum(rank <= best for rank in whole_only.values()) + 10, best
+    # find their own pattern first (27 of 72 without it when this was written, 42 with it; with Lite1,
+    # 35 and 48) and more among the first three (49 and 68; with Lite1, 66 and all 72).
+    first = sum(rank == 1 for rank in with_centre.values())
+    assert first >= sum(rank == 1 for rank in whole_only.values()) + 10
+    assert sum(rank <= 3 for rank in with_centre.values()) > max(sum(rank <= 3 for rank in whole_only.values()), 64)
 
 
 def test_with_the_knots_melted_a_shirt_still_finds_its_own_pattern_flat(tmp_path):
@@ -153,8 +153,11 @@ def test_an_image_in_another_mode_than_rgb_is_not_looked_inside():
 
 def test_the_centre_view_is_in_the_id_and_only_where_a_network_sees_the_image():
     assert make_spec().centre_view and "+cv2" in make_spec().id
-    # The newest id change names the centre view's current recipe, so what was saved under the one before is found.
+    # The newest id change of the centre view names its current recipe, so what was saved under the one before is
+    # found: on the default's id as it was when that recipe came (Lite0's).
     newest, before = next(change for change in DEFAULT_CHANGES if change[0].startswith(r"\+cv"))
-    assert re.search(newest, make_spec().id) and re.sub(newest, before, make_spec().id) in earlier_defaults(make_spec().id)
+    history = earlier_defaults(make_spec().id)
+    with_recipe = next(older for older in [make_spec().id, *history] if re.search(newest, older) and "lite0" in older)
+    assert re.sub(newest, before, with_recipe) in history
     assert make_spec(centre_view=False).id != make_spec().id
     assert make_spec(mode="colour", centre_view=True).id == make_spec(mode="colour").id

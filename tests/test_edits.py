@@ -220,14 +220,16 @@ def test_edits_saved_under_an_earlier_extractor_version_survive_the_bump(tmp_pat
 
 def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_one(tmp_path):
     """The default gained a centre view, then block 11, then the projection learned on the folder, then a
-    centre view inside the object, then melted knots (issue 17): a folder's names and moves must not vanish."""
+    centre view inside the object, then melted knots, then Lite1 (issue 17): a folder's names and moves must not
+    vanish."""
     latest = "lite0@pretrained/_blocks.10+_blocks.14/content-object+cv/224/auto"
     before = "lite0@pretrained/_blocks.10+_blocks.14/content-object/224/auto"
     oldest = "lite0@pretrained/_blocks.10+_blocks.14/content-centre/224/auto"
     block11 = latest.replace("_blocks.10+", "_blocks.10+_blocks.11+")
     adapted = block11.replace("+cv/", "+cv+lw1/")
+    lite0 = adapted.replace("+cv+", "+cv2+")
     now = make_spec().id
-    assert unversioned(now) == adapted.replace("+cv+", "+cv2+")
+    assert unversioned(now) == "lite1@pretrained/_blocks.14+_blocks.15+_blocks.19/content-object+cv2+lw1/240/auto"
     spec, keys, hashes = ClusterSpec(), ["a.png", "b.png"], ["ha", "hb"]
     saved, newer = ClusterBook(np.array([0, 1])), ClusterBook(np.array([1, 1]))
     saved.rename(1, "Paisleys")
@@ -247,10 +249,20 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
         first_adapted.rename(1, "Leopards")
         cache.put_edits(edits_key(f"v2/{adapted}", spec), first_adapted.to_json(keys, hashes))
         assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Leopards"
-        # A folder mostly of knot grids now melts them: what its user named and moved unmelted follows.
+        last_lite0 = ClusterBook(np.array([1, 0]))
+        last_lite0.rename(0, "Tartans")
+        cache.put_edits(edits_key(f"v3/{lite0}", spec), last_lite0.to_json(keys, hashes))
+        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(0) == "Tartans"
+        # A folder mostly of knot grids now melts them: what its user named and moved unmelted follows ...
         melted = make_spec(melt_knots=True).id
-        assert "+kn" in melted and unversioned(now) in earlier_defaults(unversioned(melted))
-        assert ClusterBook.from_json(load_saved_edits(cache, melted, spec), keys, hashes).name(1) == "Leopards"
+        assert "+kn3" in melted and lite0 in earlier_defaults(unversioned(melted))
+        assert ClusterBook.from_json(load_saved_edits(cache, melted, spec), keys, hashes).name(0) == "Tartans"
+        # ... and so does what was named melted by the gate before (KNOTS_VERSION 2), under Lite0.
+        first_melted = ClusterBook(np.array([0, 0]))
+        first_melted.rename(0, "Hearts")
+        first_melted_id = f"v3/{lite0.replace('+cv2+', '+cv2+kn2+')}"
+        cache.put_edits(edits_key(first_melted_id, spec), first_melted.to_json(keys, hashes))
+        assert ClusterBook.from_json(load_saved_edits(cache, melted, spec), keys, hashes).name(0) == "Hearts"
         # The whole view alone under the earlier taps is that choice's own history, not the default's.
         whole_only = now.replace("-object+cv2+lw1", "-object")
         assert ClusterBook.from_json(load_saved_edits(cache, whole_only, spec), keys, hashes).name(1) == "Paisleys"

@@ -22,7 +22,7 @@ CPU32 = Runtime("cpu", "fp32", channels_last=False)
 # --- extractor ids -------------------------------------------------------------------------
 def test_default_id_is_stable_and_spells_out_the_settings():
     spec = make_spec()
-    assert spec.id == "v3/lite0@pretrained/_blocks.10+_blocks.11+_blocks.14/content-object+cv2+lw1/224/auto"
+    assert spec.id == "v3/lite1@pretrained/_blocks.14+_blocks.15+_blocks.19/content-object+cv2+lw1/240/auto"
     assert make_spec().id == spec.id
 
 
@@ -63,7 +63,8 @@ def test_invalid_choices_raise_clear_errors(bad):
 
 # --- real pretrained inference ------------------------------------------------------------
 @pytest.fixture(scope="module")
-def lite0():
+def pretrained():
+    """The default network with its ImageNet weights."""
     return create_embedder(make_spec(), CPU32)
 
 
@@ -72,21 +73,21 @@ def _embed_sample(embedder, spec: SampleSpec, size=(256, 256)):
     return embedder.embed(views, np.zeros(len(views), dtype=np.int64), 1)[0]
 
 
-def test_lite0_pretrained_vectors_group_patterns_by_family(lite0):
-    chevron_a = _embed_sample(lite0, SampleSpec("normal-chevron", 0, 0))
-    chevron_b = _embed_sample(lite0, SampleSpec("normal-chevron", 0, 1))
-    hearts = _embed_sample(lite0, SampleSpec("alpha-hearts", 0, 0))
-    letters = _embed_sample(lite0, SampleSpec("alpha-letters", 0, 0))
+def test_pretrained_vectors_group_patterns_by_family(pretrained):
+    chevron_a = _embed_sample(pretrained, SampleSpec("normal-chevron", 0, 0))
+    chevron_b = _embed_sample(pretrained, SampleSpec("normal-chevron", 0, 1))
+    hearts = _embed_sample(pretrained, SampleSpec("alpha-hearts", 0, 0))
+    letters = _embed_sample(pretrained, SampleSpec("alpha-letters", 0, 0))
     assert chevron_a.shape == (112 + 192 + 192,) and chevron_a.dtype == np.float32
     assert np.isfinite(chevron_a).all() and abs(np.linalg.norm(chevron_a) - 1) < 1e-5
     assert chevron_a @ chevron_b > chevron_a @ hearts + 0.1
     assert chevron_a @ chevron_b > chevron_a @ letters + 0.1
 
 
-def test_random_weights_differ_from_pretrained(lite0):
+def test_random_weights_differ_from_pretrained(pretrained):
     random_net = create_embedder(make_spec(weights=None), CPU32)
     sample = SampleSpec("normal-stripes", 1, 0)
-    assert _embed_sample(lite0, sample) @ _embed_sample(random_net, sample) < 0.99
+    assert _embed_sample(pretrained, sample) @ _embed_sample(random_net, sample) < 0.99
 
 
 def test_bf16_autocast_matches_fp32():
@@ -97,14 +98,14 @@ def test_bf16_autocast_matches_fp32():
     assert _embed_sample(fast, sample) @ _embed_sample(exact, sample) > 0.99
 
 
-def test_tiles_of_a_long_strip_are_averaged_into_one_vector(lite0, tmp_path):
+def test_tiles_of_a_long_strip_are_averaged_into_one_vector(pretrained, tmp_path):
     strip = render(SampleSpec("normal-zigzag", 0, 0), (900, 150))
     path = tmp_path / "strip.png"
     strip.save(path)
-    vector = embed_file(path, make_spec(), lite0)
-    views = preprocess.make_views(images.load(path), 224)
+    vector = embed_file(path, make_spec(), pretrained)
+    views = preprocess.make_views(images.load(path), make_spec().size)
     assert len(views) == 4
-    per_tile = lite0.embed(views, np.arange(4), 4)
+    per_tile = pretrained.embed(views, np.arange(4), 4)
     mean = per_tile.mean(axis=0)
     assert np.allclose(vector, mean / np.linalg.norm(mean), atol=1e-5)
 
@@ -158,7 +159,8 @@ def test_torchvision_backbones_with_random_weights(model, layers, channels):
 
 
 @pytest.mark.parametrize("model,layers,channels", [
-    ("lite0", "late", 192 + 320), ("lite1", None, 112 + 192), ("lite2", None, 120 + 208), ("lite2", "early", 24 + 48),
+    ("lite0", "late", 192 + 320), ("lite1", None, 112 + 192 + 192), ("lite2", None, 120 + 208),
+    ("lite2", "early", 24 + 48),
 ])
 def test_efficientnet_lites_tap_the_ends_of_their_stages(model, layers, channels):
     # The larger Lites have more blocks per stage; their presets must still name stage ends,

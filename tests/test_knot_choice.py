@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from PIL import Image
-from prints import fabric_print
+from fabric import fabric_print
 
 from organizer.embedding import make_spec
 from organizer.embedding.registry import KNOTS_VERSION

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from prints import fabric_print
+from fabric import fabric_print
 
 from organizer.embedding import make_spec
 from organizer.embedding.embed import view_plan
@@ -91,6 +91,26 @@ def test_a_print_whose_period_is_the_whole_pattern_is_left_as_it_is(kind, pitch,
     assert knots.knot_pitch(image, knots.Gate(least_left=0.0)) is not None
     assert knots.knot_pitch(image) is None
     assert knots.melted(image) is image
+
+
+def test_a_print_strip_a_few_periods_tall_is_left_as_it_is():
+    # The blur reflects at the square's borders; a side too short to lose them must still lose them on the
+    # other side, or the broken period there passes for a motif.
+    strip = fabric_print("dots", 22, lit=True, size=512).crop((0, 0, 512, 72))
+    assert knots.knot_pitch(strip, knots.Gate(least_left=0.0)) is not None
+    assert knots.knot_pitch(strip) is None
+
+
+@pytest.mark.parametrize("family", ["alpha-hearts", "normal-chevron"])
+def test_a_chart_under_a_light_falloff_is_still_melted(family):
+    # The motif test divides out a photo's shading by a blur four knots wide; a narrower one would take the
+    # motif, which spans several knots, for shading too, and no chart would be melted.
+    chart = np.asarray(_chart(family), dtype=np.float64)
+    height, width = chart.shape[:2]
+    y, x = np.mgrid[0:height, 0:width]
+    falloff = 1.05 - 0.45 * np.hypot(x - 0.2 * width, y - 0.3 * height) / np.hypot(width, height)
+    lit = Image.fromarray((chart * falloff[..., None]).astype(np.uint8))
+    assert knots.knot_pitch(lit) == pytest.approx(knots.knot_pitch(_chart(family)), rel=0.1)
 
 
 @pytest.mark.parametrize("family", ["alpha-hearts", "alpha-stars", "normal-diamonds", "normal-knotgrid",

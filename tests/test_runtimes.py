@@ -65,7 +65,7 @@ def test_openvino_bf16_stays_close_to_torch_fp32(shared_models, torch_vectors):
 
 def test_the_export_is_reused_and_made_again_when_damaged(shared_models, tmp_path, monkeypatch, torch_vectors):
     create_embedder(SPEC, _on("openvino"))  # exported into the shared folder, if no test did yet
-    (export,) = shared_models.glob("lite0-*.onnx")
+    (export,) = shared_models.glob("lite1-*.onnx")
     own = tmp_path / "models"
     own.mkdir()
     shutil.copy(export, own / export.name)
@@ -89,18 +89,18 @@ def test_the_export_is_keyed_by_the_weights_file_and_the_taps(shared_models, tmp
     import torch
 
     create_embedder(SPEC, _on("openvino"))
-    (export,) = shared_models.glob("lite0-*.onnx")
-    packaged = backbones.lite_weights_path()
-    assert export.name == exported.export_name("lite0", exported.weights_digest(packaged), SPEC.taps)
-    assert exported.export_name("lite0", exported.weights_digest(packaged), ("_blocks.10",)) != export.name
+    (export,) = shared_models.glob("lite1-*.onnx")
+    packaged = backbones.lite_weights_path(backbones.DEFAULT_MODEL)
+    assert export.name == exported.export_name("lite1", exported.weights_digest(packaged), SPEC.taps)
+    assert exported.export_name("lite1", exported.weights_digest(packaged), ("_blocks.10",)) != export.name
     # Other weights for the same network: the same file's tensors, one of them nudged.
     state = torch.load(packaged, map_location="cpu", weights_only=True)
     state["_blocks.0._depthwise_conv.weight"][0, 0, 0, 0] += 1e-3
     torch.save(state, tmp_path / "nudged.pth")
     nudged = make_spec(size=SIDE, weights=tmp_path / "nudged.pth")
     create_embedder(nudged, _on("openvino"))
-    assert len(list(shared_models.glob("lite0-*.onnx"))) == 2
-    assert exported.export_name("lite0", exported.weights_digest(tmp_path / "nudged.pth"), SPEC.taps) != export.name
+    assert len(list(shared_models.glob("lite1-*.onnx"))) == 2
+    assert exported.export_name("lite1", exported.weights_digest(tmp_path / "nudged.pth"), SPEC.taps) != export.name
 
 
 def test_an_export_that_fails_runs_on_torch_with_a_one_line_notice(monkeypatch, caplog, torch_vectors):

@@ -26,7 +26,7 @@ def test_bad_values_fall_back_to_defaults_and_unknown_keys_are_ignored():
                                                      "recent_folders": [1, 2], "colour": "red",
                                                      "grid_columns": True}})
     settings = Settings.from_json(stored)
-    assert settings.model == "lite0" and settings.perplexity == Settings().perplexity and settings.cluster_k == 5
+    assert settings.model == "lite1" and settings.perplexity == Settings().perplexity and settings.cluster_k == 5
     assert settings.recent_folders == () and settings.grid_columns == 8
 
 

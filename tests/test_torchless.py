@@ -69,7 +69,7 @@ def test_the_exported_embedder_gives_torchs_vectors(options, shared_models):
 
 def test_the_shipped_export_is_read_first_and_never_written(shared_models, tmp_path, monkeypatch):
     create_embedder(make_spec(size=SIDE), OPENVINO32)
-    export = shared_models / exported.export_name("lite0", exported.weights_digest(backbones.lite_weights_path()),
+    export = shared_models / exported.export_name("lite1", exported.weights_digest(backbones.lite_weights_path(backbones.DEFAULT_MODEL)),
                                                   make_spec().taps)
     shipped = tmp_path / "resources" / exported.MODELS_FOLDER
     shipped.mkdir(parents=True)
@@ -91,24 +91,24 @@ def test_the_bundle_names_its_export_by_the_shipped_digest_without_the_weights(s
     import organizer.resources as resources
 
     create_embedder(make_spec(size=SIDE), OPENVINO32)
-    digest = exported.weights_digest(backbones.lite_weights_path())
-    export = shared_models / exported.export_name("lite0", digest, make_spec().taps)
+    digest = exported.weights_digest(backbones.lite_weights_path(backbones.DEFAULT_MODEL))
+    export = shared_models / exported.export_name("lite1", digest, make_spec().taps)
     shipped = tmp_path / "resources" / exported.MODELS_FOLDER
     shipped.mkdir(parents=True)
     shutil.copy(export, shipped / export.name)
-    (tmp_path / "resources" / resources.WEIGHT_DIGESTS).write_text(json.dumps({"lite0": digest}))
+    (tmp_path / "resources" / resources.WEIGHT_DIGESTS).write_text(json.dumps({"lite1": digest}))
     lookup = lambda name: _existing(tmp_path / "resources" / name)  # noqa: E731
     monkeypatch.setattr(exported, "resource_path", lookup)
     monkeypatch.setattr(resources, "resource_path", lookup)
 
-    def no_weights(name="lite0"):
-        raise backbones.weights_mod.WeightsUnavailable("the lite0 weights are not installed")
+    def no_weights(name="lite1"):
+        raise backbones.weights_mod.WeightsUnavailable("the lite1 weights are not installed")
 
     monkeypatch.setattr(backbones, "lite_weights_path", no_weights)
     monkeypatch.setattr(exported, "models_dir", lambda: tmp_path / "cache")
     monkeypatch.setattr(exported, "build_tapnet", lambda spec: pytest.fail("built the network: it needs no export"))
 
-    assert backbones.lite_installed("lite0") and backbones.weights_on_disk("lite0")
+    assert backbones.lite_installed("lite1") and backbones.weights_on_disk("lite1")
     assert not backbones.lite_installed("lite2")
     embedder = create_embedder(make_spec(size=SIDE), OPENVINO32)
     assert isinstance(embedder, torchless.ExportedEmbedder)
@@ -117,20 +117,20 @@ def test_the_bundle_names_its_export_by_the_shipped_digest_without_the_weights(s
     assert (embedder.embed(*_batch()) * expected).sum(axis=1).min() >= EQUAL
 
 
-@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"lite0": 7}', '{"lite0": ""}'])
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"lite1": 7}', '{"lite1": ""}'])
 def test_a_damaged_digest_file_ships_nothing(tmp_path, monkeypatch, content):
     import organizer.resources as resources
 
     (tmp_path / "models").mkdir()
     (tmp_path / resources.WEIGHT_DIGESTS).write_text(content)
     monkeypatch.setattr(resources, "resource_path", lambda name: _existing(tmp_path / name))
-    assert resources.shipped_weights_digest("lite0") is None
+    assert resources.shipped_weights_digest("lite1") is None
 
 
 def test_outside_the_bundle_no_digest_is_shipped():
     from organizer.resources import shipped_weights_digest
 
-    assert shipped_weights_digest("lite0") is None
+    assert shipped_weights_digest("lite1") is None
 
 
 def _existing(path: Path) -> Path:
@@ -171,7 +171,7 @@ def test_the_engine_embeds_and_says_what_needs_torch_where_torch_cannot_be_impor
     # The child reads the export this process writes, as the bundle reads the one `make package` writes.
     (cache / "models").mkdir(parents=True)
     create_embedder(make_spec(size=SIDE), OPENVINO32)
-    for export in shared_models.glob("lite0-*.onnx"):
+    for export in shared_models.glob("lite1-*.onnx"):
         shutil.copy(export, cache / "models" / export.name)
     views, owners, n_images = _batch()
     np.save(tmp_path / "views.npy", views)

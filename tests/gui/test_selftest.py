@@ -14,7 +14,7 @@ def test_self_test_scans_searches_and_passes(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1] == "self-test: PASS"
-    assert any("pretrained model: weights" in line and "efficientnet-lite0" in line for line in lines)
+    assert any("pretrained model: weights" in line and "efficientnet-lite1" in line for line in lines)
     assert any(line.startswith("self-test: scanned 54 images") for line in lines)
     assert "self-test: a stoppable step in a child process: 6**7 = 279936" in lines
     # It cleans up after itself: no leftover cache in the user's real dirs.

@@ -104,13 +104,15 @@ def cmd_duplicates(args) -> int:
 
 
 def evaluation_specs() -> dict[str, dict]:
-    """Every extractor this machine can run: lite0 settings, the larger Lites if installed, colour, and cached
-    torchvision models."""
-    options = {"lite0 default": {}, "lite0 texture": {"mode": "texture"}, "lite0 structure": {"mode": "structure"},
-               "lite0 invariant": {"invariant": True}, "lite0 equalized": {"equalize": True}}
+    """Every extractor this machine can run: the default model's settings, the other Lites if installed, colour,
+    and cached torchvision models."""
+    model = DEFAULT_MODEL
+    options = {f"{model} default": {}, f"{model} texture": {"mode": "texture"},
+               f"{model} structure": {"mode": "structure"}, f"{model} invariant": {"invariant": True},
+               f"{model} equalized": {"equalize": True}}
     for layers in ("early", "mid", "late"):
-        options[f"lite0 {layers}"] = {"layers": layers}
-        options[f"lite0 texture {layers}"] = {"mode": "texture", "layers": layers}
+        options[f"{model} {layers}"] = {"layers": layers}
+        options[f"{model} texture {layers}"] = {"mode": "texture", "layers": layers}
     for name in BACKBONES:
         if name in LITES and name != DEFAULT_MODEL and weights_on_disk(name):
             options[f"{name} default"] = {"model": name}

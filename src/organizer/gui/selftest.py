@@ -117,6 +117,6 @@ def _default_model_source(frozen: bool) -> tuple[str, bool]:
     if digest:
         path, source = resource_path(WEIGHT_DIGESTS), f"exports of the weights hashed {digest}"
     else:
-        path = lite_weights_path()
+        path = lite_weights_path(DEFAULT_MODEL)
         source = f"weights {path} ({path.stat().st_size:,} bytes)"
     return source, frozen and Path(sys._MEIPASS) in path.resolve().parents

