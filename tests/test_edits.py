@@ -294,3 +294,5 @@ def test_earlier_defaults_follow_each_change_only_where_it_applied():
         "lite1@pretrained/_blocks.10+_blocks.11+_blocks.14/content-centre/240/auto"]
     assert earlier_defaults(f"{lite0}+_blocks.15/content-average/224/auto") == []
     assert earlier_defaults("colour/224/auto") == []
+    # Structure mode taps each Lite's middle stages, so Lite1's default there follows from Lite0's.
+    assert earlier_defaults(make_spec(mode="structure").id)[0] == make_spec(model="lite0", mode="structure").id

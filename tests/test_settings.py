@@ -39,10 +39,12 @@ def test_other_versions_and_garbage_give_defaults():
 
 def test_the_apps_defaults_are_the_engines():
     from organizer.analysis.reduce import MapSpec
+    from organizer.embedding.backbones import DEFAULT_MODEL
     from organizer.embedding.registry import DEFAULT_ADAPT, DEFAULT_CENTRE_VIEW, DEFAULT_MELT_KNOTS
     from organizer.folder.invalidation import extractor_spec
 
     assert Settings().perplexity == MapSpec().perplexity
+    assert Settings().model == DEFAULT_MODEL
     assert Settings().centre_view == DEFAULT_CENTRE_VIEW
     assert Settings().adapt == DEFAULT_ADAPT
     assert extractor_spec(Settings()).melt_knots is DEFAULT_MELT_KNOTS

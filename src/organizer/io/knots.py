@@ -11,12 +11,12 @@ An image is taken for a knot grid (:class:`Gate`) when its grey levels repeat in
 do and stripes do not, or repeat in one very fine period, as a long chart's rows do, and when blurring at
 that period leaves a motif: a print whose period is the whole pattern (polka dots, checks, pinstripes) would
 keep only its mean colour, and is left as it is where the period found is its own (two thirds of the flat
-prints the spectrum takes). Every length is a share of the image's long side, written
-in pixels of a 512 px one, and the coarsest pitch taken is loose enough that a chart at any size, and a photo
-of it, fall on the same side: a pattern is compared melted with melted. A photo of such a print on a garment
-still passes (its outline and shading survive the blur), as do some photos of checks and crosshatching, which
-is why by default a folder is melted only when most of its images are knot grids (``folder.extractor``),
-unless the user chooses otherwise (``ExtractorSpec.melt_knots``).
+prints the spectrum takes). Every length is a share of the image's long side, written in pixels of a 512 px
+one, and the coarsest pitch taken is loose enough that a chart at any size, and a photo of it, fall on the
+same side: a pattern is compared melted with melted. A photo of such a print on a garment still passes (its
+outline and shading survive the blur), as do some photos of checks and crosshatching, which is why by
+default a folder is melted only when most of its images are knot grids (``folder.extractor``), unless the
+user chooses otherwise (``ExtractorSpec.melt_knots``).
 """
 
 from __future__ import annotations
