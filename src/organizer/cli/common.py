@@ -90,7 +90,8 @@ def add_extractor_options(parser: argparse.ArgumentParser, mode_flag: str = "--m
                             "teach (the default, which embeds up to 256 of them once more, changed a little)")
     group.add_argument("--melt-knots", action=argparse.BooleanOptionalAction, default=DEFAULT_MELT_KNOTS,
                        help="blur bracelet charts' knots away before comparing, so a motif counts (a heart finds "
-                            "hearts in other colours and knot styles); checks and crosshatching are blurred too. "
+                            "hearts in other colours and knot styles); some photos of prints, checks and "
+                            "crosshatching are blurred too. "
                             "Default: in a folder most of whose images are knot grids")
     group.add_argument("--invariant", action="store_true",
                        help="match rotated and mirrored copies: average over all 8 flips and quarter turns (8x slower)")

@@ -99,8 +99,8 @@ class SettingsDialog(QDialog):
         self.melt_knots_combo.setToolTip("Where an image is a grid of knots, blurs it one knot wide before comparing, "
                                          "so a chart's motif counts rather than its knots: a heart finds hearts in "
                                          "other colours and knot styles, a photographed bracelet its flat chart. "
-                                         "Checks and crosshatching are blurred too, which costs a library of "
-                                         "texture photos a little; so by default only a folder most of whose "
+                                         "Some photos of prints, checks and crosshatching are blurred too, which "
+                                         "costs a library of them; so by default only a folder most of whose "
                                          "images are knot grids is blurred.")
         self._row(features, "Blur knots away:", self.melt_knots_combo)
         self.adapt_check = QCheckBox("Adapt to this folder (a few seconds more)")
