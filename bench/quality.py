@@ -11,6 +11,10 @@ Two labelled sets:
 Vectors go through the real pipeline (scan, decode, embed, SQLite cache) into
 bench/out/cache, so a re-run only computes new configurations.
 
+Last, the default's sorting on dtd10 and the development sets (bench/sorting.py's own scoring):
+find-similar P@10 and mAP@R, the automatic clusters' NMI, count and largest share, and the
+order's neighbour agreement.
+
     .venv/bin/python bench/quality.py [--data DIR] [--only NAME ...]
 """
 
@@ -24,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from common import OUT, cached_vectors
 from report import Report, add_arguments
+from sorting import Defaults, default_sets, print_tables, score_set
 
 from organizer.analysis.evaluate import retrieval_metrics
 from organizer.embedding import make_spec
@@ -62,6 +67,7 @@ CONFIGS: dict[str, dict] = {
     "lite0 late (blocks 14+15)": {"model": "lite0", "layers": "late"},
     "lite0 default at 320 px": {"model": "lite0", "size": 320},
     "lite2 default (blocks 14+19)": {"model": "lite2"},
+    "lite2 blocks 14+15+19 (the default's taps)": {"model": "lite2", "layers": "_blocks.14,_blocks.15,_blocks.19"},
     "lite2 default at 320 px": {"model": "lite2", "size": 320},
     "lite0 default + flip": {"model": "lite0", "flip": True},
     "lite0 default + invariant (8 flips and turns)": {"model": "lite0", "invariant": True},
@@ -148,6 +154,9 @@ def main() -> int:
         cells = [f"{m[key]:.3f} / {m['rerank_' + key]:.3f}" for m in result.values() for key in ("p_at_k", "map_at_r")]
         report.print(f"| {name} | {' | '.join(cells)} | {seconds:.0f} |")
     (OUT / "quality.json").write_text(json.dumps(results, indent=2))
+    sets = {**default_sets(), "dtd10": args.data}
+    defaults = Defaults.of_cli(args.data)
+    print_tables({name: score_set(folder.resolve(), {}, defaults) for name, folder in sets.items()}, defaults, report)
     report.write()
     return 0
 

@@ -13,7 +13,7 @@ default in the registries shows here without touching this file:
                 function the CLI and the app use; as in the app, steps on 2,000 images
                 or more run in a child process): NMI and ARI (noise as its own label
                 -1), clusters found against classes, the share of noise, and the largest
-                cluster over the median ("catch-all");
+                cluster's share of the folder and its size over the median ("catch-all");
   order         `organizer order`'s default order: the share of adjacent pairs with the
                 same label; every other order arrange/order.py offers for reference; and
                 P@1 of plain cosine, the ceiling a path through these vectors stays near.
@@ -127,7 +127,8 @@ def cluster_scores(library: Library, labels: list[str], defaults: Defaults,
     return {**clustering_metrics(labels, found), "method": result.clustering.method,
             "params": result.clustering.params, "k_found": len(sizes), "k_true": len(set(labels)),
             "noise": float(np.mean(found < 0)), "sizes": sorted(sizes.tolist(), reverse=True),
-            "catch_all": float(sizes.max() / np.median(sizes)), "seconds": seconds}, found
+            "largest_share": float(sizes.max() / len(found)), "catch_all": float(sizes.max() / np.median(sizes)),
+            "seconds": seconds}, found
 
 
 #: Every order `organizer order --by` offers, and the greedy chain it improves on:
@@ -201,7 +202,8 @@ def main_row(name: str, r: dict) -> str:
     return (f"| {name} | {r['images']:,} | {r['classes']} | {plain['p_at_k']:.3f} / {default['p_at_k']:.3f} | "
             f"{plain['map_at_r']:.3f} / {default['map_at_r']:.3f} | {clusters['nmi']:.3f} "
             f"({clusters['k_found']} / {clusters['k_true']}) | {clusters['ari']:.3f} | {clusters['noise']:.0%} | "
-            f"{clusters['catch_all']:.1f} | {order[order['default']]['agreement']:.3f} |")
+            f"{clusters['largest_share']:.0%}, {clusters['catch_all']:.1f}× | "
+            f"{order[order['default']]['agreement']:.3f} |")
 
 
 def print_tables(results: dict[str, dict], defaults: Defaults, report: Report) -> None:
@@ -209,7 +211,7 @@ def print_tables(results: dict[str, dict], defaults: Defaults, report: Report) -
     report.print(f"\nDefaults, from the CLI: find-similar re-ranking {rerank}; clusters {defaults.cluster}; "
                  f"order by {defaults.order_by}.\n")
     report.print("| set | images | classes | P@10 plain / default path | mAP@R plain / default path | "
-                 "NMI (k found / true k) | ARI | noise | catch-all | order agreement |")
+                 "NMI (k found / true k) | ARI | noise | largest cluster: share, × median | order agreement |")
     report.print("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         report.print(main_row(name, r))
