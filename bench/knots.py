@@ -2,10 +2,11 @@
 
 Melted, a knot grid is blurred at its own knot pitch before its views are cut, so the network sees the
 motif the knots draw rather than the knots every chart shares; by default a folder mostly of knot grids is
-melted (folder.extractor), and --melt-knots melts any folder's. This script makes every image's
-views through the product's own ViewPlan after io.knots melts them with the gate set each way below, embeds
-them with the default network (not adapted: adapting fits a projection per folder and would blur the
-comparison), and prints P@10 and mAP@R per set, with the share of images the gate takes:
+melted (folder.extractor), and --melt-knots melts any folder's. This script cuts a strip lying in a photo
+out of it, as the scan does, melts every image with the gate set each way below, makes its views through
+the product's own ViewPlan, embeds them with the default network (not adapted: adapting fits a projection
+per folder and would blur the comparison), and prints P@10 and mAP@R per set, with the share of images the
+gate takes:
 
   none melted         the gate shut: the default
   the gate            io.knots as it is: a grid repeating in two directions up to a pitch of 32 px (at
@@ -41,7 +42,8 @@ from organizer.analysis.evaluate import retrieval_metrics
 from organizer.embedding import embed_inputs, make_spec
 from organizer.embedding.embed import view_plan
 from organizer.embedding.library import shared_embedder
-from organizer.io import images, knots
+from organizer.io import images, knots, preprocess
+from organizer.io.decoding import ViewPlan
 from organizer.samples import FAMILIES, SampleSpec, render
 from organizer.samples.objects import render_object
 
@@ -67,7 +69,8 @@ SIDES = (160, 256, 400, 640)
 def consistency_renders() -> tuple[list[list[Image.Image]], list[tuple[Image.Image, Image.Image]]]:
     """Each of 36 renders (9 families, 2 colourways, 2 variants) at every one of :data:`SIDES`, and each flat
     at 256 px beside a photo of it on an object: made once, judged by every gate."""
-    specs = [SampleSpec(family, colourway, variant) for family in FAMILIES for colourway in (0, 2) for variant in (0, 1)]
+    specs = [SampleSpec(family, colourway, variant)
+             for family in FAMILIES for colourway in (0, 2) for variant in (0, 1)]
     sized = [[render(spec, (side, side)).convert("RGB") for side in SIDES] for spec in specs]
     photographed = [(render(spec, (256, 256)).convert("RGB"), render_object(spec, seed=0).convert("RGB"))
                     for spec in specs]
@@ -87,10 +90,14 @@ def consistency(gate: knots.Gate, sized: list[list[Image.Image]],
     return float(np.mean(sizes)), float(np.mean(photos))
 
 
-def labelled_images(folder: Path, min_side: int) -> tuple[list, np.ndarray]:
-    """Every readable image of ``folder``, decoded as a scan decodes it, and its label (class folder or family)."""
+def labelled_images(folder: Path, plan: ViewPlan) -> tuple[list, np.ndarray]:
+    """Every readable image of ``folder``, decoded as a scan decodes it and cut down to the strip it shows where
+    ``plan`` cuts strips out (what the gate then judges), and its label (class folder or family)."""
     paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
-    return [images.decode(p.read_bytes(), min_side) for p in paths], labels_of(folder, paths)
+    decoded = [images.decode(p.read_bytes(), plan.min_side) for p in paths]
+    if plan.cut_strips:
+        decoded = [preprocess.strip_alone(image, plan.policy) for image in decoded]
+    return decoded, labels_of(folder, paths)
 
 
 def main() -> None:
@@ -106,7 +113,7 @@ def main() -> None:
     report.print()
     report.print("| setting | " + " | ".join(sets) + " |")
     report.print("|---|" + "---|" * len(sets))
-    loaded = {name: labelled_images(folder, plan.min_side) for name, folder in sets.items()}
+    loaded = {name: labelled_images(folder, plan) for name, folder in sets.items()}
     for setting, gate in SETTINGS.items():
         cells = []
         for decoded, labels in loaded.values():

@@ -68,7 +68,7 @@ def test_a_folder_is_adapted_and_its_network_vectors_stay_under_their_own_id(fol
     # Melting stays off in these tests: the folder would choose it for these renders (folder.extractor),
     # and whether it did is not what they are about.
     spec = make_spec(weights=None, melt_knots=False)
-    assert spec.adapted and spec.id.endswith("+cv2+lw1/240/auto")
+    assert spec.adapted and spec.id.endswith("+cv2+lw1/240/auto+st1")
     with Cache(tmp_path / "cache.sqlite") as cache:
         library = open_library(folder, spec, cache)
         assert library.spec == spec and library.projection is not None
@@ -158,17 +158,18 @@ def test_turning_it_off_and_earlier_defaults():
     spec = make_spec(weights=None, melt_knots=False)
     off = make_spec(weights=None, adapt=False, melt_knots=False)
     assert off == spec.unadapted and "+lw" not in off.id
-    # Lite1 took Lite0's place, adapted or not; adapting came in with the first centre view: the default
-    # before it had that view and no adaptation.
-    lite0 = earlier_defaults(spec.id)[0]
+    # Strips were cut out of their photos after Lite1 took Lite0's place, adapted or not; adapting came in with
+    # the first centre view: the default before it had that view and no adaptation.
+    uncut, lite0 = earlier_defaults(spec.id)[:2]
+    assert uncut == spec.id.removesuffix("+st1")
     assert lite0 == "v3/lite0@random/_blocks.10+_blocks.11+_blocks.14/content-object+cv2+lw1/224/auto"
     first_centre_view = lite0.replace("+cv2+", "+cv+")
-    assert earlier_defaults(spec.id)[1:3] == [first_centre_view, first_centre_view.replace("+lw1/", "/")]
-    assert earlier_defaults(off.id)[:2] == [lite0.replace("+lw1/", "/"), first_centre_view.replace("+lw1/", "/")]
+    assert earlier_defaults(spec.id)[2:4] == [first_centre_view, first_centre_view.replace("+lw1/", "/")]
+    assert earlier_defaults(off.id)[1:3] == [lite0.replace("+lw1/", "/"), first_centre_view.replace("+lw1/", "/")]
     assert not make_spec(mode="mean-colour").adapted
     # A later recipe reads the names and moves saved under the earlier ones, then under the earlier defaults.
     later = spec.id.replace("+lw1/", "+lw3/")
-    assert earlier_defaults(later)[:4] == [spec.id.replace("+lw1/", "+lw2/"), spec.id, lite0, first_centre_view]
+    assert earlier_defaults(later)[:5] == [spec.id.replace("+lw1/", "+lw2/"), spec.id, uncut, lite0, first_centre_view]
 
 
 def test_the_low_rank_fit_equals_the_whitening_written_out():

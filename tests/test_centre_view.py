@@ -109,6 +109,17 @@ def test_the_centre_view_of_a_photo_is_inside_the_object_wherever_it_stands():
     assert right == 480 and bottom == 360 and right - left == bottom - top == preprocess.OBJECT_VIEW_MIN * 360
 
 
+def test_a_photo_stood_upright_has_its_object_square_turned_with_it():
+    # The grid is OBJECT_GRID cells along the short side, whichever side that is.
+    photo = _wall((480, 360))
+    photo.paste(_striped((240, 210)), (30, 20))
+    upright = photo.transpose(Image.Transpose.TRANSPOSE)  # its columns are the photo's rows
+
+    left, top, right, bottom = preprocess.object_square(photo)
+
+    assert np.allclose(preprocess.object_square(upright), (top, left, bottom, right), atol=1)
+
+
 def test_a_flat_pattern_or_a_speck_has_no_object_and_is_seen_through_its_centre_region():
     flat, noise = _striped((400, 300)), _wall((400, 300))
     speck = _wall((400, 300))

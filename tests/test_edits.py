@@ -220,8 +220,8 @@ def test_edits_saved_under_an_earlier_extractor_version_survive_the_bump(tmp_pat
 
 def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_one(tmp_path):
     """The default gained a centre view, then block 11, then the projection learned on the folder, then a
-    centre view inside the object, then melted knots, then Lite1 (issue 17): a folder's names and moves must not
-    vanish."""
+    centre view inside the object, then melted knots, then Lite1, then strips cut out of their photos (issue 17):
+    a folder's names and moves must not vanish."""
     latest = "lite0@pretrained/_blocks.10+_blocks.14/content-object+cv/224/auto"
     before = "lite0@pretrained/_blocks.10+_blocks.14/content-object/224/auto"
     oldest = "lite0@pretrained/_blocks.10+_blocks.14/content-centre/224/auto"
@@ -229,7 +229,7 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
     adapted = block11.replace("+cv/", "+cv+lw1/")
     lite0 = adapted.replace("+cv+", "+cv2+")
     now = make_spec().id
-    assert unversioned(now) == "lite1@pretrained/_blocks.14+_blocks.15+_blocks.19/content-object+cv2+lw1/240/auto"
+    assert unversioned(now) == "lite1@pretrained/_blocks.14+_blocks.15+_blocks.19/content-object+cv2+lw1/240/auto+st1"
     spec, keys, hashes = ClusterSpec(), ["a.png", "b.png"], ["ha", "hb"]
     saved, newer = ClusterBook(np.array([0, 1])), ClusterBook(np.array([1, 1]))
     saved.rename(1, "Paisleys")
@@ -253,6 +253,10 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
         last_lite0.rename(0, "Tartans")
         cache.put_edits(edits_key(f"v3/{lite0}", spec), last_lite0.to_json(keys, hashes))
         assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(0) == "Tartans"
+        uncut = ClusterBook(np.array([0, 1]))
+        uncut.rename(1, "Zigzags")
+        cache.put_edits(edits_key(now.removesuffix("+st1"), spec), uncut.to_json(keys, hashes))
+        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Zigzags"
         # A folder mostly of knot grids now melts them: what its user named and moved unmelted follows ...
         melted = make_spec(melt_knots=True).id
         assert "+kn3" in melted and lite0 in earlier_defaults(unversioned(melted))
@@ -295,4 +299,9 @@ def test_earlier_defaults_follow_each_change_only_where_it_applied():
     assert earlier_defaults(f"{lite0}+_blocks.15/content-average/224/auto") == []
     assert earlier_defaults("colour/224/auto") == []
     # Structure mode taps each Lite's middle stages, so Lite1's default there follows from Lite0's.
-    assert earlier_defaults(make_spec(mode="structure").id)[0] == make_spec(model="lite0", mode="structure").id
+    structure, lite0_structure = make_spec(mode="structure").id, make_spec(model="lite0", mode="structure").id
+    assert earlier_defaults(structure)[:2] == [structure.removesuffix("+st1"), lite0_structure.removesuffix("+st1")]
+    # Cutting strips out names every network's choice whose policy tiles long images, and only those.
+    assert earlier_defaults(make_spec(model="lite2").id)[0] == make_spec(model="lite2").id.removesuffix("+st1")
+    assert make_spec(policy="tiles").id.endswith("/tiles+st1")
+    assert "+st" not in make_spec(policy="crop").id and "+st" not in make_spec(mode="colour").id

@@ -78,7 +78,7 @@ def test_the_choice_is_kept_as_the_folder_grows(tmp_path, monkeypatch):
     # ... unless the stored choice is gone or unreadable: then it is made again, on the folder as it is now.
     for damaged in ("null", "{not json", '{"melt": "yes", "files": 8}'):
         with Cache(cache) as opened:
-            opened.put_meta(f"melt-knots-v{KNOTS_VERSION}", damaged)
+            opened.put_meta(extractor.CHOICE_KEY, damaged)
         assert _choice(folder, cache) is False
 
 
@@ -97,7 +97,7 @@ def test_a_choice_the_user_made_is_kept_and_nothing_is_judged(tmp_path):
         with Cache(tmp_path / "cache.sqlite") as cache:
             assert with_knot_choice(make_spec(weights=None, melt_knots=chosen), tmp_path / "charts", cache).melt_knots \
                 is chosen
-            assert cache.get_meta(f"melt-knots-v{KNOTS_VERSION}") is None
+            assert cache.get_meta(extractor.CHOICE_KEY) is None
     assert make_spec(mode="colour").melt_knots is False
 
 
@@ -113,7 +113,7 @@ def test_judging_reports_each_image_and_can_be_cancelled(tmp_path):
     with Cache(tmp_path / "stopped.sqlite") as cache:
         with pytest.raises(Cancelled):
             with_knot_choice(SMALL, tmp_path / "charts", cache, should_stop=lambda: True)
-        assert cache.get_meta(f"melt-knots-v{KNOTS_VERSION}") is None
+        assert cache.get_meta(extractor.CHOICE_KEY) is None
 
 
 def test_unreadable_files_are_not_judged(tmp_path):
@@ -127,7 +127,7 @@ def test_unreadable_files_are_not_judged(tmp_path):
     (only_broken / "broken.jpg").write_bytes(b"\xff\xd8\xff nothing")
     with Cache(tmp_path / "broken.sqlite") as cache:
         assert with_knot_choice(SMALL, only_broken, cache).melt_knots is False
-        assert cache.get_meta(f"melt-knots-v{KNOTS_VERSION}") is None
+        assert cache.get_meta(extractor.CHOICE_KEY) is None
 
 
 def test_folders_judged_at_once_get_the_serial_choices(tmp_path):
@@ -150,3 +150,23 @@ def test_an_opened_library_is_embedded_and_searched_as_its_folder_chose(tmp_path
         library = open_library(folder, SMALL, cache)
     assert library.spec.melt_knots is melted
     assert (f"+kn{KNOTS_VERSION}" in library.spec.id) is melted
+
+
+def test_the_folder_is_judged_on_what_its_views_are_cut_from(tmp_path, monkeypatch):
+    # A bracelet photographed on a table is cut out of the photo before its knots are melted and its tiles cut
+    # (io.preprocess.strip_alone), so the gate judges the strip, as the scan will melt it, not the table.
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    table = np.zeros((300, 720, 3), np.uint8) + np.array([150, 105, 70], np.uint8)
+    for i in range(3):
+        photo = Image.fromarray(table)
+        photo.paste(render(SampleSpec(FAMILIES[i], 0, 0), (480, 96)).convert("RGB"), (120, 102))
+        photo.save(folder / f"bracelet_{i}.png")
+    judged = []
+    monkeypatch.setattr(extractor.knots, "knot_pitch", lambda image: judged.append(image.size))
+
+    _choice(folder, tmp_path / "cache.sqlite")
+
+    assert len(judged) == 3
+    # The strip is 480 × 96 px of the 720 × 300 photo; its box takes a cell or two of table around it.
+    assert all(480 <= width <= 500 and 96 <= height <= 130 for width, height in judged)

@@ -308,4 +308,4 @@ def embed_file(path: Path, spec: ExtractorSpec, embedder: Embedder, max_file_byt
 def view_plan(spec: ExtractorSpec) -> ViewPlan:
     """What :mod:`..io.decoding` makes of each image for ``spec``."""
     return ViewPlan(spec.size, spec.policy, spec.multiscale, tuple(spec.equalize), spec.largest_input,
-                    spec.centre_view, spec.melt_knots is True)
+                    spec.centre_view, spec.melt_knots is True, spec.cuts_strips)

@@ -29,12 +29,11 @@ import numpy as np
 
 from ..embedding import ExtractorSpec
 from ..embedding.autoencoder import TrainConfig
-from ..embedding.registry import AUTOENCODER, KNOTS_VERSION, autoencoder_spec
+from ..embedding.registry import AUTOENCODER, KNOTS_VERSION, STRIP_VERSION, autoencoder_spec
 from ..embedding.runtime import choose, require_torch
-from ..io import images, knots
+from ..io import images, knots, preprocess
 from ..io.folder_pass import compute_per_image
 from ..io.images import MAX_FILE_BYTES
-from ..io.preprocess import make_views
 from ..io.scan import scan_folder
 from ..jobs.tasks import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from ..storage.cache import Cache
@@ -81,7 +80,7 @@ def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConf
     require_torch("training the autoencoder")
 
     def square(image):
-        return make_views(image, config.size, "crop")[0]
+        return preprocess.make_views(image, config.size, "crop")[0]
 
     read = compute_per_image(folder, cache, square, config.size, progress=progress, should_stop=should_stop,
                              note=READING_NOTE, max_file_bytes=max_file_bytes)
@@ -106,7 +105,8 @@ def train_for_folder(folder: Path, cache: Cache, config: TrainConfig = TrainConf
 SAMPLE = 48
 #: The least share of the judged images that must be knot grids for the folder to be melted.
 LEAST_SHARE = 0.5
-_KEY = f"melt-knots-v{KNOTS_VERSION}"
+#: The stored choice's key names the recipes that decide it: the gate's, and the strip's cut that comes first.
+CHOICE_KEY = f"melt-knots-v{KNOTS_VERSION}-st{STRIP_VERSION}"
 
 
 def sample_of(paths: list[Path], size: int) -> list[Path]:
@@ -120,7 +120,7 @@ def _stored_choice(cache: Cache) -> dict | None:
     """The choice stored for the folder, or None where there is none or it cannot be read (then it is made
     again)."""
     try:
-        stored = json.loads(cache.get_meta(_KEY) or "null")
+        stored = json.loads(cache.get_meta(CHOICE_KEY) or "null")
     except ValueError:
         return None
     readable = isinstance(stored, dict) and type(stored.get("melt")) is bool and type(stored.get("files")) is int
@@ -157,11 +157,13 @@ def with_knot_choice(spec: ExtractorSpec, folder: Path, cache: Cache, *, progres
         except images.ImageError:
             continue  # the scan lists it with its reason
         judged += 1
+        if spec.cuts_strips:
+            image = preprocess.strip_alone(image, spec.policy)
         grids += knots.knot_pitch(image) is not None
     progress(len(sample), len(sample), JUDGING_NOTE)
     melt = judged > 0 and grids >= LEAST_SHARE * judged
     if judged:
-        cache.put_meta(_KEY, json.dumps({"melt": melt, "files": len(paths), "judged": judged, "grids": grids}))
+        cache.put_meta(CHOICE_KEY, json.dumps({"melt": melt, "files": len(paths), "judged": judged, "grids": grids}))
     return replace(spec, melt_knots=melt)
 
 

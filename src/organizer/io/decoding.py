@@ -41,8 +41,9 @@ class ViewPlan:
     """What an image becomes: its views at ``size`` under ``policy`` (see :mod:`.preprocess`),
     with a closer second view (inside its object, or its centre) when ``centre_view`` is set, after equalizing to
     ``equalize`` (the arguments of an :class:`ImageMetrics`; () for none). Images are decoded
-    with both sides at least ``min_side`` where the format allows less. With ``melt_knots`` a knot grid is
-    blurred at its knot pitch first (:mod:`.knots`)."""
+    with both sides at least ``min_side`` where the format allows less. With ``cut_strips`` a strip lying in a
+    photo that the policy tiles is cut out first (:func:`.preprocess.strip_alone`), and with ``melt_knots`` a
+    knot grid is then blurred at its knot pitch (:mod:`.knots`), so the gate judges the strip, not the table."""
 
     size: int
     policy: str
@@ -51,11 +52,14 @@ class ViewPlan:
     min_side: int
     centre_view: bool
     melt_knots: bool = False
+    cut_strips: bool = False
 
     def views(self, image: Image.Image) -> dict[int, np.ndarray]:
         """``image``'s network inputs, keyed by input size."""
         if self.equalize:
             image = equalized(image, ImageMetrics(*self.equalize))
+        if self.cut_strips:
+            image = preprocess.strip_alone(image, self.policy)
         if self.melt_knots:
             image = knots.melted(image)
         return preprocess.network_inputs(image, self.size, self.policy, self.multiscale, self.centre_view)

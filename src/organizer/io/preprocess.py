@@ -12,7 +12,8 @@ Pattern libraries mix squares, long bracelet strips and photos, so the policy is
 ``tiles``
     Scale the short side to the input size and cut evenly spaced, overlapping squares along
     the long side (at most ``max_tiles``); the embedding is their average. A repeating
-    pattern is seen whole and at full scale.
+    pattern is seen whole and at full scale. A photo of a strip (a bracelet on a table) is
+    first cut down to the strip (:func:`strip_alone`), so its tiles see the knots, not the table.
 ``auto`` (the default)
     ``crop`` when the long side is at most 1.5 × the short one (the crop keeps at least
     two thirds of the image), else ``tiles``. Near-square swatches and photos get one cheap
@@ -63,6 +64,17 @@ OBJECT_FRAME = 4
 #: An image longer than this many times its width is a strip, not a photo of an object; this also bounds the
 #: grid, which a 20000 × 3 strip under the ``pad`` policy would have made 48 × 320,000 cells.
 OBJECT_MAX_ASPECT = 3.0
+#: A strip lying in a photo (:func:`strip_box`) is looked for in images up to this many times longer than
+#: wide, which bounds the grid at 48 × 384 cells; a photo of a bracelet on a table is 1.5 to 4 times wider than
+#: high, and a longer image is taken for the strip itself.
+STRIP_MAX_ASPECT = 8.0
+#: The background a strip lies on must show on both of its long sides, each at least this share of the
+#: image's short side: a flat chart or print runs to the frame's edges, and is left whole.
+STRIP_MARGIN = 0.1
+#: The least share of the strip's box the strip fills: a bracelet fills its box but for its strings and a
+#: slight turn, where a row of motifs on a plain ground (an alpha chart, flat) leaves the ground between
+#: them, and is left whole.
+STRIP_FILL = 0.5
 #: A view that shrinks its square of the image by at most this factor (every view of a JPEG, which draft mode
 #: decodes at under twice the size the views need) is sampled by OpenCV's bilinear warp, 5x faster than PIL's
 #: resampling (docs/benchmarks.md, "Cutting the views with OpenCV"); a larger shrink needs PIL's antialiasing.
@@ -81,11 +93,7 @@ def make_views(image: Image.Image, size: int, policy: str = "auto", max_tiles: i
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown resize policy {policy!r}; choose one of {', '.join(POLICIES)}")
-    width, height = image.size
-    long_side, short_side = max(width, height), min(width, height)
-    if policy == "auto":
-        policy = "crop" if long_side <= AUTO_CROP_MAX_ASPECT * short_side else "tiles"
-    if policy == "tiles":
+    if tiled(image, policy):
         return _tiles(image, size, max_tiles)
     whole = _pad(image, size) if policy == "pad" else _crop_centre(image, size)
     return np.stack([whole, _centre_square(image, size)]) if centre_view else whole[None]
@@ -178,10 +186,35 @@ def object_square(image: Image.Image, least_view: float = OBJECT_VIEW_MIN) -> tu
     object the frame cuts along much of an edge is part of what the frame holds, and so is not found either:
     such an image keeps the centre region. The decoders hand every image over as RGB; any other mode gets None.
     """
-    from scipy.ndimage import distance_transform_cdt, uniform_filter
+    from scipy.ndimage import distance_transform_cdt
 
     if image.mode != "RGB" or max(image.size) > OBJECT_MAX_ASPECT * min(image.size):
         return None
+    inside = _object_cells(image)
+    if inside is None:
+        return None
+    rows, columns = inside.shape
+    scale = OBJECT_GRID / min(image.size)
+    # A cell's chessboard distance to the nearest cell outside is the half-side of the square centred on it;
+    # of the largest squares (all along a sleeve or a body), the one nearest the object's middle.
+    reach = distance_transform_cdt(np.pad(inside, 1), metric="chessboard")[1:-1, 1:-1]
+    half = int(reach.max())
+    if 2 * half - 1 < OBJECT_SQUARE_MIN * OBJECT_GRID:
+        return None
+    rows_in, columns_in = np.nonzero(inside)
+    centres = np.argwhere(reach == half)
+    row, column = centres[np.argmin(((centres - [rows_in.mean(), columns_in.mean()]) ** 2).sum(axis=1))]
+    side = max(2 * half - 1, least_view * OBJECT_GRID) / scale
+    left = min(max((column + 0.5) * image.width / columns - side / 2, 0.0), image.width - side)
+    top = min(max((row + 0.5) * image.height / rows - side / 2, 0.0), image.height - side)
+    return left, top, left + side, top + side
+
+
+def _object_cells(image: Image.Image) -> np.ndarray | None:
+    """Which cells of the coarse grid (:data:`OBJECT_GRID` along the short side) the object ``image`` shows
+    covers, or None where there is no object to tell; see :func:`object_square`."""
+    from scipy.ndimage import uniform_filter
+
     scale = OBJECT_GRID / min(image.size)
     columns, rows = (max(OBJECT_GRID, round(side * scale)) for side in image.size)
     small = _resize(image, columns, rows).filter(ImageFilter.BoxBlur(1))
@@ -196,21 +229,52 @@ def object_square(image: Image.Image, least_view: float = OBJECT_VIEW_MIN) -> tu
     offsets = (features - around.mean(axis=0)).reshape(-1, features.shape[2])
     distance = np.sqrt(np.maximum(((offsets @ inverse) * offsets).sum(axis=1), 0)).reshape(rows, columns)
     inside = distance > max(float(np.quantile(distance[frame], 0.95)), 3.0)
-    if not 0.03 <= inside.mean() <= 0.7:
+    return inside if 0.03 <= inside.mean() <= 0.7 else None
+
+
+def tiled(image: Image.Image, policy: str) -> bool:
+    """Whether ``policy`` cuts ``image`` into tiles (see the module's docstring)."""
+    width, height = image.size
+    return policy == "tiles" or (policy == "auto" and max(width, height) > AUTO_CROP_MAX_ASPECT * min(width, height))
+
+
+def strip_alone(image: Image.Image, policy: str) -> Image.Image:
+    """``image`` cut down to the strip it shows lying in a frame (:func:`strip_box`) where ``policy`` tiles it,
+    else ``image`` itself."""
+    box = strip_box(image) if tiled(image, policy) else None
+    return image if box is None else image.crop(box)
+
+
+def strip_box(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """The box, as (left, top, right, bottom) in pixels, of a strip lying along a long image with background
+    on both its long sides (a bracelet photographed on a table, a chart on a page), or None.
+
+    The strip is the object :func:`object_square` finds, told from a flat pattern by its shape: it runs along
+    the image's long side, at least :data:`~AUTO_CROP_MAX_ASPECT` times longer than wide, leaves a margin of
+    :data:`STRIP_MARGIN` on both long sides, and fills :data:`STRIP_FILL` of its box. Its extent is taken
+    between the 1st and 99th percentiles of its cells, so a stray cell of background does not widen it.
+    """
+    width, height = image.size
+    if image.mode != "RGB" or max(width, height) > STRIP_MAX_ASPECT * min(width, height):
         return None
-    # A cell's chessboard distance to the nearest cell outside is the half-side of the square centred on it;
-    # of the largest squares (all along a sleeve or a body), the one nearest the object's middle.
-    reach = distance_transform_cdt(np.pad(inside, 1), metric="chessboard")[1:-1, 1:-1]
-    half = int(reach.max())
-    if 2 * half - 1 < OBJECT_SQUARE_MIN * OBJECT_GRID:
+    inside = _object_cells(image)
+    if inside is None:
         return None
-    rows_in, columns_in = np.nonzero(inside)
-    centres = np.argwhere(reach == half)
-    row, column = centres[np.argmin(((centres - [rows_in.mean(), columns_in.mean()]) ** 2).sum(axis=1))]
-    side = max(2 * half - 1, least_view * OBJECT_GRID) / scale
-    left = min(max((column + 0.5) * image.width / columns - side / 2, 0.0), image.width - side)
-    top = min(max((row + 0.5) * image.height / rows - side / 2, 0.0), image.height - side)
-    return left, top, left + side, top + side
+    if height > width:  # judged lying down; the box is turned back at the end
+        inside = inside.T
+    rows, columns = np.nonzero(inside)
+    top, bottom = (int(v) for v in np.quantile(rows, [0.01, 0.99]).round())
+    left, right = (int(v) for v in np.quantile(columns, [0.01, 0.99]).round())
+    across, along = bottom - top + 1, right - left + 1
+    margin = STRIP_MARGIN * inside.shape[0]
+    if (along < AUTO_CROP_MAX_ASPECT * across or min(top, inside.shape[0] - 1 - bottom) < margin
+            or inside[top:bottom + 1, left:right + 1].mean() < STRIP_FILL):
+        return None
+    if height > width:
+        left, top, right, bottom = top, left, bottom, right
+    scale = min(width, height) / OBJECT_GRID
+    return (max(0, math.floor(left * scale)), max(0, math.floor(top * scale)),
+            min(width, math.ceil((right + 1) * scale)), min(height, math.ceil((bottom + 1) * scale)))
 
 
 def _pad(image: Image.Image, size: int) -> np.ndarray:
