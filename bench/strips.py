@@ -10,7 +10,7 @@ the cut, and prints find-similar P@10 (plain cosine) with the paired change and 
 queries, how many images are tiled and how many of those are cut, the share the knot gate takes, and what
 looking for the strip costs per tiled image.
 
-    .venv/bin/python bench/strips.py          # about 2 min
+    .venv/bin/python bench/strips.py          # about 1 min
 """
 
 from __future__ import annotations

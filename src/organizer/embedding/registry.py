@@ -86,7 +86,7 @@ KNOTS_VERSION = 3
 DEFAULT_MELT_KNOTS: bool | None = None
 #: Cutting a strip out of the photo it lies in (io.preprocess ``strip_alone``, before melting and tiling), named
 #: after the resize policy in the id of the vectors a network makes where that policy tiles long images
-#: (``auto+st<version>``). Raise it with any change there. Version 1 lifts the chart set's P@10 0.365 -> 0.391:
+#: (``auto+st<version>``). Raise it with any change there. Version 1 lifts the chart set's P@10 0.365 -> 0.390:
 #: its photos of bracelets on tables are seen as their strips ("A strip is cut out of its photo"). The colour
 #: modes describe the whole image, as before.
 STRIP_VERSION = 1
