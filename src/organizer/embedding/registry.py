@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..io.equalize import MEASURE_SIDE as EQUALIZE_SIDE
-from ..io.preprocess import POLICIES
+from ..io.preprocess import POLICIES, TILED_POLICIES
 from . import backbones
 from .autoencoder import TrainConfig
 
@@ -49,8 +49,6 @@ DEFAULT_LAYERS = {"lite0": "_blocks.10,_blocks.11,_blocks.14", "lite1": "_blocks
 #: P@5 0.60 against 0.53 with the default taps and 0.45 with the late ones.
 STRUCTURE_LAYERS = "mid"
 DEFAULT_POLICY = "auto"
-#: The resize policies that cut long images into tiles (io.preprocess).
-TILED_POLICIES = ("auto", "tiles")
 #: The side the colour modes describe an image at. They run no network, so whichever model is chosen (its
 #: input is 224 to 260 px) must not change their vectors' id.
 COLOUR_INPUT = 224

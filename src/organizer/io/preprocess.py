@@ -39,6 +39,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 POLICIES = ("auto", "crop", "pad", "tiles")
+#: The policies that cut a long image into tiles: ``tiles`` always, ``auto`` beyond :data:`AUTO_CROP_MAX_ASPECT`.
+TILED_POLICIES = ("auto", "tiles")
 AUTO_CROP_MAX_ASPECT = 1.5
 PAD_GREY = (127, 127, 127)
 #: The centre view's share of each side, for an image with no object to look inside. Measured, for every
