@@ -231,45 +231,40 @@ def test_edits_saved_under_an_earlier_default_descriptor_are_read_under_the_new_
     now = make_spec().id
     assert unversioned(now) == "lite1@pretrained/_blocks.14+_blocks.15+_blocks.19/content-object+cv2+lw1/240/auto+st1"
     spec, keys, hashes = ClusterSpec(), ["a.png", "b.png"], ["ha", "hb"]
-    saved, newer = ClusterBook(np.array([0, 1])), ClusterBook(np.array([1, 1]))
-    saved.rename(1, "Paisleys")
-    newer.rename(1, "Argyles")
     with Cache(tmp_path / "cache.db") as cache:
-        cache.put_edits(edits_key(f"v1/{oldest}", spec), ClusterBook(np.array([0, 0])).to_json(keys, hashes))
-        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).labels.tolist() == [0, 0]
-        cache.put_edits(edits_key(f"v2/{before}", spec), saved.to_json(keys, hashes))
-        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Paisleys"
-        cache.put_edits(edits_key(f"v2/{latest}", spec), newer.to_json(keys, hashes))
-        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Argyles"
-        unadapted = ClusterBook(np.array([1, 1]))
-        unadapted.rename(1, "Houndstooth")
-        cache.put_edits(edits_key(f"v2/{block11}", spec), unadapted.to_json(keys, hashes))
-        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Houndstooth"
-        first_adapted = ClusterBook(np.array([0, 1]))
-        first_adapted.rename(1, "Leopards")
-        cache.put_edits(edits_key(f"v2/{adapted}", spec), first_adapted.to_json(keys, hashes))
-        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Leopards"
-        last_lite0 = ClusterBook(np.array([1, 0]))
-        last_lite0.rename(0, "Tartans")
-        cache.put_edits(edits_key(f"v3/{lite0}", spec), last_lite0.to_json(keys, hashes))
-        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(0) == "Tartans"
-        uncut = ClusterBook(np.array([0, 1]))
-        uncut.rename(1, "Zigzags")
-        cache.put_edits(edits_key(now.removesuffix("+st1"), spec), uncut.to_json(keys, hashes))
-        assert ClusterBook.from_json(load_saved_edits(cache, now, spec), keys, hashes).name(1) == "Zigzags"
+
+        def save(extractor_id: str, labels: list[int], named: tuple[int, str] | None = None) -> None:
+            book = ClusterBook(np.array(labels))
+            if named:
+                book.rename(*named)
+            cache.put_edits(edits_key(extractor_id, spec), book.to_json(keys, hashes))
+
+        def read(extractor_id: str) -> ClusterBook:
+            return ClusterBook.from_json(load_saved_edits(cache, extractor_id, spec), keys, hashes)
+
+        save(f"v1/{oldest}", [0, 0])
+        assert read(now).labels.tolist() == [0, 0]
+        save(f"v2/{before}", [0, 1], (1, "Paisleys"))
+        assert read(now).name(1) == "Paisleys"
+        save(f"v2/{latest}", [1, 1], (1, "Argyles"))
+        assert read(now).name(1) == "Argyles"
+        save(f"v2/{block11}", [1, 1], (1, "Houndstooth"))
+        assert read(now).name(1) == "Houndstooth"
+        save(f"v2/{adapted}", [0, 1], (1, "Leopards"))
+        assert read(now).name(1) == "Leopards"
+        save(f"v3/{lite0}", [1, 0], (0, "Tartans"))
+        assert read(now).name(0) == "Tartans"
+        save(now.removesuffix("+st1"), [0, 1], (1, "Zigzags"))
+        assert read(now).name(1) == "Zigzags"
         # A folder mostly of knot grids now melts them: what its user named and moved unmelted follows ...
         melted = make_spec(melt_knots=True).id
         assert "+kn3" in melted and lite0 in earlier_defaults(unversioned(melted))
-        assert ClusterBook.from_json(load_saved_edits(cache, melted, spec), keys, hashes).name(0) == "Tartans"
+        assert read(melted).name(0) == "Tartans"
         # ... and so does what was named melted by the gate before (KNOTS_VERSION 2), under Lite0.
-        first_melted = ClusterBook(np.array([0, 0]))
-        first_melted.rename(0, "Hearts")
-        first_melted_id = f"v3/{lite0.replace('+cv2+', '+cv2+kn2+')}"
-        cache.put_edits(edits_key(first_melted_id, spec), first_melted.to_json(keys, hashes))
-        assert ClusterBook.from_json(load_saved_edits(cache, melted, spec), keys, hashes).name(0) == "Hearts"
+        save(f"v3/{lite0.replace('+cv2+', '+cv2+kn2+')}", [0, 0], (0, "Hearts"))
+        assert read(melted).name(0) == "Hearts"
         # The whole view alone under the earlier taps is that choice's own history, not the default's.
-        whole_only = now.replace("-object+cv2+lw1", "-object")
-        assert ClusterBook.from_json(load_saved_edits(cache, whole_only, spec), keys, hashes).name(1) == "Paisleys"
+        assert read(now.replace("-object+cv2+lw1", "-object")).name(1) == "Paisleys"
         # Another pooling the user chose is another embedding: its edits stay its own.
         assert load_saved_edits(cache, now.replace("-object+cv2+lw1", "-average"), spec) is None
 
