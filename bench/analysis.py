@@ -12,7 +12,7 @@
               scan does: what it keeps of that partial map's shape, and of the neighbours and classes.
   clustering  NMI, ARI and noise on dtd10 with the default extractor, k given and automatic.
   search      find-similar latency at 10k and 100k random vectors, exact and HNSW, with
-              HNSW's recall@10 against exact search.
+              HNSW's recall@10 against exact search; and with the neighbourhood re-ranking.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from organizer.analysis.evaluate import clustering_metrics
 from organizer.analysis.reduce import MapSpec, compute_map, gradient_method
 from organizer.embedding import make_spec
 from organizer.search.index import ExactIndex, HnswIndex
+from organizer.search.similarity import find_similar
 
 HERE = Path(__file__).resolve().parent
 
@@ -224,6 +225,28 @@ def bench_search(report: Report, dim: int = DEFAULT_DIMENSIONS) -> None:
                 truth = found
             recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])
             report.print(f"| {n:,} | {name} | {build:.2f} | {1e3 * np.median(times):.2f} | {recall:.3f} |")
+    bench_neighbourhood_search(report, dim)
+
+
+def bench_neighbourhood_search(report: Report, dim: int) -> None:
+    """The neighbourhood re-ranking's cost in the app: its first query smooths the whole folder, the
+    later ones reuse that (``similarity.smoothed_index``)."""
+    rng = np.random.default_rng(1)
+    report.print("\n**find-similar with the neighbourhood re-ranking (DBA + αQE), k=10: the first query, "
+                 "then the median of 20 later ones**\n")
+    report.print("| vectors | first query s | later queries ms |\n|---|---|---|")
+    for n in (10_000, 100_000):
+        data = rng.normal(size=(n, dim)).astype(np.float32)
+        paths = [Path(f"{i}.png") for i in range(n)]
+        started = time.perf_counter()
+        find_similar(paths, data, data[0], 10, exclude=paths[0], rerank=True)
+        first = time.perf_counter() - started
+        times = []
+        for q in rng.choice(n, 20, replace=False):
+            started = time.perf_counter()
+            find_similar(paths, data, data[q], 10, exclude=paths[q], rerank=True)
+            times.append(time.perf_counter() - started)
+        report.print(f"| {n:,} | {first:.1f} | {1e3 * np.median(times):.0f} |")
 
 
 def main() -> int:

@@ -35,7 +35,7 @@ def _app(library, result) -> list[tuple[str, float]]:
     return [(str(library.paths[i]), round(score, 4)) for i, score in result.matches]
 
 
-@pytest.mark.parametrize("rerank", ["", "mse"])
+@pytest.mark.parametrize("rerank", ["", "neighbourhood", "mse"])
 def test_the_cli_and_the_app_list_the_same_matches(capsys, library, sample_folder, rerank):
     query = library.paths[3]
     cli = _cli(capsys, sample_folder, query, *(["--rerank", rerank] if rerank else []))

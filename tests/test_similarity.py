@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from organizer.analysis.evaluate import ranking_scores, retrieval_metrics
+from organizer.jobs.subprocess_step import CHILD_FROM_ROWS
+from organizer.jobs.tasks import Cancelled
 from organizer.search.index import ExactIndex
-from organizer.search.similarity import expand_query, find_similar, smooth_neighbourhoods
+from organizer.search import similarity
+from organizer.search.similarity import expand_query, find_similar, smooth_neighbourhoods, smoothed_index
 
 
 def _blobs(seed=0, classes=6, per_class=40, dim=32, noise=1.5):
@@ -109,3 +114,69 @@ def test_find_similar_excludes_the_query_and_sorts(rerank):
     scores = [m.score for m in matches]
     assert scores == sorted(scores, reverse=True)
     assert sum(labels[paths.index(m.path)] == labels[0] for m in matches) >= 4
+
+
+def _counting_smoothing(monkeypatch) -> list[int]:
+    calls = []
+    smooth = similarity.smooth_neighbourhoods
+
+    def counted(vectors, *args, **kwargs):
+        calls.append(len(vectors))
+        return smooth(vectors, *args, **kwargs)
+    monkeypatch.setattr(similarity, "smooth_neighbourhoods", counted)
+    return calls
+
+
+def test_a_folder_is_smoothed_once_for_all_its_queries_and_again_when_its_vectors_change(monkeypatch):
+    calls = _counting_smoothing(monkeypatch)
+    vectors, _ = _blobs(per_class=10)
+    paths = [Path(f"/lib/{i:03d}.png") for i in range(len(vectors))]
+    first = [find_similar(paths, vectors, vectors[i], k=5, exclude=paths[i], rerank=True) for i in range(4)]
+    assert calls == [len(vectors)]
+    assert np.allclose(smoothed_index(vectors).vectors_, smooth_neighbourhoods(vectors), atol=1e-6)
+    rescanned = vectors.copy()
+    rescanned[0] = -rescanned[0]  # a new array, as a rescan makes: never served the old folder's copy
+    again = [find_similar(paths, rescanned, rescanned[i], k=5, exclude=paths[i], rerank=True) for i in range(4)]
+    assert calls == [len(vectors)] * 2
+    assert again[0] != first[0]
+    assert first[1] == find_similar(paths, vectors, vectors[1], k=5, exclude=paths[1], rerank=True)
+    assert calls == [len(vectors)] * 3
+    assert not smoothed_index(vectors).vectors_.flags.writeable
+
+
+def test_the_smoothed_copy_is_freed_with_the_folders_vectors():
+    vectors, _ = _blobs(per_class=10)
+    smoothed_index(vectors)
+    assert similarity._smoothed is not None
+    del vectors
+    gc.collect()
+    assert similarity._smoothed is None
+
+
+def test_queries_from_two_threads_get_the_serial_answers(monkeypatch):
+    vectors, _ = _blobs(per_class=20)
+    paths = [Path(f"/lib/{i:03d}.png") for i in range(len(vectors))]
+    serial = [find_similar(paths, vectors.copy(), vectors[i], k=8, exclude=paths[i], rerank=True) for i in range(12)]
+    calls = _counting_smoothing(monkeypatch)
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda i: find_similar(paths, vectors, vectors[i], k=8, exclude=paths[i],
+                                                        rerank=True), range(12)))
+    assert threaded == serial
+    assert calls == [len(vectors)]
+
+
+def test_a_stop_ends_the_smoothing_and_leaves_nothing_half_made():
+    vectors, _ = _blobs(per_class=CHILD_FROM_ROWS // 6 + 1)  # enough rows for the smoothing's own process
+    paths = [Path(f"/lib/{i:04d}.png") for i in range(len(vectors))]
+    with pytest.raises(Cancelled):
+        find_similar(paths, vectors, vectors[0], k=5, exclude=paths[0], rerank=True, should_stop=lambda: True)
+    assert similarity._smoothed is None or similarity._smoothed[0]() is not vectors
+    assert find_similar(paths, vectors, vectors[0], k=5, exclude=paths[0], rerank=True) == \
+        find_similar(paths, vectors.copy(), vectors[0], k=5, exclude=paths[0], rerank=True)
+
+
+def test_a_query_waiting_for_another_ones_smoothing_can_be_stopped():
+    vectors, _ = _blobs(per_class=10)
+    with similarity._smoothed_lock:  # another query is smoothing
+        with pytest.raises(Cancelled):
+            smoothed_index(vectors, should_stop=lambda: True)

@@ -276,6 +276,28 @@ def test_find_similar_reranks_by_the_index_chosen_in_the_settings(qtbot, window,
     assert scores[0] == pytest.approx(compare(images.load(query), images.load(best), "emd").score)
 
 
+def test_find_similar_smooths_over_the_folders_neighbourhoods_when_chosen_in_the_settings(qtbot, window,
+                                                                                           sample_folder):
+    from dataclasses import replace
+
+    from organizer.search.similar import NEIGHBOURHOOD, search_similar
+
+    drop(window, sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    session = window.session
+    query = session.library.index_of(sample_folder / SampleSpec("normal-chevron", 0, 0).filename())
+    session.find_similar(query)
+    qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=30_000)
+    plain = window.similar.results()
+    session.apply_settings(replace(session.settings, similar_rerank=NEIGHBOURHOOD))
+    session.find_similar(query)
+    qtbot.waitUntil(lambda: window.similar.results() != plain, timeout=30_000)
+    k = session.settings.similar_count
+    expected = search_similar(session.library.paths, session.library.vectors, query, k, rerank_by=NEIGHBOURHOOD)
+    assert [(session.library.paths[i], score) for i, score in window.similar.results()] == \
+        [(m.path, pytest.approx(m.score)) for m in expected.matches]
+
+
 def test_choosing_the_autoencoder_trains_it_in_the_worker_with_its_loss_shown(qtbot, window, sample_folder):
     from dataclasses import replace
 

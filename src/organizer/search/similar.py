@@ -58,6 +58,8 @@ def search_similar(paths: list[Path], vectors: np.ndarray, query: int | np.ndarr
         For an unknown ``rerank_by``, or an index re-ranking without ``query_path``.
     images.ImageError
         If a re-ranking index cannot read the query's file.
+    Cancelled
+        When ``should_stop()`` turns true during a re-ranking.
     """
     if rerank_by and rerank_by not in RERANKINGS:
         raise ValueError(f"unknown re-ranking {rerank_by!r}; choose one of {', '.join(RERANKINGS)}")
@@ -66,7 +68,7 @@ def search_similar(paths: list[Path], vectors: np.ndarray, query: int | np.ndarr
     if rerank_by in INDICES and query_path is None:
         raise ValueError(f"re-ranking by {rerank_by} needs the query's file")
     matches = find_similar(paths, vectors, query, pool_size(k, rerank_by), metric, exclude=query_path,
-                           rerank=rerank_by == NEIGHBOURHOOD)
+                           rerank=rerank_by == NEIGHBOURHOOD, should_stop=should_stop)
     if rerank_by not in INDICES:
         return SimilarAnswer(matches)
     return SimilarAnswer(*rerank(query_path, matches, rerank_by, k, should_stop, max_file_bytes, region))

@@ -61,7 +61,8 @@ class Settings:
     #: The similar panel's thumbnails per row, and its dock's width in pixels: wider, larger thumbnails.
     similar_columns: int = 2
     similar_width: int = 360
-    #: A classic index that re-orders find-similar's best matches ("" for none); see search.compare.
+    #: What re-orders find-similar's best matches: "" for none, "neighbourhood" (search.similarity's DBA and αQE)
+    #: or a classic index of search.compare.
     similar_rerank: str = ""
     #: Larger files are refused unread (the core's images.MAX_FILE_MB by default).
     max_file_mb: int = 1000

@@ -19,6 +19,7 @@ from ...embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ...embedding.registry import AUTOENCODER, CNN_MODES, MODES
 from ...embedding.runtime import BACKEND_LABELS, BACKENDS, CPU_BACKEND, DEVICES, torch_installed
 from ...search.compare_indices import INDEX_SPECS
+from ...search.similar import NEIGHBOURHOOD
 from ...storage.settings import CHOICES, Settings
 from ..palette import tone_colour
 from .model_choice import (NEEDS_TORCH, WEIGHTS_FILTER, download_tooltip, model_item, model_label, model_note,
@@ -41,6 +42,7 @@ RUNTIME_LABELS = {"auto": f"Automatic ({BACKEND_LABELS[CPU_BACKEND]} where insta
 #: The devices and the runtime that only torch runs, marked where torch is left out (the bundle).
 TORCH_CHOICES = ("cuda", "mps", "torch")
 NO_RERANK = "No: keep the features' order"
+NEIGHBOURHOOD_RERANK = "Folder neighbourhoods: best where each kind has many images"
 AUTOMATIC = "Automatic"
 
 
@@ -140,10 +142,14 @@ class SettingsDialog(QDialog):
         self._row(similarity_map, "Perplexity:", self.perplexity_spin)
 
         similar = self._form(layout, "Find similar", "Takes effect on the next search.")
-        self.rerank_combo = self._combo(("", *INDEX_SPECS), {"": NO_RERANK, **{
-            name: f"{index.label}: {index.measures}" for name, index in INDEX_SPECS.items()}})
-        self.rerank_combo.setToolTip("Re-orders the best matches with a classic index; slower, and better "
-                                     "for near-copies than for designs that are merely alike.")
+        self.rerank_combo = self._combo(("", NEIGHBOURHOOD, *INDEX_SPECS), {
+            "": NO_RERANK, NEIGHBOURHOOD: NEIGHBOURHOOD_RERANK,
+            **{name: f"{index.label}: {index.measures}" for name, index in INDEX_SPECS.items()}})
+        self.rerank_combo.setToolTip(
+            "Re-orders the best matches. Folder neighbourhoods: each image also counts what its closest "
+            "look-alikes in the folder look like, which helps where a kind of design has many images and "
+            "can blur groups of a few. A classic index: slower, and better for near-copies than for designs "
+            "that are merely alike.")
         self._row(similar, "Re-rank matches by:", self.rerank_combo)
 
         files = self._form(layout, "Files", "Takes effect on the next scan.")
