@@ -274,6 +274,7 @@ def test_find_similar_reranks_by_the_index_chosen_in_the_settings(qtbot, window,
     assert scores == sorted(scores)  # palette distances: the closest first
     best = session.library.paths[results[0][0]]
     assert scores[0] == pytest.approx(compare(images.load(query), images.load(best), "emd").score)
+    assert "re-ranked by Palette distance (EMD)" in window.similar._title.text()
 
 
 def test_find_similar_smooths_over_the_folders_neighbourhoods_when_chosen_in_the_settings(qtbot, window,
@@ -289,6 +290,7 @@ def test_find_similar_smooths_over_the_folders_neighbourhoods_when_chosen_in_the
     session.find_similar(query)
     qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=30_000)
     plain = window.similar.results()
+    assert "re-ranked" not in window.similar._title.text()
     session.apply_settings(replace(session.settings, similar_rerank=NEIGHBOURHOOD))
     session.find_similar(query)
     qtbot.waitUntil(lambda: window.similar.results() != plain, timeout=30_000)
@@ -296,6 +298,7 @@ def test_find_similar_smooths_over_the_folders_neighbourhoods_when_chosen_in_the
     expected = search_similar(session.library.paths, session.library.vectors, query, k, rerank_by=NEIGHBOURHOOD)
     assert [(session.library.paths[i], score) for i, score in window.similar.results()] == \
         [(m.path, pytest.approx(m.score)) for m in expected.matches]
+    assert "re-ranked by Folder neighbourhoods" in window.similar._title.text()
 
 
 def test_choosing_the_autoencoder_trains_it_in_the_worker_with_its_loss_shown(qtbot, window, sample_folder):

@@ -21,6 +21,8 @@ from .similarity import Match, find_similar
 #: The re-ranking that smooths over the folder's neighbourhoods (DBA + αQE) instead of a classic index.
 NEIGHBOURHOOD = "neighbourhood"
 RERANKINGS = (NEIGHBOURHOOD, *INDICES)
+#: What the app calls it, as compare_indices.INDEX_SPECS names each index.
+NEIGHBOURHOOD_LABEL = "Folder neighbourhoods"
 
 
 @dataclass

@@ -19,7 +19,7 @@ from ...embedding.backbones import BACKBONES, DEFAULT_MODEL
 from ...embedding.registry import AUTOENCODER, CNN_MODES, MODES
 from ...embedding.runtime import BACKEND_LABELS, BACKENDS, CPU_BACKEND, DEVICES, torch_installed
 from ...search.compare_indices import INDEX_SPECS
-from ...search.similar import NEIGHBOURHOOD
+from ...search.similar import NEIGHBOURHOOD, NEIGHBOURHOOD_LABEL
 from ...storage.settings import CHOICES, Settings
 from ..palette import tone_colour
 from .model_choice import (NEEDS_TORCH, WEIGHTS_FILTER, download_tooltip, model_item, model_label, model_note,
@@ -42,7 +42,7 @@ RUNTIME_LABELS = {"auto": f"Automatic ({BACKEND_LABELS[CPU_BACKEND]} where insta
 #: The devices and the runtime that only torch runs, marked where torch is left out (the bundle).
 TORCH_CHOICES = ("cuda", "mps", "torch")
 NO_RERANK = "No: keep the features' order"
-NEIGHBOURHOOD_RERANK = "Folder neighbourhoods: best where each kind has many images"
+NEIGHBOURHOOD_RERANK = f"{NEIGHBOURHOOD_LABEL}: best where each kind has many images"
 AUTOMATIC = "Automatic"
 
 

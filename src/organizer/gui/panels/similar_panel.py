@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButt
                                QWidget)
 
 from ...analysis.identity import ClusterIdentity
+from ...search.compare_indices import INDEX_SPECS
+from ...search.similar import NEIGHBOURHOOD, NEIGHBOURHOOD_LABEL
 from ..dialogs.region_dialog import RegionDialog
 from ..thumbnails import ThumbnailLoader
 from .similar_results import MAX_COLUMNS, MIN_COLUMNS, ResultsView, ResultsModel
@@ -112,7 +114,9 @@ class SimilarPanel(QWidget):
         self.model.set_results(result.matches, paths, hashes)
         where = "" if result.query_index is not None else " (from outside the folder)"
         part = "part of " if result.region is not None else ""
-        self._title.setText(f"<b>{len(result.matches)} images like</b><br>{part}{result.query_path.name}{where}")
+        # A re-ranking changes what the scores are (an index's distance, or a smoothed similarity): say which.
+        ranked = f"<br><i>re-ranked by {reranking_label(result.reranked_by)}</i>" if result.reranked_by else ""
+        self._title.setText(f"<b>{len(result.matches)} images like</b><br>{part}{result.query_path.name}{where}{ranked}")
         self._title.setToolTip(str(result.query_path))
         self.region_button.setVisible(result.query_thumbnail is not None and result.query_size is not None)
         self._query_icon.clear()  # not the previous query's icon while this one's thumbnail loads
@@ -191,3 +195,8 @@ def _part(preview: QImage, result: SimilarResult) -> QImage:
     scale = preview.width() / result.query_size[0]
     x, y, w, h = (round(v * scale) for v in result.region)
     return preview.copy(QRect(x, y, max(1, w), max(1, h)))
+
+
+def reranking_label(name: str) -> str:
+    """The name people see for a re-ranking of search.similar.RERANKINGS."""
+    return NEIGHBOURHOOD_LABEL if name == NEIGHBOURHOOD else INDEX_SPECS[name].label

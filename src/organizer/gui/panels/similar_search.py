@@ -38,6 +38,8 @@ class SimilarResult:
     query_size: tuple[int, int] | None = None
     #: The part of the outside file searched with, or None for all of it.
     region: Region | None = None
+    #: What re-ordered the matches (search.similar.RERANKINGS), or "" for the features' own order.
+    reranked_by: str = ""
 
 
 def _outside_preview(path: Path, max_file_bytes: int) -> tuple[bytes | None, tuple[int, int] | None]:
@@ -68,7 +70,8 @@ def search_job(library: Library, index: int, k: int, index_name: str, say: Calla
     no file over ``max_file_bytes``."""
     def job(ctx: TaskContext) -> SimilarResult:
         query = library.paths[index]
-        return SimilarResult(query, index, _answered(library, index, query, k, index_name, ctx, say, max_file_bytes))
+        return SimilarResult(query, index, _answered(library, index, query, k, index_name, ctx, say, max_file_bytes),
+                             reranked_by=index_name)
     return job
 
 
@@ -83,6 +86,6 @@ def file_search_job(library: Library, path: Path, k: int, device: str, index_nam
         matches = _answered(library, query, path, k, index_name, ctx, say, max_file_bytes, region)
         if not isinstance(query, int):
             # Here, not in the panel: a full-size decode on the GUI thread would freeze the window.
-            return SimilarResult(path, None, matches, *_outside_preview(path, max_file_bytes), region)
-        return SimilarResult(path, query, matches)
+            return SimilarResult(path, None, matches, *_outside_preview(path, max_file_bytes), region, index_name)
+        return SimilarResult(path, query, matches, reranked_by=index_name)
     return job
