@@ -288,17 +288,32 @@ def test_find_similar_smooths_over_the_folders_neighbourhoods_when_chosen_in_the
     session = window.session
     query = session.library.index_of(sample_folder / SampleSpec("normal-chevron", 0, 0).filename())
     session.find_similar(query)
+    assert window.message.text() == "Searching like normal-chevron__c00__v000.png…"
     qtbot.waitUntil(lambda: bool(window.similar.results()), timeout=30_000)
     plain = window.similar.results()
     assert "re-ranked" not in window.similar._title.text()
     session.apply_settings(replace(session.settings, similar_rerank=NEIGHBOURHOOD))
     session.find_similar(query)
+    assert window.message.text() == "Searching like normal-chevron__c00__v000.png, re-ranked by Folder neighbourhoods…"
     qtbot.waitUntil(lambda: window.similar.results() != plain, timeout=30_000)
     k = session.settings.similar_count
     expected = search_similar(session.library.paths, session.library.vectors, query, k, rerank_by=NEIGHBOURHOOD)
     assert [(session.library.paths[i], score) for i, score in window.similar.results()] == \
         [(m.path, pytest.approx(m.score)) for m in expected.matches]
     assert "re-ranked by Folder neighbourhoods" in window.similar._title.text()
+
+
+def test_a_reranking_this_version_lacks_is_refused_in_words_not_a_crash(qtbot, window, sample_folder):
+    from dataclasses import replace
+
+    drop(window, sample_folder)
+    wait_until_ready(qtbot, window, 36)
+    session = window.session
+    session.apply_settings(replace(session.settings, similar_rerank="retired-index"))  # an older settings file's
+    session.find_similar(0)
+    assert window.message.text().endswith("re-ranked by retired-index…")
+    qtbot.waitUntil(lambda: window.message.text().startswith("Similar failed: Unknown re-ranking 'retired-index'"),
+                    timeout=30_000)
 
 
 def test_choosing_the_autoencoder_trains_it_in_the_worker_with_its_loss_shown(qtbot, window, sample_folder):

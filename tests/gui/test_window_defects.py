@@ -132,7 +132,7 @@ def test_a_search_replaced_by_another_takes_its_message_along(qtbot, window, sam
     session.find_similar_to_file(query)
     assert window.message.text() == f"Searching with {query.name}…"
     session.find_similar(0)  # Ctrl+F on another image before the first search ended
-    assert window.message.text() == ""
+    assert window.message.text() == f"Searching like {session.library.paths[0].name}…"
     session.cancel()
 
 

@@ -34,7 +34,7 @@ from ..storage.cache import Cache
 from ..storage.paths import cache_db_path
 from ..storage.settings import Settings
 from .dialogs.model_choice import fallback_text
-from .panels.similar_search import file_search_job, search_job
+from .panels.similar_search import file_search_job, search_job, searching_words
 from .status import OWN_WORDS
 from .workers import Task, TaskRunner, describe_error
 
@@ -366,6 +366,7 @@ class FolderSession(QObject):
                          self.message.emit, max_file_bytes=self.settings.max_file_mb * MB)
         self._start("similar", job, on_finished=self._current_only(self.similar_ready.emit),
                     on_failed=self._failed("similar"))
+        self.working.emit("similar", searching_words(self.library.paths[index].name, self.settings.similar_rerank))
 
     def find_similar_to_file(self, path: Path, region: Region | None = None) -> None:
         """Search with an image from outside the folder, or with its ``region`` (its embedding loads the model once)."""

@@ -15,12 +15,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButt
                                QWidget)
 
 from ...analysis.identity import ClusterIdentity
-from ...search.compare_indices import INDEX_SPECS
-from ...search.similar import NEIGHBOURHOOD, NEIGHBOURHOOD_LABEL
 from ..dialogs.region_dialog import RegionDialog
 from ..thumbnails import ThumbnailLoader
 from .similar_results import MAX_COLUMNS, MIN_COLUMNS, ResultsView, ResultsModel
-from .similar_search import SimilarResult
+from .similar_search import SimilarResult, reranking_label
 
 QUERY_SIDE = 96
 
@@ -195,8 +193,3 @@ def _part(preview: QImage, result: SimilarResult) -> QImage:
     scale = preview.width() / result.query_size[0]
     x, y, w, h = (round(v * scale) for v in result.region)
     return preview.copy(QRect(x, y, max(1, w), max(1, h)))
-
-
-def reranking_label(name: str) -> str:
-    """The name people see for a re-ranking of search.similar.RERANKINGS."""
-    return NEIGHBOURHOOD_LABEL if name == NEIGHBOURHOOD else INDEX_SPECS[name].label

@@ -16,7 +16,8 @@ import numpy as np
 from ...embedding.library import Library, query_for
 from ...io.images import ImageError, Region
 from ...io.thumbs import make_preview
-from ...search.similar import search_similar
+from ...search.compare_indices import INDEX_SPECS
+from ...search.similar import NEIGHBOURHOOD, NEIGHBOURHOOD_LABEL, search_similar
 from ..workers import TaskContext
 
 
@@ -40,6 +41,22 @@ class SimilarResult:
     region: Region | None = None
     #: What re-ordered the matches (search.similar.RERANKINGS), or "" for the features' own order.
     reranked_by: str = ""
+
+
+def searching_words(query_name: str, reranked_by: str) -> str:
+    """What the window says while a search runs: with a re-ranking, which reads files or smooths a large
+    folder first, it can take a while, and the words say why."""
+    if not reranked_by:
+        return f"Searching like {query_name}…"
+    return f"Searching like {query_name}, re-ranked by {reranking_label(reranked_by)}…"
+
+
+def reranking_label(name: str) -> str:
+    """The name people see for a re-ranking of search.similar.RERANKINGS; an unknown name (from a settings
+    file of another version) as it is, for the search to refuse."""
+    if name == NEIGHBOURHOOD:
+        return NEIGHBOURHOOD_LABEL
+    return INDEX_SPECS[name].label if name in INDEX_SPECS else name
 
 
 def _outside_preview(path: Path, max_file_bytes: int) -> tuple[bytes | None, tuple[int, int] | None]:
