@@ -73,7 +73,8 @@ def test_the_index_registry_gives_the_cli_and_the_rerank_list_their_entries(qtbo
     monkeypatch.setitem(INDEX_SPECS, "ssim", toy)
     dialog = SettingsDialog(Settings(similar_rerank="ssim"))
     qtbot.addWidget(dialog)
-    assert [dialog.rerank_combo.itemData(i) for i in range(dialog.rerank_combo.count())] == ["", "neighbourhood", *INDEX_SPECS]
+    listed = [dialog.rerank_combo.itemData(i) for i in range(dialog.rerank_combo.count())]
+    assert listed == ["", "neighbourhood", *INDEX_SPECS]
     assert dialog.rerank_combo.currentText() == "Toy SSIM: a label changed in the registry only"
     index = _option("compare", "--index")
     assert list(index.choices) == list(INDEX_SPECS)

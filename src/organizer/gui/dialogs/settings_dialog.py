@@ -146,10 +146,9 @@ class SettingsDialog(QDialog):
             "": NO_RERANK, NEIGHBOURHOOD: NEIGHBOURHOOD_RERANK,
             **{name: f"{index.label}: {index.measures}" for name, index in INDEX_SPECS.items()}})
         self.rerank_combo.setToolTip(
-            "Re-orders the best matches. Folder neighbourhoods: each image also counts what its closest "
-            "look-alikes in the folder look like, which helps where a kind of design has many images and "
-            "can blur groups of a few. A classic index: slower, and better for near-copies than for designs "
-            "that are merely alike.")
+            "Re-orders the best matches. Folder neighbourhoods: each image is seen together with its closest "
+            "look-alikes in the folder, which helps where a kind of design has many images and can blur groups "
+            "of a few. A classic index: slower, and better for near-copies than for designs that are merely alike.")
         self._row(similar, "Re-rank matches by:", self.rerank_combo)
 
         files = self._form(layout, "Files", "Takes effect on the next scan.")

@@ -114,7 +114,8 @@ class SimilarPanel(QWidget):
         part = "part of " if result.region is not None else ""
         # A re-ranking changes what the scores are (an index's distance, or a smoothed similarity): say which.
         ranked = f"<br><i>re-ranked by {reranking_label(result.reranked_by)}</i>" if result.reranked_by else ""
-        self._title.setText(f"<b>{len(result.matches)} images like</b><br>{part}{result.query_path.name}{where}{ranked}")
+        query = f"{part}{result.query_path.name}{where}"
+        self._title.setText(f"<b>{len(result.matches)} images like</b><br>{query}{ranked}")
         self._title.setToolTip(str(result.query_path))
         self.region_button.setVisible(result.query_thumbnail is not None and result.query_size is not None)
         self._query_icon.clear()  # not the previous query's icon while this one's thumbnail loads
