@@ -147,10 +147,10 @@ def test_a_folder_is_smoothed_once_for_all_its_queries_and_again_when_its_vector
 def test_the_smoothed_copy_is_freed_with_the_folders_vectors():
     vectors, _ = _blobs(per_class=10)
     smoothed_index(vectors)
-    assert similarity._smoothed is not None
+    assert len(similarity._smoothed) == 1
     del vectors
     gc.collect()
-    assert similarity._smoothed is None
+    assert similarity._smoothed == {}
 
 
 def test_queries_from_two_threads_get_the_serial_answers(monkeypatch):
@@ -165,14 +165,27 @@ def test_queries_from_two_threads_get_the_serial_answers(monkeypatch):
     assert calls == [len(vectors)]
 
 
-def test_a_stop_ends_the_smoothing_and_leaves_nothing_half_made():
-    vectors, _ = _blobs(per_class=CHILD_FROM_ROWS // 6 + 1)  # enough rows for the smoothing's own process
-    paths = [Path(f"/lib/{i:04d}.png") for i in range(len(vectors))]
+def test_a_stop_ends_a_running_smoothing_and_leaves_nothing_half_made():
+    # Enough rows for the smoothing's own process, and for seconds of work in it (30,000² products).
+    vectors = np.random.default_rng(5).normal(size=(30_000, 128)).astype(np.float32)
+    paths = [Path(f"/lib/{i:05d}.png") for i in range(len(vectors))]
+    polls = []
+
+    def stop_after_five_polls() -> bool:  # the child is at work by then: it is polled every 50 ms
+        polls.append(True)
+        return len(polls) > 5
     with pytest.raises(Cancelled):
-        find_similar(paths, vectors, vectors[0], k=5, exclude=paths[0], rerank=True, should_stop=lambda: True)
-    assert similarity._smoothed is None or similarity._smoothed[0]() is not vectors
-    assert find_similar(paths, vectors, vectors[0], k=5, exclude=paths[0], rerank=True) == \
-        find_similar(paths, vectors.copy(), vectors[0], k=5, exclude=paths[0], rerank=True)
+        find_similar(paths, vectors, vectors[0], k=5, exclude=paths[0], rerank=True, should_stop=stop_after_five_polls)
+    assert len(polls) > 5
+    assert all(reference() is not vectors for reference, _ in similarity._smoothed.values())
+
+
+def test_a_smoothing_in_its_own_process_gives_the_answers_of_one_in_the_calling_thread():
+    vectors, _ = _blobs(per_class=CHILD_FROM_ROWS // 6 + 1)
+    paths = [Path(f"/lib/{i:04d}.png") for i in range(len(vectors))]
+    in_child = find_similar(paths, vectors, vectors[0], k=8, exclude=paths[0], rerank=True,
+                            should_stop=lambda: False)
+    assert in_child == find_similar(paths, vectors.copy(), vectors[0], k=8, exclude=paths[0], rerank=True)
 
 
 def test_a_query_waiting_for_another_ones_smoothing_can_be_stopped():

@@ -14,6 +14,7 @@ vectors are kept for its next queries.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from dataclasses import dataclass
@@ -51,18 +52,12 @@ def smooth_neighbourhoods(vectors: np.ndarray, k: int = DBA_NEIGHBOURS, alpha: f
 
 
 _smoothed_lock = threading.Lock()
-#: A weak reference to the vectors last smoothed, and an index over their smoothed copy. Held weakly so that a
-#: later folder's array, even one that reuses the freed array's address, is never served an older folder's
-#: copy, and so that the copy is freed with the folder's vectors.
-_smoothed: tuple[weakref.ref, ExactIndex] | None = None
-
-
-def _forget(reference: weakref.ref) -> None:
-    # Called by the collector, perhaps while a caller holds the lock: a plain assignment needs none.
-    global _smoothed
-    current = _smoothed
-    if current is not None and current[0] is reference:
-        _smoothed = None
+#: The vectors last smoothed, held weakly, and an index over their smoothed copy, under a token of their own:
+#: a later folder's array, even one that reuses the freed array's address, is never served an older folder's
+#: copy, and the copy is freed with the folder's vectors. At most one entry.
+_smoothed: dict[int, tuple[weakref.ref, ExactIndex]] = {}
+_tokens = itertools.count()
+_last_token = -1
 
 
 def smoothed_index(vectors: np.ndarray, should_stop: StopFn = never_stop) -> ExactIndex:
@@ -78,17 +73,22 @@ def smoothed_index(vectors: np.ndarray, should_stop: StopFn = never_stop) -> Exa
     Cancelled
         When ``should_stop()`` turns true, while computing or while waiting for another caller.
     """
-    global _smoothed
+    global _last_token
     while not _smoothed_lock.acquire(timeout=0.05):
         if should_stop():
             raise Cancelled()
     try:
-        if _smoothed is not None and _smoothed[0]() is vectors:
-            return _smoothed[1]
+        entry = _smoothed.get(_last_token)  # one lookup: the collector may pop it at any moment
+        if entry is not None and entry[0]() is vectors:
+            return entry[1]
         smoothed = run_step(smooth_neighbourhoods, vectors, rows=len(vectors), should_stop=should_stop)
         index = ExactIndex().fit(smoothed)
         index.vectors_.setflags(write=False)
-        _smoothed = (weakref.ref(vectors, _forget), index)
+        token = _last_token = next(_tokens)
+        _smoothed.clear()
+        # The collector calls this when the vectors go, in any thread and perhaps while a caller holds the
+        # lock, so it takes none: popping its own token is one step, and leaves a newer entry alone.
+        _smoothed[token] = (weakref.ref(vectors, lambda _, token=token: _smoothed.pop(token, None)), index)
         return index
     finally:
         _smoothed_lock.release()
