@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from common import OUT, cache_file, cached_library, render_folder
-from quality import build_objects_set
+from quality import build_objects_set, objects_queries
 from report import Report, add_arguments
 from sorting import default_sets
 
@@ -72,7 +72,7 @@ class Labelled:
 
 def photo_rows(photos: bool) -> Callable[[list[Path]], np.ndarray]:
     """The query rows of the objects' folder: its object photos, or its flat swatches."""
-    return lambda paths: np.flatnonzero([photos == ("__photo__" in p.name) for p in paths])
+    return lambda paths: objects_queries(paths)["photos" if photos else "swatches"]
 
 
 def sampled(size: int, exponent: float = adaptation.EXPONENT, shrink: float = adaptation.SHRINK) -> Fit:

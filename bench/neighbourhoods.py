@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 from common import OUT, cached_library
-from quality import build_objects_set
+from quality import build_objects_set, objects_queries
 from report import Report, add_arguments
 from seriation import labels_of
 from sklearn.metrics import normalized_mutual_info_score
@@ -125,10 +125,7 @@ def precisions(similarity: np.ndarray, labels: np.ndarray, queries: np.ndarray, 
 
 def query_sets(name: str, paths: list) -> dict[str, np.ndarray]:
     """The queries of each scored set: the objects folder holds two, its swatches and its photos."""
-    if name != "objects":
-        return {name: np.arange(len(paths))}
-    photos = np.array(["__photo__" in p.name for p in paths])
-    return {"swatches": np.flatnonzero(~photos), "photos": np.flatnonzero(photos)}
+    return {name: np.arange(len(paths))} if name != "objects" else objects_queries(paths)
 
 
 def nmi_cell(labels: np.ndarray, vectors: np.ndarray) -> str:

@@ -108,6 +108,12 @@ def build_objects_set(folder: Path) -> Path:
     return folder
 
 
+def objects_queries(paths: list) -> dict[str, np.ndarray]:
+    """The objects folder's two query sets, as rows of ``paths``: its flat swatches and its photos."""
+    photos = np.array(["__photo__" in Path(p).name for p in paths])
+    return {"swatches": np.flatnonzero(~photos), "photos": np.flatnonzero(photos)}
+
+
 def scores(vectors: np.ndarray, labels: list[str], queries: np.ndarray | None = None) -> dict:
     plain = retrieval_metrics(vectors, labels, k=10, queries=queries)
     reranked = retrieval_metrics(vectors, labels, k=10, queries=queries, rerank=True)
@@ -144,12 +150,8 @@ def main() -> int:
             report.print(f"| {name} | skipped: {str(exc).split('.')[0]} |||||||")
             continue
         families = [family_of(p) for p in obj_paths]
-        photos = np.array(["__photo__" in p.name for p in obj_paths])
-        result = {
-            "dtd10": scores(dtd_vectors, [p.parent.name for p in dtd_paths]),
-            "swatches": scores(obj_vectors, families, np.flatnonzero(~photos)),
-            "photos": scores(obj_vectors, families, np.flatnonzero(photos)),
-        }
+        result = {"dtd10": scores(dtd_vectors, [p.parent.name for p in dtd_paths]),
+                  **{name: scores(obj_vectors, families, rows) for name, rows in objects_queries(obj_paths).items()}}
         results[name] = {"options": options, "dtd10_embed_seconds": round(seconds, 1), **result}
         cells = [f"{m[key]:.3f} / {m['rerank_' + key]:.3f}" for m in result.values() for key in ("p_at_k", "map_at_r")]
         report.print(f"| {name} | {' | '.join(cells)} | {seconds:.0f} |")

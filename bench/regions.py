@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from common import OUT
 from devsets import build_charts, build_garments
-from quality import build_objects_set
+from quality import build_objects_set, objects_queries
 from report import Report, add_arguments
 
 from organizer.embedding import create_embedder, make_spec
@@ -248,9 +248,7 @@ def scores(name: str, vectors: np.ndarray, paths: list[str]) -> dict[str, np.nda
     if name != "objects":
         return {name: precisions(vectors, [Path(p).parent.name for p in paths], np.arange(len(paths)))}
     families = [family_of(p) for p in paths]
-    photos = np.array(["__photo__" in Path(p).name for p in paths])
-    return {"swatches": precisions(vectors, families, np.flatnonzero(~photos)),
-            "photos": precisions(vectors, families, np.flatnonzero(photos))}
+    return {name: precisions(vectors, families, rows) for name, rows in objects_queries(paths).items()}
 
 
 #: (pooling, centre view as vectors_of takes it) for each row; the first is the default.
