@@ -31,12 +31,10 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from common import OUT
 from PIL import Image
-from quality import build_objects_set
+from quality import labelled_sets
 from report import Report, add_arguments
 from seriation import labels_of
-from sorting import default_sets
 
 from organizer.analysis.evaluate import retrieval_metrics
 from organizer.embedding import embed_inputs, make_spec
@@ -108,7 +106,7 @@ def main() -> None:
     # Each setting melts the images itself, so the plan must not melt them again.
     spec = make_spec(adapt=False)
     plan, embedder = view_plan(spec), shared_embedder(spec)
-    sets = {**default_sets(), "objects": build_objects_set(OUT / "objects")}
+    sets = labelled_sets()
     report.print("P@10 / mAP@R of the default network's vectors, not adapted, and the share of images melted.")
     report.print()
     report.print("| setting | " + " | ".join(sets) + " |")

@@ -20,12 +20,11 @@ import argparse
 from typing import Callable
 
 import numpy as np
-from common import OUT, cached_library
-from quality import build_objects_set, objects_queries
+from common import cached_library
+from quality import labelled_sets, objects_queries
 from report import Report, add_arguments
 from seriation import labels_of
 from sklearn.metrics import normalized_mutual_info_score
-from sorting import default_sets
 
 from organizer.analysis.cluster import cluster
 from organizer.analysis.evaluate import ranking_scores
@@ -138,7 +137,7 @@ def main() -> None:
     add_arguments(parser)
     args = parser.parse_args()
     report = Report("neighbourhoods", "Re-ranking by the neighbourhoods (`bench/neighbourhoods.py`)", args)
-    folders = {**default_sets(), "objects": build_objects_set(OUT / "objects")}
+    folders = labelled_sets()
     opened = {name: cached_library(folder.resolve(), make_spec())[0] for name, folder in folders.items()}
     units = {name: unit_rows(library.vectors) for name, library in opened.items()}
     labels = {name: labels_of(library.folder, library.paths) for name, library in opened.items()}

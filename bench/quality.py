@@ -108,6 +108,11 @@ def build_objects_set(folder: Path) -> Path:
     return folder
 
 
+def labelled_sets() -> dict[str, Path]:
+    """Every labelled folder the benches score by name: dtd10, the development sets written so far, the objects."""
+    return {**default_sets(), "objects": build_objects_set(OUT / "objects")}
+
+
 def objects_queries(paths: list) -> dict[str, np.ndarray]:
     """The objects folder's two query sets, as rows of ``paths``: its flat swatches and its photos."""
     photos = np.array(["__photo__" in Path(p).name for p in paths])

@@ -20,12 +20,11 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from common import OUT, cache_file
-from quality import build_objects_set
+from common import cache_file
+from quality import labelled_sets
 from regions import precisions
 from report import Report, add_arguments
 from seriation import labels_of
-from sorting import default_sets
 
 from organizer.embedding import embed_inputs, make_spec
 from organizer.embedding.embed import view_plan
@@ -44,7 +43,7 @@ def main() -> None:
     report = Report("strips", "A strip is cut out of its photo (`bench/strips.py`)", args)
     spec = make_spec(adapt=False)
     embedder = shared_embedder(spec)
-    sets = {**default_sets(), "objects": build_objects_set(OUT / "objects")}
+    sets = labelled_sets()
     report.print("Find-similar P@10, plain cosine, not adapted; the knot gate's share of each set, whole and cut.\n")
     report.print("| set | images | tiled | cut | P@10 before | P@10 with the cut | change | the gate takes, before "
                  "→ with the cut | ms to look, per tiled image |")
